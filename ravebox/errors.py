@@ -1,0 +1,38 @@
+"""One exception base for ravebox, with one subclass per layer.
+
+Why: the service layer catches ``RaveboxError`` to report a clean message and
+keep running (a bad reload, a failed model swap), while anything else is a bug
+that deserves a traceback.
+"""
+
+
+class RaveboxError(Exception):
+    """Base of every error ravebox raises on purpose."""
+
+
+class MidiError(RaveboxError):
+    """A MIDI source or file could not be read."""
+
+
+class ConfigError(RaveboxError):
+    """A TOML file failed validation; ``diagnostics`` holds every problem found."""
+
+    def __init__(self, diagnostics: "list[object]") -> None:
+        self.diagnostics = list(diagnostics)
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+class ModelError(RaveboxError):
+    """A model file was refused at load, or a model call failed."""
+
+
+class EngineError(RaveboxError):
+    """The engine could not be built from a valid config (e.g. models disagree)."""
+
+
+class HostError(RaveboxError):
+    """The JACK host could not start, connect or recover."""
+
+
+class ServiceError(RaveboxError):
+    """Process lifecycle problems: control socket, systemd notification, install."""

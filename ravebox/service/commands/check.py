@@ -1,0 +1,14 @@
+"""`ravebox check` (not implemented yet)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+def run(args: argparse.Namespace) -> int:
+    print("ravebox check: not implemented yet")
+    return 1

@@ -1,0 +1,14 @@
+"""`ravebox inspect` (not implemented yet)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+def run(args: argparse.Namespace) -> int:
+    print("ravebox inspect: not implemented yet")
+    return 1
