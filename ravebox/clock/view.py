@@ -25,6 +25,7 @@ class ClockView:
     ``locked`` says whether an external clock currently leads; ``bpm`` is the
     precise internal tempo, ``display_bpm`` the tempo with hysteresis for people.
     Beat 0.0 is the downbeat of bar 1; ``beats_per_bar`` defines bars.
+    ``epoch`` counts transport Starts, so loops and patterns can re-trigger.
     """
 
     anchor_frame: int
@@ -35,6 +36,7 @@ class ClockView:
     bpm: float = 120.0
     display_bpm: float = 120.0
     beats_per_bar: int = 4
+    epoch: int = 0
 
     def beat_at(self, frame: int) -> float:
         if not self.running:
