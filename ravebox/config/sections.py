@@ -2,18 +2,25 @@
 
 Why a registry: each layer owns the schema of its own section (the clock
 follower knows what a sane PLL bandwidth is, the JACK host knows port
-patterns), while ``config/box.py`` composes them and reports unknown tables
-with a did-you-mean. Each section module exposes
-``parse(table: dict, diags: Diagnostics, prefix: str) -> Settings``.
+patterns), while ``config/box.py`` only composes them and reports unknown
+tables with a did-you-mean. Each external section module exposes
+``parse(table: dict, diags: Diagnostics, prefix: str) -> Settings``; until a
+layer ships its parser, its table is kept as a read-only raw mapping.
+
+Run by whoever loads a box (main thread, ``ravebox check``, render).
 """
 
-SECTIONS = {
-    "box": "ravebox.config.box_section",
-    "models": "ravebox.config.graphs",
-    "graph": "ravebox.config.graphs",
+from __future__ import annotations
+
+#: Tables validated by ``config/graphs.py`` (the engine's own schema).
+OWN_SECTIONS = ("box", "models", "graphs", "output")
+
+#: Tables owned by other layers: table name -> module with ``parse``.
+EXTERNAL_SECTIONS = {
     "clock": "ravebox.config.clock",
     "gates": "ravebox.config.gates",
     "jack": "ravebox.config.jack",
     "mapping": "ravebox.config.mapping",
-    "output": "ravebox.config.graphs",
 }
+
+ALL_SECTIONS = OWN_SECTIONS + tuple(EXTERNAL_SECTIONS)

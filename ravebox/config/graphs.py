@@ -1,0 +1,280 @@
+"""The engine's own box-config tables: ``[box]``, ``[models.*]``, ``[graphs.*]``, ``[output]``.
+
+Why here and not in ``engine/``: validation must run without torch (``ravebox
+check`` on a Pi answers in a blink), so this module only checks what the TOML
+says; what the model files say (latent counts, ratios) is checked when the
+engine is built. Every problem goes into the caller's :class:`Diagnostics`.
+
+Latent matching (how an encoder's or prior's latents feed a decoder with a
+different latent count) -- the ``match`` key of a graph:
+
+* ``"pad_zeros"`` (default): extra source dims are dropped, missing target
+  dims are 0. Safe because RAVE's latents are regularised toward N(0, 1), so 0
+  is the mean ("neutral") value of every dim the source cannot drive.
+* ``"crop"``: the same rule, named for the common case (source has more dims).
+* ``"pad_noise"``: extra source dims dropped, missing target dims get seeded
+  unit Gaussian noise per latent frame (livelier, still in distribution).
+* ``"map"``: ``map = [i0, i1, ...]`` gives, for each target dim, the source
+  dim that drives it, or -1 for 0.
+
+Run by the thread that loads a box (main thread, check, render).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+from ravebox.config.diagnostics import Diagnostics, did_you_mean
+
+MATCH_MODES = ("pad_zeros", "crop", "pad_noise", "map")
+GRAPH_KINDS = ("transfer", "prior", "mixed")
+LATE_POLICIES = ("dry", "silence")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """One model file of the box, by name; ``path`` is absolute (resolved from the config's folder)."""
+
+    name: str
+    path: Path
+    allow_non_streaming: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GraphSpec:
+    """One voice: encoder -> [prior] -> latent ops -> decoder, with its own output ports.
+
+    ``decoders`` lists the alternatives ``model.select`` chooses among (index 0
+    plays first). ``encoder`` is None for a prior-only graph with no input.
+    """
+
+    name: str
+    kind: str
+    decoders: tuple[str, ...]
+    encoder: str | None = None
+    prior: str | None = None
+    match: str = "pad_zeros"
+    index_map: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSettings:
+    """Output stage and engine-wide settings (``[output]``)."""
+
+    ceiling_db: float = -1.0
+    crossfade_ms: float = 200.0
+    late_block: str = "dry"
+    block_multiple: int = 1
+    seed: int = 0
+    torch_threads: int = 1
+    dc_hz: float = 5.0
+    release_ms: float = 80.0
+    mute_fade_ms: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class BoxSettings:
+    """``[box]``: identity of the box and the engine's sample rate when no JACK server says otherwise."""
+
+    name: str = "box"
+    sample_rate: int = 48000
+
+
+_MODEL_KEYS = ("path", "allow_non_streaming")
+_GRAPH_KEYS = ("kind", "encoder", "decoder", "decoders", "prior", "match", "map")
+_OUTPUT_TYPES: dict[str, tuple[type, ...]] = {
+    "ceiling_db": (int, float), "crossfade_ms": (int, float), "late_block": (str,),
+    "block_multiple": (int,), "seed": (int,), "torch_threads": (int,), "dc_hz": (int, float),
+    "release_ms": (int, float), "mute_fade_ms": (int, float),
+}
+_BOX_KEYS = ("name", "sample_rate")
+
+
+def unknown_keys(table: Mapping, allowed: tuple[str, ...] | Mapping, prefix: str, diags: Diagnostics) -> None:
+    """Report every key of ``table`` not in ``allowed``, with a did-you-mean."""
+    for key in table:
+        if key not in allowed:
+            diags.error(f"{prefix}.{key}", f"unknown key{did_you_mean(key, allowed)}")
+
+
+def parse_box(table: object, diags: Diagnostics, prefix: str = "box") -> BoxSettings:
+    if not _is_table(table, prefix, diags):
+        return BoxSettings()
+    unknown_keys(table, _BOX_KEYS, prefix, diags)
+    name = table.get("name", "box")
+    rate = table.get("sample_rate", 48000)
+    if not isinstance(name, str) or not name:
+        diags.error(f"{prefix}.name", "must be a non-empty string")
+        name = "box"
+    if not isinstance(rate, int) or isinstance(rate, bool) or not 8000 <= rate <= 384000:
+        diags.error(f"{prefix}.sample_rate", "must be an integer between 8000 and 384000")
+        rate = 48000
+    return BoxSettings(name, rate)
+
+
+def parse_models(table: object, diags: Diagnostics, base: Path, prefix: str = "models") -> dict[str, ModelSpec]:
+    """``[models.NAME] path = "..."`` -> specs; paths are relative to the config's folder."""
+    models: dict[str, ModelSpec] = {}
+    if not _is_table(table, prefix, diags):
+        return models
+    for name, entry in table.items():
+        key = f"{prefix}.{name}"
+        if isinstance(entry, str):  # shorthand: a = "rave_a.ts"
+            entry = {"path": entry}
+        if not _is_table(entry, key, diags):
+            continue
+        unknown_keys(entry, _MODEL_KEYS, key, diags)
+        path = entry.get("path")
+        if not isinstance(path, str) or not path:
+            diags.error(f"{key}.path", "missing model file path")
+            continue
+        resolved = (base / path).resolve()
+        if not resolved.is_file():
+            diags.error(f"{key}.path", f"model file not found: {resolved}")
+        allow = entry.get("allow_non_streaming", False)
+        if not isinstance(allow, bool):
+            diags.error(f"{key}.allow_non_streaming", "must be true or false")
+            allow = False
+        models[name] = ModelSpec(name, resolved, allow)
+    return models
+
+
+def parse_graphs(table: object, diags: Diagnostics, models: Mapping[str, ModelSpec],
+                 prefix: str = "graphs") -> tuple[GraphSpec, ...]:
+    """``[graphs.NAME]`` tables -> specs, checking kinds, model references and matching."""
+    if not _is_table(table, prefix, diags):
+        return ()
+    graphs = []
+    for name, entry in table.items():
+        spec = _parse_graph(name, entry, diags, models, f"{prefix}.{name}")
+        if spec is not None:
+            graphs.append(spec)
+    if not table:
+        diags.error(prefix, "a box needs at least one graph")
+    return tuple(graphs)
+
+
+def _parse_graph(name: str, entry: object, diags: Diagnostics, models: Mapping[str, ModelSpec],
+                 key: str) -> GraphSpec | None:
+    if not _is_table(entry, key, diags):
+        return None
+    unknown_keys(entry, _GRAPH_KEYS, key, diags)
+    kind = entry.get("kind", "prior" if "prior" in entry and "encoder" not in entry else "transfer")
+    if kind not in GRAPH_KINDS:
+        diags.error(f"{key}.kind", f"must be one of {', '.join(GRAPH_KINDS)}{did_you_mean(str(kind), GRAPH_KINDS)}")
+        return None
+    decoders = _decoders(entry, diags, key)
+    encoder = _model_ref(entry, "encoder", models, diags, key)
+    prior = _model_ref(entry, "prior", models, diags, key)
+    for i, dec in enumerate(decoders):
+        _check_ref(dec, models, diags, f"{key}.decoders[{i}]" if "decoders" in entry else f"{key}.decoder")
+    if kind in ("transfer", "mixed") and encoder is None and "encoder" not in entry:
+        diags.error(f"{key}.encoder", f"a {kind} graph needs an encoder model")
+    if kind in ("prior", "mixed") and prior is None and "prior" not in entry:
+        diags.error(f"{key}.prior", f"a {kind} graph needs a prior model")
+    match, index_map = _matching(entry, diags, key)
+    return GraphSpec(name, kind, decoders, encoder, prior, match, index_map)
+
+
+def _decoders(entry: Mapping, diags: Diagnostics, key: str) -> tuple[str, ...]:
+    if "decoder" in entry and "decoders" in entry:
+        diags.error(f"{key}.decoders", "give either decoder or decoders, not both")
+    raw = entry.get("decoders", [entry["decoder"]] if "decoder" in entry else None)
+    if raw is None:
+        if "encoder" in entry:  # reconstruction: decode with the encoder's own model
+            return (str(entry["encoder"]),)
+        diags.error(f"{key}.decoder", "missing decoder model")
+        return ()
+    if not isinstance(raw, list) or not raw or not all(isinstance(d, str) for d in raw):
+        diags.error(f"{key}.decoders", "must be a non-empty list of model names")
+        return ()
+    return tuple(raw)
+
+
+def _model_ref(entry: Mapping, role: str, models: Mapping[str, ModelSpec], diags: Diagnostics,
+               key: str) -> str | None:
+    ref = entry.get(role)
+    if ref is None:
+        return None
+    if not isinstance(ref, str):
+        diags.error(f"{key}.{role}", "must be a model name")
+        return None
+    return ref if _check_ref(ref, models, diags, f"{key}.{role}") else None
+
+
+def _check_ref(ref: str, models: Mapping[str, ModelSpec], diags: Diagnostics, key: str) -> bool:
+    if ref in models:
+        return True
+    diags.error(key, f"no model named '{ref}' in [models]{did_you_mean(ref, models)}")
+    return False
+
+
+def _matching(entry: Mapping, diags: Diagnostics, key: str) -> tuple[str, tuple[int, ...] | None]:
+    match = entry.get("match", "map" if "map" in entry else "pad_zeros")
+    if match not in MATCH_MODES:
+        diags.error(f"{key}.match", f"must be one of {', '.join(MATCH_MODES)}{did_you_mean(str(match), MATCH_MODES)}")
+        return "pad_zeros", None
+    raw = entry.get("map")
+    if match != "map":
+        if raw is not None:
+            diags.error(f"{key}.map", f"only used with match = \"map\" (match is \"{match}\")")
+        return match, None
+    if not isinstance(raw, list) or not raw or not all(
+            isinstance(i, int) and not isinstance(i, bool) and i >= -1 for i in raw):
+        diags.error(f"{key}.map", "must be a non-empty list of source dims (integers >= 0, or -1 for zero)")
+        return match, None
+    return match, tuple(raw)
+
+
+def parse_output(table: object, diags: Diagnostics, prefix: str = "output") -> OutputSettings:
+    """``[output]`` -> settings, each value type- and range-checked."""
+    if not _is_table(table, prefix, diags):
+        return OutputSettings()
+    unknown_keys(table, _OUTPUT_TYPES, prefix, diags)
+    values = {}
+    for key, types in _OUTPUT_TYPES.items():
+        if key in table:
+            value = table[key]
+            if not isinstance(value, types) or isinstance(value, bool):
+                diags.error(f"{prefix}.{key}", f"must be a {types[0].__name__}")
+            else:
+                values[key] = float(value) if float in types else value
+    _check_output_ranges(values, diags, prefix)
+    return OutputSettings(**values)
+
+
+_RANGES = {
+    "ceiling_db": (-60.0, 0.0), "crossfade_ms": (0.0, 10000.0), "block_multiple": (1, 64),
+    "torch_threads": (1, 64), "dc_hz": (0.5, 40.0), "release_ms": (1.0, 2000.0), "mute_fade_ms": (0.0, 1000.0),
+}
+
+
+def _check_output_ranges(values: dict, diags: Diagnostics, prefix: str) -> None:
+    for key, (low, high) in _RANGES.items():
+        if key in values and not low <= values[key] <= high:
+            diags.error(f"{prefix}.{key}", f"must be between {low} and {high}, got {values[key]}")
+            del values[key]
+    if "late_block" in values and values["late_block"] not in LATE_POLICIES:
+        word = values.pop("late_block")
+        diags.error(f"{prefix}.late_block", f"must be one of {', '.join(LATE_POLICIES)}{did_you_mean(word, LATE_POLICIES)}")
+
+
+def _is_table(value: object, key: str, diags: Diagnostics) -> bool:
+    if isinstance(value, dict):
+        return True
+    diags.error(key, "must be a table")
+    return False
+
+
+def freeze(mapping: Mapping) -> Mapping:
+    """A read-only view (BoxConfig stays immutable while keeping dict lookups)."""
+    return MappingProxyType(dict(mapping))
+
+
+__all__ = [
+    "BoxSettings", "GraphSpec", "ModelSpec", "OutputSettings", "MATCH_MODES", "GRAPH_KINDS",
+    "parse_box", "parse_models", "parse_graphs", "parse_output", "freeze",
+]
