@@ -1,17 +1,234 @@
-"""Observers the composition root attaches to the daemon (systemd, control socket).
+"""Observers the composition root attaches to the daemon (systemd, control socket, log summaries).
 
-Owned by the service layer. Contract with ``service/daemon.py``: an observer
-has ``on_ready(daemon)``, ``on_tick(daemon)`` (main thread, about once a
-second), and ``on_stopping(daemon)``; the daemon exposes ``status() -> dict``,
-``reload() -> dict``, ``recall_preset(ref) -> dict``, ``panic() -> dict`` and
-``health() -> tuple[bool, str]``.
+Owned by the service layer. Contract with ``service/daemon.py``:
+
+- An observer has ``on_ready(daemon)`` (called once JACK is connected and every
+  model is loaded and warmed up), ``on_tick(daemon)`` (main thread, about once a
+  second, also while unhealthy) and ``on_stopping(daemon)``. All three run on
+  the main thread.
+- The daemon exposes ``status() -> dict``, ``reload() -> dict``,
+  ``recall_preset(ref) -> dict``, ``panic() -> dict`` and
+  ``health() -> tuple[bool, str]``.
+- ``status()`` may also be called from the control-socket thread, so it must
+  return a snapshot (plain JSON-able values) without taking locks the audio
+  path or the worker holds. ``reload``, ``recall_preset`` and ``panic`` are only
+  ever called on the main thread (queued from the socket, run in ``on_tick``).
+- ``health()`` is ``(True, "")`` only while the JACK process callback is
+  advancing and the inference worker is making progress; otherwise ``(False,
+  reason)``. The systemd watchdog ping is withheld while it is false, so a
+  hung worker gets the service restarted.
+
+The ``status()`` keys that ``ravebox status`` and the systemd ``STATUS=`` line
+read (every key optional; unknown keys are shown as they are)::
+
+    {"state": "running",
+     "uptime_s": 12.0,
+     "jack": {"server": "default", "sample_rate": 48000, "period": 256},
+     "clock": {"tempo_bpm": 120.0, "lock": "locked", "source": "midi",
+               "transport": "playing", "beat": 17.25},
+     "gate_step": {"main": 3},
+     "graphs": [{"name": "main", "models": ["percussion"], "block_ms": 42.7,
+                 "worker_ms": 12.1, "muted": false}],
+     "late_blocks": 0, "xruns": 0,
+     "latency": {"frames": 2304, "ms": 48.0},
+     "mapping": {"path": "/etc/ravebox/mapping.toml",
+                 "last_reload": {"ok": true, "message": "12 rules", "at": "10:31:02"}},
+     "params": {"main.temperature": 0.5},
+     "counters": {"xruns": 0, "late_blocks": 0, "midi_events": 1234, "midi_garbage": 0}}
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import time
+from collections.abc import Callable
+
+from ravebox.errors import ServiceError
+from ravebox.service import control_socket
+from ravebox.service.logs import CounterSummary
+from ravebox.service.notify import Notifier
+
+log = logging.getLogger(__name__)
+
+
+def status_line(status: dict) -> str:
+    """One line for systemd's ``STATUS=``: tempo, lock, xruns, late blocks, models."""
+    clock = status.get("clock") or {}
+    tempo = clock.get("tempo_bpm")
+    tempo_text = f"{tempo:.1f} BPM" if isinstance(tempo, (int, float)) else "no tempo"
+    lock = clock.get("lock", "?")
+    models = ", ".join(_graph_summary(g) for g in status.get("graphs") or []) or "no models"
+    return (f"{tempo_text} {lock} | xruns {status.get('xruns', '?')}, late {status.get('late_blocks', '?')}"
+            f" | {models}")
+
+
+def counters_of(status: dict) -> dict[str, float]:
+    """The monotonic counters to summarize: ``counters``, else the top-level xruns/late_blocks."""
+    counters = status.get("counters")
+    if isinstance(counters, dict):
+        return {k: v for k, v in counters.items() if isinstance(v, (int, float))}
+    return {k: status[k] for k in ("xruns", "late_blocks") if isinstance(status.get(k), (int, float))}
+
+
+def _graph_summary(graph: dict) -> str:
+    name = graph.get("name", "?")
+    models = "+".join(str(m) for m in graph.get("models") or []) or "-"
+    muted = " MUTED" if graph.get("muted") else ""
+    return f"{name}:{models}{muted}"
+
+
+class SystemdObserver:
+    """READY=1 at ``on_ready``, STATUS= when the summary changes, WATCHDOG=1 only while healthy, STOPPING=1.
+
+    Main thread only. Why the watchdog follows ``health()`` and not just the
+    tick: the main loop can be alive while the worker is stuck; systemd must
+    see the silence to restart us.
+    """
+
+    def __init__(self, notifier: Notifier) -> None:
+        self.notifier = notifier
+        self.ready = False
+        self.healthy = True
+        self._last_status = ""
+
+    def on_ready(self, daemon: object) -> None:
+        text = self._summary(daemon)
+        self.notifier.ready(text)
+        self._last_status = text
+        self.ready = True
+        log.info("ready: %s", text)
+
+    def on_tick(self, daemon: object) -> None:
+        if not self.ready:
+            return
+        healthy, reason = _health(daemon)
+        self._note_health(healthy, reason)
+        if healthy and self.notifier.watchdog_usec is not None:
+            self.notifier.watchdog()
+        text = self._summary(daemon) if healthy else f"UNHEALTHY: {reason}"
+        if text != self._last_status:
+            self.notifier.status(text)
+            self._last_status = text
+
+    def on_stopping(self, daemon: object) -> None:
+        self.notifier.stopping("stopping")
+        self.ready = False
+
+    def _note_health(self, healthy: bool, reason: str) -> None:
+        if healthy != self.healthy:
+            if healthy:
+                log.info("healthy again; watchdog pings resume")
+            else:
+                log.error("unhealthy, withholding the watchdog ping: %s", reason)
+        self.healthy = healthy
+
+    @staticmethod
+    def _summary(daemon: object) -> str:
+        try:
+            return status_line(daemon.status())  # type: ignore[attr-defined]
+        except Exception as exc:
+            return f"status unavailable: {exc}"
+
+
+def _health(daemon: object) -> tuple[bool, str]:
+    try:
+        healthy, reason = daemon.health()  # type: ignore[attr-defined]
+    except Exception as exc:  # a health check that raises is a failed health check
+        return False, f"health check raised {type(exc).__name__}: {exc}"
+    return bool(healthy), str(reason)
+
+
+class ControlSocketObserver:
+    """Serves the control socket from ``on_ready`` until ``on_stopping``.
+
+    ``status`` is answered on the socket thread (a snapshot); ``reload``,
+    ``preset`` and ``panic`` are queued to the main thread and run in ``on_tick``.
+    """
+
+    def __init__(self, path: str, mode: int = 0o660) -> None:
+        self.path = path
+        self.mode = mode
+        self.calls = control_socket.MainThreadCalls()
+        self.server: control_socket.ControlServer | None = None
+
+    def on_ready(self, daemon: object) -> None:
+        table = control_socket.CommandTable(self.handlers(daemon))
+        self.server = control_socket.ControlServer(self.path, table, self.mode).start()
+
+    def on_tick(self, daemon: object) -> None:
+        self.calls.run_pending()
+
+    def on_stopping(self, daemon: object) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        self.calls.run_pending()  # release any waiting client with a result
+
+    def handlers(self, daemon: object) -> dict[str, Callable[[dict], dict]]:
+        d: object = daemon
+        on_main = self.calls.call
+        return {
+            "status": lambda req: d.status(),  # type: ignore[attr-defined]
+            "reload": lambda req: on_main(d.reload),  # type: ignore[attr-defined]
+            "preset": lambda req: on_main(lambda: d.recall_preset(_preset_ref(req))),  # type: ignore[attr-defined]
+            "panic": lambda req: on_main(d.panic),  # type: ignore[attr-defined]
+            "help": lambda req: {"commands": ["status", "reload", "preset <name|number>", "panic", "help"]},
+        }
+
+
+def _preset_ref(request: dict) -> str | int:
+    """``ref`` as given; a string of digits means a preset number."""
+    ref = request.get("ref")
+    if ref is None or ref == "":
+        raise ServiceError("preset needs a name or number: preset <ref>")
+    if isinstance(ref, str) and ref.isdigit():
+        return int(ref)
+    return ref
+
+
+class CounterLogObserver:
+    """Logs one summary line of counter increments (xruns, late blocks...) per interval.
+
+    Main thread. ``clock`` is injectable so tests need no sleeping.
+    """
+
+    def __init__(self, interval_s: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval_s = interval_s
+        self.clock = clock
+        self.summary = CounterSummary()
+        self._next = 0.0
+
+    def on_ready(self, daemon: object) -> None:
+        self.summary.summarize(_counters(daemon))  # baseline: start-up counts are not news
+        self._next = self.clock() + self.interval_s
+
+    def on_tick(self, daemon: object) -> None:
+        if self.clock() < self._next:
+            return
+        self._next = self.clock() + self.interval_s
+        line = self.summary.summarize(_counters(daemon))
+        if line:
+            log.info("in the last %gs: %s", self.interval_s, line)
+
+    def on_stopping(self, daemon: object) -> None:
+        line = self.summary.summarize(_counters(daemon))
+        if line:
+            log.info("since the last summary: %s", line)
+
+
+def _counters(daemon: object) -> dict[str, float]:
+    try:
+        return counters_of(daemon.status())  # type: ignore[attr-defined]
+    except Exception:
+        return {}
 
 
 def default_observers(args: argparse.Namespace) -> list[object]:
-    """The observers ``ravebox run`` attaches (none until the service layer lands)."""
-    return []
+    """The observers ``ravebox run`` attaches: systemd notification, control socket, counter summaries.
+
+    The socket path comes from ``args.control_socket`` if the run command has
+    that option, else ``$RAVEBOX_CONTROL_SOCKET``, else ``/run/ravebox/control.sock``.
+    """
+    path = getattr(args, "control_socket", None) or control_socket.default_path()
+    return [SystemdObserver(Notifier()), ControlSocketObserver(path), CounterLogObserver()]

@@ -1,0 +1,20 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fakes import FakeDaemon, NotifyListener  # noqa: E402
+
+
+@pytest.fixture
+def daemon() -> FakeDaemon:
+    return FakeDaemon()
+
+
+@pytest.fixture
+def listener(tmp_path):
+    sock = NotifyListener(tmp_path)
+    yield sock
+    sock.close()
