@@ -1,0 +1,479 @@
+#!/usr/bin/env python3
+"""Build ravebox's test models with the real RAVE and MSPrior exporters.
+
+Why a throwaway venv: the exporters (acids-rave, acids-msprior, nn-tilde) pin
+old Lightning/scipy versions and pull torchaudio; none of that may leak into
+ravebox's own environment, which needs nothing but torch to *load* the files.
+
+Stages (one file, run three ways):
+
+* ``python tools/make_test_models.py`` (host python, torch only): makes sure the
+  export venv exists (creates it on a fresh machine, pins in ``PINS``), then runs
+  this same file inside the venv with ``--stage runs`` to write RAVE/MSPrior
+  *run dirs* (gin config + Lightning checkpoint with random weights), calls the
+  packages' own CLIs (``rave export --streaming``, ``msprior export --continuous
+  --temporal_ratio``, ``msprior combine``), and finally scripts the small
+  synthetic models (NaN model, RAVE v1 and nn_tilde 1.5 interface quirks) with
+  plain torch.
+* ``--stage runs`` (inside the venv): only writes run dirs.
+* ``--full``: one full-size v2 model to ``models-full/`` (not committed).
+
+Everything is seeded, so re-running gives the same weights (the TorchScript
+bytes may still differ between torch versions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_VENV = Path(os.environ.get("RAVEBOX_EXPORT_VENV", "/tmp/exportvenv/venv"))
+DEFAULT_OUT = REPO / "tests" / "models"
+FULL_OUT = REPO / "models-full"
+WORK = REPO / "tools" / "out"
+
+SAMPLE_RATE = 48000
+TORCH_PIN = "torch==2.13.0"
+PINS = [
+    TORCH_PIN,
+    "setuptools<81",  # pytorch-lightning 1.9 imports pkg_resources
+    "acids-rave==2.3.1",
+    "acids-msprior==1.1.3",
+    "cached-conv==2.5.0",
+]
+NO_DEPS_PINS = ["nn-tilde==1.6.0"]  # its metadata pins torch==2.5; we keep 2.13
+
+# name -> recipe. ``keep`` is the latent count the exporter must keep: the
+# checkpoint's fidelity curve is shaped so that exactly that many survive.
+RAVE_RECIPES: dict[str, dict] = {
+    "rave_a": {"configs": ["v2"], "capacity": 8, "full_latent": 16, "keep": 8, "seed": 1},
+    "rave_b": {"configs": ["v2", "causal"], "capacity": 8, "full_latent": 32, "keep": 16, "seed": 2},
+}
+FULL_RECIPE = {"configs": ["v2"], "capacity": 96, "full_latent": 128, "keep": 16, "seed": 3}
+PRIOR_RECIPE = {
+    "on": "rave_a",
+    "config": "decoder_only",
+    "bindings": ["MODEL_DIM=32", "NUM_LAYERS=1", "NUM_HEADS=8", "HEAD_DIM=8", "NUM_TOKENS=64", "SEQ_LEN=32"],
+    "seed": 4,
+}
+
+
+# --------------------------------------------------------------------------- venv
+
+
+def venv_python(venv: Path) -> Path:
+    return venv / "bin" / "python"
+
+
+def ensure_venv(venv: Path) -> None:
+    """Create/repair the export venv. Idempotent: a ready venv costs two imports."""
+    py = venv_python(venv)
+    if not py.exists():
+        print(f"creating export venv in {venv}", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    if not _imports_ok(py, "import rave, msprior, nn_tilde"):
+        pip = [str(py), "-m", "pip", "install", "--quiet"]
+        subprocess.run(pip + PINS, check=True)
+        subprocess.run(pip + ["--no-deps"] + NO_DEPS_PINS, check=True)
+    _disable_cuda_torchaudio(py)
+    if not _imports_ok(py, "import torchaudio, pytorch_lightning, rave, msprior"):
+        raise SystemExit(f"export venv {venv} is broken: rave/msprior do not import")
+
+
+def _imports_ok(py: Path, statement: str) -> bool:
+    done = subprocess.run([str(py), "-c", statement], capture_output=True)
+    return done.returncode == 0
+
+
+def _disable_cuda_torchaudio(py: Path) -> None:
+    """The torchaudio wheel pip picks is CUDA-only; without its .so files it imports.
+
+    RAVE only uses torchaudio's pure-python transforms, so moving the native
+    libraries aside is enough.
+    """
+    site = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    lib = Path(site) / "torchaudio" / "lib"
+    if not lib.is_dir():
+        return
+    aside = lib.parent / "lib_disabled"
+    aside.mkdir(exist_ok=True)
+    for so in lib.glob("*.so"):
+        so.rename(aside / so.name)
+
+
+# ------------------------------------------------------- inside the venv: run dirs
+
+
+def fidelity_curve(full: int, keep: int):
+    """Cumulative explained variance such that RAVE's exporter keeps ``keep`` dims.
+
+    The exporter keeps ``2**ceil(log2(argmax(fidelity > .95)))`` dims; the first
+    index above .95 is ``keep - 1`` here, so exactly ``keep`` (a power of two) survive.
+    """
+    import torch
+
+    below = [0.95 * (i + 1) / keep for i in range(keep - 1)]
+    above = [0.96 + 0.04 * (i + 1) / (full - keep + 1) for i in range(full - keep + 1)]
+    return torch.tensor(below + above, dtype=torch.float32)
+
+
+def lightning_checkpoint(state_dict: dict) -> dict:
+    """The keys PyTorch Lightning 1.9 writes; the exporters read ``state_dict``."""
+    import pytorch_lightning as pl
+
+    return {
+        "epoch": 0,
+        "global_step": 0,
+        "pytorch-lightning_version": pl.__version__,
+        "state_dict": state_dict,
+        "loops": {},
+        "callbacks": {},
+        "optimizer_states": [],
+        "lr_schedulers": [],
+    }
+
+
+def write_rave_run(run: Path, recipe: dict) -> None:
+    """A RAVE run dir as ``rave train`` leaves it: config.gin + a .ckpt below it."""
+    import gin
+    import torch
+    import rave
+
+    gin.clear_config()
+    torch.manual_seed(recipe["seed"])
+    bindings = [
+        f"SAMPLING_RATE={SAMPLE_RATE}",
+        f"CAPACITY={recipe['capacity']}",
+        f"LATENT_SIZE={recipe['full_latent']}",
+        "RAVE.n_channels=1",
+    ]
+    gin.parse_config_files_and_bindings([c + ".gin" for c in recipe["configs"]], bindings)
+    model = rave.RAVE(n_channels=1)
+    full = recipe["full_latent"]
+    pca, _ = torch.linalg.qr(torch.randn(full, full))
+    model.latent_pca.copy_(pca)
+    model.latent_mean.copy_(0.1 * torch.randn(full))
+    model.fidelity.copy_(fidelity_curve(full, recipe["keep"]))
+    ckpt_dir = run / "version_0" / "checkpoints"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    (run / "config.gin").write_text(gin.operative_config_str())
+    torch.save(lightning_checkpoint(model.state_dict()), ckpt_dir / "last.ckpt")
+
+
+def write_prior_run(run: Path, recipe: dict, num_quantizers: int) -> None:
+    """An MSPrior run dir as ``msprior train`` leaves it (config_str + last.ckpt)."""
+    import gin
+    import torch
+    from msprior.attention import Prior
+
+    gin.clear_config()
+    torch.manual_seed(recipe["seed"])
+    bindings = recipe["bindings"] + [f"NUM_QUANTIZERS={num_quantizers}"]
+    gin.parse_config_files_and_bindings([recipe["config"] + ".gin"], bindings)
+    model = Prior()
+    ckpt_dir = run / "version_0" / "checkpoints"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    (run / "config.gin").write_text(gin.config_str())
+    torch.save(lightning_checkpoint(model.state_dict()), ckpt_dir / "last.ckpt")
+
+
+def stage_runs(work: Path, names: list[str], full: bool) -> None:
+    import msprior.attention  # noqa: F401  (registers configurables + gin search paths
+    import rave  # noqa: F401             before any config is parsed and locked)
+
+    for name in names:
+        recipe = FULL_RECIPE if full else RAVE_RECIPES[name]
+        write_rave_run(work / name, recipe)
+    if not full and PRIOR_RECIPE["on"] in names:
+        keep = RAVE_RECIPES[PRIOR_RECIPE["on"]]["keep"]
+        write_prior_run(work / "prior_a", PRIOR_RECIPE, keep)
+
+
+# ------------------------------------------------------------- host: exports
+
+
+def export_rave(venv: Path, run: Path, name: str, out: Path) -> Path:
+    subprocess.run(
+        [str(venv / "bin" / "rave"), "export", f"--run={run}", "--streaming",
+         f"--name={name}", f"--output={run}"],
+        check=True, env=_export_env(),
+    )
+    target = out / f"{name}.ts"
+    shutil.copyfile(run / f"{name}_streaming.ts", target)
+    return target
+
+
+def export_prior(venv: Path, run: Path, ratio: int, out: Path) -> Path:
+    subprocess.run(
+        [str(venv / "bin" / "msprior"), "export", f"--run={run}", "--continuous",
+         f"--temporal_ratio={ratio}"],
+        check=True, env=_export_env(),
+    )
+    target = out / "prior_a.ts"
+    shutil.copyfile(run / f"{run.name}.ts", target)
+    return target
+
+
+def combine(venv: Path, prior: Path, rave_file: Path, out: Path) -> Path:
+    """``msprior combine`` writes ``<name>.ts`` into the working directory."""
+    subprocess.run(
+        [str(venv / "bin" / "msprior"), "combine", f"--prior={prior}", f"--rave={rave_file}",
+         "--name=combined_a"],
+        check=True, env=_export_env(), cwd=out,
+    )
+    return out / "combined_a.ts"
+
+
+def _export_env() -> dict:
+    env = dict(os.environ)
+    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
+    return env
+
+
+# ------------------------------------------------- host: synthetic models (torch)
+
+
+def make_synthetic(out: Path) -> list[Path]:
+    """Plain-torch modules that mimic interface quirks the real exporters no longer make."""
+    import torch
+
+    torch.manual_seed(5)
+    made = []
+    for name, module in (
+        ("nan_a.ts", _NanModel()),
+        ("v1_like.ts", _V1Like()),
+        ("nntilde15_like.ts", _NnTilde15Like()),
+    ):
+        scripted = torch.jit.script(module)
+        scripted.save(str(out / name))
+        made.append(out / name)
+    return made
+
+
+def _synthetic_classes():
+    """Defined lazily so the venv stage never needs them (and torch import is deferred)."""
+    import torch
+    from typing import List
+
+    ratio = 2048
+    latent = 8
+
+    class NanModel(torch.nn.Module):
+        """nn~ v1.6-style interface whose decode yields NaN, inf and 1e6 spikes.
+
+        Why: the engine's safety stage must scrub exactly these; a real model
+        only produces them by accident.
+        """
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.sr = SAMPLE_RATE
+            self.latent_size = latent
+            self.full_latent_size = latent
+            for method, params in (
+                ("encode", [1, 1, latent, ratio]),
+                ("decode", [latent, ratio, 1, 1]),
+                ("forward", [1, 1, 1, 1]),
+            ):
+                self.register_buffer(f"{method}_params", torch.tensor(params))
+            self.register_buffer("_cache_step", torch.zeros(1))  # makes it "streaming"
+
+        @torch.jit.export
+        def get_methods(self) -> List[str]:
+            return ["encode", "decode", "forward"]
+
+        @torch.jit.export
+        def get_attributes(self) -> List[str]:
+            return []
+
+        @torch.jit.export
+        def get_sample_rate(self) -> int:
+            return self.sr
+
+        @torch.jit.export
+        def encode(self, x: torch.Tensor) -> torch.Tensor:
+            n = x.shape[-1] // ratio
+            return x[..., : n * ratio].reshape(x.shape[0], 1, n, ratio).mean(-1).repeat(1, latent, 1)
+
+        @torch.jit.export
+        def decode(self, z: torch.Tensor) -> torch.Tensor:
+            n = z.shape[-1] * ratio
+            y = torch.full((z.shape[0], 1, n), 1.0e6)
+            y[..., 0::3] = float("nan")
+            y[..., 1::3] = float("inf")
+            self._cache_step += 1
+            return y
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.decode(self.encode(x))
+
+    class V1Like(torch.nn.Module):
+        """RAVE v1 export quirks: ``sampling_rate`` buffer, no ``get_methods``/``sr``,
+        only ``encode_params``/``decode_params``/``forward_params``; tiny linear codec."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.register_buffer("sampling_rate", torch.tensor(SAMPLE_RATE))
+            self.register_buffer("latent_size", torch.tensor(latent))
+            self.register_buffer("encode_params", torch.tensor([1, 1, latent, ratio]))
+            self.register_buffer("decode_params", torch.tensor([latent, ratio, 1, 1]))
+            self.register_buffer("forward_params", torch.tensor([1, 1, 1, 1]))
+            self.register_buffer("_cache_last", torch.zeros(1, 1, ratio))
+            self.proj = torch.nn.Linear(ratio, latent)
+            self.back = torch.nn.Linear(latent, ratio)
+
+        @torch.jit.export
+        def encode(self, x: torch.Tensor) -> torch.Tensor:
+            frames = x.reshape(x.shape[0], -1, ratio)
+            return self.proj(frames).permute(0, 2, 1)
+
+        @torch.jit.export
+        def decode(self, z: torch.Tensor) -> torch.Tensor:
+            frames = torch.tanh(self.back(z.permute(0, 2, 1)))
+            return frames.reshape(z.shape[0], 1, -1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.decode(self.encode(x))
+
+    class NnTilde15Like(V1Like):
+        """nn_tilde 1.5 quirks: ``get_methods`` present, ``get_attributes`` returns
+        the fake ``none`` entry, ``sr`` attribute instead of ``get_sample_rate``,
+        one real attribute ``gain`` with type code float (2)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.sr = SAMPLE_RATE
+            self.gain = (1.0,)
+            self.register_buffer("gain_params", torch.tensor([2]))
+            self.register_buffer("none_params", torch.tensor([0]))
+
+        @torch.jit.export
+        def get_methods(self) -> List[str]:
+            return ["encode", "decode", "forward"]
+
+        @torch.jit.export
+        def get_attributes(self) -> List[str]:
+            return ["none", "gain"]
+
+        @torch.jit.export
+        def get_gain(self) -> float:
+            return self.gain[0]
+
+        @torch.jit.export
+        def set_gain(self, gain: float) -> int:
+            if gain < 0:
+                return -1
+            self.gain = (gain,)
+            return 0
+
+        @torch.jit.export
+        def decode(self, z: torch.Tensor) -> torch.Tensor:
+            frames = torch.tanh(self.back(z.permute(0, 2, 1))) * self.gain[0]
+            return frames.reshape(z.shape[0], 1, -1)
+
+    return NanModel, V1Like, NnTilde15Like
+
+
+def _NanModel():
+    return _synthetic_classes()[0]()
+
+
+def _V1Like():
+    return _synthetic_classes()[1]()
+
+
+def _NnTilde15Like():
+    return _synthetic_classes()[2]()
+
+
+# ------------------------------------------------------------------------ main
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--venv", type=Path, default=DEFAULT_VENV, help="export venv (created if missing)")
+    p.add_argument("--out", type=Path, default=None, help="where the .ts files go")
+    p.add_argument("--work", type=Path, default=WORK, help="scratch dir for run dirs")
+    p.add_argument("--full", action="store_true", help="build one full-size v2 model to models-full/")
+    p.add_argument("--only", choices=["rave", "prior", "synthetic"], action="append",
+                   help="build only these groups (default: all)")
+    p.add_argument("--stage", choices=["all", "runs"], default="all", help=argparse.SUPPRESS)
+    p.add_argument("--names", nargs="*", default=None, help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.stage == "runs":
+        stage_runs(args.work, args.names or [], args.full)
+        return 0
+    groups = set(args.only or ["rave", "prior", "synthetic"])
+    out = args.out or (FULL_OUT if args.full else DEFAULT_OUT)
+    out.mkdir(parents=True, exist_ok=True)
+    args.work.mkdir(parents=True, exist_ok=True)
+    if args.full:
+        return build_full(args, out)
+    made: list[Path] = []
+    if groups & {"rave", "prior"}:
+        ensure_venv(args.venv)
+        names = list(RAVE_RECIPES) if "rave" in groups else [PRIOR_RECIPE["on"]]
+        _run_stage(args, names, full=False)
+        if "rave" in groups:
+            for name in RAVE_RECIPES:
+                made.append(export_rave(args.venv, args.work / name, name, out))
+        if "prior" in groups:
+            ratio = _ratio_of(out / f"{PRIOR_RECIPE['on']}.ts")
+            prior = export_prior(args.venv, args.work / "prior_a", ratio, out)
+            made += [prior, combine(args.venv, prior, out / f"{PRIOR_RECIPE['on']}.ts", out)]
+    if "synthetic" in groups:
+        made += make_synthetic(out)
+    write_manifest(out, made)
+    return 0
+
+
+def build_full(args: argparse.Namespace, out: Path) -> int:
+    ensure_venv(args.venv)
+    _run_stage(args, ["rave_full"], full=True)
+    made = [export_rave(args.venv, args.work / "rave_full", "rave_full", out)]
+    write_manifest(out, made)
+    return 0
+
+
+def _run_stage(args: argparse.Namespace, names: list[str], full: bool) -> None:
+    cmd = [str(venv_python(args.venv)), str(Path(__file__).resolve()), "--stage=runs",
+           f"--work={args.work}", "--names", *names]
+    if full:
+        cmd.append("--full")
+    subprocess.run(cmd, check=True, env=_export_env())
+
+
+def _ratio_of(ts: Path) -> int:
+    import torch
+
+    return int(torch.jit.load(str(ts)).decode_params[1])
+
+
+def write_manifest(out: Path, made: list[Path]) -> None:
+    """Record what the recipes promise, so tests compare against export-time facts."""
+    path = out / "manifest.json"
+    manifest = json.loads(path.read_text()) if path.exists() else {}
+    for f in made:
+        manifest[f.name] = {"bytes": f.stat().st_size}
+    recipes = {k: dict(v, sample_rate=SAMPLE_RATE) for k, v in RAVE_RECIPES.items()}
+    manifest["_recipes"] = {"rave": recipes, "prior": PRIOR_RECIPE, "pins": PINS + NO_DEPS_PINS}
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
