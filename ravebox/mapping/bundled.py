@@ -1,0 +1,36 @@
+"""The mapping files shipped with ravebox (``mappings/`` in the source tree).
+
+Runs on the main thread at start-up. Looks in the source checkout first,
+then in installed package data (``ravebox/data/mappings``), so an editable
+install and a wheel both find them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ravebox.mapping.loader import load_mapping
+from ravebox.mapping.model import Mapping
+
+_PLACES = (
+    Path(__file__).resolve().parents[2] / "mappings",
+    Path(__file__).resolve().parents[1] / "data" / "mappings",
+)
+
+
+def bundled_path(name: str = "default") -> Path:
+    """Path of bundled mapping ``name`` (with or without ``.toml``); FileNotFoundError if absent."""
+    filename = name if name.endswith(".toml") else f"{name}.toml"
+    for place in _PLACES:
+        if (place / filename).is_file():
+            return place / filename
+    raise FileNotFoundError(f"no bundled mapping '{name}' in {', '.join(map(str, _PLACES))}")
+
+
+def bundled_mapping(name: str) -> Mapping:
+    return load_mapping(bundled_path(name))
+
+
+def default_mapping() -> Mapping:
+    """The daemon's default mapping, used when a box config names none."""
+    return bundled_mapping("default")

@@ -1,0 +1,180 @@
+"""Validated, immutable mapping objects: what a mapping file *means*.
+
+Built once by :mod:`ravebox.mapping.loader` (main thread), then only read by
+the runtime on the control thread, so every object here is frozen (the
+mididings habit: build and validate once, then only run).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ravebox.params.table import ParamKey
+
+# source kind -> (lowest, highest) raw value it delivers
+SOURCE_RANGES: dict[str, tuple[int, int]] = {
+    "cc": (0, 127),
+    "cc14": (0, 16383),
+    "nrpn": (0, 16383),
+    "rpn": (0, 16383),
+    "note": (0, 127),
+    "program": (0, 127),
+    "pitchbend": (-8192, 8191),
+    "pressure": (0, 127),
+    "polytouch": (0, 127),
+}
+SOURCE_KINDS = tuple(SOURCE_RANGES)
+BUTTONS = ("momentary", "toggle", "trigger")
+TAKEOVERS = ("jump", "pickup", "catchup")
+
+
+@dataclass(frozen=True, slots=True)
+class PortPattern:
+    """Which source ports a rule listens to.
+
+    A pattern with glob characters (``*?[``) is matched with ``fnmatch``; a
+    plain word matches any port name containing it. Both ignore case, because
+    JACK and ALSA spell device names inconsistently.
+    """
+
+    text: str = "*"
+
+    def matches(self, port: str) -> bool:
+        pattern, name = self.text.lower(), port.lower()
+        if re.search(r"[*?\[]", pattern):
+            return fnmatch.fnmatchcase(name, pattern)
+        return pattern in name
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One controller message stream: ``kind`` and ``number`` on some channels of some ports.
+
+    ``number`` is the CC, note, (N)RPN parameter or program number, or
+    ``None`` for sources without one (pitch bend, channel pressure, any program).
+    ``channels`` are 0-based; ``None`` means every channel.
+    """
+
+    kind: str
+    number: int | None
+    channels: frozenset[int] | None
+    port: PortPattern
+    order: str = "msb_first"  # cc14: does the MSB reset the LSB (msb_first) or keep it
+    bits: int = 14            # nrpn/rpn: 7 = data entry MSB only
+
+    def accepts(self, port: str, channel: int | None) -> bool:
+        if self.channels is not None and channel is not None and channel not in self.channels:
+            return False
+        return self.port.matches(port)
+
+    def describe(self) -> str:
+        text = self.kind if self.number is None else f"{self.kind} {self.number}"
+        if self.channels is not None:
+            text += " on channel " + ",".join(str(c + 1) for c in sorted(self.channels))
+        if self.port.text != "*":
+            text += f" from ports '{self.port.text}'"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One mapping entry: a source, how its values are shaped, and where they go.
+
+    ``mode`` is decided at load time: ``absolute`` (faders, knobs, bend,
+    pressure, velocity), ``relative`` (endless encoders), ``button``
+    (momentary / toggle / trigger presses).
+    """
+
+    index: int                 # position in the file (map[index])
+    line: int | None
+    source: Source
+    target: ParamKey | None    # None for preset rules
+    preset: str | None         # recall this preset by name
+    mode: str                  # absolute | relative | button
+    source_range: tuple[float, float]
+    target_range: tuple[float, float]  # lo > hi when reversed
+    curve: str = "linear"
+    steepness: float = 4.0
+    gamma: float = 2.0
+    encoder: str | None = None
+    step: float = 0.0
+    acceleration: float = 0.0
+    button: str | None = None
+    threshold: int = 64
+    value: float | None = None     # what a trigger press sets
+    velocity: str = "trigger"      # notes: "value" makes velocity the source value
+    takeover: str = "jump"
+    smoothing_ms: float | None = None  # None = the parameter's own smoothing
+    glide_ms: float | None = None      # preset recall glide (None = the mapping's)
+    layer: bool = False
+    label: str = ""
+
+    @property
+    def recalls_presets(self) -> bool:
+        return self.preset is not None or (self.target is not None and self.target.name == "preset.recall")
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    """A named snapshot of parameter values; ``index`` is what a program change selects."""
+
+    name: str
+    index: int
+    values: tuple[tuple[ParamKey, float], ...]
+    file: str = ""
+
+
+@dataclass(frozen=True)
+class PresetBank:
+    """Presets by name and by index."""
+
+    presets: tuple[Preset, ...] = ()
+    files: tuple[Path, ...] = ()
+    by_name: dict[str, Preset] = field(init=False, repr=False)
+    by_index: dict[int, Preset] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {p.name: p for p in self.presets})
+        object.__setattr__(self, "by_index", {p.index: p for p in self.presets})
+
+    def find(self, which: str | int) -> Preset | None:
+        return self.by_index.get(which) if isinstance(which, int) else self.by_name.get(which)
+
+    def __len__(self) -> int:
+        return len(self.presets)
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A validated mapping file: its rules, presets, and the files it was read from."""
+
+    name: str
+    rules: tuple[Rule, ...]
+    presets: PresetBank
+    preset_glide_ms: float = 0.0
+    path: Path | None = None
+    files: tuple[Path, ...] = ()   # every file read (the mapping and its presets), for hot reload
+    has_presets: bool = False      # the file declared a [presets] table
+    index: dict[tuple[str, int | None], tuple[Rule, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index: dict[tuple[str, int | None], list[Rule]] = {}
+        for rule in self.rules:
+            index.setdefault((rule.source.kind, rule.source.number), []).append(rule)
+        object.__setattr__(self, "index", {k: tuple(v) for k, v in index.items()})
+
+    def rules_for(self, kind: str, number: int | None) -> tuple[Rule, ...]:
+        """Rules listening to ``kind``/``number`` (program rules for *any* program included)."""
+        rules = self.index.get((kind, number), ())
+        if kind == "program" and number is not None:
+            rules = rules + self.index.get((kind, None), ())
+        return rules
+
+    def unknown_graphs(self, graphs: set[str] | dict[str, int]) -> list[str]:
+        """Rule descriptions naming a graph the box does not have (for the daemon to report)."""
+        return [f"map[{r.index}]: graph '{r.target.graph}' is not in this box"
+                for r in self.rules if r.target is not None and r.target.graph is not None
+                and r.target.graph not in graphs]

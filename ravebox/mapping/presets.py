@@ -1,0 +1,165 @@
+"""Preset files: named snapshots of parameter values, as TOML.
+
+Runs on the main thread (load, reload) or in ``ravebox check``.
+
+A preset file holds one preset::
+
+    name = "drift"          # optional, defaults to the file name
+    program = 3             # optional: the program change / preset.recall index
+    [values]
+    "loop.dissolve" = 0.3
+    "latent.bias" = [0.5, -0.5]     # a list sets dims 0, 1, ...
+    "latent.bias[3]" = 1.0          # one dimension
+    "main/prior.temperature" = 0.8  # one graph
+
+or several, as ``[[preset]]`` tables with the same keys (``values`` inline
+or as ``[preset.values]``). Keys are written as :class:`ParamKey` prints them,
+so a snapshot of the :class:`ParamStore` is a valid ``[values]`` table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from ravebox.config.diagnostics import Diagnostic, Diagnostics, did_you_mean, key_path, read_toml
+from ravebox.errors import ConfigError
+from ravebox.mapping.model import Preset, PresetBank
+from ravebox.params.table import PARAMS, ParamKey, ParamKind, ParamScope
+
+KEY = re.compile(r"^(?:(?P<graph>[^/\[\]]+)/)?(?P<name>[A-Za-z0-9_.]+)(?:\[(?P<dim>\d+)\])?$")
+PRESET_KEYS = ("name", "program", "values")
+
+
+def is_preset_table(data: dict) -> bool:
+    """Does a parsed TOML file look like a preset file (``ravebox check`` detection)?"""
+    return "values" in data or "preset" in data
+
+
+def load_presets(paths: Iterable[str | Path]) -> PresetBank:
+    """Load preset files (a directory means its ``*.toml``); raises ConfigError with every problem."""
+    files = _expand(paths)
+    problems: list[Diagnostic] = []
+    all_diags: list[Diagnostics] = []
+    presets: list[Preset] = []
+    for path in files:
+        try:
+            data, diags = read_toml(path)
+        except ConfigError as exc:
+            problems += exc.diagnostics
+            continue
+        all_diags.append(diags)
+        many = "preset" in data
+        tables = data["preset"] if many else [data]
+        if not isinstance(tables, list):
+            diags.error("preset", "expected [[preset]] tables")
+            tables = []
+        for i, table in enumerate(tables):
+            preset = _preset(table, diags, key_path("preset", i) if many else "")
+            if preset is not None:
+                presets.append(preset)
+    numbered = _number(presets, problems)
+    problems = [item for d in all_diags for item in d.items] + problems
+    if problems:
+        raise ConfigError(problems)
+    return PresetBank(tuple(numbered), tuple(files))
+
+
+def _expand(paths: Iterable[str | Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in map(Path, paths):
+        files += sorted(path.glob("*.toml")) if path.is_dir() else [path]
+    return files
+
+
+def _preset(table: dict, diags: Diagnostics, prefix: str) -> Preset | None:
+    def at(*parts: str | int) -> str:
+        return f"{prefix}.{key_path(*parts)}" if prefix else key_path(*parts)
+
+    before = len(diags.items)
+    if not isinstance(table, dict):
+        diags.error(prefix, "expected a table")
+        return None
+    for key in table:
+        if key not in PRESET_KEYS:
+            diags.error(at(key), f"unknown key{did_you_mean(key, PRESET_KEYS)}; expected one of {', '.join(PRESET_KEYS)}")
+    name = table.get("name", Path(diags.file).stem)
+    if not isinstance(name, str) or not name:
+        diags.error(at("name"), f"expected a non-empty string, got {name!r}")
+    program = table.get("program", -1)
+    if program != -1 and (isinstance(program, bool) or not isinstance(program, int) or not 0 <= program <= 127):
+        diags.error(at("program"), f"expected an integer 0..127, got {program!r}")
+    values = table.get("values", {})
+    if not isinstance(values, dict):
+        diags.error(at("values"), "expected a table of parameter = value")
+        values = {}
+    pairs = [pair for key, value in values.items() for pair in _value(key, value, diags, at("values", key))]
+    if len(diags.items) > before:
+        return None
+    return Preset(str(name), int(program), tuple(pairs), diags.file)
+
+
+def _value(key: str, value: object, diags: Diagnostics, path: str) -> list[tuple[ParamKey, float]]:
+    match = KEY.match(key)
+    if not match:
+        diags.error(path, "expected a key like 'name', 'graph/name' or 'name[dim]'")
+        return []
+    name, graph, dim = match["name"], match["graph"], match["dim"]
+    spec = PARAMS.get(name)
+    if spec is None:
+        diags.error(path, f"unknown parameter '{name}'{did_you_mean(name, PARAMS)}")
+        return []
+    if spec.kind is ParamKind.TRIGGER:
+        diags.error(path, f"'{name}' is a trigger and has no value to store")
+        return []
+    if (dim is not None or isinstance(value, list)) and spec.scope is not ParamScope.DIM:
+        diags.error(path, f"'{name}' has no latent dimensions")
+        return []
+    if graph is not None and spec.scope is ParamScope.BOX:
+        diags.error(path, f"'{name}' belongs to the whole box, not to a graph")
+        return []
+    if isinstance(value, list):
+        if dim is not None:
+            diags.error(path, "a list of values needs a key without [dim]")
+            return []
+        pairs = [(ParamKey(name, graph, d), v) for d, v in enumerate(value)]
+        paths = [f"{path}[{d}]" for d in range(len(value))]
+    else:
+        pairs = [(ParamKey(name, graph, None if dim is None else int(dim)), value)]
+        paths = [path]
+    good = []
+    for (pkey, v), p in zip(pairs, paths):
+        if isinstance(v, bool) and spec.kind is ParamKind.TOGGLE:
+            v = float(v)
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            diags.error(p, f"expected a number, got {type(v).__name__} {v!r}")
+        elif not spec.minimum <= v <= spec.maximum:
+            diags.error(p, f"out of range: {v} is not within {spec.minimum:g}..{spec.maximum:g} {spec.unit}".rstrip())
+        else:
+            good.append((pkey, float(v)))
+    return good
+
+
+def _number(presets: list[Preset], problems: list[Diagnostic]) -> list[Preset]:
+    """Give presets without a program number the lowest free ones, in name order; refuse clashes."""
+    seen_names: dict[str, Preset] = {}
+    seen_index: dict[int, Preset] = {}
+    for preset in presets:
+        if preset.name in seen_names:
+            problems.append(Diagnostic(preset.file, None, "name",
+                                       f"duplicate preset name '{preset.name}' (also in {seen_names[preset.name].file})"))
+        seen_names[preset.name] = preset
+        if preset.index >= 0:
+            if preset.index in seen_index:
+                problems.append(Diagnostic(preset.file, None, "program",
+                                           f"program {preset.index} is also used by preset "
+                                           f"'{seen_index[preset.index].name}'"))
+            seen_index[preset.index] = preset
+    free = (i for i in range(128) if i not in seen_index)
+    out = []
+    for preset in sorted(presets, key=lambda p: (p.index < 0, p.index, p.name)):
+        if preset.index < 0:
+            preset = Preset(preset.name, next(free, 127), preset.values, preset.file)
+        out.append(preset)
+    return out
