@@ -248,29 +248,23 @@ def make_synthetic(out: Path) -> list[Path]:
     """Plain-torch modules that mimic interface quirks the real exporters no longer make."""
     import torch
 
-    torch.manual_seed(5)
+    classes = _synthetic_classes()
     made = []
-    for name, module in (
-        ("nan_a.ts", _NanModel()),
-        ("v1_like.ts", _V1Like()),
-        ("nntilde15_like.ts", _NnTilde15Like()),
-    ):
-        scripted = torch.jit.script(module)
-        scripted.save(str(out / name))
+    for name, cls in classes.items():
+        torch.manual_seed(5)
+        torch.jit.script(cls()).save(str(out / name))
         made.append(out / name)
     return made
 
 
-def _synthetic_classes():
-    """Defined lazily so the venv stage never needs them (and torch import is deferred)."""
+def _synthetic_classes() -> dict:
+    """Defined in a function so the venv stage never scripts them; every constant
+    is a module attribute because TorchScript cannot close over Python ints."""
     import torch
     from typing import List
 
-    ratio = 2048
-    latent = 8
-
     class NanModel(torch.nn.Module):
-        """nn~ v1.6-style interface whose decode yields NaN, inf and 1e6 spikes.
+        """nn~ 1.6-style interface whose decode yields NaN, +inf, -inf and 1e6 spikes.
 
         Why: the engine's safety stage must scrub exactly these; a real model
         only produces them by accident.
@@ -279,15 +273,16 @@ def _synthetic_classes():
         def __init__(self) -> None:
             super().__init__()
             self.sr = SAMPLE_RATE
-            self.latent_size = latent
-            self.full_latent_size = latent
+            self.ratio = 2048
+            self.latent_size = 8
+            self.full_latent_size = 8
             for method, params in (
-                ("encode", [1, 1, latent, ratio]),
-                ("decode", [latent, ratio, 1, 1]),
+                ("encode", [1, 1, 8, 2048]),
+                ("decode", [8, 2048, 1, 1]),
                 ("forward", [1, 1, 1, 1]),
             ):
                 self.register_buffer(f"{method}_params", torch.tensor(params))
-            self.register_buffer("_cache_step", torch.zeros(1))  # makes it "streaming"
+            self.register_buffer("_cache_step", torch.zeros(1))  # a cache buffer: "streaming"
 
         @torch.jit.export
         def get_methods(self) -> List[str]:
@@ -303,15 +298,16 @@ def _synthetic_classes():
 
         @torch.jit.export
         def encode(self, x: torch.Tensor) -> torch.Tensor:
-            n = x.shape[-1] // ratio
-            return x[..., : n * ratio].reshape(x.shape[0], 1, n, ratio).mean(-1).repeat(1, latent, 1)
+            n = x.shape[-1] // self.ratio
+            frames = x[..., : n * self.ratio].reshape(x.shape[0], 1, n, self.ratio)
+            return frames.mean(-1).repeat(1, self.latent_size, 1)
 
         @torch.jit.export
         def decode(self, z: torch.Tensor) -> torch.Tensor:
-            n = z.shape[-1] * ratio
-            y = torch.full((z.shape[0], 1, n), 1.0e6)
-            y[..., 0::3] = float("nan")
-            y[..., 1::3] = float("inf")
+            y = torch.full((z.shape[0], 1, z.shape[-1] * self.ratio), 1.0e6)
+            y[..., 0::4] = float("nan")
+            y[..., 1::4] = float("inf")
+            y[..., 2::4] = -float("inf")
             self._cache_step += 1
             return y
 
@@ -319,23 +315,25 @@ def _synthetic_classes():
             return self.decode(self.encode(x))
 
     class V1Like(torch.nn.Module):
-        """RAVE v1 export quirks: ``sampling_rate`` buffer, no ``get_methods``/``sr``,
-        only ``encode_params``/``decode_params``/``forward_params``; tiny linear codec."""
+        """RAVE v1 export quirks: ``sampling_rate`` buffer, no ``get_methods``/``sr``/
+        ``get_attributes``, only ``encode_params``/``decode_params``/``forward_params``.
+        A tiny linear codec (8 dims, ratio 2048) with one cache-like buffer."""
 
         def __init__(self) -> None:
             super().__init__()
+            self.ratio = 2048
             self.register_buffer("sampling_rate", torch.tensor(SAMPLE_RATE))
-            self.register_buffer("latent_size", torch.tensor(latent))
-            self.register_buffer("encode_params", torch.tensor([1, 1, latent, ratio]))
-            self.register_buffer("decode_params", torch.tensor([latent, ratio, 1, 1]))
+            self.register_buffer("latent_size", torch.tensor(8))
+            self.register_buffer("encode_params", torch.tensor([1, 1, 8, 2048]))
+            self.register_buffer("decode_params", torch.tensor([8, 2048, 1, 1]))
             self.register_buffer("forward_params", torch.tensor([1, 1, 1, 1]))
-            self.register_buffer("_cache_last", torch.zeros(1, 1, ratio))
-            self.proj = torch.nn.Linear(ratio, latent)
-            self.back = torch.nn.Linear(latent, ratio)
+            self.register_buffer("_cache_last", torch.zeros(1, 8, 1))
+            self.proj = torch.nn.Linear(2048, 8)
+            self.back = torch.nn.Linear(8, 2048)
 
         @torch.jit.export
         def encode(self, x: torch.Tensor) -> torch.Tensor:
-            frames = x.reshape(x.shape[0], -1, ratio)
+            frames = x.reshape(x.shape[0], -1, self.ratio)
             return self.proj(frames).permute(0, 2, 1)
 
         @torch.jit.export
@@ -346,17 +344,26 @@ def _synthetic_classes():
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.decode(self.encode(x))
 
-    class NnTilde15Like(V1Like):
-        """nn_tilde 1.5 quirks: ``get_methods`` present, ``get_attributes`` returns
-        the fake ``none`` entry, ``sr`` attribute instead of ``get_sample_rate``,
-        one real attribute ``gain`` with type code float (2)."""
+    class NnTilde15Like(torch.nn.Module):
+        """nn_tilde 1.5 quirks: ``get_methods`` present, ``get_attributes`` returns the
+        fake ``none`` entry first, ``sr`` attribute but no ``get_sample_rate``, one real
+        attribute ``gain`` (type code 2 = float) whose setter refuses negatives with -1."""
 
         def __init__(self) -> None:
             super().__init__()
+            self.ratio = 2048
             self.sr = SAMPLE_RATE
+            self.latent_size = 8
+            self.full_latent_size = 16
             self.gain = (1.0,)
+            self.register_buffer("encode_params", torch.tensor([1, 1, 8, 2048]))
+            self.register_buffer("decode_params", torch.tensor([8, 2048, 1, 1]))
+            self.register_buffer("forward_params", torch.tensor([1, 1, 1, 1]))
             self.register_buffer("gain_params", torch.tensor([2]))
             self.register_buffer("none_params", torch.tensor([0]))
+            self.register_buffer("_cache_last", torch.zeros(1, 8, 1))
+            self.proj = torch.nn.Linear(2048, 8)
+            self.back = torch.nn.Linear(8, 2048)
 
         @torch.jit.export
         def get_methods(self) -> List[str]:
@@ -378,23 +385,19 @@ def _synthetic_classes():
             return 0
 
         @torch.jit.export
+        def encode(self, x: torch.Tensor) -> torch.Tensor:
+            frames = x.reshape(x.shape[0], -1, self.ratio)
+            return self.proj(frames).permute(0, 2, 1)
+
+        @torch.jit.export
         def decode(self, z: torch.Tensor) -> torch.Tensor:
             frames = torch.tanh(self.back(z.permute(0, 2, 1))) * self.gain[0]
             return frames.reshape(z.shape[0], 1, -1)
 
-    return NanModel, V1Like, NnTilde15Like
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.decode(self.encode(x))
 
-
-def _NanModel():
-    return _synthetic_classes()[0]()
-
-
-def _V1Like():
-    return _synthetic_classes()[1]()
-
-
-def _NnTilde15Like():
-    return _synthetic_classes()[2]()
+    return {"nan_a.ts": NanModel, "v1_like.ts": V1Like, "nntilde15_like.ts": NnTilde15Like}
 
 
 # ------------------------------------------------------------------------ main
