@@ -1,14 +1,170 @@
-"""`ravebox status` (not implemented yet)."""
+"""`ravebox status`: ask the running daemon through its control socket.
+
+Runs in the operator's shell over SSH, never in the daemon: it imports no
+torch and no jack, so it answers at once on a Raspberry Pi.
+
+    ravebox status                 # human-readable snapshot
+    ravebox status --json          # the daemon's status() as JSON
+    ravebox status --watch         # refresh every second until Ctrl-C
+    ravebox status reload          # re-read mapping and config
+    ravebox status preset verse    # recall a preset by name or number
+    ravebox status panic           # mute and reset the model state
+
+Exit codes: 0 answered, 1 the daemon refused the command, 2 unreachable.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+import time
+from typing import TextIO
+
+from ravebox.errors import ServiceError
+from ravebox.service.control_socket import ENV_PATH, ControlClient, default_path
+
+ACTIONS = ("status", "reload", "preset", "panic")
+CLEAR = "\x1b[H\x1b[2J"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("action", nargs="?", choices=ACTIONS, default="status",
+                        help="what to ask (default: status)")
+    parser.add_argument("ref", nargs="?", help="preset name or number (for 'preset')")
+    parser.add_argument("--json", action="store_true", help="print the raw answer as JSON")
+    parser.add_argument("--watch", action="store_true", help="refresh the status until Ctrl-C")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between --watch refreshes")
+    parser.add_argument("--socket", default=None,
+                        help=f"control socket path (default: ${ENV_PATH} or /run/ravebox/control.sock)")
 
 
-def run(args: argparse.Namespace) -> int:
-    print("ravebox status: not implemented yet")
-    return 1
+def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    path = args.socket or default_path()
+    if args.action == "preset" and not args.ref:
+        print("ravebox status preset: give a preset name or number", file=sys.stderr)
+        return 2
+    if args.watch:
+        return _watch(path, args, out)
+    try:
+        with ControlClient(path) as client:
+            answer = _ask(client, args)
+    except ServiceError as exc:
+        print(f"ravebox status: {exc}", file=sys.stderr)
+        return 2
+    return _show(answer, args, out)
+
+
+def _ask(client: ControlClient, args: argparse.Namespace) -> dict:
+    if args.action == "preset":
+        return client.request("preset", ref=args.ref)
+    return client.request(args.action)
+
+
+def _show(answer: dict, args: argparse.Namespace, out: TextIO) -> int:
+    if args.json:
+        print(json.dumps(answer.get("result") if answer.get("ok") else answer, indent=2, sort_keys=True), file=out)
+    elif not answer.get("ok"):
+        print(f"ravebox: {args.action} refused: {answer.get('error')}", file=out)
+    elif args.action == "status":
+        print(render(answer["result"]), file=out)
+    else:
+        print(f"{args.action}: {_inline(answer.get('result'))}", file=out)
+    return 0 if answer.get("ok") else 1
+
+
+def _watch(path: str, args: argparse.Namespace, out: TextIO) -> int:
+    """Redraw every ``--interval`` seconds; keep retrying while the daemon restarts."""
+    client: ControlClient | None = None
+    try:
+        while True:
+            try:
+                client = client or ControlClient(path)
+                text = render(client.request("status").get("result") or {})
+            except ServiceError as exc:
+                if client is not None:
+                    client.close()
+                client, text = None, f"{exc}\n(retrying every {args.interval:g} s)"
+            print(f"{CLEAR}{time.strftime('%H:%M:%S')}  ravebox status --watch  (Ctrl-C to quit)\n\n{text}",
+                  file=out, flush=True)
+            time.sleep(args.interval)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if client is not None:
+            client.close()
+
+
+def render(status: dict) -> str:
+    """The status snapshot as aligned ``label  value`` lines, known keys first."""
+    rows = [
+        ("state", status.get("state")),
+        ("tempo", _tempo(status.get("clock") or {})),
+        ("transport", (status.get("clock") or {}).get("transport")),
+        ("gate step", _inline(status.get("gate_step"))),
+        ("late blocks", status.get("late_blocks")),
+        ("xruns", status.get("xruns")),
+        ("latency", _latency(status.get("latency"))),
+        ("mapping", _mapping(status.get("mapping") or {})),
+        ("preset", status.get("preset")),
+    ]
+    lines = [f"{label:<12} {value}" for label, value in rows if value not in (None, "", {})]
+    lines += [f"{'graph':<12} {_graph(g)}" for g in status.get("graphs") or []]
+    params = status.get("params") or {}
+    lines += [f"{'param':<12} {name} = {_number(value)}" for name, value in sorted(params.items())]
+    shown = {"state", "clock", "gate_step", "late_blocks", "xruns", "latency", "mapping", "preset", "graphs",
+             "params", "counters"}
+    lines += [f"{key:<12} {_inline(value)}" for key, value in sorted(status.items()) if key not in shown]
+    return "\n".join(lines)
+
+
+def _tempo(clock: dict) -> str | None:
+    if not clock:
+        return None
+    tempo = clock.get("tempo_bpm")
+    bpm = f"{tempo:.1f} BPM" if isinstance(tempo, (int, float)) else "no tempo"
+    extra = ", ".join(str(clock[k]) for k in ("lock", "source") if clock.get(k))
+    return f"{bpm} ({extra})" if extra else bpm
+
+
+def _latency(latency: object) -> str | None:
+    if isinstance(latency, dict):
+        parts = [f"{latency['frames']} frames" if "frames" in latency else "",
+                 f"{latency['ms']:.1f} ms" if isinstance(latency.get("ms"), (int, float)) else ""]
+        return " / ".join(p for p in parts if p) or None
+    return None if latency is None else str(latency)
+
+
+def _mapping(mapping: dict) -> str | None:
+    if not mapping:
+        return None
+    last = mapping.get("last_reload") or {}
+    result = ""
+    if last:
+        outcome = "ok" if last.get("ok") else "FAILED"
+        result = f" (last reload {outcome}{' at ' + str(last['at']) if last.get('at') else ''}"
+        result += f": {last['message']})" if last.get("message") else ")"
+    return f"{mapping.get('path', '?')}{result}"
+
+
+def _graph(graph: dict) -> str:
+    models = ", ".join(str(m) for m in graph.get("models") or []) or "-"
+    timing = ""
+    if isinstance(graph.get("worker_ms"), (int, float)):
+        timing = f"  {graph['worker_ms']:.1f} ms per block"
+        if isinstance(graph.get("block_ms"), (int, float)):
+            timing += f" of {graph['block_ms']:.1f} ms"
+    muted = "  MUTED" if graph.get("muted") else ""
+    return f"{graph.get('name', '?')}: {models}{timing}{muted}"
+
+
+def _number(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _inline(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_inline(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_inline(v) for v in value)
+    return "" if value is None else _number(value)

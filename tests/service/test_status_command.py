@@ -1,0 +1,154 @@
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+
+import pytest
+
+from ravebox.service import cli
+from ravebox.service.commands import status as status_command
+from ravebox.service.observers import ControlSocketObserver
+
+
+@pytest.fixture
+def sock(tmp_path, daemon):
+    """A control socket on a fake daemon, with a fake main loop running the queued calls."""
+    observer = ControlSocketObserver(str(tmp_path / "control.sock"))
+    observer.on_ready(daemon)
+    stop = threading.Event()
+    main = threading.Thread(target=lambda: [observer.on_tick(daemon) for _ in iter(lambda: stop.wait(0.01), True)])
+    main.start()
+    yield observer.path
+    stop.set()
+    main.join()
+    observer.on_stopping(daemon)
+
+
+def ravebox_status(*argv: str) -> tuple[int, str]:
+    args = cli.build_parser(["status", *argv]).parse_args(["status", *argv])
+    out = io.StringIO()
+    return status_command.run(args, out=out), out.getvalue()
+
+
+def test_text_status_shows_every_section(sock):
+    code, text = ravebox_status("--socket", sock)
+    assert code == 0
+    assert text.splitlines() == [
+        "state        running",
+        "tempo        123.4 BPM (locked)",
+        "transport    playing",
+        "gate step    main 3",
+        "late blocks  0",
+        "xruns        0",
+        "latency      2304 frames / 48.0 ms",
+        "mapping      /etc/ravebox/mapping.toml (last reload ok at 10:31:02: 12 rules)",
+        "graph        main: percussion  12.5 ms per block of 42.7 ms",
+        "param        main.temperature = 0.500",
+    ]
+
+
+def test_json_status(sock):
+    code, text = ravebox_status("--json", "--socket", sock)
+    assert code == 0
+    assert json.loads(text)["clock"]["tempo_bpm"] == 123.4
+
+
+def test_commands_through_the_cli(sock, daemon):
+    assert ravebox_status("preset", "verse", "--socket", sock) == (0, "preset: preset verse\n")
+    assert ravebox_status("panic", "--socket", sock) == (0, "panic: muted True, reset main\n")
+    assert ravebox_status("reload", "--socket", sock)[0] == 0
+    assert ravebox_status("reload", "--socket", sock) == (
+        1, "ravebox: reload refused: mapping.toml:3: cc.7: channel must be in range 1..16\n")
+    assert (daemon.preset, daemon.panics, daemon.reloads) == ("verse", 1, 2)
+
+
+def test_socket_from_environment(sock, monkeypatch):
+    monkeypatch.setenv("RAVEBOX_CONTROL_SOCKET", sock)
+    assert ravebox_status()[0] == 0
+
+
+def test_unreachable_daemon_exits_2_with_a_hint(tmp_path, capsys):
+    code, _ = ravebox_status("--socket", str(tmp_path / "none.sock"))
+    assert code == 2
+    assert "is ravebox running and ready?" in capsys.readouterr().err
+
+
+@pytest.fixture
+def shared_sock(daemon):
+    """A socket in a world-traversable folder, so another user's permissions are what counts."""
+    folder = tempfile.mkdtemp(prefix="ravebox-perm-")
+    os.chmod(folder, 0o755)
+    observer = ControlSocketObserver(os.path.join(folder, "run", "control.sock"))
+    observer.on_ready(daemon)
+    yield observer.path
+    observer.on_stopping(daemon)
+    shutil.rmtree(folder)
+
+
+def status_as(uid: int, gid: int, groups: list[int], path: str) -> tuple[int, str]:
+    """``ravebox status`` in a forked child that dropped to ``uid``/``gid``/``groups`` (no exec needed)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: drop privileges, ask, report through the pipe
+        code = 99
+        try:
+            os.setgroups(groups)
+            os.setgid(gid)
+            os.setuid(uid)
+            out = io.StringIO()
+            sys.stderr = out
+            code, text = ravebox_status("--socket", path)
+            os.write(write_end, (text + out.getvalue()).encode())
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        text = pipe.read()
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), text
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="switching users needs root")
+def test_only_members_of_the_service_group_may_connect(shared_sock):
+    st = os.stat(shared_sock)
+    assert (oct(st.st_mode & 0o777), st.st_uid, st.st_gid) == ("0o660", 0, 0)
+    code, text = status_as(65534, 65534, [], shared_sock)
+    assert code == 2
+    assert "permission denied: add yourself to the service group" in text
+    code, text = status_as(65534, 65534, [st.st_gid], shared_sock)
+    assert code == 0, text
+    assert "tempo        123.4 BPM (locked)" in text
+
+
+def test_watch_redraws_until_ctrl_c(sock, monkeypatch):
+    sleeps = []
+
+    def fake_sleep(seconds):
+        sleeps.append(seconds)
+        if len(sleeps) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(status_command.time, "sleep", fake_sleep)
+    code, text = ravebox_status("--watch", "--interval", "0.5", "--socket", sock)
+    assert code == 0
+    assert sleeps == [0.5, 0.5, 0.5]
+    assert text.count(status_command.CLEAR) == 3
+    assert text.count("tempo        123.4 BPM (locked)") == 3
+
+
+def test_watch_keeps_retrying_while_the_daemon_is_away(tmp_path, monkeypatch):
+    monkeypatch.setattr(status_command.time, "sleep", lambda s: (_ for _ in ()).throw(KeyboardInterrupt))
+    code, text = ravebox_status("--watch", "--socket", str(tmp_path / "none.sock"))
+    assert code == 0
+    assert "cannot reach ravebox" in text and "(retrying every 1 s)" in text
+
+
+def test_status_command_does_not_import_torch_or_jack(sock):
+    code = ("import sys; from ravebox.service import cli; rc = cli.main(['status', '--socket', sys.argv[1]]);"
+            "assert 'torch' not in sys.modules and 'jack' not in sys.modules; sys.exit(rc)")
+    result = subprocess.run([sys.executable, "-c", code, sock], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "tempo        123.4 BPM (locked)" in result.stdout
