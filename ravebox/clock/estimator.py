@@ -53,6 +53,7 @@ class EstimatorTuning:
     cusum_drift: float = 1.0       # CUSUM slack k, in noise sigmas
     cusum_alarm: float = 4.0       # CUSUM threshold h, in noise sigmas
     change_gain: float = 16.0      # SSE improvement (in sigma^2) a change must buy
+    change_z: float = 3.0          # one of the last two residuals must reach this many sigmas
     outlier_z: float = 6.0         # |z| above which a pending tick is dropped on commit
     max_pending: int = 12          # ticks held back at most before committing
     anchor_weight: float = 8.0     # weight of the kink anchor, in ticks
@@ -218,14 +219,16 @@ class TickEstimator:
             sse = float(np.sum(base[:c + 1] ** 2) + np.sum(res * res))
             if sse < best[0]:
                 best = (sse, c, (kc, tc, True))
-            if len(post_k) >= 3:
+            if len(post_k) >= 5:  # a phase jump must beat every kink clearly
                 a, b = np.polyfit(post_k, post_t, 1)
                 res = post_t - (a * post_k + b)
                 sse = float(np.sum(base[:c + 1] ** 2) + np.sum(res * res))
-                if sse < best[0] - 4.0 * self._noise ** 2:
+                if sse < best[0] - self.tuning.change_gain * self._noise ** 2:
                     best = (sse, c, (kc, tc, False))
         if sse0 - best[0] < self.tuning.change_gain * self._noise ** 2 or best[2] is None:
             return False
+        if max(abs(z) for _, _, z in self._pending[-2:]) < self.tuning.change_z:
+            return False  # a run of ordinary jitter, not a change
         self._restart_at(best[1], *best[2])
         return True
 

@@ -1,0 +1,302 @@
+"""MIDI clock follower: ticks and transport messages in, continuous ClockViews out.
+
+Why this shape: the tempo comes from :class:`~ravebox.clock.estimator.TickEstimator`
+(an adaptive line fit of tick times over tick indices), and everything else is
+bookkeeping in tick units. A *source line* maps frames to a continuous tick
+index: the estimator's fit when an external clock leads, an internal
+:class:`TickLine` at ``internal_bpm`` otherwise. The transport maps that index to
+a song position: ``beat = (song_base + index(frame - offset) - k_base) / 24``.
+That target is never published directly: :meth:`advance` publishes a view that
+starts where the previous view is at that frame and slews towards the target
+(bounded to ``max_slew`` of the tempo), so the beat is continuous and never runs
+backwards, except at the explicit relocations Start and Song Position.
+
+MIDI 1.0 transport: Start relocates to beat 0 and runs from the next clock;
+Continue runs from the held position at the next clock; Stop holds; Song
+Position is honoured while stopped (ignored while running). Ticks while stopped
+keep the tempo locked without moving the position. Until the first transport
+message is seen, ticks alone run the transport (devices that only send clock,
+or joining a master mid-song), continuing the current beat. After
+``dropout_ms`` without ticks the external clock is *lost*: the phase freewheels
+on the last line, and with the "open" policy the view asks the gates to open.
+The next ticks re-acquire without a transport restart.
+
+Thread: the control thread (or the render loop) calls :meth:`feed` and
+:meth:`advance`; any thread reads :meth:`view` (one reference swap, no lock).
+"""
+
+from __future__ import annotations
+
+import math
+from enum import Enum
+
+from ravebox.clock.estimator import TickEstimator, TickLine
+from ravebox.clock.settings import ClockSettings, DropoutPolicy
+from ravebox.clock.view import ClockView
+from ravebox.midi.events import MidiEvent
+
+PPQN = 24
+
+
+class Transport(str, Enum):
+    FREE = "free"                    # no transport message seen: ticks run the position
+    STOPPED = "stopped"
+    WAIT_START = "wait_start"        # Start received, runs from the next clock
+    WAIT_CONTINUE = "wait_continue"  # Continue received, runs from the next clock
+    RUNNING = "running"
+
+
+class ClockFollower:
+    """Follows MIDI clock and transport (or runs an internal clock); publishes ClockViews."""
+
+    def __init__(self, sample_rate: int, settings: ClockSettings | None = None) -> None:
+        self.sample_rate = int(sample_rate)
+        self.settings = settings or ClockSettings()
+        s = self.settings
+        self._estimator = TickEstimator(initial_noise=1e-3 * self.sample_rate)
+        self._offset = s.offset_ms * 1e-3 * self.sample_rate
+        self._internal = TickLine(0.0, 0.0, self._period_of(s.internal_bpm))
+        self._external = False       # an external clock leads (ticks seen, maybe lost since)
+        self._lost = False
+        self._last_tick: float | None = None
+        self._freewheel: TickLine | None = None
+        self._provisional: TickLine | None = None
+        self._acquired = 0           # ticks since the external clock was (re)acquired
+        self._transport = Transport.FREE
+        self._song_base = 0.0        # song tick at source index k_base
+        self._k_base = 0.0
+        self._position = 0           # song tick of the next clock while not running
+        self._hold = 0.0             # beat shown while not running
+        self._last_run_k: float | None = None
+        self._waiting_since = 0.0
+        self._epoch = 0
+        self._now = 0
+        self._display = s.internal_bpm
+        self._view = ClockView.internal(s.internal_bpm, self.sample_rate)
+        self._view = self._make_view(0)
+
+    # -- public API -----------------------------------------------------------------
+    def view(self) -> ClockView:
+        """The latest published view (immutable; safe to read from any thread)."""
+        return self._view
+
+    def feed(self, event: MidiEvent) -> None:
+        """Take one MIDI event (clock, start, stop, continue, songpos); others are ignored.
+
+        Events must come in frame order; each is applied at its own frame.
+        """
+        kind = event.message.type
+        frame = int(event.frame)
+        if kind == "clock":
+            self._on_clock(frame)
+        elif self.settings.transport_follow and kind in ("start", "stop", "continue", "songpos"):
+            self._on_transport(kind, frame, event.message)
+
+    def advance(self, frame: int) -> ClockView:
+        """Bring the clock to ``frame`` and publish a view continuous with the last one.
+
+        ``frame`` should be the first frame the new view will be used for (the
+        host's next process period). Detects dropouts; returns the new view.
+        """
+        frame = max(int(frame), self._now)
+        self._check_dropout(frame)
+        self._now = frame
+        self._view = self._make_view(frame)
+        return self._view
+
+    def set_offset_ms(self, offset_ms: float) -> None:
+        """Change the sync delay (the ``clock.offset_ms`` parameter); the phase slews to it."""
+        self._offset = float(offset_ms) * 1e-3 * self.sample_rate
+
+    def set_internal_bpm(self, bpm: float, frame: int | None = None) -> None:
+        """Change the internal clock's tempo (``clock.bpm``) from ``frame`` on, without a jump."""
+        at = float(self._now if frame is None else frame)
+        self._internal = TickLine(at, self._internal.index_at(at), self._period_of(bpm))
+
+    @property
+    def lost(self) -> bool:
+        """True while a running external clock has stopped ticking."""
+        return self._lost
+
+    @property
+    def transport(self) -> Transport:
+        return self._transport
+
+    @property
+    def estimator(self) -> TickEstimator:
+        return self._estimator
+
+    # -- ticks ----------------------------------------------------------------------
+    def _on_clock(self, frame: int) -> None:
+        if not self.settings.clock_follow:
+            self._on_internal_clock_tick(frame)
+            return
+        if self._lost:
+            self._lost = False
+            self._acquired = 0
+        k = self._estimator.tick(frame)
+        self._last_tick = float(frame)
+        if k is None:
+            return
+        self._acquired += 1
+        if not self._external:
+            # until a second tick gives a period, run at the internal tempo from this tick
+            self._provisional = TickLine(float(frame), float(k), self._internal.period)
+            self._rebase_to_source(frame, float(k))
+            self._external = True
+        self._on_transport_tick(float(k), frame)
+
+    def _on_internal_clock_tick(self, frame: int) -> None:
+        """Ticks do not set the tempo, but a pending Start/Continue still waits for one."""
+        if self._transport in (Transport.WAIT_START, Transport.WAIT_CONTINUE):
+            self._on_transport_tick(self._internal.index_at(frame - self._offset), frame)
+
+    def _on_transport_tick(self, k: float, frame: int) -> None:
+        if self._transport is Transport.WAIT_START:
+            self._begin(0.0, k)
+        elif self._transport is Transport.WAIT_CONTINUE:
+            self._begin(float(self._position), k)
+        if self._transport in (Transport.RUNNING, Transport.FREE):
+            self._last_run_k = k
+
+    def _begin(self, song_tick: float, k: float) -> None:
+        self._transport = Transport.RUNNING
+        self._song_base, self._k_base = song_tick, k
+        self._last_run_k = k
+
+    def _check_dropout(self, frame: int) -> None:
+        limit = self.settings.dropout_ms * 1e-3 * self.sample_rate
+        waiting = self._transport in (Transport.WAIT_START, Transport.WAIT_CONTINUE)
+        if waiting and frame - self._waiting_since > limit:
+            self._run_internal_from(self._waiting_since + limit)
+            return
+        if not self._external or self._lost or self._last_tick is None:
+            return
+        if frame - self._last_tick > limit:
+            self._lost = True
+            self._freewheel = self._estimator.line
+            self._estimator.resume()
+
+    # -- transport ------------------------------------------------------------------
+    def _on_transport(self, kind: str, frame: int, message) -> None:
+        if kind == "start":
+            self._epoch += 1
+            self._stop_at(frame)
+            self._position, self._hold = 0, 0.0
+            self._transport = Transport.WAIT_START
+            self._start_now_if_internal(frame)
+        elif kind == "continue":
+            if self._transport is Transport.RUNNING:
+                return
+            self._stop_at(frame)
+            self._transport = Transport.WAIT_CONTINUE
+            self._start_now_if_internal(frame)
+        elif kind == "stop":
+            self._stop_at(frame)
+        elif kind == "songpos" and self._transport is not Transport.RUNNING:
+            self._stop_at(frame)
+            self._position = int(message.pos) * (PPQN // 4)
+            self._hold = self._position / PPQN
+
+    def _stop_at(self, frame: int) -> None:
+        """Halt: hold the beat the published view shows at ``frame``; remember the next clock."""
+        if self._transport in (Transport.RUNNING, Transport.FREE):
+            self._hold = self._view.beat_at(frame)
+            if self._external and self._last_run_k is not None:
+                self._position = int(round(self._song_base + self._last_run_k - self._k_base)) + 1
+            else:
+                self._position = int(math.ceil(self._hold * PPQN - 1e-9))
+        self._transport = Transport.STOPPED
+
+    def _start_now_if_internal(self, frame: int) -> None:
+        """With the internal clock there is no next clock to wait for: run from ``frame``.
+
+        While following clock, a Start waits for the next tick instead (many
+        masters only begin to send clock with Start); :meth:`_check_dropout`
+        gives up waiting after ``dropout_ms`` and runs the internal clock.
+        """
+        self._waiting_since = float(frame)
+        if not self.settings.clock_follow:
+            self._run_internal_from(frame)
+
+    def _run_internal_from(self, frame: float) -> None:
+        self._external, self._lost = False, False
+        k = self._internal.index_at(frame - self._offset)
+        song = 0.0 if self._transport is Transport.WAIT_START else float(self._position)
+        self._begin(song, k)
+
+    # -- the target line and the published view --------------------------------------
+    def _source_line(self) -> TickLine | None:
+        if not (self.settings.clock_follow and self._external):
+            return self._internal
+        return self._estimator.line or self._freewheel or self._provisional
+
+    def _rebase_to_source(self, frame: int, k: float) -> None:
+        """Switch source (internal -> external) keeping the beat where the view has it."""
+        if self._transport not in (Transport.FREE, Transport.RUNNING):
+            return
+        song = round(self._view.beat_at(frame) * PPQN)
+        self._song_base, self._k_base = float(song), k
+
+    def _target(self, frame: int) -> tuple[float, float] | None:
+        """(beat, beats per frame) the transport and source put at ``frame``; None if halted."""
+        if self._transport not in (Transport.RUNNING, Transport.FREE):
+            return None
+        line = self._source_line()
+        if line is None:
+            return None
+        index = line.index_at(frame - self._offset)
+        return (self._song_base + index - self._k_base) / PPQN, 1.0 / (PPQN * line.period)
+
+    def _make_view(self, frame: int) -> ClockView:
+        s = self.settings
+        line = self._source_line()
+        bpm = self._bpm_of(line.period) if line is not None else self._view.bpm
+        self._display = self._displayed(bpm)
+        common = dict(
+            locked=self._is_locked(), bpm=bpm, display_bpm=self._display,
+            beats_per_bar=s.beats_per_bar, epoch=self._epoch, gates_open=self._gates_open(),
+        )
+        target = self._target(frame)
+        if target is None:
+            return ClockView(frame, float(self._hold), 0.0, running=False, **common)
+        beat, slope = target
+        prev = self._view
+        if not prev.running or prev.epoch != self._epoch:
+            start = max(beat, self._hold if prev.epoch != self._epoch else prev.beat_at(frame))
+            return ClockView(frame, float(start), slope, running=True, **common)
+        return self._slewed(frame, prev.beat_at(frame), beat, slope, common)
+
+    def _slewed(self, frame: int, now: float, beat: float, slope: float, common: dict) -> ClockView:
+        """A view from ``now`` that meets the target line, tempo bounded to ±max_slew."""
+        now, beat = float(now), float(beat)
+        error = beat - now
+        if abs(error) <= 1e-12:
+            return ClockView(frame, now, slope, running=True, **common)
+        tau = max(self.settings.slew_ms * 1e-3 * self.sample_rate, 1.0)
+        limit = self.settings.max_slew * slope
+        fast = slope + min(max(error / tau, -limit), limit)
+        knee = error / (fast - slope)
+        return ClockView(frame, now, fast, running=True, slew_frames=knee,
+                         tempo_beats_per_frame=slope, **common)
+
+    # -- small helpers -------------------------------------------------------------
+    def _is_locked(self) -> bool:
+        return (self.settings.clock_follow and self._external and not self._lost
+                and self._acquired >= self.settings.lock_ticks)
+
+    def _gates_open(self) -> bool:
+        return self._lost and self.settings.dropout_policy is DropoutPolicy.OPEN
+
+    def _displayed(self, bpm: float) -> float:
+        """Tempo for people: rounded to ``display_step_bpm``, moved only past the hysteresis."""
+        s = self.settings
+        if abs(bpm - self._display) <= s.display_hysteresis_bpm:
+            return self._display
+        return round(round(bpm / s.display_step_bpm) * s.display_step_bpm, 6)
+
+    def _period_of(self, bpm: float) -> float:
+        return 60.0 * self.sample_rate / (PPQN * float(bpm))
+
+    def _bpm_of(self, period: float) -> float:
+        return 60.0 * self.sample_rate / (PPQN * period)
