@@ -1,14 +1,256 @@
-"""`ravebox install-service` (not implemented yet)."""
+"""`ravebox install-service`: users, folders and systemd units for a dedicated box.
+
+Idempotent: every step checks first and says ``ok`` when nothing had to
+change, so running it again after an upgrade is safe (it refreshes the units
+and never overwrites the operator's config files). ``--dry-run`` only prints
+the plan; ``--root DIR`` installs into a folder instead of ``/`` (tests,
+image builds) and then never touches the running system.
+
+Users come from a sysusers.d file applied by ``systemd-sysusers`` (the
+distribution's own idempotent tool): ``ravebox`` (groups ravebox, audio) runs
+the daemon, ``ravebox-jack`` (group audio) runs jackd.
+
+Runs in the operator's shell as root; imports no torch and no jack.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ravebox.errors import ServiceError
+
+UNITS = ("ravebox-jackd.service", "ravebox.service")
+LINK = "usr/local/bin/ravebox"
+SYSUSERS = """\
+# ravebox service users (installed by `ravebox install-service`)
+g ravebox -
+u ravebox -:ravebox "ravebox neural audio daemon" /var/lib/ravebox /usr/sbin/nologin
+m ravebox audio
+u ravebox-jack - "JACK server for ravebox" /var/lib/ravebox-jack /usr/sbin/nologin
+m ravebox-jack audio
+"""
+JACKD_ENV = """\
+# JACK server settings for ravebox-jackd.service (read at every start).
+# JACK_CARD is the card's id (the word in [brackets] in /proc/asound/cards, or
+# `aplay -l`), not its number: numbers change with USB plug order, ids do not.
+JACK_CARD={card}
+JACK_RATE=48000
+JACK_PERIOD=256
+JACK_NPERIODS=3
+JACK_PRIORITY=80
+"""
+RAVEBOX_ENV = """\
+# Extra environment for ravebox.service, e.g.
+# RAVEBOX_LOG_LEVEL=DEBUG
+"""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One idempotent action: ``needed()`` says whether ``do()`` would change anything."""
+
+    text: str
+    needed: Callable[[], bool]
+    do: Callable[[], None]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("--root", default="/", help="install into this folder instead of / (tests, images)")
+    parser.add_argument("--dry-run", action="store_true", help="print what would be done, change nothing")
+    parser.add_argument("--card", default="CODEC",
+                        help="ALSA card id for jackd, as in /proc/asound/cards (default: CODEC); "
+                             "only written when /etc/ravebox/jackd.env does not exist yet")
+    parser.add_argument("--executable", default=None,
+                        help="the ravebox program the units start (default: the one running this command)")
+    parser.add_argument("--no-enable", action="store_true", help="install but do not enable the units at boot")
+    parser.add_argument("--units-dir", default=None, help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
-    print("ravebox install-service: not implemented yet")
-    return 1
+    root = Path(args.root)
+    try:
+        steps = plan(root, units_dir(args.units_dir), executable(args.executable), args.card, not args.no_enable)
+    except ServiceError as exc:
+        print(f"ravebox install-service: {exc}", file=sys.stderr)
+        return 2
+    for step in steps:
+        try:
+            _carry_out(step, args.dry_run)
+        except (ServiceError, OSError) as exc:
+            print(f"FAILED  {step.text}: {exc}", file=sys.stderr)
+            return 1
+    _print_next_steps(root, args.dry_run)
+    return 0
+
+
+def _carry_out(step: Step, dry_run: bool) -> None:
+    if not step.needed():
+        print(f"ok      {step.text}")
+    elif dry_run:
+        print(f"would   {step.text}")
+    else:
+        step.do()
+        print(f"done    {step.text}")
+
+
+def plan(root: Path, units: Path, program: Path, card: str, enable: bool) -> list[Step]:
+    """Every step in order: users, folders, config templates, program link, units, enable."""
+    steps = [_sysusers_file(root), _apply_sysusers(root)]
+    steps += [_folder(root, "etc/ravebox", 0o755, None), _folder(root, "var/lib/ravebox", 0o750, "ravebox"),
+              _folder(root, "var/lib/ravebox/models", 0o750, "ravebox")]
+    steps += [_template(root / "etc/ravebox/jackd.env", JACKD_ENV.format(card=card)),
+              _template(root / "etc/ravebox/ravebox.env", RAVEBOX_ENV)]
+    steps.append(_link(root / LINK, program))
+    steps += [_unit(root, units / name) for name in UNITS]
+    if root == Path("/"):
+        steps.append(_daemon_reload())
+    if enable:
+        steps.append(_enable(root))
+    return steps
+
+
+def units_dir(explicit: str | None) -> Path:
+    """``systemd/`` of the source tree this package runs from (editable or source install)."""
+    candidates = [Path(explicit)] if explicit else [Path(__file__).resolve().parents[3] / "systemd",
+                                                    Path(sys.prefix) / "share" / "ravebox" / "systemd"]
+    for folder in candidates:
+        if all((folder / name).is_file() for name in UNITS):
+            return folder
+    raise ServiceError(f"unit files not found in {', '.join(map(str, candidates))}")
+
+
+def executable(explicit: str | None) -> Path:
+    """The ``ravebox`` script of the running install, which the units will start."""
+    program = Path(explicit) if explicit else Path(sys.executable).parent / "ravebox"
+    if not program.is_file():
+        raise ServiceError(f"no ravebox program at {program} (pass --executable)")
+    if program.resolve().is_relative_to("/root") or program.resolve().is_relative_to("/home"):
+        print(f"warning: {program} is under a home folder, which the sandbox (ProtectHome=yes) hides from "
+              "the service; install ravebox in a venv such as /opt/ravebox instead", file=sys.stderr)
+    return program.absolute()
+
+
+def _sysusers_file(root: Path) -> Step:
+    path = root / "etc/sysusers.d/ravebox.conf"
+    return Step(f"write {path}", lambda: _differs(path, SYSUSERS), lambda: _write(path, SYSUSERS, 0o644))
+
+
+def _apply_sysusers(root: Path) -> Step:
+    def missing() -> bool:
+        names = {line.split(":", 1)[0] for line in _lines(root / "etc/passwd")}
+        members = {line.split(":")[0]: line.rstrip().split(":")[3].split(",") for line in _lines(root / "etc/group")}
+        return not ({"ravebox", "ravebox-jack"} <= names and {"ravebox", "ravebox-jack"} <= set(members.get("audio", [])))
+
+    def apply() -> None:
+        tool = shutil.which("systemd-sysusers")
+        if tool is None:
+            raise ServiceError("systemd-sysusers not found: is this a systemd system?")
+        _run([tool, f"--root={root}", str(root / "etc/sysusers.d/ravebox.conf")])
+
+    return Step("create users ravebox and ravebox-jack (group audio) with systemd-sysusers", missing, apply)
+
+
+def _folder(root: Path, rel: str, mode: int, owner: str | None) -> Step:
+    path = root / rel
+
+    def needed() -> bool:
+        if not path.is_dir():
+            return True
+        st = path.stat()
+        try:
+            wrong_owner = owner is not None and (st.st_uid, st.st_gid) != _ids(root, owner)
+        except ServiceError:  # the user is not created yet (dry run)
+            return True
+        return (st.st_mode & 0o777) != mode or wrong_owner
+
+    def make() -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(mode)
+        if owner is not None:
+            os.chown(path, *_ids(root, owner))
+
+    return Step(f"folder {path} mode {mode:o}{' owner ' + owner if owner else ''}", needed, make)
+
+
+def _template(path: Path, text: str) -> Step:
+    """Config the operator edits: written once, never overwritten."""
+    return Step(f"config {path} (kept if it exists)", lambda: not path.exists(), lambda: _write(path, text, 0o644))
+
+
+def _link(path: Path, program: Path) -> Step:
+    def needed() -> bool:
+        return not path.is_symlink() or Path(os.readlink(path)) != program
+
+    def make() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink() or path.exists():
+            path.unlink()
+        path.symlink_to(program)
+
+    return Step(f"link {path} -> {program}", needed, make)
+
+
+def _unit(root: Path, source: Path) -> Step:
+    target = root / "etc/systemd/system" / source.name
+    text = source.read_text()
+    return Step(f"unit {target}", lambda: _differs(target, text), lambda: _write(target, text, 0o644))
+
+
+def _daemon_reload() -> Step:
+    return Step("systemctl daemon-reload", lambda: True, lambda: _run(["systemctl", "daemon-reload"]))
+
+
+def _enable(root: Path) -> Step:
+    wants = root / "etc/systemd/system/multi-user.target.wants"
+
+    def needed() -> bool:
+        return not all((wants / name).is_symlink() for name in UNITS)
+
+    return Step(f"enable {' '.join(UNITS)} at boot", needed,
+                lambda: _run(["systemctl", f"--root={root}", "enable", *UNITS]))
+
+
+def _ids(root: Path, name: str) -> tuple[int, int]:
+    """uid and gid of ``name`` from ``root``'s passwd (not the host's, under --root)."""
+    for line in _lines(root / "etc/passwd"):
+        fields = line.split(":")
+        if fields[0] == name:
+            return int(fields[2]), int(fields[3])
+    raise ServiceError(f"user {name} not found in {root / 'etc/passwd'}")
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def _differs(path: Path, text: str) -> bool:
+    return not path.is_file() or path.read_text() != text
+
+
+def _write(path: Path, text: str, mode: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.chmod(mode)
+    tmp.replace(path)
+
+
+def _run(argv: list[str]) -> None:
+    result = subprocess.run(argv, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ServiceError(f"{' '.join(argv)} failed ({result.returncode}): {result.stderr.strip()}")
+
+
+def _print_next_steps(root: Path, dry_run: bool) -> None:
+    if dry_run or root != Path("/"):
+        return
+    print("\nnext: put box.toml in /etc/ravebox and models in /var/lib/ravebox/models, set JACK_CARD in "
+          "/etc/ravebox/jackd.env, then: sudo systemctl start ravebox\n"
+          "      to use `ravebox status` without sudo: sudo usermod -aG ravebox $USER (log in again)")
