@@ -1,4 +1,7 @@
-"""The ``[jack]`` table of a box config: client name, late-block policy, auto-connect rules.
+"""The ``[jack]`` table of a box config: client name, latency headroom, clock source, auto-connect rules.
+
+What a late inference block plays, the block multiple and torch threads are
+engine settings (``[output]``); this table holds what only the JACK host needs.
 
 Why auto-connect lives in config: on a dedicated box nobody patches cables in a
 GUI. USB controllers come and go under names like ``a2j:nanoKONTROL2 [20] (capture):
@@ -8,7 +11,6 @@ lists. Example::
 
     [jack]
     client_name = "ravebox"
-    late = "dry"                 # or "silence": what a late inference block plays
     headroom_periods = 1         # added latency = one engine block + this many periods
 
     [[jack.connect]]
@@ -65,7 +67,6 @@ class JackSettings:
 
     client_name: str = "ravebox"
     server: str = ""                 # JACK server name; "" = JACK_DEFAULT_SERVER or "default"
-    late: str = "dry"                # "dry" | "silence"
     headroom_periods: int = 1
     clock_from: str = "clock_in"     # "clock_in" | "any": which MIDI ports feed the clock follower
     midi_thru: bool = False
@@ -73,11 +74,10 @@ class JackSettings:
     reconnect_backoff_s: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
     fade_out_ms: float = 20.0
     gc: str = "freeze"               # "freeze" | "off" | "default"
-    torch_threads: int = 1
     connect: tuple[ConnectRule, ...] = field(default=DEFAULT_RULES)
 
 
-_CHOICES = {"late": ("dry", "silence"), "clock_from": ("clock_in", "any"), "gc": ("freeze", "off", "default")}
+_CHOICES = {"clock_from": ("clock_in", "any"), "gc": ("freeze", "off", "default")}
 _RULE_KEYS = ("port", "allow", "deny")
 
 

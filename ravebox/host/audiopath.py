@@ -1,0 +1,245 @@
+"""The realtime audio path: what the JACK process callback does with audio, and its worker seam.
+
+Timing (all in absolute 64-bit frames, see :mod:`ravebox.host.timeline`):
+
+- engine block ``k`` takes input frames ``[k*B, k*B + B)`` (``B`` = engine block
+  size, a multiple of every model's ratio);
+- its wet output is played at frames ``[k*B + H, k*B + B + H)`` where
+  ``H = B + headroom * period``; so the worker has about ``headroom + 1`` periods
+  of wall time from the cycle that completes a block to the cycle that plays it;
+- the dry signal is read ``H + E`` frames back (``E`` = the engine's own model
+  latency), so dry and wet line up, and the latency declared to JACK is ``H + E``.
+
+A block whose wet output is not in the ring when the callback needs it is
+*late*: that block plays the delayed dry signal or silence (``late_policy``),
+without waiting, and is counted once. Validity is tracked per block (a stamp
+array), so a skipped block can never replay stale samples.
+
+Threads: :meth:`AudioPath.cycle` runs on the JACK process thread (copies, one
+output-stage call, gain ramps; no locks, no logging, no allocation beyond the
+small view objects numpy slicing makes). :meth:`read_block` and
+:meth:`write_wet` run on the inference worker. Counters are plain ints written
+by one thread and read by others.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ravebox.host.rings import AudioRing
+
+
+@dataclass(frozen=True, slots=True)
+class GraphIO:
+    """Audio shape of one graph: its name and channel counts (0 inputs = prior only)."""
+
+    name: str
+    inputs: int
+    outputs: int
+
+
+class OutputStageLike(Protocol):
+    """The engine's per-sample output stage (gates, fades, wet/dry, gain, limiter, NaN scrub)."""
+
+    def process(self, wet, dry, start_frame, store, clock, out) -> None: ...
+
+
+class GainRamp:
+    """A per-sample linear gain toward a target (mute fades, the shutdown fade).
+
+    Process thread only (``apply``); other threads only call :meth:`set_target`.
+    """
+
+    def __init__(self, sample_rate: int, max_frames: int, ms: float, gain: float = 1.0) -> None:
+        self.gain = gain
+        self.target = gain
+        self.step = 1.0 / max(1.0, ms * sample_rate / 1000.0)
+        self._steps = np.arange(1, max_frames + 1, dtype=np.float32)
+        self._buf = np.empty(max_frames, dtype=np.float32)
+
+    def set_target(self, target: float, ms: float | None = None, sample_rate: int = 48000) -> None:
+        if ms is not None:
+            self.step = 1.0 / max(1.0, ms * sample_rate / 1000.0)
+        self.target = target
+
+    @property
+    def settled(self) -> bool:
+        return self.gain == self.target
+
+    def apply(self, block: np.ndarray, n: int) -> None:
+        """Multiply ``block[:, :n]`` in place by the ramp (nothing to do at unity)."""
+        if self.gain == self.target:
+            if self.gain != 1.0:
+                block[:, :n] *= self.gain
+            return
+        buf = self._buf[:n]
+        np.multiply(self._steps[:n], self.step if self.target > self.gain else -self.step, out=buf)
+        buf += self.gain
+        lo, hi = min(self.gain, self.target), max(self.gain, self.target)
+        np.clip(buf, lo, hi, out=buf)
+        block[:, :n] *= buf
+        self.gain = float(buf[n - 1])
+
+
+class AudioPath:
+    """Rings, per-graph scratch buffers and counters shared by process callback and worker."""
+
+    def __init__(self, graphs: Sequence[GraphIO], sample_rate: int, block: int, period: int,
+                 headroom_periods: int, engine_latency: int, late_policy: str = "dry",
+                 max_period: int = 8192, mute_fade_ms: float = 10.0) -> None:
+        self.graphs = list(graphs)
+        self.sample_rate = sample_rate
+        self.block = block
+        self.period = period
+        self.delay = block + headroom_periods * period           # H
+        self.engine_latency = engine_latency                     # E
+        self.latency = self.delay + engine_latency               # declared to JACK
+        self.late_policy = late_policy
+        self.max_period = max(max_period, period)
+        span = self.latency + 2 * block + 4 * self.max_period
+        capacity = 1 << int(np.ceil(np.log2(span)))
+        self.inputs = [AudioRing(max(g.inputs, 1), capacity) for g in self.graphs]
+        self.wet = [AudioRing(g.outputs, capacity) for g in self.graphs]
+        self._stamps = np.full(capacity // block + 2, -1, dtype=np.int64)
+        self._wet = [np.zeros((g.outputs, self.max_period), np.float32) for g in self.graphs]
+        self._dry = [np.zeros((g.outputs, self.max_period), np.float32) for g in self.graphs]
+        self._out = [np.zeros((g.outputs, self.max_period), np.float32) for g in self.graphs]
+        self.mutes = [GainRamp(sample_rate, self.max_period, mute_fade_ms) for _ in self.graphs]
+        self.master = GainRamp(sample_rate, self.max_period, 20.0)
+        self.stage: OutputStageLike | None = None
+        self.store = None
+        self.clock = None  # a ClockView, replaced by the control thread
+        self.written = 0        # input frames written (process thread)
+        self.played = 0         # output frames played (process thread)
+        self.first_block = 0    # blocks before this are start-up, not late
+        self.late_blocks = 0
+        self.cycles = 0
+        self.stage_errors = 0
+        self._last_late = -1
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+
+    # -- process thread ------------------------------------------------------------
+    def start_at(self, frame: int) -> None:
+        """Process thread, first cycle (or after a reconnect): nothing before ``frame`` is late."""
+        self.first_block = -(-frame // self.block) + 1
+        self.written = frame
+        self.played = frame
+
+    def gap(self, frame: int) -> None:
+        """Process thread: frames ``[written, frame)`` never arrived (xrun, reconnect): zero them."""
+        for ring in self.inputs:
+            ring.fill(self.written, frame - self.written)
+            ring.publish(frame)
+        self.written = frame
+
+    def cycle(self, frame: int, n: int, ins: Sequence[Sequence[np.ndarray]],
+              outs: Sequence[Sequence[np.ndarray]]) -> None:
+        """Process thread: one JACK period of ``n`` frames starting at absolute ``frame``.
+
+        ``ins[g][c]`` / ``outs[g][c]`` are the JACK port arrays of graph ``g``.
+        """
+        for g, ring in enumerate(self.inputs):
+            for c, arr in enumerate(ins[g]):
+                ring.write_channel(frame, c, arr)
+            ring.publish(frame + n)
+        self.written = frame + n
+        if (frame + n) // self.block != frame // self.block:
+            self._wake()
+        for g in range(len(self.graphs)):
+            self._graph_out(g, frame, n)
+        self._run_stage(frame, n)
+        for g, ports in enumerate(outs):
+            out = self._out[g]
+            self.mutes[g].apply(out, n)
+            self.master.apply(out, n)
+            for c, arr in enumerate(ports):
+                arr[:] = out[c, :n]
+        self.played = frame + n
+        self.cycles += 1
+
+    def _graph_out(self, g: int, frame: int, n: int) -> None:
+        dry, wet = self._dry[g], self._wet[g]
+        src = self.inputs[g]
+        back = frame - self.latency
+        for c in range(dry.shape[0]):
+            src.read_channel(back, c % src.channels, dry[c, :n])
+        if self.graphs[g].inputs == 0:
+            dry[:, :n] = 0.0
+        pos, end = frame, frame + n
+        while pos < end:
+            k = (pos - self.delay) // self.block
+            seg_end = min(end, (k + 1) * self.block + self.delay)
+            a, b = pos - frame, seg_end - frame
+            if self._stamps[k % len(self._stamps)] == k:
+                self.wet[g].read(pos, wet[:, a:b])
+            else:
+                self._late(k)
+                if self.late_policy == "dry":
+                    wet[:, a:b] = dry[:, a:b]
+                else:
+                    wet[:, a:b] = 0.0
+            pos = seg_end
+
+    def _late(self, k: int) -> None:
+        if k >= self.first_block and k != self._last_late:
+            self._last_late = k
+            self.late_blocks += 1
+
+    def _run_stage(self, frame: int, n: int) -> None:
+        stage = self.stage
+        if stage is None:
+            for g in range(len(self.graphs)):
+                np.copyto(self._out[g][:, :n], self._wet[g][:, :n])
+            return
+        try:
+            stage.process(self._wet, self._dry, frame, self.store, self.clock, self._out, n)
+        except Exception:  # noqa: BLE001 - a failing stage must not stop the callback: play silence
+            self.stage_errors += 1
+            for out in self._out:
+                out[:, :n] = 0.0
+
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"\0")
+        except (BlockingIOError, OSError):
+            pass
+
+    # -- worker thread -------------------------------------------------------------
+    def wait(self, timeout: float) -> None:
+        """Worker: sleep until the process callback completes a block (or ``timeout``)."""
+        import select
+
+        ready, _, _ = select.select([self._wake_r], [], [], timeout)
+        if ready:
+            try:
+                os.read(self._wake_r, 4096)
+            except OSError:
+                pass
+
+    def read_block(self, start: int, bufs: Sequence[np.ndarray]) -> None:
+        """Worker: input frames ``[start, start + B)`` of every graph into ``bufs[g]``."""
+        for g, ring in enumerate(self.inputs):
+            ring.read(start, bufs[g])
+
+    def write_wet(self, start: int, g: int, block: np.ndarray) -> None:
+        """Worker: the wet output of graph ``g`` for the input block at ``start``."""
+        self.wet[g].write(start + self.delay, block)
+
+    def commit(self, start: int) -> None:
+        """Worker: every graph's wet for the block at ``start`` is in place; the callback may play it."""
+        k = start // self.block
+        self._stamps[k % len(self._stamps)] = k
+
+    def close(self) -> None:
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._wake_r = self._wake_w = -1

@@ -1,0 +1,162 @@
+"""Auto-connect by name patterns, and remembering connections across unplugs and restarts.
+
+Identity is the port name, never an ALSA client number: a USB controller that
+comes back after an unplug (or after jackd restarts) gets the same name, so the
+same rule (or the same remembered connection) connects it again.
+
+Two sources of wanted connections:
+
+- **rules** from ``[[jack.connect]]``: our port by short-name regex, peers by
+  allow/deny regexes. Audio pairs channel by channel within one graph (a mono
+  output feeds every playback channel a rule admits); MIDI connects every
+  admitted peer.
+- **remembered** connections: any connection seen on our ports (made by a rule,
+  by a patchbay or by ``jack_connect``) is kept by name, so it comes back when
+  both ends exist again. A disconnect while both ports still exist is a user's
+  decision and is forgotten; one caused by a port vanishing is kept.
+
+Thread: main thread only (it calls into JACK's non-realtime API).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+
+import jack
+
+from ravebox.config.jack import ConnectRule
+
+log = logging.getLogger("ravebox.host.connect")
+
+
+def natural_key(name: str) -> list:
+    """Sort ``capture_10`` after ``capture_9``."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+
+def group_of(shortname: str) -> str:
+    """Ports of one graph and direction share a group: ``main_in_2`` -> ``main_in``."""
+    return re.sub(r"_\d+$", "", shortname)
+
+
+def planned(rules: Sequence[ConnectRule], own: Sequence[jack.Port], peers: Sequence[jack.Port],
+            own_client: str) -> list[tuple[str, str, str]]:
+    """``(source, destination, pattern)`` for every connection the rules ask for."""
+    plan: list[tuple[str, str, str]] = []
+    for rule in rules:
+        groups: dict[str, list[jack.Port]] = {}
+        for port in own:
+            if rule.matches_own(port.shortname):
+                groups.setdefault(group_of(port.shortname), []).append(port)
+        for ports in groups.values():
+            plan.extend(_plan_group(rule, sorted(ports, key=lambda p: natural_key(p.name)), peers, own_client))
+    return plan
+
+
+def _plan_group(rule: ConnectRule, ours: list[jack.Port], peers: Sequence[jack.Port],
+                own_client: str) -> list[tuple[str, str, str]]:
+    first = ours[0]
+    admitted = []
+    for peer in peers:
+        if peer.name.startswith(own_client + ":") or peer.is_input == first.is_input:
+            continue
+        if peer.is_audio != first.is_audio:
+            continue
+        pattern = rule.matching_pattern(peer.name)
+        if pattern is not None:
+            admitted.append((peer, pattern))
+    admitted.sort(key=lambda item: natural_key(item[0].name))
+    if not admitted:
+        return []
+    pairs = []
+    if first.is_audio:
+        for i in range(max(len(ours), len(admitted))):
+            pairs.append((ours[i % len(ours)], *admitted[i % len(admitted)]))
+    else:
+        pairs = [(own, peer, pattern) for own in ours for peer, pattern in admitted]
+    return [(peer.name, own.name, pattern) if own.is_input else (own.name, peer.name, pattern)
+            for own, peer, pattern in pairs]
+
+
+class AutoConnector:
+    """Applies rules and remembered connections for one client, re-applied after changes."""
+
+    def __init__(self, rules: Sequence[ConnectRule]) -> None:
+        self.rules = tuple(rules)
+        self.remembered: set[tuple[str, str]] = set()
+        self.made = 0
+        self.failed = 0
+
+    def apply(self, client: jack.Client, own: Sequence[jack.Port]) -> int:
+        """Connect whatever is wanted and missing; returns how many connections were made."""
+        peers = client.get_ports()
+        existing = {p.name for p in peers}
+        wanted = [(s, d, f"rule {pat!r}") for s, d, pat in planned(self.rules, own, peers, client.name)]
+        wanted += [(s, d, "remembered") for s, d in sorted(self.remembered) if s in existing and d in existing]
+        made = 0
+        for source, dest, why in wanted:
+            if self._connect(client, source, dest, why):
+                made += 1
+        return made
+
+    def _connect(self, client: jack.Client, source: str, dest: str, why: str) -> bool:
+        try:
+            client.connect(source, dest)
+        except jack.JackErrorCode as exc:
+            if "already exists" in str(exc):
+                return False
+            self._fail(source, dest, exc)
+            return False
+        except jack.JackError as exc:
+            self._fail(source, dest, exc)
+            return False
+        self.made += 1
+        self.remembered.add((source, dest))
+        log.info("connected %s -> %s (%s)", source, dest, why)
+        return True
+
+    def _fail(self, source: str, dest: str, exc: Exception) -> None:
+        self.failed += 1
+        log.warning("could not connect %s -> %s: %s", source, dest, exc)
+
+    def observe(self, client: jack.Client, events: Iterable[tuple[str | None, str | None, bool]],
+                own_client: str) -> None:
+        """Learn from port-connect notifications (main thread, after draining the session's deque)."""
+        existing = None
+        for a, b, connected in events:
+            if a is None or b is None or not (a.startswith(own_client + ":") or b.startswith(own_client + ":")):
+                continue
+            if connected:
+                self.remembered.add((a, b))
+                continue
+            if existing is None:
+                existing = {p.name for p in client.get_ports()}
+            if a in existing and b in existing and (a, b) in self.remembered:
+                self.remembered.discard((a, b))
+                log.info("forgot %s -> %s (disconnected while both ports exist)", a, b)
+
+
+def describe(rules: Sequence[ConnectRule], own_shortnames: Sequence[tuple[str, bool, bool]],
+             ports: Sequence[jack.Port], own_client: str) -> list[str]:
+    """Lines for ``ravebox ports``: each port and which of our ports a rule would connect it to.
+
+    ``own_shortnames`` lists ``(shortname, is_input, is_audio)`` of the ports a
+    ravebox client would register (so this works while ravebox is not running).
+    """
+    lines = []
+    for port in sorted(ports, key=lambda p: natural_key(p.name)):
+        kind = ("audio" if port.is_audio else "midi") + (" in " if port.is_input else " out")
+        hits = []
+        for rule in rules:
+            pattern = rule.matching_pattern(port.name)
+            if pattern is None:
+                continue
+            for short, is_input, is_audio in own_shortnames:
+                if rule.matches_own(short) and is_input != port.is_input and is_audio == port.is_audio:
+                    hits.append(f"{own_client}:{short} (allow {pattern!r})")
+        denied = [r.port for r in rules if r.admits(port.name) is False and any(re.search(d, port.name) for d in r.deny)]
+        text = ", ".join(dict.fromkeys(hits)) if hits else ("denied" if denied else "-")
+        lines.append(f"{port.name:<50} {kind:<9} -> {text}")
+    return lines

@@ -1,0 +1,249 @@
+"""The JACK host: sessions, audio path, worker, control thread, auto-connect and reconnect.
+
+What it owns and in which order it starts them (and stops them in reverse):
+JACK session (ports, callbacks) -> control thread -> inference worker -> activate
+-> auto-connect. The engine, parameter store, clock follower and mapping are
+built by the composition root (``service/daemon.py``) and handed in.
+
+Fault handling, all driven by :meth:`Host.poll` on the main thread (never
+blocking for long, so signals and the watchdog stay responsive):
+
+- **server lost** (shutdown callback): close the dead session, then try to open
+  a new one with backoff (``reconnect_backoff_s``, last value repeated),
+  logging each attempt; on success re-register the same ports, continue the
+  frame timeline by wall-clock time, re-apply rules and remembered connections;
+- **a port appeared** (registration callback): re-run auto-connect, so an
+  unplugged controller is reconnected by name when it returns;
+- **connections changed**: learn them (see :mod:`ravebox.host.autoconnect`).
+
+Thread: main thread, except where a method says otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+from ravebox.config.jack import JackSettings
+from ravebox.errors import HostError
+from ravebox.host.audiopath import AudioPath, GraphIO
+from ravebox.host.autoconnect import AutoConnector
+from ravebox.host.control import ControlLoop
+from ravebox.host.rings import ByteRing, MidiRing
+from ravebox.host.session import MIDI_INPUTS, Session, open_client
+from ravebox.host.timeline import Timeline
+from ravebox.host.worker import InferenceWorker
+
+log = logging.getLogger("ravebox.host")
+
+
+class Host:
+    """One ravebox JACK client that survives server restarts. A context manager; ``close()`` is idempotent."""
+
+    def __init__(self, settings: JackSettings) -> None:
+        self.settings = settings
+        self.midi_in = MidiRing()
+        self.midi_out = ByteRing(slots=1024)
+        self.timeline: Timeline | None = None
+        self.session: Session | None = None
+        self.path: AudioPath | None = None
+        self.worker: InferenceWorker | None = None
+        self.control: ControlLoop | None = None
+        self.connector = AutoConnector(settings.connect)
+        self.reconnects = 0
+        self.xruns_before = 0          # xruns of sessions that ended
+        self.callback_errors_before = 0
+        self._client = None
+        self._path_args: dict = {}
+        self._next_attempt = 0.0
+        self._attempt = 0
+        self._last_rescan = 0.0
+        self._closed = False
+
+    # -- start-up ------------------------------------------------------------------------
+    def open(self) -> tuple[int, int]:
+        """Connect to the server; returns ``(sample_rate, period)`` so the engine can be built for them."""
+        self._client = open_client(self.settings.client_name, self.settings.server)
+        self.timeline = Timeline(self._client.samplerate)
+        log.info("connected to JACK as '%s' at %d Hz, period %d", self._client.name,
+                 self._client.samplerate, self._client.blocksize)
+        return self._client.samplerate, self._client.blocksize
+
+    def start(self, graphs: Sequence[GraphIO], engine, store, follower, mapping, parser_factory: Callable,
+              *, required_rate: int, late_policy: str = "dry", torch_threads: int = 1,
+              stage=None, mute_fade_ms: float = 10.0) -> None:
+        """Build the audio path, start control thread and worker, activate, auto-connect."""
+        session = Session(self._client, self.timeline, self.midi_in, self.midi_out)
+        session.check_rate(required_rate, "the models")
+        self._path_args = dict(graphs=list(graphs), sample_rate=session.sample_rate, block=engine.block_size,
+                               headroom_periods=self.settings.headroom_periods,
+                               engine_latency=int(getattr(engine, "latency_frames", 0)),
+                               late_policy=late_policy, mute_fade_ms=mute_fade_ms)
+        self.path = self._new_path(session.period, stage, store)
+        self.path.master.set_target(1.0)
+        self.control = ControlLoop(self.midi_in, self.midi_out, [f"{session.name}:{n}" for n in MIDI_INPUTS],
+                                   parser_factory, follower, mapping, self.timeline.now, self._publish_clock,
+                                   self.settings.control_interval_ms, self.settings.clock_from,
+                                   self.settings.midi_thru)
+        if follower is not None:
+            self.path.clock = follower.view()
+        self.worker = InferenceWorker(lambda: self.path, engine, store, lambda: self.path.clock, torch_threads)
+        session.bind(self.path)
+        self.control.start()
+        self.worker.start()
+        session.activate()
+        self.session = session
+        self._autoconnect(session)
+        log.info("running: %d graph(s), engine block %d, latency %d frames (%.1f ms)", len(graphs),
+                 self.path.block, self.path.latency, 1000.0 * self.path.latency / session.sample_rate)
+
+    def _new_path(self, period: int, stage, store) -> AudioPath:
+        path = AudioPath(period=period, **self._path_args)
+        path.stage = stage
+        path.store = store
+        return path
+
+    def _publish_clock(self, view) -> None:
+        """Control thread: hand a new ClockView to the process callback and worker."""
+        self.path.clock = view
+
+    # -- main loop -----------------------------------------------------------------------
+    def poll(self) -> None:
+        """Main thread, every few tens of ms: reconnect, auto-connect, learn connections."""
+        session = self.session
+        if session is None or session.lost or session.format_changed:
+            self._recover()
+            return
+        if session.connection_events:
+            events = [session.connection_events.popleft() for _ in range(len(session.connection_events))]
+            self.connector.observe(session.client, events, session.name)
+        now = time.monotonic()
+        if session.ports_changed or now - self._last_rescan > 2.0:
+            self._autoconnect(session)
+
+    def _autoconnect(self, session: Session) -> None:
+        session.ports_changed = False
+        self._last_rescan = time.monotonic()
+        try:
+            self.connector.apply(session.client, session.own_ports())
+            self._label_midi_sources(session)
+        except Exception as exc:  # noqa: BLE001 - the server may vanish mid-scan
+            log.warning("auto-connect pass failed: %s", exc)
+
+    def _label_midi_sources(self, session: Session) -> None:
+        """Name MIDI events after their source when exactly one source feeds a port."""
+        labels = []
+        for name in MIDI_INPUTS:
+            port = session.client.get_port_by_name(f"{session.name}:{name}")
+            sources = session.client.get_all_connections(port)
+            labels.append(sources[0].name if len(sources) == 1 else port.name)
+        self.control.labels = labels
+
+    def _recover(self) -> None:
+        now = time.monotonic()
+        if self.session is not None:
+            self._drop_session()
+        if now < self._next_attempt:
+            return
+        backoff = self.settings.reconnect_backoff_s
+        self._attempt += 1
+        try:
+            self._reopen()
+        except Exception as exc:  # noqa: BLE001 - keep trying; the server may come back
+            delay = backoff[min(self._attempt - 1, len(backoff) - 1)]
+            self._next_attempt = now + delay
+            log.warning("reconnect attempt %d failed: %s; next in %.2f s", self._attempt, exc, delay)
+            return
+        log.info("reconnected to JACK after %d attempt(s); connections restored", self._attempt)
+        self._attempt = 0
+        self.reconnects += 1
+
+    def _drop_session(self) -> None:
+        session, self.session = self.session, None
+        reason = session.lost_reason or ("buffer size or sample rate changed" if session.format_changed else "")
+        log.warning("JACK session ended (%s); closing client and reconnecting", reason or "server gone")
+        self.xruns_before += session.xruns
+        self.callback_errors_before += session.callback_errors
+        try:
+            session.close()
+        except Exception as exc:  # noqa: BLE001
+            log.warning("closing the dead JACK client failed: %s", exc)
+        self._next_attempt = time.monotonic() + self.settings.reconnect_backoff_s[0]
+
+    def _reopen(self) -> None:
+        client = open_client(self.settings.client_name, self.settings.server)
+        session = Session(client, self.timeline, self.midi_in, self.midi_out)
+        try:
+            session.check_rate(self._path_args["sample_rate"], "the running engine")
+            if session.period != self.path.period:
+                log.info("JACK period changed %d -> %d; rebuilding the audio path", self.path.period,
+                         session.period)
+                old = self.path
+                self.path = self._new_path(session.period, old.stage, old.store)
+                self.path.clock = old.clock
+                self.path.late_blocks = old.late_blocks
+            self.timeline.new_session(session.sample_rate)
+            session.bind(self.path)
+            session.activate()
+        except Exception:
+            session.close()
+            raise
+        self.session = session
+        self._autoconnect(session)
+
+    # -- queries (any thread) --------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        return self.session is not None and not self.session.lost
+
+    @property
+    def xruns(self) -> int:
+        return self.xruns_before + (self.session.xruns if self.session else 0)
+
+    def now(self) -> int:
+        return self.timeline.now() if self.timeline else 0
+
+    # -- shutdown --------------------------------------------------------------------------
+    def fade_out(self, ms: float, timeout: float = 0.05) -> bool:
+        """Main thread: ramp every output to silence over ``ms``; True once silent (waits <= timeout)."""
+        path = self.path
+        if path is None or not self.connected:
+            return True
+        path.master.set_target(0.0, ms, path.sample_rate)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if path.master.settled:
+                return True
+            time.sleep(0.002)
+        return path.master.settled
+
+    def close(self) -> None:
+        """Stop threads and close the client, in reverse start order (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        session, self.session = self.session, None
+        if session is not None:
+            try:
+                session.close()
+            except Exception as exc:  # noqa: BLE001
+                log.warning("closing JACK client failed: %s", exc)
+        elif self._client is not None:
+            self._client.close()
+        for part in (self.worker, self.control):
+            if part is not None:
+                part.stop()
+        if self.path is not None:
+            self.path.close()
+
+    def __enter__(self) -> "Host":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def require(condition: bool, message: str) -> None:
+    if not condition:
+        raise HostError(message)

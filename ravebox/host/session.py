@@ -1,0 +1,213 @@
+"""One connection to a JACK server: the ``jack.Client``, ravebox's ports and its callbacks.
+
+A session lives from ``jack_client_open`` to ``close()``; when the server dies
+the main thread throws the session away and opens a new one (see
+:mod:`ravebox.host.host`). Rings, engine and timeline outlive sessions.
+
+Ports (short names): ``<graph>_in_<n>`` and ``<graph>_out_<n>`` per graph,
+``midi_in`` (controllers), ``clock_in`` (MIDI clock) and ``midi_out``
+(feedback and thru).
+
+Threads:
+- :meth:`_process` runs on the JACK process thread: it stamps incoming MIDI
+  with absolute frames into the MIDI ring, writes queued outgoing MIDI and runs
+  :meth:`AudioPath.cycle`. No locks, no logging, no model calls. An exception
+  is counted and swallowed, because JACK-Client stops calling a callback that
+  raised once.
+- the shutdown, xrun, port-registration and port-connect callbacks run on
+  JACK notification threads and only set flags, bump counters or append to a
+  deque; the main thread acts on them.
+- everything else runs on the main thread.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+
+import jack
+
+from ravebox.errors import HostError
+from ravebox.host.audiopath import AudioPath, GraphIO
+from ravebox.host.latency import LatencyReporter
+from ravebox.host.rings import ByteRing, MidiRing
+from ravebox.host.timeline import Timeline
+
+log = logging.getLogger("ravebox.host")
+
+MIDI_INPUTS = ("midi_in", "clock_in")
+MIDI_OUTPUT = "midi_out"
+
+
+def open_client(name: str, server: str = "") -> jack.Client:
+    """Main thread: connect to a running server (never start one); HostError if none answers."""
+    try:
+        return jack.Client(name, no_start_server=True, servername=server or None)
+    except jack.JackError as exc:
+        where = f"JACK server '{server}'" if server else "the default JACK server"
+        raise HostError(f"cannot connect to {where}: {exc}") from exc
+
+
+def port_names(graphs: list[GraphIO]) -> tuple[list[list[str]], list[list[str]]]:
+    """Short names of each graph's input and output audio ports."""
+    ins = [[f"{g.name}_in_{c + 1}" for c in range(g.inputs)] for g in graphs]
+    outs = [[f"{g.name}_out_{c + 1}" for c in range(g.outputs)] for g in graphs]
+    return ins, outs
+
+
+class Session:
+    """An open JACK client with ravebox's ports registered and its callbacks set.
+
+    ``client`` is opened by the caller (to learn rate and period first, so the
+    engine can be built for them); :meth:`bind` registers ports and callbacks,
+    :meth:`activate` starts processing. ``close()`` is idempotent.
+    """
+
+    def __init__(self, client: jack.Client, timeline: Timeline, midi_in: MidiRing, midi_out: ByteRing) -> None:
+        self.client = client
+        self.name = client.name
+        self.sample_rate = client.samplerate
+        self.period = client.blocksize
+        self.timeline = timeline
+        self.midi_in = midi_in
+        self.midi_out = midi_out
+        self.path: AudioPath | None = None
+        self.lost = False                  # set by the shutdown callback
+        self.lost_reason = ""
+        self.format_changed = False        # buffer size or sample rate changed under us
+        self.xruns = 0
+        self.callback_errors = 0
+        self.ports_changed = True          # a port appeared: the main thread re-runs auto-connect
+        self.connection_events: collections.deque = collections.deque(maxlen=1024)
+        self._in_ports: list[list[jack.OwnPort]] = []
+        self._out_ports: list[list[jack.OwnPort]] = []
+        self._in_arrays: list[list] = []
+        self._out_arrays: list[list] = []
+        self._midi_ports: list[jack.OwnMidiPort] = []
+        self._midi_out_port: jack.OwnMidiPort | None = None
+        self._latency: LatencyReporter | None = None
+        self._started = False
+        self._active = False
+        self._closed = False
+
+    # -- main thread -----------------------------------------------------------------
+    def check_rate(self, expected: int, what: str) -> None:
+        """HostError with both rates when the server's rate is not the models' rate."""
+        if self.sample_rate != expected:
+            raise HostError(f"JACK runs at {self.sample_rate} Hz but {what} needs {expected} Hz; "
+                            f"restart jackd with -r {expected} or use models trained at {self.sample_rate} Hz")
+
+    def bind(self, path: AudioPath) -> None:
+        """Register every port and callback for ``path``'s graphs (before :meth:`activate`)."""
+        self.path = path
+        ins, outs = port_names(path.graphs)
+        self._in_ports = [[self.client.inports.register(n) for n in names] for names in ins]
+        self._out_ports = [[self.client.outports.register(n) for n in names] for names in outs]
+        self._in_arrays = [[None] * len(p) for p in self._in_ports]
+        self._out_arrays = [[None] * len(p) for p in self._out_ports]
+        self._midi_ports = [self.client.midi_inports.register(n) for n in MIDI_INPUTS]
+        self._midi_out_port = self.client.midi_outports.register(MIDI_OUTPUT)
+        self._latency = LatencyReporter(self.client, list(zip(self._in_ports, self._out_ports)),
+                                        lambda: path.latency)
+        self._latency.install()
+        self.client.set_process_callback(self._process)
+        self.client.set_shutdown_callback(self._on_shutdown)
+        self.client.set_xrun_callback(self._on_xrun)
+        self.client.set_blocksize_callback(self._on_blocksize)
+        self.client.set_samplerate_callback(self._on_samplerate)
+        self.client.set_port_registration_callback(self._on_port_registration, only_available=False)
+        self.client.set_port_connect_callback(self._on_port_connect, only_available=False)
+
+    def activate(self) -> None:
+        self.client.activate()
+        self._active = True
+        self.client.get_ports()  # let JACK-Client know existing ports (see its registration callback notes)
+        self._latency.recompute()
+
+    def own_ports(self) -> list[jack.Port]:
+        """Every port of ours: audio ins, audio outs, MIDI ins, MIDI out."""
+        flat = [p for ports in self._in_ports + self._out_ports for p in ports]
+        return flat + self._midi_ports + ([self._midi_out_port] if self._midi_out_port else [])
+
+    def close(self) -> None:
+        """Deactivate and close the client (safe after the server died; idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._active and not self.lost:
+                self.client.deactivate()
+        finally:
+            self.client.close()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- JACK process thread -----------------------------------------------------------
+    def _process(self, n: int) -> None:
+        """Process thread: stamp MIDI, send queued MIDI, run the audio path. Never raises."""
+        try:
+            path = self.path
+            frame = self.timeline.on_cycle(self.client.last_frame_time, n)
+            if not self._started:
+                path.start_at(frame)
+                self._started = True
+            elif frame > path.written:
+                path.gap(frame)
+            elif frame < path.written:
+                path.start_at(frame)
+            ring = self.midi_in
+            for index, port in enumerate(self._midi_ports):
+                for offset, data in port.incoming_midi_events():
+                    ring.push(frame + offset, index, data)
+            self._send_midi()
+            for g, ports in enumerate(self._in_ports):
+                arrays = self._in_arrays[g]
+                for c, port in enumerate(ports):
+                    arrays[c] = port.get_array()
+            for g, ports in enumerate(self._out_ports):
+                arrays = self._out_arrays[g]
+                for c, port in enumerate(ports):
+                    arrays[c] = port.get_array()
+            path.cycle(frame, n, self._in_arrays, self._out_arrays)
+        except Exception:  # noqa: BLE001 - see module docstring
+            self.callback_errors += 1
+
+    def _send_midi(self) -> None:
+        port = self._midi_out_port
+        port.clear_buffer()
+        out = self.midi_out
+        view = out.peek_view()
+        while view is not None:
+            try:
+                port.write_midi_event(0, view)
+            except jack.JackError:
+                break  # buffer full: the rest goes next cycle
+            out.advance()
+            view = out.peek_view()
+
+    # -- JACK notification threads -----------------------------------------------------
+    def _on_shutdown(self, status: jack.Status, reason: str) -> None:
+        self.lost_reason = reason
+        self.lost = True
+
+    def _on_xrun(self, delayed_usecs: float) -> None:
+        self.xruns += 1
+
+    def _on_blocksize(self, blocksize: int) -> None:
+        if self._active and blocksize != self.period:
+            self.format_changed = True
+
+    def _on_samplerate(self, samplerate: int) -> None:
+        if self._active and samplerate != self.sample_rate:
+            self.format_changed = True
+
+    def _on_port_registration(self, port: jack.Port | None, register: bool) -> None:
+        if register:
+            self.ports_changed = True
+
+    def _on_port_connect(self, a: jack.Port | None, b: jack.Port | None, connect: bool) -> None:
+        self.connection_events.append((a.name if a else None, b.name if b else None, connect))

@@ -1,0 +1,153 @@
+"""The inference worker: runs the engine once per engine block, off the JACK thread.
+
+Why a thread of its own: a model block at ratio 2048 costs milliseconds of
+torch time, far more than a JACK period may take. The worker sleeps on the audio
+path's wake pipe, and when the process callback has completed one or more
+blocks of input it runs ``Engine.process`` on each, in order, and commits the
+wet output to the ring.
+
+If it falls so far behind that a block's output would start playing before it
+could be written, it skips that block (the callback has already played dry or
+silence there and counted it late), so it is never late twice for one stall.
+
+If the engine raises, the worker asks the engine which graph failed
+(``failed_graph(exc)`` when the engine offers it), mutes that graph with a fade
+(one log line with the traceback) and keeps running the rest; an exception it
+cannot attribute mutes every graph. ``progress`` counts finished blocks: the
+watchdog (service layer) checks that it moves.
+
+Thread: :meth:`run` is the worker thread; :meth:`stop` is called from the main thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from ravebox.host.audiopath import AudioPath
+
+log = logging.getLogger("ravebox.host.worker")
+
+
+class InferenceWorker:
+    """Owns the worker thread. ``path_ref()`` returns the current :class:`AudioPath`."""
+
+    def __init__(self, path_ref: Callable[[], AudioPath], engine, store, clock_ref: Callable[[], object],
+                 torch_threads: int = 1, history: int = 4096) -> None:
+        self._path_ref = path_ref
+        self.engine = engine
+        self.store = store
+        self._clock_ref = clock_ref
+        self._torch_threads = torch_threads
+        self.progress = 0               # blocks processed (written by the worker only)
+        self.skipped = 0                # blocks skipped to catch up
+        self.errors = 0
+        self.muted: set[str] = set()    # graphs muted after an exception
+        self.last_error = ""
+        self.durations = np.zeros(history, dtype=np.float64)  # seconds per block, ring
+        self.paused = False             # tests and the watchdog test: hold the worker
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self.run, name="ravebox-worker", daemon=True)
+        self._bufs: list[np.ndarray] = []
+        self._bufs_for: AudioPath | None = None
+        self._next: int | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Main thread: ask the loop to end and join it (idempotent)."""
+        self._stop.set()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    close = stop
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def block_times(self) -> np.ndarray:
+        """Main thread: the recorded per-block durations in seconds (up to ``history``)."""
+        n = min(self.progress, len(self.durations))
+        return self.durations[:n].copy()
+
+    # -- worker thread ---------------------------------------------------------------
+    def run(self) -> None:
+        """Worker thread: wait for complete blocks, process each, until stopped."""
+        if self._torch_threads > 0:
+            try:
+                import torch
+
+                torch.set_num_threads(self._torch_threads)
+            except ImportError:
+                pass
+        while not self._stop.is_set():
+            path = self._path_ref()
+            path.wait(0.05)
+            if self.paused or path.written == 0:
+                continue
+            self._drain(path)
+
+    def _drain(self, path: AudioPath) -> None:
+        if self._bufs_for is not path:
+            self._bufs = [np.zeros((max(g.inputs, 1), path.block), np.float32) for g in path.graphs]
+            self._bufs_for = path
+            self._next = None
+        B = path.block
+        if self._next is None or self._next < path.first_block * B - B:
+            self._next = path.first_block * B - B
+        while self._next + B <= path.written and not self._stop.is_set():
+            start = self._next
+            self._next += B
+            if path.played > start + path.delay:  # its first sample already played: too late
+                self.skipped += 1
+                continue
+            self._process(path, start)
+
+    def _process(self, path: AudioPath, start: int) -> None:
+        t0 = time.perf_counter()
+        path.read_block(start, self._bufs)
+        inputs = {g.name: self._bufs[i][:g.inputs] for i, g in enumerate(path.graphs)}
+        try:
+            wet = self.engine.process(inputs, start, self.store, self._clock_ref())
+        except Exception as exc:  # noqa: BLE001 - a failing model must not stop the box
+            wet = self._failed(path, exc)
+        for i, g in enumerate(path.graphs):
+            block = wet.get(g.name) if g.name not in self.muted else None
+            if block is None or block.shape != (g.outputs, path.block):
+                block = np.zeros((g.outputs, path.block), np.float32)
+            path.write_wet(start, i, block)
+        path.commit(start)
+        self.durations[self.progress % len(self.durations)] = time.perf_counter() - t0
+        self.progress += 1
+
+    def _failed(self, path: AudioPath, exc: Exception) -> dict:
+        """Worker thread: mute the graph that raised (or all), log once, keep going."""
+        self.errors += 1
+        finder = getattr(self.engine, "failed_graph", None)
+        graph = finder(exc) if callable(finder) else None
+        names = [graph] if graph else [g.name for g in path.graphs]
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        for i, g in enumerate(path.graphs):
+            if g.name in names and g.name not in self.muted:
+                self.muted.add(g.name)
+                path.mutes[i].set_target(0.0)
+                log.error("graph %s muted: its model raised in the worker: %s", g.name, self.last_error,
+                          exc_info=exc)
+        exclude = getattr(self.engine, "exclude_graph", None)
+        if callable(exclude):
+            for name in names:
+                exclude(name)
+        return {}
+
+    def unmute(self, path: AudioPath) -> None:
+        """Main thread (panic, reload): let muted graphs play again."""
+        for i, g in enumerate(path.graphs):
+            if g.name in self.muted:
+                path.mutes[i].set_target(1.0)
+        self.muted.clear()

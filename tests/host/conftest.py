@@ -1,0 +1,1 @@
+from tests.jackserver import jack_server  # noqa: F401 - fixture re-export

@@ -1,0 +1,67 @@
+"""Separate JACK clients for tests: an impulse source, a recording sink (JACK-Client only, no rtmidi).
+
+They run in the test process but are ordinary JACK clients, as another program
+would be; their process callbacks only touch preallocated numpy arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import jack
+
+
+class Source:
+    """Plays ``signal`` once, starting at absolute JACK frame ``at`` (set ``at`` before it passes)."""
+
+    def __init__(self, server: str, name: str = "src") -> None:
+        self.client = jack.Client(name, servername=server, no_start_server=True)
+        self.port = self.client.outports.register("out")
+        self.signal = np.zeros(0, np.float32)
+        self.at: int | None = None
+        self.client.set_process_callback(self._process)
+        self.client.activate()
+
+    def _process(self, n):
+        out = self.port.get_array()
+        out[:] = 0.0
+        if self.at is None:
+            return
+        start = self.client.last_frame_time
+        a = max(self.at, start)
+        b = min(self.at + len(self.signal), start + n)
+        if a < b:
+            out[a - start:b - start] = self.signal[a - self.at:b - self.at]
+
+    def close(self):
+        self.client.deactivate()
+        self.client.close()
+
+
+class Sink:
+    """Records its input into a big buffer indexed from the first frame it saw."""
+
+    def __init__(self, server: str, name: str = "sink", seconds: float = 20.0, channels: int = 1) -> None:
+        self.client = jack.Client(name, servername=server, no_start_server=True)
+        self.ports = [self.client.inports.register(f"in_{c + 1}") for c in range(channels)]
+        self.data = np.zeros((channels, int(seconds * self.client.samplerate)), np.float32)
+        self.first: int | None = None
+        self.filled = 0
+        self.client.set_process_callback(self._process)
+        self.client.activate()
+
+    def _process(self, n):
+        if self.first is None:
+            self.first = self.client.last_frame_time
+        start = self.client.last_frame_time - self.first
+        if start + n > self.data.shape[1]:
+            return
+        for c, port in enumerate(self.ports):
+            self.data[c, start:start + n] = port.get_array()
+        self.filled = start + n
+
+    def recorded(self, channel: int = 0) -> np.ndarray:
+        return self.data[channel, :self.filled]
+
+    def close(self):
+        self.client.deactivate()
+        self.client.close()
