@@ -124,8 +124,22 @@ def fidelity_curve(full: int, keep: int):
     import torch
 
     below = [0.95 * (i + 1) / keep for i in range(keep - 1)]
-    above = [0.96 + 0.04 * (i + 1) / (full - keep + 1) for i in range(full - keep + 1)]
-    return torch.tensor(below + above, dtype=torch.float32)
+    return torch.tensor(below + [0.99] + [1.0] * (full - keep), dtype=torch.float32)
+
+
+def latent_pca(full: int, keep: int):
+    """A random rotation whose components past ``keep`` carry no variance.
+
+    Why zero rows: the exporter's decode fills the dropped dims with noise and
+    rotates it back through these rows; a component that explains no variance
+    (the fidelity curve reaches 1 at ``keep``) adds nothing, so decode is
+    deterministic and the streaming-continuity tests can be exact.
+    """
+    import torch
+
+    rotation, _ = torch.linalg.qr(torch.randn(full, full))
+    rotation[keep:] = 0.0
+    return rotation
 
 
 def lightning_checkpoint(state_dict: dict) -> dict:
@@ -161,8 +175,7 @@ def write_rave_run(run: Path, recipe: dict) -> None:
     gin.parse_config_files_and_bindings([c + ".gin" for c in recipe["configs"]], bindings)
     model = rave.RAVE(n_channels=1)
     full = recipe["full_latent"]
-    pca, _ = torch.linalg.qr(torch.randn(full, full))
-    model.latent_pca.copy_(pca)
+    model.latent_pca.copy_(latent_pca(full, recipe["keep"]))
     model.latent_mean.copy_(0.1 * torch.randn(full))
     model.fidelity.copy_(fidelity_curve(full, recipe["keep"]))
     ckpt_dir = run / "version_0" / "checkpoints"
