@@ -1,0 +1,203 @@
+"""Engine: every graph of a box, one engine block at a time.
+
+Threads: ``process`` runs on the inference worker (live) or the render loop;
+``prepare_swap`` runs on any *other* thread (the main thread on a reload, a
+control command) and only hands a ready, warmed-up model over through a
+one-slot dict, which ``process`` picks up at its next block. ``status`` may be
+read from anywhere.
+
+Failure policy: a model that raises inside ``process`` mutes its graph (the
+graph then outputs silence, the reason is kept in ``status()``) while the
+other graphs keep playing; an ``engine.reset`` trigger on that graph resets
+its models and lets it play again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ravebox.clock.view import ClockView
+from ravebox.config.box import BoxConfig
+from ravebox.config.graphs import ModelSpec
+from ravebox.engine.graph import GraphRunner
+from ravebox.engine.latent_ops import active_names
+from ravebox.errors import EngineError, ModelError, RaveboxError
+from ravebox.params.store import ParamStore
+from ravebox.params.table import ParamKey
+
+Loader = Callable[[ModelSpec, int], object]
+
+
+def default_loader(spec: ModelSpec, sample_rate: int) -> object:
+    """Load and warm up a model through ``ravebox.models`` (never on the audio path)."""
+    from ravebox.models import load_model
+
+    return load_model(spec.path, sample_rate=sample_rate, allow_non_streaming=spec.allow_non_streaming,
+                      warm_up=True)
+
+
+@dataclass(frozen=True, slots=True)
+class SwapResult:
+    ok: bool
+    graph: str
+    message: str
+
+
+class Engine:
+    """``Engine(box, sample_rate, seed)``: loads the box's models and runs its graphs."""
+
+    def __init__(self, box: BoxConfig, sample_rate: int, seed: int | None = None,
+                 loader: Loader | None = None) -> None:
+        self.box = box
+        self.sample_rate = int(sample_rate)
+        self.seed = int(box.output.seed if seed is None else seed)
+        self._loader = loader or default_loader
+        torch.set_num_threads(box.output.torch_threads)
+        self.models = self._load_all()
+        fade = int(round(box.output.crossfade_ms * self.sample_rate / 1000.0))
+        self.graphs = {spec.name: GraphRunner(spec, i, self.models, self.sample_rate, self.seed, fade)
+                       for i, spec in enumerate(box.graphs)}
+        self._check_ratios()
+        self.block_size = self._lcm_ratio() * box.output.block_multiple
+        self.latency_frames = max((int(getattr(getattr(m, "info", None), "latency", 0) or 0)
+                                   for m in self.models.values()), default=0)
+        self.failed: dict[str, str] = {}
+        self._pending: dict[str, tuple[int | None, object]] = {}
+        self._resets: dict[str, int] = {}
+        self.events: list[str] = []
+        self.blocks = 0
+        self.model_seconds = 0.0
+
+    # -- building ------------------------------------------------------------------
+    def _load_all(self) -> dict[str, object]:
+        used = {name for g in self.box.graphs for name in (*g.decoders, g.encoder, g.prior) if name}
+        models, problems = {}, []
+        for name in sorted(used):
+            try:
+                models[name] = self._loader(self.box.models[name], self.sample_rate)
+            except RaveboxError as exc:
+                problems.append(f"models.{name}: {exc}")
+        if problems:
+            raise EngineError("; ".join(problems))
+        self._check_roles(models)
+        return models
+
+    def _check_roles(self, models: dict[str, object]) -> None:
+        for g in self.box.graphs:
+            for name in (*g.decoders, g.encoder):
+                if name and not hasattr(models[name], "decode"):
+                    raise EngineError(f"graphs.{g.name}: model '{name}' is not a RAVE model (no encode/decode)")
+            if g.prior and not hasattr(models[g.prior], "set_temperature"):
+                raise EngineError(f"graphs.{g.name}: model '{g.prior}' is not a prior (no temperature)")
+
+    def _check_ratios(self) -> None:
+        for g in self.box.graphs:
+            names = [n for n in (*g.decoders, g.encoder, g.prior) if n]
+            ratios = {n: int(self.models[n].ratio) for n in names}
+            if len(set(ratios.values())) > 1:
+                raise EngineError(f"graphs.{g.name}: models disagree on the compression ratio {ratios}")
+
+    def _lcm_ratio(self) -> int:
+        return math.lcm(*(int(m.ratio) for m in self.models.values()))
+
+    @property
+    def graph_dims(self) -> dict[str, int]:
+        """Latent dims per graph, for ``ParamStore(graphs=...)``."""
+        return {name: runner.dims for name, runner in self.graphs.items()}
+
+    @property
+    def channels(self) -> dict[str, tuple[int, int]]:
+        """(input channels, output channels) per graph; input 0 means the graph takes no audio."""
+        return {name: (r.in_channels, r.channels) for name, r in self.graphs.items()}
+
+    # -- running (inference worker) ----------------------------------------------------
+    def process(self, inputs: dict[str, np.ndarray], start_frame: int, store: ParamStore,
+                clock: ClockView, n: int | None = None) -> dict[str, np.ndarray]:
+        """Wet audio per graph for one block; ``n`` defaults to ``block_size``."""
+        n = self.block_size if n is None else n
+        if n % self.block_size:
+            raise EngineError(f"block of {n} frames is not a multiple of the engine block {self.block_size}")
+        active = active_names(store.snapshot())
+        common = active.get(None, set())
+        out = {}
+        with torch.inference_mode():
+            for name, runner in self.graphs.items():
+                out[name] = self._run(runner, inputs.get(name), n, start_frame, store, clock,
+                                      active.get(name, set()) | common if common else active.get(name, set()))
+        self.blocks += 1
+        return out
+
+    def _run(self, runner: GraphRunner, x: np.ndarray | None, n: int, start: int, store: ParamStore,
+             clock: ClockView, active: set[str]) -> np.ndarray:
+        name = runner.name
+        self._take_reset(runner, store)
+        self._take_swap(runner, start)
+        if name in self.failed:
+            return np.zeros((runner.channels, n), dtype=np.float32)
+        try:
+            return runner.process(x, n, start, store, clock, active)
+        except Exception as exc:  # a model raising must not stop the other graphs
+            self.failed[name] = f"{type(exc).__name__}: {exc}"
+            self.events.append(f"graph {name} muted: {self.failed[name]}")
+            return np.zeros((runner.channels, n), dtype=np.float32)
+
+    def _take_reset(self, runner: GraphRunner, store: ParamStore) -> None:
+        count = store.trigger_count(ParamKey("engine.reset", runner.name))
+        if count != self._resets.setdefault(runner.name, count):
+            self._resets[runner.name] = count
+            runner.reset()
+            if self.failed.pop(runner.name, None) is not None:
+                self.events.append(f"graph {runner.name} reset and playing again")
+
+    def _take_swap(self, runner: GraphRunner, start: int) -> None:
+        pending = self._pending.pop(runner.name, None)
+        if pending is not None:
+            index, model = pending
+            runner.bank.replace(runner.bank.current if index is None else index, model, start // runner.ratio)
+
+    # -- hot swap (any thread but the worker) ------------------------------------------
+    def prepare_swap(self, graph: str, path: str, index: int | None = None) -> SwapResult:
+        """Load and warm up ``path`` as decoder ``index`` (default: the playing one) of ``graph``.
+
+        Blocks the calling thread for the load; the worker crossfades at its next
+        block. A failed load or a model that does not fit keeps the old model
+        playing and says why.
+        """
+        runner = self.graphs.get(graph)
+        if runner is None:
+            return SwapResult(False, graph, f"no graph named '{graph}'")
+        try:
+            model = self._loader(ModelSpec(f"{graph}.swap", _path(path)), self.sample_rate)
+            self._check_fit(runner, model)
+        except (RaveboxError, OSError, RuntimeError) as exc:
+            message = f"swap of {graph} to {path} failed, keeping the old model: {exc}"
+            self.events.append(message)
+            return SwapResult(False, graph, message)
+        if index is not None and not 0 <= index < len(runner.bank.voices):
+            return SwapResult(False, graph, f"decoder index {index} out of range")
+        self._pending[graph] = (index, model)
+        return SwapResult(True, graph, f"{graph}: {path} loaded, crossfading")
+
+    @staticmethod
+    def _check_fit(runner: GraphRunner, model: object) -> None:
+        if not hasattr(model, "decode"):
+            raise ModelError("not a RAVE model (no decode)")
+        if int(model.ratio) != runner.ratio:
+            raise ModelError(f"ratio {model.ratio} differs from the graph's {runner.ratio}")
+
+    def status(self) -> dict[str, object]:
+        """State per graph for the status socket and the render summary."""
+        return {name: {"failed": self.failed.get(name), "decoder": r.bank.current, "fading": r.bank.fading,
+                       "loop": r.loop.state, "dims": r.dims, "swaps": r.bank.swaps}
+                for name, r in self.graphs.items()}
+
+
+def _path(path: str):
+    from pathlib import Path
+
+    return Path(path).resolve()

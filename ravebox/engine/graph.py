@@ -1,0 +1,135 @@
+"""One voice of the box: input -> encoder / prior -> latent ops -> decoder bank.
+
+Thread: the inference worker (live) or the render loop, once per engine
+block. Pure given its inputs, its state and the seed: the same audio,
+parameters and clock give the same output, block for block.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ravebox.clock.view import ClockView
+from ravebox.config.graphs import GraphSpec
+from ravebox.engine import seeds
+from ravebox.engine.latent_ops import Freezer, Shaper, per_frame
+from ravebox.engine.loop import LatentLoop
+from ravebox.engine.matching import LatentMatcher
+from ravebox.engine.prior import PriorDriver
+from ravebox.engine.swap import DecoderBank
+from ravebox.params.store import ParamStore
+from ravebox.params.table import ParamKey
+
+_LN10_20 = np.log(10.0) / 20.0
+
+
+class GraphRunner:
+    """Runs one :class:`GraphSpec` with loaded models; owns all per-graph state."""
+
+    def __init__(self, spec: GraphSpec, index: int, models: dict, sample_rate: int, seed: int,
+                 fade_samples: int) -> None:
+        self.spec, self.name, self.index, self.seed = spec, spec.name, index, seed
+        decoders = [models[name] for name in spec.decoders]
+        self.encoder = models[spec.encoder] if spec.encoder else None
+        self.ratio = int(decoders[0].ratio)
+        self.dims = int(decoders[0].latent_size)
+        self.channels = int(decoders[0].out_channels)
+        self.in_channels = int(self.encoder.in_channels) if self.encoder else 0
+        rng = np.random.default_rng(seeds.mix(seed, index, 0))
+        where = f"graphs.{spec.name}"
+        self.prior = PriorDriver(models[spec.prior], seed, index) if spec.prior else None
+        self.enc_match = self._matcher(self.encoder, spec, rng, where)
+        self.prior_match = (LatentMatcher(self.prior.latent_size, self.dims, spec.match, spec.index_map, rng, where)
+                            if self.prior else None)
+        self.listen_match = (LatentMatcher(int(self.encoder.latent_size), self.prior.in_latents, "pad_zeros", rng=rng)
+                             if self.prior and self.encoder else None)
+        self.bank = DecoderBank(decoders, self.dims, self.channels, fade_samples, seed, index, rng)
+        self.freezer, self.loop = Freezer(self.dims), LatentLoop(self.dims)
+        self.shaper = Shaper(self.name, self.dims, np.random.default_rng(seeds.mix(seed, index, 1)))
+        self.sample_rate = sample_rate
+        self._select = ParamKey("model.select", self.name)
+        self._retrigger = ParamKey("loop.retrigger", self.name)
+
+    def _matcher(self, encoder, spec: GraphSpec, rng, where: str) -> LatentMatcher | None:
+        if encoder is None:
+            return None
+        return LatentMatcher(int(encoder.latent_size), self.dims, spec.match, spec.index_map, rng, where)
+
+    def process(self, x: np.ndarray | None, n: int, start: int, store: ParamStore, clock: ClockView,
+                active: set[str]) -> np.ndarray:
+        """Wet audio (channels, n) for input ``x`` (ch, n) or None; ``n`` a multiple of the ratio."""
+        k = n // self.ratio
+        frames = start + np.arange(k, dtype=np.int64) * self.ratio
+        first = start // self.ratio
+        z_enc = self._encode(x, n, start, store, active, first) if self.encoder is not None else None
+        z = self._source(z_enc, frames, store, active, first)
+        if "latent.freeze" in active:
+            self.freezer.process(z, per_frame(store, "latent.freeze", self.name, frames, active))
+        exact = self._loop(z, frames, store, clock, active)
+        self.shaper.process(z, frames, store, active)
+        if "model.select" in active:
+            self.bank.select(int(store.value(self._select, start)), first)
+        seed = (seeds.mix(self.seed, self.index, seeds.LOOP, self.loop.generation, self.loop.slot)
+                if exact else seeds.mix(self.seed, self.index, seeds.DECODE, first))
+        return self.bank.decode(z, seed)
+
+    def _encode(self, x: np.ndarray | None, n: int, start: int, store: ParamStore, active: set[str],
+                first: int) -> np.ndarray:
+        audio = self._input(x, n, start, store, active)
+        torch.default_generator.manual_seed(seeds.mix(self.seed, self.index, seeds.ENCODE, first))
+        return self.encoder.encode(torch.from_numpy(audio)[None])[0].numpy()
+
+    def _input(self, x: np.ndarray | None, n: int, start: int, store: ParamStore, active: set[str]) -> np.ndarray:
+        if x is None:
+            x = np.zeros((self.in_channels, n), dtype=np.float32)
+        if x.shape[0] != self.in_channels:
+            x = x[[min(c, x.shape[0] - 1) for c in range(self.in_channels)]]
+        if x.dtype != np.float32 or not x.flags.c_contiguous:
+            x = np.ascontiguousarray(x, dtype=np.float32)
+        if "in.gain_db" in active:
+            frames = start + np.arange(x.shape[1], dtype=np.int64)
+            x = x * np.exp(store.over(ParamKey("in.gain_db", self.name), frames) * _LN10_20).astype(np.float32)
+        return x
+
+    def _source(self, z_enc: np.ndarray | None, frames: np.ndarray, store: ParamStore, active: set[str],
+                first: int) -> np.ndarray:
+        kind = self.spec.kind
+        if kind == "transfer":
+            return self._writable(self.enc_match.apply(z_enc))
+        temperature = per_frame(store, "prior.temperature", self.name, frames, active)
+        listen = per_frame(store, "prior.listen", self.name, frames, active)
+        z_in = self.listen_match.apply(z_enc) if self.listen_match is not None else None
+        z_prior = self._writable(self.prior_match.apply(self.prior.run(z_in, temperature, listen, first)))
+        if kind == "prior":
+            return z_prior
+        z_live = self.enc_match.apply(z_enc)
+        amount = (store.dims_over("prior.mix", self.name, frames).T.astype(np.float32)
+                  if "prior.mix" in active else np.float32(1.0))
+        return (z_live + amount * (z_prior - z_live)).astype(np.float32)
+
+    @staticmethod
+    def _writable(z: np.ndarray) -> np.ndarray:
+        return z if z.flags.writeable and z.dtype == np.float32 else np.array(z, dtype=np.float32)
+
+    def _loop(self, z: np.ndarray, frames: np.ndarray, store: ParamStore, clock: ClockView,
+              active: set[str]) -> bool:
+        if "loop.enabled" not in active and self.loop.state == "idle":
+            return False
+        self.loop.rearm_if(clock.epoch, store.trigger_count(self._retrigger))
+        enabled = per_frame(store, "loop.enabled", self.name, frames, active)
+        length = per_frame(store, "loop.beats", self.name, frames, active)
+        dissolve = per_frame(store, "loop.dissolve", self.name, frames, active)
+        beats = clock.beats_over(frames)
+        frame_beats = self.ratio * clock.beats_per_frame
+        return self.loop.process(z, enabled, length, dissolve, beats, frame_beats, clock.running)
+
+    def reset(self) -> None:
+        """Panic: clear model stream states, freeze and loop."""
+        for model in {id(m): m for m in [self.encoder] if m is not None}.values():
+            model.reset()
+        if self.prior is not None:
+            self.prior.reset()
+        self.bank.reset()
+        self.freezer.on = False
+        self.loop.state = "idle"
