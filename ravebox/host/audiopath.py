@@ -44,7 +44,11 @@ class GraphIO:
 
 
 class OutputStageLike(Protocol):
-    """The engine's per-sample output stage (gates, fades, wet/dry, gain, limiter, NaN scrub)."""
+    """The engine's per-graph, per-sample output stage (``ravebox.engine.output.OutputStage``).
+
+    ``wet`` is None for a late period; ``dry`` is the current (undelayed) input,
+    which the stage delays by the latency it was built with; it writes ``out``.
+    """
 
     def process(self, wet, dry, start_frame, store, clock, out) -> None: ...
 
@@ -107,11 +111,12 @@ class AudioPath:
         self.wet = [AudioRing(g.outputs, capacity) for g in self.graphs]
         self._stamps = np.full(capacity // block + 2, -1, dtype=np.int64)
         self._wet = [np.zeros((g.outputs, self.max_period), np.float32) for g in self.graphs]
-        self._dry = [np.zeros((g.outputs, self.max_period), np.float32) for g in self.graphs]
+        self._dry = [np.zeros((max(g.inputs, 1), self.max_period), np.float32) for g in self.graphs]
+        self._all_late = [False] * len(self.graphs)
         self._out = [np.zeros((g.outputs, self.max_period), np.float32) for g in self.graphs]
         self.mutes = [GainRamp(sample_rate, self.max_period, mute_fade_ms) for _ in self.graphs]
         self.master = GainRamp(sample_rate, self.max_period, 20.0)
-        self.stage: OutputStageLike | None = None
+        self.stages: list[OutputStageLike] | None = None  # one per graph, or None: plain copy
         self.store = None
         self.clock = None  # a ClockView, replaced by the control thread
         self.written = 0        # input frames written (process thread)
@@ -153,7 +158,7 @@ class AudioPath:
             self._wake()
         for g in range(len(self.graphs)):
             self._graph_out(g, frame, n)
-        self._run_stage(frame, n)
+        self._run_stages(frame, n, ins)
         for g, ports in enumerate(outs):
             out = self._out[g]
             self.mutes[g].apply(out, n)
@@ -164,14 +169,15 @@ class AudioPath:
         self.cycles += 1
 
     def _graph_out(self, g: int, frame: int, n: int) -> None:
-        dry, wet = self._dry[g], self._wet[g]
-        src = self.inputs[g]
-        back = frame - self.latency
-        for c in range(dry.shape[0]):
-            src.read_channel(back, c % src.channels, dry[c, :n])
-        if self.graphs[g].inputs == 0:
-            dry[:, :n] = 0.0
+        """Gather the wet signal for ``[frame, frame + n)``; late segments get the fallback.
+
+        With an output stage, a wholly late period is handed over as ``wet=None``
+        (the stage plays its own delayed dry or silence); a period that is only
+        partly late (a block edge inside it) gets the fallback filled in here.
+        """
+        wet = self._wet[g]
         pos, end = frame, frame + n
+        late = 0
         while pos < end:
             k = (pos - self.delay) // self.block
             seg_end = min(end, (k + 1) * self.block + self.delay)
@@ -180,29 +186,42 @@ class AudioPath:
                 self.wet[g].read(pos, wet[:, a:b])
             else:
                 self._late(k)
-                if self.late_policy == "dry":
-                    wet[:, a:b] = dry[:, a:b]
-                else:
-                    wet[:, a:b] = 0.0
+                late += b - a
+                self._fallback(g, frame, a, b)
             pos = seg_end
+        self._all_late[g] = late == n
+
+    def _fallback(self, g: int, frame: int, a: int, b: int) -> None:
+        wet = self._wet[g]
+        if self.late_policy != "dry" or self.graphs[g].inputs == 0:
+            wet[:, a:b] = 0.0
+            return
+        src = self.inputs[g]
+        for c in range(wet.shape[0]):
+            src.read_channel(frame + a - self.latency, c % src.channels, wet[c, a:b])
 
     def _late(self, k: int) -> None:
         if k >= self.first_block and k != self._last_late:
             self._last_late = k
             self.late_blocks += 1
 
-    def _run_stage(self, frame: int, n: int) -> None:
-        stage = self.stage
-        if stage is None:
-            for g in range(len(self.graphs)):
-                np.copyto(self._out[g][:, :n], self._wet[g][:, :n])
-            return
-        try:
-            stage.process(self._wet, self._dry, frame, self.store, self.clock, self._out, n)
-        except Exception:  # noqa: BLE001 - a failing stage must not stop the callback: play silence
-            self.stage_errors += 1
-            for out in self._out:
-                out[:, :n] = 0.0
+    def _run_stages(self, frame: int, n: int, ins: Sequence[Sequence[np.ndarray]]) -> None:
+        for g in range(len(self.graphs)):
+            stage = self.stages[g] if self.stages else None
+            out = self._out[g][:, :n]
+            if stage is None:
+                np.copyto(out, self._wet[g][:, :n])
+                continue
+            dry = self._dry[g][:, :n] if ins[g] else None
+            if dry is not None:
+                for c, arr in enumerate(ins[g]):
+                    dry[c] = arr
+            wet = None if self._all_late[g] else self._wet[g][:, :n]
+            try:
+                stage.process(wet, dry, frame, self.store, self.clock, out)
+            except Exception:  # noqa: BLE001 - a failing stage must not stop the callback: play silence
+                self.stage_errors += 1
+                out[:] = 0.0
 
     def _wake(self) -> None:
         try:

@@ -56,6 +56,7 @@ class Host:
         self.callback_errors_before = 0
         self._client = None
         self._path_args: dict = {}
+        self._stages_factory = None
         self._next_attempt = 0.0
         self._attempt = 0
         self._last_rescan = 0.0
@@ -72,15 +73,21 @@ class Host:
 
     def start(self, graphs: Sequence[GraphIO], engine, store, follower, mapping, parser_factory: Callable,
               *, required_rate: int, late_policy: str = "dry", torch_threads: int = 1,
-              stage=None, mute_fade_ms: float = 10.0) -> None:
-        """Build the audio path, start control thread and worker, activate, auto-connect."""
+              stages=None, mute_fade_ms: float = 10.0) -> None:
+        """Build the audio path, start control thread and worker, activate, auto-connect.
+
+        ``stages`` is None (plain copy of the wet signal, for tests) or a callable
+        ``path -> [OutputStage per graph]``, so the stages are built with the path's
+        latency and largest period (and rebuilt if a new server has another period).
+        """
         session = Session(self._client, self.timeline, self.midi_in, self.midi_out)
         session.check_rate(required_rate, "the models")
         self._path_args = dict(graphs=list(graphs), sample_rate=session.sample_rate, block=engine.block_size,
                                headroom_periods=self.settings.headroom_periods,
                                engine_latency=int(getattr(engine, "latency_frames", 0)),
                                late_policy=late_policy, mute_fade_ms=mute_fade_ms)
-        self.path = self._new_path(session.period, stage, store)
+        self._stages_factory = stages
+        self.path = self._new_path(session.period, stages, store)
         self.path.master.set_target(1.0)
         self.control = ControlLoop(self.midi_in, self.midi_out, [f"{session.name}:{n}" for n in MIDI_INPUTS],
                                    parser_factory, follower, mapping, self.timeline.now, self._publish_clock,
@@ -98,9 +105,9 @@ class Host:
         log.info("running: %d graph(s), engine block %d, latency %d frames (%.1f ms)", len(graphs),
                  self.path.block, self.path.latency, 1000.0 * self.path.latency / session.sample_rate)
 
-    def _new_path(self, period: int, stage, store) -> AudioPath:
+    def _new_path(self, period: int, stages, store) -> AudioPath:
         path = AudioPath(period=period, **self._path_args)
-        path.stage = stage
+        path.stages = stages(path) if callable(stages) else stages
         path.store = store
         return path
 
@@ -180,7 +187,7 @@ class Host:
                 log.info("JACK period changed %d -> %d; rebuilding the audio path", self.path.period,
                          session.period)
                 old = self.path
-                self.path = self._new_path(session.period, old.stage, old.store)
+                self.path = self._new_path(session.period, self._stages_factory, old.store)
                 self.path.clock = old.clock
                 self.path.late_blocks = old.late_blocks
             self.timeline.new_session(session.sample_rate)
