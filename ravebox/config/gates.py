@@ -1,0 +1,189 @@
+"""The ``[gates]`` table of a box config -> :class:`GateSettings` (the patterns, in order).
+
+``gate.pattern`` selects a pattern by its index in this list, so mappings can
+switch them live. Example::
+
+    [gates]
+    attack_ms = 2.0              # defaults for every pattern
+    release_ms = 5.0
+
+    [[gates.pattern]]
+    name = "trance"
+    rate = "1/16"                # 1/1 .. 1/64, "T" = triplet, "." = dotted
+    steps = "x.x. xx.x x-x. 9.3."  # x open, . closed, - tie, 1-9 level n/9
+    length = 0.5                 # fraction of a step the gate stays open
+    swing = 0.1                  # added to the live gate.swing
+
+    [[gates.pattern]]
+    name = "tresillo"
+    rate = "1/8"
+    euclid = { pulses = 3, steps = 8, rotate = 0 }
+
+    [[gates.pattern]]
+    name = "fills"
+    rate = "1/16"
+    seed = 7
+    steps = [ { level = 1.0 }, { level = 0.0 }, { level = 0.7, probability = 0.5 },
+              { tie = true }, { level = 1.0, condition = "2:4" } ]
+
+Parsed on the main thread at start-up and on reload; never raises itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ravebox.config.diagnostics import Diagnostics, did_you_mean
+from ravebox.gates.patterns import GatePattern, Step, euclid, parse_condition, parse_rate, parse_step_string
+
+
+@dataclass(frozen=True, slots=True)
+class GateSettings:
+    """The validated patterns, in the order ``gate.pattern`` indexes them."""
+
+    patterns: tuple[GatePattern, ...] = ()
+    attack_ms: float = 2.0
+    release_ms: float = 5.0
+
+
+_TOP = ("attack_ms", "release_ms", "pattern")
+_PATTERN = ("name", "rate", "steps", "euclid", "length", "swing", "attack_ms", "release_ms", "seed")
+_STEP = ("level", "tie", "probability", "condition")
+_EUCLID = ("pulses", "steps", "rotate")
+
+
+def parse(table: object, diags: Diagnostics, prefix: str = "gates") -> GateSettings:
+    """Validate a ``[gates]`` table; every problem goes to ``diags``."""
+    if not isinstance(table, dict):
+        diags.error(prefix, "must be a table")
+        return GateSettings()
+    _unknown(table, _TOP, diags, prefix)
+    attack = _number(table.get("attack_ms", 2.0), 0.0, 100.0, diags, f"{prefix}.attack_ms")
+    release = _number(table.get("release_ms", 5.0), 0.0, 500.0, diags, f"{prefix}.release_ms")
+    defaults = (2.0 if attack is None else attack, 5.0 if release is None else release)
+    raw = table.get("pattern", [])
+    if not isinstance(raw, list):
+        diags.error(f"{prefix}.pattern", "must be an array of tables ([[gates.pattern]])")
+        raw = []
+    patterns = []
+    for i, item in enumerate(raw):
+        pattern = _pattern(item, diags, f"{prefix}.pattern[{i}]", defaults, i)
+        if pattern is not None:
+            patterns.append(pattern)
+    names = [p.name for p in patterns]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        diags.error(f"{prefix}.pattern", f"pattern name {name!r} is used more than once")
+    return GateSettings(tuple(patterns), *defaults)
+
+
+def _pattern(item: object, diags: Diagnostics, path: str, defaults: tuple[float, float],
+             index: int) -> GatePattern | None:
+    if not isinstance(item, dict):
+        diags.error(path, "must be a table")
+        return None
+    _unknown(item, _PATTERN, diags, path)
+    ok = True
+    name = item.get("name", f"pattern{index}")
+    if not isinstance(name, str) or not name:
+        diags.error(f"{path}.name", "must be a non-empty string")
+        ok = False
+    step_beats = _rate(item.get("rate", "1/16"), diags, f"{path}.rate")
+    steps = _steps(item, diags, path)
+    length = _number(item.get("length", 0.5), 0.01, 1.0, diags, f"{path}.length")
+    swing = _number(item.get("swing", 0.0), 0.0, 0.5, diags, f"{path}.swing")
+    attack = _number(item.get("attack_ms", defaults[0]), 0.0, 100.0, diags, f"{path}.attack_ms")
+    release = _number(item.get("release_ms", defaults[1]), 0.0, 500.0, diags, f"{path}.release_ms")
+    seed = item.get("seed", index)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        diags.error(f"{path}.seed", "must be a non-negative integer")
+        ok = False
+    if not ok or None in (step_beats, steps, length, swing, attack, release):
+        return None
+    return GatePattern(name, steps, step_beats, length, swing, attack, release, seed)
+
+
+def _steps(item: dict, diags: Diagnostics, path: str) -> tuple[Step, ...] | None:
+    has_steps, has_euclid = "steps" in item, "euclid" in item
+    if has_steps == has_euclid:
+        diags.error(path, "needs exactly one of 'steps' or 'euclid'")
+        return None
+    if has_euclid:
+        return _euclid(item["euclid"], diags, f"{path}.euclid")
+    raw = item["steps"]
+    if isinstance(raw, str):
+        try:
+            return parse_step_string(raw)
+        except ValueError as exc:
+            diags.error(f"{path}.steps", str(exc))
+            return None
+    if not isinstance(raw, list) or not raw:
+        diags.error(f"{path}.steps", "must be a step string like \"x.x-\" or a non-empty array of step tables")
+        return None
+    steps = [_step(s, diags, f"{path}.steps[{i}]") for i, s in enumerate(raw)]
+    return None if any(s is None for s in steps) else tuple(steps)  # type: ignore[arg-type]
+
+
+def _step(item: object, diags: Diagnostics, path: str) -> Step | None:
+    if not isinstance(item, dict):
+        diags.error(path, "must be a table with level, tie, probability, condition")
+        return None
+    _unknown(item, _STEP, diags, path)
+    level = _number(item.get("level", 1.0), 0.0, 1.0, diags, f"{path}.level")
+    prob = _number(item.get("probability", 1.0), 0.0, 1.0, diags, f"{path}.probability")
+    tie = item.get("tie", False)
+    if not isinstance(tie, bool):
+        diags.error(f"{path}.tie", "must be true or false")
+        return None
+    condition = None
+    if "condition" in item:
+        try:
+            condition = parse_condition(item["condition"])
+        except ValueError as exc:
+            diags.error(f"{path}.condition", str(exc))
+            return None
+    if level is None or prob is None:
+        return None
+    return Step(level, tie, prob, condition)
+
+
+def _euclid(raw: object, diags: Diagnostics, path: str) -> tuple[Step, ...] | None:
+    if not isinstance(raw, dict):
+        diags.error(path, "must be a table like { pulses = 3, steps = 8 }")
+        return None
+    _unknown(raw, _EUCLID, diags, path)
+    values = []
+    for key, default in (("pulses", None), ("steps", None), ("rotate", 0)):
+        v = raw.get(key, default)
+        if isinstance(v, bool) or not isinstance(v, int) or (key == "steps" and not 1 <= v <= 64):
+            diags.error(f"{path}.{key}", "must be an integer" + (" in range 1..64" if key == "steps" else ""))
+            return None
+        values.append(v)
+    try:
+        return euclid(*values)
+    except ValueError as exc:
+        diags.error(path, str(exc))
+        return None
+
+
+def _rate(value: object, diags: Diagnostics, path: str) -> float | None:
+    if not isinstance(value, str):
+        diags.error(path, "must be a string like \"1/16\", \"1/8T\" or \"1/4.\"")
+        return None
+    try:
+        return parse_rate(value)
+    except ValueError as exc:
+        diags.error(path, str(exc))
+        return None
+
+
+def _number(value: object, lo: float, hi: float, diags: Diagnostics, path: str) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+        diags.error(path, f"must be a number in range {lo:g}..{hi:g}")
+        return None
+    return float(value)
+
+
+def _unknown(table: dict, known: tuple[str, ...], diags: Diagnostics, path: str) -> None:
+    for key in table:
+        if key not in known:
+            diags.error(f"{path}.{key}", "unknown key" + did_you_mean(key, known))
