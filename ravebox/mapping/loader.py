@@ -186,7 +186,8 @@ class _Checker:
         if value in choices:
             return str(value)
         hint = did_you_mean(value, choices) if isinstance(value, str) else ""
-        return self.fail(key, f"unknown {key.split('.')[-1]} {_show(value)}{hint}; expected one of {', '.join(choices)}")
+        shown = repr(value) if isinstance(value, str) else _show(value)
+        return self.fail(key, f"unknown {key.split('.')[-1]} {shown}{hint}; expected one of {', '.join(choices)}")
 
     def pair(self, value: object, key: str, lo: float, hi: float) -> tuple[float, float] | None:
         if not (isinstance(value, list) and len(value) == 2):
@@ -236,17 +237,32 @@ class _RuleParser:
         dims = self._dims(spec, len(numbers))
         mode, button = self._mode(kind, spec)
         common = self._shaping(kind, spec, mode, button)
+        values = self._values(spec, len(numbers))
+        if mode == "button" and target == "preset.recall" and "value" not in self.e:
+            self.diags.error(self.prefix, "a preset button needs value = <preset program number> (or preset = \"name\")")
         if len(self.diags.items) > self.errors_before:
             return []
         channels = self.check.channels(self.e["channel"], "channel") if "channel" in self.e else self.d.channels
         port = PortPattern(self.check.string(self.e["port"], "port")) if "port" in self.e else self.d.port
         rules = []
-        for number, dim in zip(numbers, dims):
+        for number, dim, value in zip(numbers, dims, values):
             source = Source(kind, number, channels, port, self.e.get("order", "msb_first"), self.e.get("bits", 14))
             key = None if target is None else ParamKey(target, self.e.get("graph"), dim)
             rules.append(Rule(self.i, self.diags.line_of(self.prefix), source, key, self.e.get("preset"),
-                              mode, **common))
+                              mode, **(common | {"value": value})))
         return rules
+
+    def _values(self, spec: ParamSpec | None, count: int) -> list[float | None]:
+        """``value`` for each source: one number for all, or a list with one per source."""
+        if "value" not in self.e or spec is None:
+            return [None] * count
+        values = self.e["value"]
+        if not isinstance(values, list):
+            return [self.check.number(values, "value", spec.minimum, spec.maximum)] * count
+        if len(values) != count:
+            self.check.fail("value", f"expected {count} values (one per source), got {len(values)}")
+            return [None] * count
+        return [self.check.number(v, f"value[{j}]", spec.minimum, spec.maximum) for j, v in enumerate(values)]
 
     # -- source --------------------------------------------------------------------
     def _kind(self) -> str | None:
@@ -315,18 +331,19 @@ class _RuleParser:
         return spec, name
 
     def _dims(self, spec: ParamSpec | None, count: int) -> list[int | None]:
+        """``dim`` for each source: absent (every dim), one for all, or a list with one per source."""
         if "dim" not in self.e:
-            if count > 1 and spec is not None:
-                self.diags.error(self.prefix, f"a list of {count} sources needs a list of {count} dims")
             return [None] * count
         if spec is not None and spec.scope is not ParamScope.DIM:
             self.check.fail("dim", f"'{spec.name}' has no latent dimensions")
             return [None] * count
-        dims = self.e["dim"] if isinstance(self.e["dim"], list) else [self.e["dim"]]
+        dims = self.e["dim"]
+        if not isinstance(dims, list):
+            return [self.check.integer(dims, "dim", 0, 1023)] * count
         if len(dims) != count:
             self.check.fail("dim", f"expected {count} dims (one per source), got {len(dims)}")
             return [None] * count
-        return [self.check.integer(d, f"dim[{j}]" if count > 1 else "dim", 0, 1023) for j, d in enumerate(dims)]
+        return [self.check.integer(d, f"dim[{j}]", 0, 1023) for j, d in enumerate(dims)]
 
     # -- behaviour -------------------------------------------------------------------
     def _mode(self, kind: str, spec: ParamSpec | None) -> tuple[str, str | None]:
@@ -354,6 +371,8 @@ class _RuleParser:
     def _shaping(self, kind: str, spec: ParamSpec | None, mode: str, button: str | None) -> dict:
         e, check = self.e, self.check
         lo, hi = SOURCE_RANGES[kind]
+        if kind in ("nrpn", "rpn") and e.get("bits") == 7:
+            lo, hi = 0, 127
         out: dict = {"button": button}
         if spec is not None:
             target_range = check.pair(e["range"], "range", spec.minimum, spec.maximum) if "range" in e else None
@@ -361,8 +380,6 @@ class _RuleParser:
             if check.boolean(e.get("reverse", False), "reverse"):
                 target_range = (target_range[1], target_range[0])
             out["target_range"] = target_range
-            if "value" in e:
-                out["value"] = check.number(e["value"], "value", spec.minimum, spec.maximum)
             default_step = 1.0 if spec.kind in (ParamKind.CHOICE, ParamKind.TOGGLE) else abs(spec.maximum - spec.minimum) / 127
             out["step"] = check.number(e.get("step", default_step), "step", 0) or default_step
         else:

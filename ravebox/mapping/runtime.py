@@ -22,7 +22,7 @@ from ravebox.midi.events import MidiEvent
 from ravebox.params.store import ParamStore
 from ravebox.params.table import PARAMS, ParamKey, ParamKind
 
-TAKEOVER_TOLERANCE = 0.01  # normalised distance at which a control "has" its parameter
+TAKEOVER_TOLERANCE = 0.01 + 1e-9  # normalised distance at which a control "has" its parameter
 RECALL = "preset.recall"
 
 
@@ -245,12 +245,10 @@ class MappingRuntime:
         if st.locked or abs(u - p) <= tol:
             st.locked = True
             return u
-        if rule.takeover == "pickup":
-            if prev is not None and min(prev, u) - tol <= p <= max(prev, u) + tol:
-                st.locked = True
-                return u
-            return None
-        if prev is None or u == prev:  # catch-up: scale so both meet at the end of travel
+        if prev is not None and min(prev, u) - tol <= p <= max(prev, u) + tol:
+            st.locked = True  # the control crossed the value
+            return u
+        if rule.takeover == "pickup" or prev is None or u == prev:  # catch-up: scale so both meet at the end of travel
             return None
         q = p + (u - prev) * (1 - p) / (1 - prev) if u > prev else p - (prev - u) * p / prev
         st.locked = abs(q - u) <= tol

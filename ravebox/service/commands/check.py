@@ -1,14 +1,105 @@
-"""`ravebox check` (not implemented yet)."""
+"""``ravebox check FILE...``: validate mapping, preset and box config files, starting nothing.
+
+Runs on the main thread of a short-lived CLI process; imports no torch and
+no JACK, so it answers quickly on a Raspberry Pi.
+
+The kind of a file is told by its tables: a box config has ``[box]``,
+``[graph]``, ``[models]`` ...; a preset file has ``[values]`` or
+``[[preset]]``; anything else is read as a mapping. ``--kind`` overrides.
+
+Exit codes: 0 every file is valid, 1 some file is invalid, 2 usage error or
+a file that cannot be read (or checked) at all.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from ravebox.config.diagnostics import read_toml
+from ravebox.errors import ConfigError
+
+HELP = "validate mapping, preset and box config files without starting anything"
+BOX_TABLES = ("box", "models", "graph", "clock", "gates", "jack", "output")
+OK, INVALID, UNUSABLE = 0, 1, 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("files", nargs="+", metavar="FILE", help="TOML files to check")
+    parser.add_argument("--kind", choices=("auto", "mapping", "preset", "box"), default="auto",
+                        help="what the files are (default: tell by their tables)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print problems only")
 
 
 def run(args: argparse.Namespace) -> int:
-    print("ravebox check: not implemented yet")
-    return 1
+    status = OK
+    for name in args.files:
+        status = max(status, check_file(Path(name), args.kind, args.quiet))
+    return status
+
+
+def check_file(path: Path, kind: str = "auto", quiet: bool = False, out=None) -> int:
+    """Check one file, print its verdict or problems, and return its exit status."""
+    out = out or sys.stdout
+    if not path.is_file():
+        print(f"{path}: cannot read: {'is a folder' if path.is_dir() else 'no such file'}", file=out)
+        return UNUSABLE
+    try:
+        data, _ = read_toml(path)
+        kind = detect(data) if kind == "auto" else kind
+        summary = CHECKERS[kind](path)
+    except ConfigError as exc:
+        print(exc, file=out)
+        return UNUSABLE if _unreadable(exc) else INVALID
+    except _CannotCheck as exc:
+        print(f"{path}: {exc}", file=out)
+        return UNUSABLE
+    if not quiet:
+        print(f"{path}: ok ({summary})", file=out)
+    return OK
+
+
+def detect(data: dict) -> str:
+    """``box``, ``preset`` or ``mapping``, from the top-level tables of a parsed file."""
+    from ravebox.mapping.presets import is_preset_table
+
+    if any(table in data for table in BOX_TABLES):
+        return "box"
+    return "preset" if is_preset_table(data) else "mapping"
+
+
+class _CannotCheck(Exception):
+    pass
+
+
+def _mapping(path: Path) -> str:
+    from ravebox.mapping import load_mapping
+
+    mapping = load_mapping(path)
+    presets = f", {len(mapping.presets)} presets" if mapping.has_presets else ""
+    return f"mapping '{mapping.name}': {len(mapping.rules)} rules{presets}"
+
+
+def _presets(path: Path) -> str:
+    from ravebox.mapping import load_presets
+
+    bank = load_presets([path])
+    return "presets: " + ", ".join(f"{p.index} '{p.name}'" for p in bank.presets)
+
+
+def _box(path: Path) -> str:
+    try:
+        box = importlib.import_module("ravebox.config.box")
+    except ImportError as exc:
+        raise _CannotCheck(f"cannot check box configs: {exc}") from exc
+    box.load_box(path)
+    return "box config"
+
+
+def _unreadable(exc: ConfigError) -> bool:
+    return all("cannot read:" in str(d) for d in exc.diagnostics)
+
+
+CHECKERS = {"mapping": _mapping, "preset": _presets, "box": _box}

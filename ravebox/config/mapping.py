@@ -1,0 +1,78 @@
+"""The ``[mapping]`` section of a box config: which mapping file plays the box.
+
+Runs on the main thread while a box config loads (``config/box.py`` calls
+:func:`parse` through the section registry). The mapping file itself is
+loaded and validated here, so one ``ravebox check box.toml`` reports the
+box's and its mapping's problems together::
+
+    [mapping]
+    file = "nanokontrol2"      # a bundled mapping by name, or a path relative to the box file
+    presets = "presets"        # optional: preset folder/file replacing the mapping's own
+    watch = true               # reload when the file changes (SIGHUP always reloads)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ravebox.config.diagnostics import Diagnostics, did_you_mean
+from ravebox.errors import ConfigError
+from ravebox.mapping import Mapping, PresetBank, bundled_path, load_mapping, load_presets
+
+KEYS = ("file", "presets", "watch")
+
+
+@dataclass(frozen=True)
+class MappingSettings:
+    path: Path
+    watch: bool
+    mapping: Mapping
+    presets: PresetBank | None = None  # None: the mapping's own presets
+    presets_path: Path | None = None
+
+
+def parse(table: dict, diags: Diagnostics, prefix: str = "mapping") -> MappingSettings | None:
+    """Validate ``table``; problems (including the mapping file's own) go to ``diags``."""
+    if not isinstance(table, dict):
+        diags.error(prefix, "expected a table")
+        return None
+    for key in table:
+        if key not in KEYS:
+            diags.error(f"{prefix}.{key}", f"unknown key{did_you_mean(key, KEYS)}; expected one of {', '.join(KEYS)}")
+    base = Path(diags.file).parent
+    path = _mapping_path(table.get("file", "default"), base, diags, prefix)
+    watch = table.get("watch", True)
+    if not isinstance(watch, bool):
+        diags.error(f"{prefix}.watch", f"expected true or false, got {watch!r}")
+    presets_path = None
+    if "presets" in table:
+        if isinstance(table["presets"], str):
+            presets_path = base / table["presets"]
+        else:
+            diags.error(f"{prefix}.presets", f"expected a file or folder name, got {table['presets']!r}")
+    if path is None:
+        return None
+    try:
+        mapping = load_mapping(path)
+        presets = load_presets([presets_path]) if presets_path is not None else None
+    except ConfigError as exc:
+        diags.extend(exc.diagnostics)
+        return None
+    return MappingSettings(path, bool(watch), mapping, presets, presets_path)
+
+
+def _mapping_path(name: object, base: Path, diags: Diagnostics, prefix: str) -> Path | None:
+    if not isinstance(name, str) or not name:
+        diags.error(f"{prefix}.file", f"expected a mapping file name, got {name!r}")
+        return None
+    if "/" not in name and not name.endswith(".toml"):
+        try:
+            return bundled_path(name)
+        except FileNotFoundError:
+            pass
+    path = base / name
+    if not path.is_file():
+        diags.error(f"{prefix}.file", f"no such mapping file: {path}")
+        return None
+    return path

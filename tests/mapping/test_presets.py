@@ -1,0 +1,121 @@
+"""Presets: files, recall by program change, by button, by knob and encoder; jump or glide."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import Rig, cc, write
+from ravebox.errors import ConfigError
+from ravebox.mapping import load_presets
+from ravebox.params.table import ParamKey
+
+CALM = """
+name = "calm"
+program = 0
+[values]
+"mix.wet" = 0.5
+"latent.bias" = [1.0, -1.0]
+"aux/out.gain_db" = -6
+"""
+WILD = """
+program = 1
+[values]
+"latent.bias[3]" = 2.5
+"prior.temperature" = 1.5
+"latent.freeze" = true
+"""
+
+
+def rig_with_presets(tmp_path, rules: str, glide: int = 0) -> Rig:
+    write(tmp_path, CALM, "presets/calm.toml")
+    write(tmp_path, WILD, "presets/wild.toml")
+    return Rig(tmp_path, f'[presets]\ndir = "presets"\nglide_ms = {glide}\n{rules}')
+
+
+def test_preset_files_load_with_names_and_indices(tmp_path):
+    write(tmp_path, CALM, "p/calm.toml")
+    write(tmp_path, WILD, "p/wild.toml")
+    write(tmp_path, '[[preset]]\nname = "a"\nvalues = { "mix.wet" = 0.1 }\n[[preset]]\nname = "b"\n', "p/more.toml")
+    bank = load_presets([tmp_path / "p"])
+    assert {p.name: p.index for p in bank.presets} == {"calm": 0, "wild": 1, "a": 2, "b": 3}
+    assert bank.find("calm").values == (
+        (ParamKey("mix.wet"), 0.5), (ParamKey("latent.bias", None, 0), 1.0),
+        (ParamKey("latent.bias", None, 1), -1.0), (ParamKey("out.gain_db", "aux"), -6.0))
+    assert bank.find(1).values[-1] == (ParamKey("latent.freeze"), 1.0)
+
+
+def test_program_change_recalls_by_index_and_jumps(tmp_path):
+    rig = rig_with_presets(tmp_path, '[[map]]\nprogram = true\ntarget = "preset.recall"\n')
+    rig.send(0xC0, 1)
+    assert (rig.value("latent.bias", dim=3), rig.value("prior.temperature", "aux"), rig.value("latent.freeze")) \
+        == (2.5, 1.5, 1.0)
+    assert rig.value("preset.recall", None) == 1.0
+    rig.send(0xC0, 0, frame=50_000)
+    assert rig.value("mix.wet", frame=50_000) == 0.5  # no glide: jumps at the recall frame
+    assert (rig.value("latent.bias", dim=0), rig.value("latent.bias", "aux", dim=1)) == (1.0, -1.0)
+    assert (rig.value("out.gain_db", "aux"), rig.value("out.gain_db", "main")) == (-6.0, 0.0)
+    assert rig.runtime.stats.recalls == 2
+
+
+def test_recall_glides_when_the_mapping_says_so(tmp_path):
+    rig = rig_with_presets(tmp_path, '[[map]]\nprogram = true\ntarget = "preset.recall"\n', glide=100)
+    rig.send(0xC0, 0, frame=1000)
+    assert [rig.value("mix.wet", frame=f) for f in (1000, 1050, 1100)] == [1.0, 0.75, 0.5]
+
+
+def test_button_recalls_by_name_with_its_own_glide(tmp_path):
+    rig = rig_with_presets(tmp_path, '[[map]]\nnote = 40\npreset = "calm"\nglide_ms = 10\n', glide=500)
+    rig.send(0x90, 40, 100, frame=1000)
+    assert [rig.value("mix.wet", frame=f) for f in (1005, 1010)] == [0.75, 0.5]
+
+
+def test_unknown_program_is_counted(tmp_path):
+    rig = rig_with_presets(tmp_path, '[[map]]\nprogram = true\ntarget = "preset.recall"\n')
+    rig.send(0xC0, 77)
+    assert rig.runtime.stats.unknown_presets == 1 and rig.runtime.stats.recalls == 0
+
+
+def test_encoder_scrolls_presets(tmp_path):
+    rig = rig_with_presets(tmp_path, '[[map]]\ncc = 20\nencoder = 1\ntarget = "preset.recall"\nrange = [0, 1]\n')
+    rig.send(*cc(20, 1))
+    assert rig.value("prior.temperature") == 1.5
+    rig.send(*cc(20, 1))  # clamped to the last preset: recalled again
+    rig.send(*cc(20, 127))
+    assert rig.value("mix.wet") == 0.5
+
+
+def test_knob_recalls_only_when_its_index_changes(tmp_path):
+    rig = rig_with_presets(tmp_path, '[[map]]\ncc = 21\ntarget = "preset.recall"\nrange = [0, 1]\n')
+    for value in (0, 10, 20, 127, 126):
+        rig.send(*cc(21, value))
+    assert rig.runtime.stats.recalls == 2
+
+
+def test_recall_api_by_name(tmp_path):
+    rig = rig_with_presets(tmp_path, "")
+    assert rig.runtime.recall("wild", 0) and not rig.runtime.recall("nope", 0)
+    assert rig.target("latent.freeze") == 1.0
+
+
+@pytest.mark.parametrize("text,message", [
+    ('[values]\n"mix.wt" = 1', "values.\"mix.wt\": unknown parameter 'mix.wt' (did you mean 'mix.wet'?)"),
+    ('[values]\n"mix.wet" = 2', "values.\"mix.wet\": out of range: 2 is not within 0..1"),
+    ('[values]\n"mix.wet" = "loud"', "values.\"mix.wet\": expected a number, got str 'loud'"),
+    ('[values]\n"mix.wet[2]" = 1', "values.\"mix.wet[2]\": 'mix.wet' has no latent dimensions"),
+    ('[values]\n"engine.reset" = 1', "'engine.reset' is a trigger and has no value to store"),
+    ('program = 200\n[values]', "program: expected an integer 0..127, got 200"),
+    ('nmae = "x"\n[values]', "nmae: unknown key (did you mean 'name'?)"),
+])
+def test_preset_errors(tmp_path, text, message):
+    path = write(tmp_path, text, "bad.toml")
+    with pytest.raises(ConfigError) as info:
+        load_presets([path])
+    assert message in str(info.value)
+    assert str(info.value).startswith(f"{path}:")
+
+
+def test_clashing_program_numbers(tmp_path):
+    write(tmp_path, CALM, "p/a.toml")
+    write(tmp_path, CALM.replace('"calm"', '"other"'), "p/b.toml")
+    with pytest.raises(ConfigError, match="program 0 is also used by preset 'calm'"):
+        load_presets([tmp_path / "p"])
