@@ -357,7 +357,8 @@ class _RuleParser:
         button = self.check.choice(e["button"], "button", BUTTONS) if "button" in e else None
         if button and kind in ("pitchbend", "pressure", "polytouch", "cc14", "nrpn", "rpn"):
             self.check.fail("button", f"{kind} is a continuous source and cannot be a button")
-        trigger_like = spec is not None and (spec.kind is ParamKind.TRIGGER or spec.name == "preset.recall")
+        trigger_like = spec is not None and (spec.kind is ParamKind.TRIGGER or (spec.name == "preset.recall"
+                                                                                and "value" in e))
         if spec is not None and spec.kind is ParamKind.TRIGGER and button in ("momentary", "toggle"):
             self.check.fail("button", f"'{spec.name}' is a trigger; only button = \"trigger\" fits")
         if button is None and kind == "note" and e.get("velocity") != "value":
