@@ -18,6 +18,7 @@ main thread; both are single reference assignments.
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 import time
@@ -52,6 +53,9 @@ class ControlLoop:
         self.errors = 0
         self.loops = 0
         self.last_error = ""
+        self.store = None                         # set by the owner: clock.* params drive the follower
+        self._clock_params = (None, None)
+        self._calls: collections.deque = collections.deque()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self.run, name="ravebox-control", daemon=True)
 
@@ -76,10 +80,45 @@ class ControlLoop:
             self.step()
             time.sleep(self.interval)
 
+    def call(self, fn: Callable[[], object], timeout: float = 1.0) -> object:
+        """Main thread: run ``fn`` on the control thread (the store's one writer); its result or None."""
+        done, box = threading.Event(), []
+        self._calls.append((fn, done, box))
+        if not self._thread.is_alive():
+            self._run_calls()
+        done.wait(timeout)
+        return box[0] if box else None
+
+    def _run_calls(self) -> None:
+        while self._calls:
+            fn, done, box = self._calls.popleft()
+            try:
+                box.append(fn())
+            except Exception as exc:  # noqa: BLE001
+                self._error("command", exc)
+            done.set()
+
+    def _sync_clock_params(self) -> None:
+        """Follow ``clock.bpm`` and ``clock.offset_ms`` when a mapping moved them."""
+        store, follower = self.store, self.follower
+        if store is None or follower is None:
+            return
+        from ravebox.params.table import ParamKey
+
+        bpm, offset = store.target(ParamKey("clock.bpm")), store.target(ParamKey("clock.offset_ms"))
+        old_bpm, old_offset = self._clock_params
+        if old_bpm is not None and bpm != old_bpm:
+            follower.set_internal_bpm(bpm)
+        if old_offset is not None and offset != old_offset:
+            follower.set_offset_ms(offset)
+        self._clock_params = (bpm, offset)
+
     def step(self) -> None:
         """One pass (also called directly by tests and by render-like drivers)."""
         self.drain()
+        self._run_calls()
         try:
+            self._sync_clock_params()
             if self.follower is not None:
                 self.follower.advance(self._now())
                 self._publish(self.follower.view())

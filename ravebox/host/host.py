@@ -93,6 +93,7 @@ class Host:
                                    parser_factory, follower, mapping, self.timeline.now, self._publish_clock,
                                    self.settings.control_interval_ms, self.settings.clock_from,
                                    self.settings.midi_thru)
+        self.control.store = store
         if follower is not None:
             self.path.clock = follower.view()
         self.worker = InferenceWorker(lambda: self.path, engine, store, lambda: self.path.clock, torch_threads)

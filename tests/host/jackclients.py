@@ -65,3 +65,33 @@ class Sink:
     def close(self):
         self.client.deactivate()
         self.client.close()
+
+
+class Tone:
+    """Plays a continuous sine (``amplitude``, ``hz``) on ``tone:out``."""
+
+    def __init__(self, server: str, name: str = "tone", hz: float = 440.0, amplitude: float = 0.5) -> None:
+        self.client = jack.Client(name, servername=server, no_start_server=True)
+        self.port = self.client.outports.register("out")
+        rate = self.client.samplerate
+        period = int(round(rate / hz))
+        self.table = (amplitude * np.sin(2 * np.pi * np.arange(period) / period)).astype(np.float32)
+        self.table = np.tile(self.table, 64)
+        self.pos = 0
+        self.client.set_process_callback(self._process)
+        self.client.activate()
+
+    def _process(self, n):
+        out = self.port.get_array()
+        size = len(self.table) // 64
+        start = self.pos % size
+        out[:] = self.table[start:start + n]
+        self.pos += n
+
+    def close(self):
+        self.client.deactivate()
+        self.client.close()
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0

@@ -6,7 +6,21 @@ delay can be measured to the sample; ``fail_graph`` makes it raise for one graph
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+from ravebox.host.audiopath import GraphIO
+
+
+@dataclass
+class Runner:
+    """What the daemon reads of an engine's graph: name, channels, latent dims."""
+
+    name: str
+    in_channels: int
+    channels: int
+    dims: int = 8
 
 
 class PassEngine:
@@ -18,6 +32,15 @@ class PassEngine:
         self.latency_frames = latency_frames
         self.fail_graph: str | None = None
         self.calls = 0
+        self.runners = [Runner(g.name, g.inputs, g.outputs) for g in self.graphs]
+
+    @classmethod
+    def factory(cls, outputs: int = 1, block_size: int = 2048):
+        """``engine_factory`` for the daemon: one graph per box graph, mono in (if encoded)."""
+        def build(box, sample_rate, seed):
+            graphs = [GraphIO(g.name, 1 if g.encoder else 0, outputs) for g in box.graphs]
+            return cls(graphs, block_size)
+        return build
 
     def process(self, inputs, start_frame, store, clock):
         self.calls += 1

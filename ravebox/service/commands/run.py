@@ -1,14 +1,43 @@
-"""`ravebox run` (not implemented yet)."""
+"""`ravebox run --config box.toml`: the JACK daemon a musician plays live.
+
+Exit codes: 0 after SIGTERM/SIGINT (faded out and disconnected), 2 for an
+invalid config (every problem printed as ``file:line: key: message``), 3 when
+JACK or the models refuse to start (one clear line). Runs on the main thread.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
+
+from ravebox.errors import ConfigError, RaveboxError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("--config", "-c", required=True, help="box config (TOML)")
+    parser.add_argument("--server", help="JACK server name (overrides [jack] server and $JACK_DEFAULT_SERVER)")
+    parser.add_argument("--name", dest="client_name", help="JACK client name (overrides [jack] client_name)")
+    parser.add_argument("--control-socket", help="control socket path (default $RAVEBOX_CONTROL_SOCKET "
+                                                 "or /run/ravebox/control.sock)")
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING... (default $RAVEBOX_LOG_LEVEL or INFO)")
 
 
 def run(args: argparse.Namespace) -> int:
-    print("ravebox run: not implemented yet")
-    return 1
+    from ravebox.service import logs
+    from ravebox.service.daemon import Daemon
+    from ravebox.service.observers import default_observers
+
+    logs.configure(args.log_level)
+    log = logging.getLogger("ravebox.run")
+    daemon = Daemon(args.config, observers=default_observers(args), server=args.server,
+                    client_name=args.client_name)
+    try:
+        daemon.start()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except RaveboxError as exc:
+        log.error("cannot start: %s", exc)
+        return 3
+    return daemon.run()

@@ -1,0 +1,393 @@
+"""The composition root of ``ravebox run``: config -> JACK host + engine + clock + mapping -> main loop.
+
+Start order (stopped in reverse, in ``finally``): load and validate the box;
+connect to JACK (its rate and period decide the engine's); build the engine
+(loads and warms every model; a rate mismatch is a clear error); parameter
+store, clock follower, mapping runtime and reloader; the host (ports, control
+thread, worker, activate, auto-connect); then freeze the garbage collector and
+tell the observers we are ready.
+
+The main loop (main thread, about every 20 ms) handles signals and the host's
+faults: SIGTERM/SIGINT fade every output to silence (``fade_out_ms``, waiting at
+most 50 ms), disconnect and return exit code 0; SIGHUP reloads the mapping;
+``Host.poll`` reconnects after a JACK restart and re-connects returning ports;
+the mapping file is watched; observers get ``on_tick`` about once a second.
+
+Threads: everything here runs on the main thread, except :meth:`status` and
+:meth:`health`, which any thread may call (they read counters and immutable
+snapshots only, no locks).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ravebox.config.jack import JackSettings
+from ravebox.host.audiopath import GraphIO
+from ravebox.host.host import Host
+from ravebox.midi.parser import PortParser
+from ravebox.params.store import ParamStore
+from ravebox.params.table import ParamKey
+
+log = logging.getLogger("ravebox.daemon")
+
+STOP_BUDGET_S = 0.05
+HEALTH_STALL_S = 2.0
+
+
+def graph_io(engine) -> list[GraphIO]:
+    """Audio shape of each graph, from the engine's runners (sized from the models)."""
+    runners = getattr(engine, "runners", None) or getattr(engine, "graphs", None) or []
+    return [GraphIO(r.name, int(getattr(r, "in_channels", 1)), int(getattr(r, "channels", 1))) for r in runners]
+
+
+def latent_dims(engine) -> dict[str, int]:
+    runners = getattr(engine, "runners", None) or getattr(engine, "graphs", None) or []
+    return {r.name: int(getattr(r, "dims", 0)) for r in runners}
+
+
+def default_engine(box, sample_rate: int, seed: int):
+    """The real engine (imported late: it imports torch)."""
+    from ravebox.engine import Engine
+
+    return Engine(box, sample_rate, seed)
+
+
+class Daemon:
+    """One running box. Use as a context manager or call :meth:`start` / :meth:`close`.
+
+    ``engine_factory(box, sample_rate, seed)`` builds the engine (tests pass a
+    stand-in); ``server`` and ``client_name`` override the ``[jack]`` table.
+    """
+
+    def __init__(self, config: str | Path, *, observers: Sequence[object] = (), server: str | None = None,
+                 client_name: str | None = None, engine_factory: Callable | None = None) -> None:
+        self.config_path = Path(config)
+        self.observers = list(observers)
+        self._server = server
+        self._client_name = client_name
+        self._engine_factory = engine_factory or default_engine
+        self.box = None
+        self.engine = None
+        self.store: ParamStore | None = None
+        self.follower = None
+        self.runtime = None
+        self.reloader = None
+        self.mapping_settings = None
+        self.host: Host | None = None
+        self.graphs: list[GraphIO] = []
+        self.state = "starting"
+        self.started_at = time.monotonic()
+        self.last_reload: dict | None = None
+        self._stop = threading.Event()
+        self._reload_requested = False
+        self._exit_code = 0
+        self._closed = False
+        self._health_mark = (0, 0, time.monotonic())
+        self._health_last = (True, "")
+
+    # -- start-up (main thread) ------------------------------------------------------------
+    def start(self) -> "Daemon":
+        """Build and start everything; on any failure, close what was started and re-raise."""
+        try:
+            return self._start()
+        except BaseException:
+            self.state = "failed"
+            self.shutdown()
+            raise
+
+    def _start(self) -> "Daemon":
+        from ravebox.config.box import load_box
+
+        self.box = box = load_box(self.config_path)
+        jack_settings = self._jack_settings(box)
+        self.host = host = Host(jack_settings)
+        rate, period = host.open()
+        self.engine = self._engine_factory(box, rate, box.output.seed)
+        self.graphs = graph_io(self.engine)
+        self.store = ParamStore(latent_dims(self.engine), rate)
+        self.follower = self._follower(box, rate)
+        self.runtime, self.reloader = self._mapping(box)
+        host.start(self.graphs, self.engine, self.store, self.follower, self.runtime, PortParser,
+                   required_rate=rate, late_policy=box.output.late_block,
+                   torch_threads=box.output.torch_threads, stages=self._stages_factory(rate),
+                   mute_fade_ms=box.output.mute_fade_ms)
+        self._tune_runtime(jack_settings)
+        self.state = "running"
+        self._health_mark = (0, 0, time.monotonic())
+        for observer in self.observers:
+            self._call(observer, "on_ready")
+        return self
+
+    def _jack_settings(self, box) -> JackSettings:
+        settings = box.sections.get("jack") if hasattr(box, "sections") else None
+        if not isinstance(settings, JackSettings):
+            settings = JackSettings()
+        changes = {}
+        if self._server is not None:
+            changes["server"] = self._server
+        if self._client_name is not None:
+            changes["client_name"] = self._client_name
+        return replace(settings, **changes) if changes else settings
+
+    def _follower(self, box, rate: int):
+        from ravebox.clock.follower import ClockFollower
+        from ravebox.clock.settings import ClockSettings
+
+        settings = box.sections.get("clock")
+        return ClockFollower(rate, settings if isinstance(settings, ClockSettings) else None)
+
+    def _mapping(self, box):
+        from ravebox.mapping import MappingRuntime
+        from ravebox.mapping.bundled import bundled_path
+        from ravebox.mapping.loader import load_mapping
+        from ravebox.mapping.reloader import MappingReloader
+
+        settings = box.sections.get("mapping")
+        if settings is not None and hasattr(settings, "mapping"):
+            path, mapping, presets = settings.path, settings.mapping, settings.presets
+        else:
+            path = bundled_path("default")
+            mapping, presets = load_mapping(path), None
+        self.mapping_settings = settings
+        runtime = MappingRuntime(mapping, self.store, presets)
+        for problem in getattr(mapping, "unknown_graphs", lambda g: [])(self.store.graphs):
+            log.warning("mapping %s: %s", path, problem)
+        log.info("mapping '%s' from %s: %d rules", mapping.name, path, len(mapping.rules))
+        return runtime, MappingReloader(runtime, path)
+
+    def _stages_factory(self, rate: int) -> Callable:
+        """``path -> [OutputStage]``: built per audio path, so they know its latency and period."""
+        from ravebox.engine.output import OutputStage
+
+        gates = getattr(self.engine, "gates", None)
+
+        def build(path) -> list:
+            return [OutputStage(g.name, g.outputs, rate, self.box.output, path.latency, path.max_period,
+                                max(g.inputs, 1), gates) for g in path.graphs]
+        return build
+
+    def _tune_runtime(self, settings: JackSettings) -> None:
+        """Keep Python's pauses off the audio path: short GIL switch interval, frozen gc."""
+        sys.setswitchinterval(0.001)
+        if settings.gc == "default":
+            return
+        gc.collect()
+        if settings.gc == "off":
+            gc.disable()
+        else:
+            gc.freeze()
+            gc.set_threshold(50_000, 50, 1000)
+
+    # -- main loop (main thread) -------------------------------------------------------------
+    def run(self) -> int:
+        """Serve until SIGTERM/SIGINT (or :meth:`request_stop`); returns the process exit code."""
+        self._install_signals()
+        next_tick = next_watch = time.monotonic()
+        while not self._stop.is_set():
+            self._stop.wait(0.02)
+            if self._stop.is_set():
+                break
+            self.host.poll()
+            now = time.monotonic()
+            if self._reload_requested:
+                self._reload_requested = False
+                self.reload()
+            if now >= next_watch:
+                next_watch = now + 1.0
+                self._watch_mapping()
+            if now >= next_tick:
+                next_tick = now + 1.0
+                self._health_update()
+                for observer in self.observers:
+                    self._call(observer, "on_tick")
+        self.shutdown()
+        return self._exit_code
+
+    def request_stop(self, *_: object) -> None:
+        """Any thread or a signal handler: end :meth:`run` (fade, disconnect, exit 0)."""
+        self._stop.set()
+
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+        signal.signal(signal.SIGHUP, self._on_sighup)
+
+    def _on_sighup(self, *_: object) -> None:
+        self._reload_requested = True
+
+    def _watch_mapping(self) -> None:
+        if self.reloader is None or (self.mapping_settings is not None and not self.mapping_settings.watch):
+            return
+        try:
+            result = self.reloader.poll()
+        except Exception as exc:  # noqa: BLE001
+            log.warning("mapping watch failed: %s", exc)
+            return
+        if result is not None:
+            self._note_reload(result.ok, result.message)
+
+    def _note_reload(self, ok: bool, message: str) -> None:
+        (log.info if ok else log.error)("%s", message)
+        self.last_reload = {"ok": ok, "message": message.splitlines()[0], "at": time.strftime("%H:%M:%S")}
+
+    # -- commands (main thread) ------------------------------------------------------------------
+    def reload(self) -> dict:
+        """Reload the mapping file (SIGHUP, control socket); a bad file keeps the old mapping."""
+        result = self.reloader.reload()
+        self._note_reload(result.ok, result.message)
+        return {"ok": result.ok, "message": result.message}
+
+    def recall_preset(self, ref: str | int) -> dict:
+        """Recall a preset by name or number, applied on the control thread (the store's one writer)."""
+        runtime, host = self.runtime, self.host
+        ok = host.control.call(lambda: runtime.recall(ref, host.now()))
+        return {"ok": bool(ok), "preset": ref} if ok else {"ok": False, "error": f"no preset {ref!r}"}
+
+    def panic(self) -> dict:
+        """Reset every graph's model state and let graphs muted by a failure play again."""
+        store, host = self.store, self.host
+
+        def reset() -> bool:
+            for name in store.graphs:
+                store.set(ParamKey("engine.reset", name), 1.0, host.now())
+            return True
+        host.control.call(reset)
+        host.worker.unmute(host.path)
+        log.warning("panic: model state reset on every graph")
+        return {"ok": True, "graphs": list(store.graphs)}
+
+    # -- queries (any thread) --------------------------------------------------------------------
+    def health(self) -> tuple[bool, str]:
+        """True only while the process callback advances and the worker makes progress."""
+        return self._health_last if self.state == "running" else (False, f"state {self.state}")
+
+    def _health_update(self) -> None:
+        """Main thread, once a second: compare callback cycles and worker blocks with the last mark."""
+        host = self.host
+        cycles = host.path.cycles if host.path else 0
+        progress = host.worker.progress if host.worker else 0
+        last_cycles, last_progress, since = self._health_mark
+        now = time.monotonic()
+        if cycles != last_cycles and progress != last_progress:
+            self._health_mark = (cycles, progress, now)
+            self._health_last = (True, "")
+            return
+        if now - since < HEALTH_STALL_S:
+            return
+        if not host.connected:
+            reason = "JACK server not connected"
+        elif cycles == last_cycles:
+            reason = "JACK process callback not advancing"
+        else:
+            reason = "inference worker made no progress"
+        self._health_last = (False, reason)
+
+    def status(self) -> dict:
+        """A JSON-able snapshot (see ``service/observers.py`` for the keys the tools read)."""
+        host, path = self.host, self.host.path if self.host else None
+        if host is None or path is None:
+            return {"state": self.state}
+        late, xruns = path.late_blocks, host.xruns
+        control = host.control
+        return {
+            "state": self.state if host.connected else "reconnecting",
+            "uptime_s": round(time.monotonic() - self.started_at, 1),
+            "jack": {"server": host.settings.server or "default", "client": host.settings.client_name,
+                     "sample_rate": path.sample_rate, "period": path.period, "connected": host.connected,
+                     "reconnects": host.reconnects},
+            "clock": self._clock_status(path.clock),
+            "graphs": self._graph_status(path),
+            "late_blocks": late, "xruns": xruns,
+            "latency": {"frames": path.latency, "ms": round(1000.0 * path.latency / path.sample_rate, 2),
+                        "block": path.block, "period": path.period},
+            "mapping": {"path": str(self.reloader.path) if self.reloader else None, "last_reload": self.last_reload},
+            "params": self.store.snapshot() if self.store else {},
+            "counters": {"xruns": xruns, "late_blocks": late, "midi_events": control.events if control else 0,
+                         "midi_dropped": host.midi_in.dropped + host.midi_in.oversized,
+                         "midi_garbage": sum(s["garbage"] for s in control.parser_stats().values()) if control else 0,
+                         "control_errors": control.errors if control else 0,
+                         "worker_errors": host.worker.errors if host.worker else 0,
+                         "worker_skipped": host.worker.skipped if host.worker else 0,
+                         "reconnects": host.reconnects},
+        }
+
+    def _clock_status(self, view) -> dict:
+        if view is None:
+            return {}
+        follower = self.follower
+        transport = getattr(getattr(follower, "transport", None), "value", None)
+        lock = "lost" if getattr(follower, "lost", False) else ("locked" if view.locked else "internal")
+        return {"tempo_bpm": round(view.display_bpm, 2), "bpm": view.bpm, "lock": lock,
+                "source": "midi" if view.locked else "internal",
+                "transport": transport or ("playing" if view.running else "stopped"),
+                "beat": round(view.beat_at(self.host.now()), 3)}
+
+    def _graph_status(self, path) -> list[dict]:
+        worker = self.host.worker
+        times = worker.block_times() if worker else np.zeros(0)
+        block_ms = 1000.0 * path.block / path.sample_rate
+        out = []
+        for g in path.graphs:
+            spec = self._spec(g.name)
+            models = [m for m in ((spec.encoder,) + tuple(spec.decoders) + (spec.prior,)) if m] if spec else []
+            item = {"name": g.name, "models": list(dict.fromkeys(models)), "block_ms": round(block_ms, 2),
+                    "muted": bool(worker and g.name in worker.muted), "inputs": g.inputs, "outputs": g.outputs}
+            if len(times):
+                item["worker_ms"] = round(1000.0 * float(np.percentile(times, 99)), 2)
+                item["worker_max_ms"] = round(1000.0 * float(times.max()), 2)
+            out.append(item)
+        return out
+
+    def _spec(self, name: str):
+        try:
+            return self.box.graph(name)
+        except (KeyError, AttributeError):
+            return None
+
+    # -- shutdown (main thread) --------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Fade out (within 50 ms), tell observers, disconnect and close everything (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.state = "stopping"
+        host = self.host
+        if host is not None:
+            fade_ms = min(host.settings.fade_out_ms, 1000.0 * STOP_BUDGET_S * 0.8)
+            if not host.fade_out(fade_ms, STOP_BUDGET_S):
+                log.warning("fade-out did not finish within %d ms", int(STOP_BUDGET_S * 1000))
+        for observer in reversed(self.observers):
+            self._call(observer, "on_stopping")
+        if host is not None:
+            host.close()
+        log.info("stopped")
+
+    close = shutdown
+
+    def __enter__(self) -> "Daemon":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    def _call(self, observer: object, name: str) -> None:
+        method = getattr(observer, name, None)
+        if method is None:
+            return
+        try:
+            method(self)
+        except Exception:  # noqa: BLE001 - an observer must never take the box down
+            log.exception("observer %s.%s failed", type(observer).__name__, name)

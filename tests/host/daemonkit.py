@@ -1,0 +1,133 @@
+"""Helpers to run the real daemon (composition root) against a dummy jackd inside a test.
+
+The daemon runs its main loop on a background thread here (signals are tested
+in a subprocess elsewhere); ``engine`` picks the real engine or the pass-through
+stand-in. Everything is stopped in ``finally`` blocks by the context managers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from ravebox.service.daemon import Daemon
+
+ROOT = Path(__file__).resolve().parents[2]
+MODELS = ROOT / "tests" / "models"
+SENDER = Path(__file__).with_name("midisender.py")
+
+TEST_MAPPING = """
+[mapping]
+name = "test"
+[defaults]
+channel = "any"
+takeover = "jump"
+smoothing_ms = 0
+[[map]]
+cc = 7
+target = "out.gain_db"
+range = [-40, 0]
+[[map]]
+cc = 8
+target = "mix.wet"
+"""
+
+
+def write_box(tmp: Path, *, client: str = "rbx", mapping: str = TEST_MAPPING, extra: str = "",
+              connect: str | None = None, model: str = "rave_a.ts") -> Path:
+    """A one-graph box (``main``) on a committed test model, with auto-connect rules for test clients."""
+    (tmp / "map.toml").write_text(mapping)
+    rules = connect if connect is not None else """
+[[jack.connect]]
+port = "^main_in_"
+allow = ["^tone:out$", "^src:out$"]
+[[jack.connect]]
+port = "^main_out_"
+allow = ["^sink:in_"]
+[[jack.connect]]
+port = "^midi_in$"
+allow = ["^fakectl:"]
+[[jack.connect]]
+port = "^clock_in$"
+allow = ["(?i)midi_clock|jack_midi_clock"]
+"""
+    box = f"""
+[box]
+name = "test"
+[models]
+a = "{MODELS / model}"
+[graphs.main]
+encoder = "a"
+[jack]
+client_name = "{client}"
+{extra}
+{rules}
+[mapping]
+file = "map.toml"
+"""
+    path = tmp / "box.toml"
+    path.write_text(box)
+    return path
+
+
+@contextlib.contextmanager
+def running_daemon(box: Path, server: str, engine_factory=None, observers=()):
+    """Start a Daemon, run its main loop on a thread, yield it; stop and join on exit."""
+    daemon = Daemon(box, server=server, engine_factory=engine_factory, observers=observers)
+    daemon.start()
+    thread = threading.Thread(target=daemon.run, name="test-daemon-main", daemon=True)
+    thread.start()
+    try:
+        yield daemon
+    finally:
+        daemon.request_stop()
+        thread.join(10)
+        daemon.shutdown()
+
+
+class Controller:
+    """The MIDI sender subprocess (mido over rtmidi's JACK API), driven line by line."""
+
+    def __init__(self, env: dict, name: str = "fakectl") -> None:
+        self.proc = subprocess.Popen([sys.executable, str(SENDER), name], env=env, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
+        assert self.proc.stdout.readline().strip() == "ready"
+
+    def send(self, line: str) -> None:
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        assert self.proc.stdout.readline().strip() == "ok"
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.flush()
+                self.proc.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+    def __enter__(self) -> "Controller":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def wait_for(predicate, timeout: float = 15.0, step: float = 0.02) -> bool:
+    """Poll ``predicate`` until true or ``timeout`` (waiting, never asserting on time)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False

@@ -1,0 +1,50 @@
+"""A separate process plays CCs as a controller would; the measured output follows the mapping."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tests.host.daemonkit import Controller, running_daemon, wait_for, write_box
+from tests.host.jackclients import Sink, Tone, rms
+from tests.host.standins import PassEngine
+from tests.jackserver import needs_jackd
+
+pytestmark = [needs_jackd, pytest.mark.jack]
+
+
+def level_db(sink: Sink, seconds: float = 0.1) -> float:
+    tail = sink.recorded(0)[-int(seconds * sink.client.samplerate):]
+    return 20 * math.log10(max(rms(tail), 1e-9))
+
+
+def settle(sink: Sink, target_db: float, tol: float = 1.0) -> float:
+    wait_for(lambda: abs(level_db(sink) - target_db) < tol, timeout=10)
+    return level_db(sink)
+
+
+def test_cc_moves_output_gain_as_mapped(jack_server, tmp_path):
+    box = write_box(tmp_path)
+    tone_db = 20 * math.log10(0.5 / math.sqrt(2))
+    with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
+        tone, sink = Tone(jack_server.name), Sink(jack_server.name, seconds=60)
+        try:
+            with Controller(jack_server.env()) as ctl:
+                assert wait_for(lambda: ("fakectl:out", "rbx:midi_in") in daemon.host.connector.remembered)
+                assert wait_for(lambda: daemon.host.worker.progress > 4)
+                assert abs(settle(sink, tone_db) - tone_db) < 1.0          # unity before any CC
+                ctl.send("cc 1 7 0")                                         # -> -40 dB
+                assert abs(settle(sink, tone_db - 40) - (tone_db - 40)) < 1.0
+                ctl.send("cc 1 7 127")                                       # -> 0 dB
+                assert abs(settle(sink, tone_db) - tone_db) < 1.0
+                ctl.send("cc 1 7 64")                                        # linear range: -40 + 40*64/127
+                expected = tone_db - 40 + 40 * 64 / 127
+                assert abs(settle(sink, expected) - expected) < 1.0
+            status = daemon.status()
+            assert status["counters"]["midi_events"] >= 3
+            assert status["params"]["main/out.gain_db"] == pytest.approx(-40 + 40 * 64 / 127, abs=1e-6)
+        finally:
+            tone.close()
+            sink.close()
