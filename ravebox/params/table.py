@@ -122,3 +122,20 @@ PARAMS: dict[str, ParamSpec] = {
 def spec(name: str) -> ParamSpec:
     """The spec of ``name``; raises ``KeyError`` for unknown names."""
     return PARAMS[name]
+
+
+def reference_markdown() -> str:
+    """The parameter table as Markdown, for ``docs/mapping-reference.md`` (a test keeps them equal).
+
+    Why generated: the docs then cannot drift from the table, the one place a
+    parameter is defined.
+    """
+    rows = [
+        "| parameter | kind | per | range | default | unit | smoothing | what it does |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for p in PARAMS.values():
+        smoothing = f"{p.smoothing_ms:g} ms" if p.kind is ParamKind.CONTINUOUS else "-"
+        rows.append(f"| `{p.name}` | {p.kind.value} | {p.scope.value} | {p.minimum:g}..{p.maximum:g} "
+                    f"| {p.default:g} | {p.unit or '-'} | {smoothing} | {p.doc} |")
+    return "\n".join(rows) + "\n"
