@@ -53,7 +53,7 @@ class EstimatorTuning:
     cusum_drift: float = 1.0       # CUSUM slack k, in noise sigmas
     cusum_alarm: float = 4.0       # CUSUM threshold h, in noise sigmas
     change_gain: float = 16.0      # SSE improvement (in sigma^2) a change must buy
-    change_z: float = 3.0          # one of the last two residuals must reach this many sigmas
+    change_z: float = 3.0          # both last residuals must reach this many sigmas, same sign
     outlier_z: float = 6.0         # |z| above which a pending tick is dropped on commit
     max_pending: int = 12          # ticks held back at most before committing
     anchor_weight: float = 8.0     # weight of the kink anchor, in ticks
@@ -215,6 +215,8 @@ class TickEstimator:
             tc = line.time_of(kc)
             post_k, post_t = ks[c + 1:] - kc, ts[c + 1:] - tc
             slope = float(np.dot(post_k, post_t) / np.dot(post_k, post_k))
+            if not 0.7 < slope / line.period < 1.4:
+                continue  # no musical tempo change; an outlier pulled the slope
             res = post_t - slope * post_k
             sse = float(np.sum(base[:c + 1] ** 2) + np.sum(res * res))
             if sse < best[0]:
@@ -227,8 +229,9 @@ class TickEstimator:
                     best = (sse, c, (kc, tc, False))
         if sse0 - best[0] < self.tuning.change_gain * self._noise ** 2 or best[2] is None:
             return False
-        if max(abs(z) for _, _, z in self._pending[-2:]) < self.tuning.change_z:
-            return False  # a run of ordinary jitter, not a change
+        (_, _, z1), (_, _, z2) = self._pending[-2:]
+        if min(abs(z1), abs(z2)) < self.tuning.change_z or z1 * z2 < 0.0:
+            return False  # ordinary jitter, or one outlier: a change moves two ticks the same way
         self._restart_at(best[1], *best[2])
         return True
 

@@ -289,11 +289,13 @@ class ClockFollower:
         return self._lost and self.settings.dropout_policy is DropoutPolicy.OPEN
 
     def _displayed(self, bpm: float) -> float:
-        """Tempo for people: rounded to ``display_step_bpm``, moved only past the hysteresis."""
+        """Tempo for people: rounded to ``display_step_bpm``; it moves only once the tempo is
+        more than half a step plus the hysteresis away from what is shown, so it never flickers."""
         s = self.settings
-        if abs(bpm - self._display) <= s.display_hysteresis_bpm:
-            return self._display
-        return round(round(bpm / s.display_step_bpm) * s.display_step_bpm, 6)
+        candidate = round(round(bpm / s.display_step_bpm) * s.display_step_bpm, 6)
+        if candidate != self._display and abs(bpm - self._display) > s.display_step_bpm / 2 + s.display_hysteresis_bpm:
+            return candidate
+        return self._display
 
     def _period_of(self, bpm: float) -> float:
         return 60.0 * self.sample_rate / (PPQN * float(bpm))

@@ -41,5 +41,5 @@ class ClockSettings:
     slew_ms: float = 60.0
     max_slew: float = 0.1
     display_step_bpm: float = 0.1
-    display_hysteresis_bpm: float = 0.07
+    display_hysteresis_bpm: float = 0.03
     lock_ticks: int = 12

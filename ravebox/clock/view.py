@@ -89,6 +89,19 @@ class ClockView:
             out *= s1
         out += self.anchor_beat
 
+    def frame_at_beat(self, beat: float) -> float | None:
+        """The (fractional) frame where this view reaches ``beat``; None while stopped.
+
+        Beats before the anchor are extrapolated backwards along the first segment.
+        """
+        if not self.running or self.beats_per_frame <= 0.0:
+            return None
+        d = (beat - self.anchor_beat) / self.beats_per_frame
+        if self.slew_frames <= 0.0 or d <= self.slew_frames or self.tempo_beats_per_frame <= 0.0:
+            return self.anchor_frame + d
+        knee = self.anchor_beat + self.slew_frames * self.beats_per_frame
+        return self.anchor_frame + self.slew_frames + (beat - knee) / self.tempo_beats_per_frame
+
     @property
     def settled_beats_per_frame(self) -> float:
         """Beats per frame once any slew has ended (the tempo the view settles on)."""

@@ -1,0 +1,232 @@
+"""ClockFollower on deterministic synthetic tick streams: every transport message, dropout, recovery."""
+
+from __future__ import annotations
+
+import mido
+import numpy as np
+import pytest
+
+from ravebox.clock.follower import ClockFollower, Transport
+from ravebox.clock.settings import ClockSettings, DropoutPolicy
+from ravebox.midi.events import MidiEvent
+
+SR = 48000
+PERIOD_120 = 1000.0  # frames per tick at 120 BPM, 48 kHz
+
+
+def ev(frame: float, kind: str, **kw) -> MidiEvent:
+    return MidiEvent(int(round(frame)), "clock", mido.Message(kind, **kw))
+
+
+def ticks(follower: ClockFollower, first: float, count: int, period: float = PERIOD_120,
+          jitter: float = 0.0, seed: int = 0, advance: bool = True) -> list[float]:
+    """Feed ``count`` ticks; advance to just after each, as the control thread would."""
+    rng = np.random.default_rng(seed)
+    frames = first + np.arange(count) * period + rng.uniform(-jitter, jitter, count)
+    for f in frames:
+        follower.feed(ev(f, "clock"))
+        if advance:
+            follower.advance(int(round(f)) + 1)
+    return [float(x) for x in np.round(frames)]
+
+
+def test_internal_clock_runs_at_the_set_tempo_without_external_clock():
+    f = ClockFollower(SR, ClockSettings(internal_bpm=90.0))
+    v = f.advance(SR)
+    assert v.running and not v.locked
+    assert v.bpm == 90.0
+    assert v.beat_at(2 * SR) == pytest.approx(3.0)
+
+
+def test_internal_tempo_change_keeps_the_beat_continuous():
+    f = ClockFollower(SR)
+    f.advance(SR)  # beat 2.0
+    f.set_internal_bpm(60.0, frame=SR)
+    v = f.advance(SR)
+    assert v.beat_at(SR) == pytest.approx(2.0)
+    assert v.beat_at(2 * SR) == pytest.approx(3.0)
+
+
+def test_steady_clock_locks_tempo_and_counts_ticks():
+    f = ClockFollower(SR)
+    f.feed(ev(0, "start"))
+    times = ticks(f, 1000.0, 24 * 8, jitter=40.0, seed=1)
+    v = f.view()
+    assert v.locked
+    assert v.bpm == pytest.approx(120.0, abs=0.05)
+    assert v.display_bpm == 120.0
+    # the first clock after Start is beat 0, so tick i is beat i / 24 (to within the jitter)
+    assert v.beat_at(1000 + 191 * PERIOD_120) == pytest.approx(191 / 24, abs=0.002)
+    assert times[0] == pytest.approx(1000.0, abs=40)
+
+
+def test_start_waits_for_the_next_clock_and_counts_epochs():
+    f = ClockFollower(SR)
+    ticks(f, 0.0, 48)                      # clock without transport runs from the current beat
+    assert f.transport is Transport.FREE
+    f.feed(ev(48 * PERIOD_120 - 500, "start"))
+    v = f.advance(48 * PERIOD_120 - 400)
+    assert (v.running, v.anchor_beat, v.epoch) == (False, 0.0, 1)
+    ticks(f, 48 * PERIOD_120, 25)
+    v = f.view()
+    assert v.running and v.epoch == 1
+    assert v.beat_at(int(48 * PERIOD_120)) == pytest.approx(0.0, abs=1e-3)
+    assert v.beat_at(int(72 * PERIOD_120)) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_stop_holds_and_clock_while_stopped_keeps_tempo_but_not_position():
+    f = ClockFollower(SR)
+    f.feed(ev(0, "start"))
+    ticks(f, 1000.0, 48)
+    f.feed(ev(1000 + 47 * PERIOD_120 + 10, "stop"))
+    held = f.advance(int(1000 + 47 * PERIOD_120 + 20))
+    assert not held.running
+    ticks(f, 1000 + 48 * PERIOD_120, 24 * 6, period=60 * SR / (24 * 100.0))  # master now at 100 BPM
+    v = f.view()
+    assert not v.running
+    assert v.anchor_beat == held.anchor_beat
+    assert v.bpm == pytest.approx(100.0, abs=0.05)
+
+
+def test_continue_resumes_at_the_next_clock_from_the_held_position():
+    f = ClockFollower(SR)
+    f.feed(ev(0, "start"))
+    ticks(f, 1000.0, 30)                  # song ticks 0..29 played
+    stop = 1000 + 29 * PERIOD_120 + 100
+    f.feed(ev(stop, "stop"))
+    f.advance(int(stop) + 1)
+    ticks(f, 1000 + 30 * PERIOD_120, 10)  # clock while stopped
+    resume = 1000 + 40 * PERIOD_120
+    f.feed(ev(resume - 300, "continue"))
+    ticks(f, resume, 5)
+    v = f.view()
+    assert v.running and v.epoch == 1
+    assert v.beat_at(int(resume)) == pytest.approx(30 / 24, abs=2e-3)  # first clock = song tick 30
+    assert v.beat_at(int(resume + 4 * PERIOD_120)) == pytest.approx(34 / 24, abs=2e-3)
+
+
+def test_song_position_is_honoured_while_stopped_and_ignored_while_running():
+    f = ClockFollower(SR)
+    f.feed(ev(0, "start"))
+    ticks(f, 1000.0, 24)
+    f.feed(ev(1000 + 23 * PERIOD_120 + 5, "songpos", pos=64))  # running: ignored
+    assert f.advance(int(1000 + 23 * PERIOD_120 + 6)).beat_at(int(1000 + 23 * PERIOD_120)) < 1.0
+    f.feed(ev(1000 + 24 * PERIOD_120, "stop"))
+    f.feed(ev(1000 + 24 * PERIOD_120 + 10, "songpos", pos=16))  # 16 sixteenths = beat 4
+    v = f.advance(int(1000 + 24 * PERIOD_120 + 20))
+    assert (v.running, v.anchor_beat) == (False, 4.0)
+    f.feed(ev(1000 + 25 * PERIOD_120 - 100, "continue"))
+    ticks(f, 1000 + 25 * PERIOD_120, 3)
+    assert f.view().beat_at(int(1000 + 25 * PERIOD_120)) == pytest.approx(4.0, abs=2e-3)
+
+
+def test_transport_follow_off_ignores_start_and_stop():
+    f = ClockFollower(SR, ClockSettings(transport_follow=False))
+    ticks(f, 0.0, 24)
+    f.feed(ev(24 * PERIOD_120, "stop"))
+    f.feed(ev(24 * PERIOD_120 + 1, "start"))
+    ticks(f, 24 * PERIOD_120 + 10, 24)
+    v = f.view()
+    assert v.running and v.epoch == 0 and v.locked
+
+
+def test_clock_follow_off_keeps_internal_tempo_and_starts_at_once():
+    f = ClockFollower(SR, ClockSettings(clock_follow=False, internal_bpm=100.0))
+    f.feed(ev(SR, "start"))
+    ticks(f, SR + 5000, 48)            # 120 BPM ticks do not set the tempo
+    v = f.view()
+    assert v.bpm == 100.0 and not v.locked
+    assert v.beat_at(2 * SR) == pytest.approx(100.0 / 60.0, abs=1e-6)
+
+
+def test_start_without_any_clock_gives_up_waiting_after_the_dropout_time():
+    f = ClockFollower(SR, ClockSettings(internal_bpm=120.0, dropout_ms=250.0))
+    f.feed(ev(SR, "start"))
+    assert not f.advance(SR + 100).running
+    v = f.advance(2 * SR)
+    assert v.running
+    assert v.beat_at(SR + 12000 + 24000) == pytest.approx(1.0, abs=1e-6)  # runs from Start + 250 ms
+
+
+@pytest.mark.parametrize("policy", [DropoutPolicy.FREEWHEEL, DropoutPolicy.OPEN])
+def test_dropout_freewheels_and_recovers_without_a_transport_restart(policy):
+    f = ClockFollower(SR, ClockSettings(dropout_policy=policy))
+    f.feed(ev(0, "start"))
+    ticks(f, 1000.0, 24 * 8, jitter=30.0, seed=2)
+    gap_start = 1000 + 24 * 8 * PERIOD_120
+    v = f.advance(int(gap_start + 0.2 * SR))
+    assert not f.lost and v.locked
+    v = f.advance(int(gap_start + 0.3 * SR))
+    assert f.lost and not v.locked and v.running
+    assert v.gates_open == (policy is DropoutPolicy.OPEN)
+    assert v.bpm == pytest.approx(120.0, abs=0.05)         # freewheels at the last tempo
+    back = gap_start + 96 * PERIOD_120                      # master kept running for 2 s
+    ticks(f, back, 24 * 4, jitter=30.0, seed=3)
+    v = f.view()
+    assert not f.lost and not v.gates_open and v.locked and v.epoch == 1
+    last = back + 95 * PERIOD_120
+    expected = (24 * 8 + 96 + 95) / 24
+    assert v.beat_at(int(last)) == pytest.approx(expected, abs=0.5e-3 * 2)  # within 0.5 ms
+
+
+def test_missed_ticks_keep_tempo_and_position():
+    f = ClockFollower(SR)
+    f.feed(ev(0, "start"))
+    for i in range(24 * 8):
+        if i % 10 == 7:
+            continue                      # every tenth tick is lost on the cable
+        f.feed(ev(1000 + i * PERIOD_120, "clock"))
+        f.advance(int(1000 + i * PERIOD_120) + 1)
+    v = f.view()
+    assert v.bpm == pytest.approx(120.0, abs=0.01)
+    assert v.beat_at(int(1000 + 191 * PERIOD_120)) == pytest.approx(191 / 24, abs=1e-3)
+
+
+def test_offset_delays_the_followed_phase():
+    plain, late = ClockFollower(SR), ClockFollower(SR, ClockSettings(offset_ms=10.0))
+    for f in (plain, late):
+        f.feed(ev(0, "start"))
+        ticks(f, 1000.0, 24 * 8)
+        f.advance(1000 + 24 * 8 * 1000)
+    frame = 1000 + 24 * 8 * 1000
+    delta_beats = plain.view().beat_at(frame) - late.view().beat_at(frame)
+    assert delta_beats * 60e3 / 120.0 == pytest.approx(10.0, abs=0.05)
+
+
+def test_published_beat_never_runs_backwards_through_a_tempo_step():
+    f = ClockFollower(SR)
+    f.feed(ev(0, "start"))
+    rng = np.random.default_rng(5)
+    bpm = np.r_[np.full(24 * 8, 120.0), np.full(24 * 6, 126.0), np.full(24 * 6, 110.0)]
+    times = 1000 + np.concatenate([[0.0], np.cumsum(60 * SR / (24 * bpm))[:-1]])
+    times = np.round(times + rng.uniform(-48, 48, len(times)))
+    last, i = -1.0, 0
+    for block in range(256, int(times[-1]), 256):
+        while i < len(times) and times[i] < block:
+            f.feed(ev(times[i], "clock"))
+            i += 1
+        v = f.advance(block)
+        beats = v.beats_over(np.arange(block, block + 256, 8))
+        assert beats[0] >= last
+        assert np.all(np.diff(beats) >= 0)
+        last = beats[-1]
+    assert f.view().bpm == pytest.approx(110.0, abs=0.12)
+
+
+def test_display_tempo_has_hysteresis():
+    f = ClockFollower(SR)
+    f.feed(ev(0, "start"))
+    ticks(f, 1000.0, 24 * 4, period=60 * SR / (24 * 120.04))
+    assert f.view().display_bpm == 120.0     # 0.04 inside the hysteresis
+    ticks(f, 1000 + 24 * 4 * 60 * SR / (24 * 120.04), 24 * 8, period=60 * SR / (24 * 120.5))
+    assert f.view().display_bpm == 120.5
+
+
+def test_duplicate_tick_is_dropped():
+    f = ClockFollower(SR)
+    f.feed(ev(0, "start"))
+    ticks(f, 1000.0, 48)
+    f.feed(ev(1000 + 47 * PERIOD_120 + 30, "clock"))  # a doubled message
+    ticks(f, 1000 + 48 * PERIOD_120, 24)
+    assert f.estimator.rejected == 1
+    assert f.view().beat_at(int(1000 + 71 * PERIOD_120)) == pytest.approx(71 / 24, abs=1e-3)
