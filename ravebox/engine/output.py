@@ -9,7 +9,7 @@ glides are read through :class:`~ravebox.engine.params.SampleParam`.
 Signal flow, per sample::
 
     wet (scrubbed: NaN/Inf -> 0, counted) --+
-                                            +-- mix.wet --> * out.gain * gate * mute --> DC blocker --> limiter --> out
+                                            +-- mix.wet --> * out.gain --> DC blocker --> * gate * mute --> limiter --> out
     dry (delayed by latency_frames) --------+
 
 When the inference worker is late (``wet is None``), ``late_block`` decides:
@@ -100,8 +100,9 @@ class OutputStage:
         self._delay.process(self._dry_input(dry, n), d)
         self._take_wet(wet, d, w)
         self._mix_dry(w, d, store, start_frame, n)
-        self._apply_gains(w, store, clock, start_frame, n)
+        self._apply_gain(w, store, start_frame, n)
         self.dc.process(w)
+        self._apply_gate_and_mute(w, store, clock, start_frame, n)
         self.limiter.process(w)
         np.copyto(out, w, casting="same_kind")
         self.blocks += 1
@@ -135,12 +136,15 @@ class OutputStage:
         np.multiply(w, amount, out=w)
         np.add(w, d, out=w)
 
-    def _apply_gains(self, w: np.ndarray, store: ParamStore, clock: ClockView, start: int, n: int) -> None:
+    def _apply_gain(self, w: np.ndarray, store: ParamStore, start: int, n: int) -> None:
         gain, constant = self._gain.fill(store, start, n)
         if not (constant and gain[0] == 0.0):
             np.multiply(gain, _LN10_20, out=gain)
             np.exp(gain, out=gain)
             np.multiply(w, gain, out=w)
+
+    def _apply_gate_and_mute(self, w: np.ndarray, store: ParamStore, clock: ClockView, start: int, n: int) -> None:
+        """After the DC blocker, so a closing gate or a mute leaves no filter tail behind."""
         if self.gates is not None:
             gate = self._gate[:n]
             self.gates.gains_into(gate, start, clock, store, self.graph)

@@ -38,7 +38,7 @@ def make_engine(tmp_path: Path, body: str, seed: int = 1, **kw) -> Engine:
     return Engine(make_box(tmp_path, body), SR, seed, loader=kw.get("loader") or loader())
 
 
-def test_signal(frames: int, seed: int = 5) -> np.ndarray:
+def chirp(frames: int, seed: int = 5) -> np.ndarray:
     """A non-periodic input: a rising chirp plus a little noise, (1, frames) float32."""
     t = np.arange(frames) / SR
     rng = np.random.default_rng(seed)
@@ -52,7 +52,7 @@ def run(engine: Engine, blocks: int, store: ParamStore | None = None, clock: Clo
     n = engine.block_size
     store = store or ParamStore(engine.graph_dims, SR)
     clock = clock or ClockView.internal(120.0, SR)
-    x = test_signal(blocks * n) if x is None else x
+    x = chirp(blocks * n) if x is None else x
     outs: dict[str, list] = {g: [] for g in engine.graphs}
     for b in range(blocks):
         if setup is not None:

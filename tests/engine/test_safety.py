@@ -1,0 +1,66 @@
+"""A NaN/Inf/huge-producing model (nan_a) through engine and output stage: only finite, within ceiling."""
+
+import numpy as np
+from helpers import SR, make_engine, chirp
+
+from ravebox.clock.view import ClockView
+from ravebox.config.graphs import OutputSettings
+from ravebox.engine.output import OutputStage
+from ravebox.params.store import ParamStore
+from ravebox.params.table import ParamKey
+
+NAN_BOX = """
+[graphs.bad]
+encoder = "nan"
+[graphs.good]
+encoder = "a"
+[output]
+ceiling_db = -3.0
+"""
+
+
+def _play(engine, blocks, ceiling_db, period=256, store_setup=None):
+    store = ParamStore(engine.graph_dims, SR)
+    if store_setup:
+        store_setup(store)
+    clock = ClockView.internal(120.0, SR)
+    settings = OutputSettings(ceiling_db=ceiling_db)
+    stages = {g: OutputStage(g, 1, SR, settings, engine.latency_frames, period) for g in engine.graphs}
+    x = chirp(blocks * engine.block_size)
+    out = {g: np.zeros((1, blocks * engine.block_size), np.float32) for g in engine.graphs}
+    for b in range(blocks):
+        start = b * engine.block_size
+        dry = x[:, start:start + engine.block_size]
+        wet = engine.process({g: dry for g in engine.graphs}, start, store, clock)
+        for g, stage in stages.items():  # the JACK period is smaller than the engine block
+            for p in range(0, engine.block_size, period):
+                stage.process(wet[g][:, p:p + period], dry[:, p:p + period], start + p, store, clock,
+                              out[g][:, start + p:start + p + period])
+    return out, stages
+
+
+def test_nan_model_yields_only_finite_output_within_ceiling(tmp_path):
+    engine = make_engine(tmp_path, NAN_BOX)
+    out, stages = _play(engine, 8, ceiling_db=-3.0)
+    ceiling = 10 ** (-3.0 / 20)
+    bad = out["bad"]
+    assert np.isfinite(bad).all()
+    assert float(np.abs(bad).max()) <= ceiling
+    counters = stages["bad"].counters()
+    assert counters["nonfinite_samples"] > 0 and counters["clamped_samples"] > 0
+    assert counters["limited_samples"] > 0
+    # the healthy graph next to it is untouched by the safety stage
+    assert stages["good"].counters()["nonfinite_samples"] == 0
+    assert np.sqrt(np.mean(out["good"] ** 2)) > 1e-5
+
+
+def test_nan_model_with_gain_and_dry_still_within_ceiling(tmp_path):
+    engine = make_engine(tmp_path, NAN_BOX)
+
+    def loud(store):
+        store.set(ParamKey("out.gain_db"), 12.0, 0, glide_ms=0)
+        store.set(ParamKey("mix.wet"), 0.5, 0, glide_ms=0)
+
+    out, _ = _play(engine, 6, ceiling_db=-1.0, store_setup=loud)
+    for y in out.values():
+        assert np.isfinite(y).all() and float(np.abs(y).max()) <= 10 ** (-1 / 20)
