@@ -30,7 +30,7 @@ import socket
 import socketserver
 import stat
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ravebox.errors import RaveboxError, ServiceError
@@ -46,7 +46,7 @@ MAX_CLIENTS = 8
 Handler = Callable[[dict], dict]
 
 
-def default_path(env: dict[str, str] | None = None) -> str:
+def default_path(env: Mapping[str, str] | None = None) -> str:
     """``$RAVEBOX_CONTROL_SOCKET`` or ``/run/ravebox/control.sock``."""
     env = os.environ if env is None else env
     return env.get(ENV_PATH) or DEFAULT_PATH

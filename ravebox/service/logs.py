@@ -14,6 +14,7 @@ per interval when something changed.
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
 import sys
@@ -79,7 +80,20 @@ def configure(level: str | int | None = None, stream: TextIO = sys.stderr,
     root.addHandler(handler)
     root.setLevel(_level(level if level is not None else env.get(ENV_LEVEL, "INFO")))
     logging.captureWarnings(True)
+    _dump_stacks_on_fatal_signals(stream)
     return handler
+
+
+def _dump_stacks_on_fatal_signals(stream: TextIO) -> None:
+    """On SIGABRT (systemd's watchdog signal), SIGSEGV..., print every thread's stack.
+
+    Why: when the watchdog kills a hung worker, the journal then shows where
+    each thread was stuck, which is the one clue a headless box can give.
+    """
+    try:
+        faulthandler.enable(stream, all_threads=True)
+    except (ValueError, OSError, AttributeError):  # a stream without a file descriptor (tests)
+        pass
 
 
 class CounterSummary:

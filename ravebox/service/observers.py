@@ -41,8 +41,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from ravebox.errors import ServiceError
 from ravebox.service import control_socket
@@ -50,6 +52,8 @@ from ravebox.service.logs import CounterSummary
 from ravebox.service.notify import Notifier
 
 log = logging.getLogger(__name__)
+
+ENV_HANG = "RAVEBOX_DEBUG_HANG_FILE"
 
 
 def status_line(status: dict) -> str:
@@ -224,11 +228,47 @@ def _counters(daemon: object) -> dict[str, float]:
         return {}
 
 
-def default_observers(args: argparse.Namespace) -> list[object]:
+class DebugHangObserver:
+    """Test hook for the watchdog: when the file ``$RAVEBOX_DEBUG_HANG_FILE`` appears, hold the worker.
+
+    Main thread. The file is consumed (deleted) first, so the restarted
+    process does not hang again. Uses ``daemon.debug_hang_worker()`` when the
+    daemon offers it, else holds ``daemon.host.worker.paused`` (the host's
+    documented test switch). Only attached when the variable is set.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = Path(path)
+
+    def on_ready(self, daemon: object) -> None:
+        pass
+
+    def on_tick(self, daemon: object) -> None:
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            return
+        log.warning("debug: %s appeared; holding the inference worker so the watchdog fires", self.path)
+        hang = getattr(daemon, "debug_hang_worker", None)
+        if hang is not None:
+            hang()
+        else:
+            daemon.host.worker.paused = True  # type: ignore[attr-defined]
+
+    def on_stopping(self, daemon: object) -> None:
+        pass
+
+
+def default_observers(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> list[object]:
     """The observers ``ravebox run`` attaches: systemd notification, control socket, counter summaries.
 
     The socket path comes from ``args.control_socket`` if the run command has
     that option, else ``$RAVEBOX_CONTROL_SOCKET``, else ``/run/ravebox/control.sock``.
+    ``$RAVEBOX_DEBUG_HANG_FILE`` adds the watchdog test hook.
     """
-    path = getattr(args, "control_socket", None) or control_socket.default_path()
-    return [SystemdObserver(Notifier()), ControlSocketObserver(path), CounterLogObserver()]
+    env = os.environ if env is None else env
+    path = getattr(args, "control_socket", None) or control_socket.default_path(env)
+    observers: list[object] = [SystemdObserver(Notifier(env=env)), ControlSocketObserver(path), CounterLogObserver()]
+    if env.get(ENV_HANG):
+        observers.append(DebugHangObserver(env[ENV_HANG]))
+    return observers

@@ -116,3 +116,26 @@ def test_counter_summary_logs_increments_per_interval(daemon, caplog):
 def test_counters_prefer_the_counters_table():
     assert counters_of({"xruns": 1, "counters": {"midi_garbage": 4, "name": "x"}}) == {"midi_garbage": 4}
     assert counters_of({"xruns": 1, "late_blocks": 2}) == {"xruns": 1, "late_blocks": 2}
+
+
+def test_default_observers_and_the_hang_hook(tmp_path, daemon):
+    import argparse
+
+    from ravebox.service.observers import ControlSocketObserver, DebugHangObserver, default_observers
+
+    plain = default_observers(argparse.Namespace(), env={})
+    assert [type(o).__name__ for o in plain] == ["SystemdObserver", "ControlSocketObserver", "CounterLogObserver"]
+    assert plain[1].path == "/run/ravebox/control.sock"
+    args = argparse.Namespace(control_socket=str(tmp_path / "c.sock"))
+    hooked = default_observers(args, env={"RAVEBOX_DEBUG_HANG_FILE": str(tmp_path / "hang")})
+    assert isinstance(hooked[1], ControlSocketObserver) and hooked[1].path == str(tmp_path / "c.sock")
+    hang = hooked[-1]
+    assert isinstance(hang, DebugHangObserver)
+    calls = []
+    daemon.debug_hang_worker = lambda: calls.append("hang")
+    hang.on_tick(daemon)
+    assert calls == []
+    (tmp_path / "hang").touch()
+    hang.on_tick(daemon)
+    hang.on_tick(daemon)
+    assert calls == ["hang"] and not (tmp_path / "hang").exists()
