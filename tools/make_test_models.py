@@ -216,14 +216,17 @@ def stage_runs(work: Path, names: list[str], full: bool) -> None:
 # ------------------------------------------------------------- host: exports
 
 
-def export_rave(venv: Path, run: Path, name: str, out: Path) -> Path:
+def export_rave(venv: Path, run: Path, name: str, out: Path, streaming: bool = True) -> Path:
+    """``rave export`` names its file ``<name>[_streaming].ts`` inside ``--output``."""
+    flag = "--streaming" if streaming else "--nostreaming"
     subprocess.run(
-        [str(venv / "bin" / "rave"), "export", f"--run={run}", "--streaming",
+        [str(venv / "bin" / "rave"), "export", f"--run={run}", flag,
          f"--name={name}", f"--output={run}"],
         check=True, env=_export_env(),
     )
-    target = out / f"{name}.ts"
-    shutil.copyfile(run / f"{name}_streaming.ts", target)
+    exported = run / (f"{name}_streaming.ts" if streaming else f"{name}.ts")
+    target = out / (f"{name}.ts" if streaming else f"{name}_nostream.ts")
+    shutil.copyfile(exported, target)
     return target
 
 
@@ -448,6 +451,8 @@ def main(argv: list[str] | None = None) -> int:
         if "rave" in groups:
             for name in RAVE_RECIPES:
                 made.append(export_rave(args.venv, args.work / name, name, out))
+            # the same weights without cache buffers: the loader must refuse it live
+            made.append(export_rave(args.venv, args.work / "rave_a", "rave_a", out, streaming=False))
         if "prior" in groups:
             ratio = _ratio_of(out / f"{PRIOR_RECIPE['on']}.ts")
             prior = export_prior(args.venv, args.work / "prior_a", ratio, out)
