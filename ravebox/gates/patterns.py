@@ -135,8 +135,9 @@ def parse_step_string(text: str) -> tuple[Step, ...]:
 def euclid(pulses: int, steps: int, rotate: int = 0) -> tuple[Step, ...]:
     """The Euclidean rhythm E(pulses, steps): pulses spread as evenly as possible.
 
-    Step ``i`` is on when ``(i * pulses) mod steps < pulses`` (Bresenham's line,
-    which gives the same necklaces as Bjorklund's algorithm), rotated left by ``rotate``.
+    Step ``i`` is on when ``(i * pulses) mod steps < pulses`` (Bresenham's line:
+    the same rhythm as Bjorklund's algorithm up to a rotation, always starting
+    on a pulse), rotated left by ``rotate``.
     """
     if steps < 1 or not 0 <= pulses <= steps:
         raise ValueError(f"euclid needs 0 <= pulses <= steps and steps >= 1, got E({pulses},{steps})")
