@@ -132,7 +132,8 @@ class PresetBank:
     """Presets by name and by index."""
 
     presets: tuple[Preset, ...] = ()
-    files: tuple[Path, ...] = ()
+    files: tuple[Path, ...] = ()     # every preset file read
+    sources: tuple[Path, ...] = ()   # the files and folders asked for (a reload reads them again)
     by_name: dict[str, Preset] = field(init=False, repr=False)
     by_index: dict[int, Preset] = field(init=False, repr=False)
 

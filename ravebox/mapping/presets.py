@@ -39,6 +39,7 @@ def is_preset_table(data: dict) -> bool:
 
 def load_presets(paths: Iterable[str | Path]) -> PresetBank:
     """Load preset files (a directory means its ``*.toml``); raises ConfigError with every problem."""
+    paths = [Path(p) for p in paths]
     files = _expand(paths)
     problems: list[Diagnostic] = []
     all_diags: list[Diagnostics] = []
@@ -63,7 +64,7 @@ def load_presets(paths: Iterable[str | Path]) -> PresetBank:
     problems = [item for d in all_diags for item in d.items] + problems
     if problems:
         raise ConfigError(problems)
-    return PresetBank(tuple(numbered), tuple(files))
+    return PresetBank(tuple(numbered), tuple(files), tuple(paths))
 
 
 def _expand(paths: Iterable[str | Path]) -> list[Path]:

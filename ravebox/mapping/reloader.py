@@ -16,6 +16,7 @@ from pathlib import Path
 from ravebox.errors import ConfigError
 from ravebox.mapping.loader import load_mapping
 from ravebox.mapping.model import Mapping
+from ravebox.mapping.presets import load_presets
 from ravebox.mapping.runtime import MappingRuntime
 
 Signature = tuple[tuple[str, int, int], ...]
@@ -44,16 +45,18 @@ class MappingReloader:
     def reload(self) -> Reload:
         """Validate the file now; swap it in if valid, else keep the current mapping."""
         self._signature = self._sign()
+        explicit = self.runtime.explicit_presets
         try:
             mapping = self.loader(self.path)
+            presets = load_presets(explicit.sources) if explicit is not None else None
         except ConfigError as exc:
             self.last_error = str(exc)
             return Reload(False, f"mapping not reloaded, keeping '{self.runtime.mapping.name}':\n{exc}")
-        self.runtime.swap(mapping)
+        self.runtime.swap(mapping, presets)
         self.generation += 1
         self.last_error = None
         return Reload(True, f"mapping reloaded from {self.path}: {len(mapping.rules)} rules, "
-                            f"{len(mapping.presets)} presets")
+                            f"{len(self.runtime.presets)} presets")
 
     def poll(self) -> Reload | None:
         """Reload if a watched file changed since the last look; None when nothing changed."""
@@ -62,7 +65,8 @@ class MappingReloader:
         return self.reload()
 
     def _files(self) -> list[Path]:
-        files = [self.path, *self.runtime.mapping.files[1:]]
+        explicit = self.runtime.explicit_presets
+        files = [self.path, *self.runtime.mapping.files[1:], *(explicit.sources if explicit is not None else ())]
         out: list[Path] = []
         for path in files:
             out += sorted(path.glob("*.toml")) + [path] if path.is_dir() else [path]

@@ -89,11 +89,21 @@ class MappingRuntime:
     def presets(self) -> PresetBank:
         return self._active.presets
 
+    @property
+    def explicit_presets(self) -> PresetBank | None:
+        """Presets given by the box config instead of the mapping's own, if any."""
+        return self._explicit_presets
+
     def swap(self, mapping: Mapping, presets: PresetBank | None = None) -> None:
-        """Make ``mapping`` current (atomic); held buttons still release through the old one."""
-        if presets is None:
-            presets = mapping.presets if mapping.has_presets else (self._explicit_presets or mapping.presets)
-        self._active = _Active(mapping, presets)
+        """Make ``mapping`` current (atomic); held buttons still release through the old one.
+
+        Presets: ``presets`` if given (replacing the explicit bank when there is
+        one), else the explicit bank given at construction, else the mapping's own.
+        """
+        if presets is not None and self._explicit_presets is not None:
+            self._explicit_presets = presets
+        bank = presets or self._explicit_presets or mapping.presets
+        self._active = _Active(mapping, bank)
 
     # -- control thread --------------------------------------------------------------
     def handle(self, event: MidiEvent) -> None:
@@ -112,7 +122,10 @@ class MappingRuntime:
             self.handle(event)
 
     def recall(self, which: str | int, frame: int, glide_ms: float | None = None) -> bool:
-        """Recall a preset by name or index; glide (None = the mapping's preset glide)."""
+        """Recall a preset by name or index; glide (None = the mapping's preset glide).
+
+        Control thread only: it writes the store, which has one writer.
+        """
         active = self._active
         preset = active.presets.find(which)
         if preset is None:

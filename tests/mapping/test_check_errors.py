@@ -128,7 +128,9 @@ def test_exit_codes_through_the_cli(tmp_path, capsys):
 def test_box_configs_are_detected_by_their_tables(tmp_path):
     from ravebox.service.commands.check import detect
 
-    assert detect({"box": {}, "graph": {}}) == "box"
+    assert detect({"box": {}, "graphs": {}}) == "box"
+    assert detect({"mapping": {}, "graphs": {}}) == "box"
+    assert detect({"mapping": {}, "map": []}) == "mapping"
     assert detect({"values": {}}) == "preset"
     assert detect({"map": []}) == "mapping"
 

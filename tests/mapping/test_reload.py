@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from helpers import Rig, cc, write
+from ravebox.params.table import ParamKey
 from ravebox.mapping import MappingReloader
 
 GOOD = '[mapping]\nname = "first"\n[defaults]\nsmoothing_ms = 0\n[[map]]\ncc = 1\ntarget = "mix.wet"\n'
@@ -77,3 +78,19 @@ def test_missing_file_keeps_the_old_mapping(tmp_path):
     result = reloader.poll()
     assert not result.ok and "cannot read" in result.message
     assert rig.runtime.mapping.name == "first"
+
+
+def test_presets_from_the_box_config_survive_and_follow_a_reload(tmp_path):
+    from ravebox.mapping import MappingRuntime, load_mapping, load_presets
+    from ravebox.params.store import ParamStore
+
+    write(tmp_path, '[values]\n"mix.wet" = 0.5\n', "box-presets/a.toml")
+    write(tmp_path, '[values]\n"mix.wet" = 0.1\n', "own/a.toml")
+    path = write(tmp_path, '[presets]\ndir = "own"\n[[map]]\nprogram = true\ntarget = "preset.recall"\n')
+    store = ParamStore({"main": 1}, 1000)
+    runtime = MappingRuntime(load_mapping(path), store, load_presets([tmp_path / "box-presets"]))
+    reloader = MappingReloader(runtime, path)
+    write(tmp_path, '[values]\n"mix.wet" = 0.75\n', "box-presets/b.toml")   # a new file in the folder
+    assert reloader.poll().ok
+    assert [p.name for p in runtime.presets.presets] == ["a", "b"]
+    assert runtime.recall("b", 0) and store.target(ParamKey("mix.wet", "main")) == 0.75

@@ -4,7 +4,7 @@ Runs on the main thread of a short-lived CLI process; imports no torch and
 no JACK, so it answers quickly on a Raspberry Pi.
 
 The kind of a file is told by its tables: a box config has ``[box]``,
-``[graph]``, ``[models]`` ...; a preset file has ``[values]`` or
+``[graphs]``, ``[models]`` ...; a preset file has ``[values]`` or
 ``[[preset]]``; anything else is read as a mapping. ``--kind`` overrides.
 
 Exit codes: 0 every file is valid, 1 some file is invalid, 2 usage error or
@@ -22,7 +22,7 @@ from ravebox.config.diagnostics import read_toml
 from ravebox.errors import ConfigError
 
 HELP = "validate mapping, preset and box config files without starting anything"
-BOX_TABLES = ("box", "models", "graph", "clock", "gates", "jack", "output")
+BOX_TABLES = ("box", "models", "graphs", "output", "clock", "gates", "jack")  # [mapping] is in both kinds
 OK, INVALID, UNUSABLE = 0, 1, 2
 
 
