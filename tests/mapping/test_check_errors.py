@@ -139,3 +139,22 @@ def test_box_configs_are_detected_by_their_tables(tmp_path):
 def test_bundled_mappings_pass_check(name):
     out = io.StringIO()
     assert check_file(bundled_path(name), out=out) == 0, out.getvalue()
+
+
+def test_box_config_with_a_broken_mapping(tmp_path):
+    from pathlib import Path
+
+    model = Path(__file__).resolve().parents[1] / "models" / "rave_a.ts"
+    write(tmp_path, '[[map]]\ncc = 1\ntarget = "mix.wat"\n', "map.toml")
+    box = write(tmp_path, f'[box]\nname = "t"\n[models]\na = "{model}"\n[graphs.main]\nencoder = "a"\n'
+                          f'[mapping]\nfile = "map.toml"\nwach = true\n', "box.toml")
+    out = io.StringIO()
+    assert check_file(box, out=out) == 1
+    text = out.getvalue()
+    assert f"{box}:9: mapping.wach: unknown key (did you mean 'watch'?)" in text
+    assert f"{tmp_path / 'map.toml'}:3: map[0].target: unknown parameter 'mix.wat' (did you mean 'mix.wet'?)" in text
+    write(tmp_path, '[[map]]\ncc = 1\ntarget = "mix.wet"\n', "map.toml")
+    box.write_text(box.read_text().replace("wach = true\n", ""))
+    out = io.StringIO()
+    assert check_file(box, out=out) == 0, out.getvalue()
+    assert out.getvalue() == f"{box}: ok (box config: graphs main; mapping 'map': 1 rules)\n"

@@ -94,8 +94,10 @@ def _box(path: Path) -> str:
         box = importlib.import_module("ravebox.config.box")
     except ImportError as exc:
         raise _CannotCheck(f"cannot check box configs: {exc}") from exc
-    box.load_box(path)
-    return "box config"
+    config = box.load_box(path)
+    text = "box config: graphs " + ", ".join(getattr(config, "graph_names", ()))
+    mapping = getattr(getattr(config, "sections", {}).get("mapping"), "mapping", None)
+    return text + (f"; mapping '{mapping.name}': {len(mapping.rules)} rules" if mapping is not None else "")
 
 
 def _unreadable(exc: ConfigError) -> bool:
