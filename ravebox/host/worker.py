@@ -113,10 +113,7 @@ class InferenceWorker:
         t0 = time.perf_counter()
         path.read_block(start, self._bufs)
         inputs = {g.name: self._bufs[i][:g.inputs] for i, g in enumerate(path.graphs)}
-        try:
-            wet = self.engine.process(inputs, start, self.store, self._clock_ref())
-        except Exception as exc:  # noqa: BLE001 - a failing model must not stop the box
-            wet = self._failed(path, exc)
+        wet = self._run_engine(path, inputs, start)
         for i, g in enumerate(path.graphs):
             block = wet.get(g.name) if g.name not in self.muted else None
             if block is None or block.shape != (g.outputs, path.block):
@@ -126,7 +123,21 @@ class InferenceWorker:
         self.durations[self.progress % len(self.durations)] = time.perf_counter() - t0
         self.progress += 1
 
-    def _failed(self, path: AudioPath, exc: Exception) -> dict:
+    def _run_engine(self, path: AudioPath, inputs: dict, start: int) -> dict:
+        """Worker thread: one engine call; on a failure, mute the culprit and retry once without it."""
+        try:
+            return self.engine.process(inputs, start, self.store, self._clock_ref())
+        except Exception as exc:  # noqa: BLE001 - a failing model must not stop the box
+            if not self._failed(path, exc):
+                return {}
+        try:
+            return self.engine.process(inputs, start, self.store, self._clock_ref())
+        except Exception as exc:  # noqa: BLE001
+            self._failed(path, exc)
+            return {}
+
+    def _failed(self, path: AudioPath, exc: Exception) -> bool:
+        """Mute the graph that raised (or all); True if the engine excluded it and a retry makes sense."""
         """Worker thread: mute the graph that raised (or all), log once, keep going."""
         self.errors += 1
         finder = getattr(self.engine, "failed_graph", None)
@@ -140,10 +151,10 @@ class InferenceWorker:
                 log.error("graph %s muted: its model raised in the worker: %s", g.name, self.last_error,
                           exc_info=exc)
         exclude = getattr(self.engine, "exclude_graph", None)
-        if callable(exclude):
-            for name in names:
-                exclude(name)
-        return {}
+        if not callable(exclude) or not graph:
+            return False
+        exclude(graph)
+        return len(self.muted) < len(path.graphs)
 
     def unmute(self, path: AudioPath) -> None:
         """Main thread (panic, reload): let muted graphs play again."""

@@ -38,7 +38,8 @@ target = "mix.wet"
 
 
 def write_box(tmp: Path, *, client: str = "rbx", mapping: str = TEST_MAPPING, extra: str = "",
-              connect: str | None = None, model: str = "rave_a.ts") -> Path:
+              connect: str | None = None, model: str = "rave_a.ts", graphs: str | None = None,
+              sections: str = "") -> Path:
     """A one-graph box (``main``) on a committed test model, with auto-connect rules for test clients."""
     (tmp / "map.toml").write_text(mapping)
     rules = connect if connect is not None else """
@@ -60,8 +61,8 @@ allow = ["(?i)midi_clock|jack_midi_clock"]
 name = "test"
 [models]
 a = "{MODELS / model}"
-[graphs.main]
-encoder = "a"
+{graphs or '[graphs.main]' + chr(10) + 'encoder = "a"'}
+{sections}
 [jack]
 client_name = "{client}"
 {extra}
@@ -97,10 +98,13 @@ class Controller:
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
         assert self.proc.stdout.readline().strip() == "ready"
 
-    def send(self, line: str) -> None:
+    def send(self, line: str) -> str:
+        """Send one command; returns the answer (``ok``, or ``refused ...`` for raw bytes)."""
         self.proc.stdin.write(line + "\n")
         self.proc.stdin.flush()
-        assert self.proc.stdout.readline().strip() == "ok"
+        answer = self.proc.stdout.readline().strip()
+        assert answer == "ok" or answer.startswith("refused"), answer
+        return answer
 
     def close(self) -> None:
         if self.proc.poll() is None:

@@ -7,7 +7,8 @@ controller is another program anyway. The JACK server comes from
 ``ok`` after each, so a test can step through a performance:
 
     cc CHANNEL NUMBER VALUE       (channel 1..16)
-    raw HEX HEX ...               raw bytes as one JACK MIDI event (garbage tests)
+    raw HEX HEX ...               raw bytes as one JACK MIDI event (garbage tests);
+                                  answers ``refused ...`` when rtmidi will not send them
     flood COUNT RATE CHANNEL NUMBER   COUNT CCs at RATE per second, values sweeping
     sleep SECONDS
     quit
@@ -37,7 +38,11 @@ def main() -> int:
             ch, num, val = (int(a) for a in args)
             out.send(mido.Message("control_change", channel=ch - 1, control=num, value=val))
         elif cmd == "raw":
-            out._rt.send_message([int(a, 16) for a in args])
+            try:
+                out._rt.send_message([int(a, 16) for a in args])
+            except Exception as exc:  # rtmidi refuses some byte strings outright
+                print(f"refused {exc}", flush=True)
+                continue
         elif cmd == "flood":
             count, rate, ch, num = int(args[0]), float(args[1]), int(args[2]), int(args[3])
             start = time.monotonic()
