@@ -13,6 +13,7 @@ swap), never on the JACK or inference threads.
 
 from __future__ import annotations
 
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -29,7 +30,9 @@ def open_torchscript(path: Path) -> torch.jit.ScriptModule:
     _check_readable(path)
     _check_archive(path)
     try:
-        module = torch.jit.load(str(path), map_location="cpu")
+        with warnings.catch_warnings():  # torch 2.13 deprecates jit.load; nn~ files are TorchScript
+            warnings.simplefilter("ignore", DeprecationWarning)
+            module = torch.jit.load(str(path), map_location="cpu")
     except Exception as exc:  # torch raises RuntimeError or ValueError, message varies
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"{path}: torch could not load this TorchScript file: {first}") from exc
