@@ -25,7 +25,9 @@ class ControlInput:
 
     ``value`` is the raw value (the MSB for 14-bit kinds, whose LSB is
     ``lsb``, -1 if none was ever received); ``msb_changed`` says which byte
-    this message carried; ``press`` is set for notes (on/off) and programs.
+    this message carried; ``lsb_fresh`` that the LSB arrived just before this
+    MSB (a controller sending LSB first); ``press`` is set for notes (on/off)
+    and programs.
     """
 
     kind: str
@@ -35,6 +37,7 @@ class ControlInput:
     lsb: int = -1
     msb_changed: bool = True
     press: bool | None = None
+    lsb_fresh: bool = False
 
 
 @dataclass(slots=True)
@@ -51,8 +54,10 @@ class InputStats:
 class ControllerState:
     """Remembers CC values and (N)RPN selection per port and channel."""
 
-    def __init__(self) -> None:
+    def __init__(self, pair_window: int = 96) -> None:
+        self.pair_window = pair_window  # frames within which an LSB and its MSB form one pair
         self.cc: dict[tuple[str, int, int], int] = {}
+        self.cc_frame: dict[tuple[str, int, int], int] = {}
         self.selected: dict[tuple[str, int], tuple[str, int, int]] = {}  # kind, msb, lsb (-1 = unset)
         self.data: dict[tuple[str, int, str, int], _Data] = {}
         self.stats = InputStats()
@@ -62,7 +67,7 @@ class ControllerState:
         m = event.message
         t = m.type
         if t == "control_change":
-            return self._cc(event.port, m.channel, m.control, m.value)
+            return self._cc(event.port, m.channel, m.control, m.value, event.frame)
         if t in ("note_on", "note_off"):
             press = t == "note_on" and m.velocity > 0
             return [ControlInput("note", m.note, m.channel, m.velocity if press else 0, press=press)]
@@ -76,12 +81,14 @@ class ControllerState:
             return [ControlInput("polytouch", m.note, m.channel, m.value)]
         return []
 
-    def _cc(self, port: str, channel: int, number: int, value: int) -> list[ControlInput]:
+    def _cc(self, port: str, channel: int, number: int, value: int, frame: int) -> list[ControlInput]:
         self.cc[(port, channel, number)] = value
+        self.cc_frame[(port, channel, number)] = frame
         out = [ControlInput("cc", number, channel, value)]
         if number < 32:
             lsb = self.cc.get((port, channel, number + 32), -1)
-            out.append(ControlInput("cc14", number, channel, value, lsb, True))
+            fresh = 0 <= frame - self.cc_frame.get((port, channel, number + 32), -10**12) <= self.pair_window
+            out.append(ControlInput("cc14", number, channel, value, lsb, True, lsb_fresh=fresh))
         elif number < 64:
             msb = self.cc.get((port, channel, number - 32), 0)
             out.append(ControlInput("cc14", number - 32, channel, msb, value, False))

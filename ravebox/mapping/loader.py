@@ -246,7 +246,7 @@ class _RuleParser:
         port = PortPattern(self.check.string(self.e["port"], "port")) if "port" in self.e else self.d.port
         rules = []
         for number, dim, value in zip(numbers, dims, values):
-            source = Source(kind, number, channels, port, self.e.get("order", "msb_first"), self.e.get("bits", 14))
+            source = Source(kind, number, channels, port, self.e.get("order", "auto"), self.e.get("bits", 14))
             key = None if target is None else ParamKey(target, self.e.get("graph"), dim)
             rules.append(Rule(self.i, self.diags.line_of(self.prefix), source, key, self.e.get("preset"),
                               mode, **(common | {"value": value})))
@@ -404,7 +404,7 @@ class _RuleParser:
             check.fail("step" if "step" in e else "acceleration", "step and acceleration apply to encoder rules only")
         out["acceleration"] = check.number(e.get("acceleration", 0.0), "acceleration", 0, 10) or 0.0
         out["threshold"] = check.integer(e.get("threshold", self.d.threshold), "threshold", 1, 127) or 64
-        self._takeover(mode, out)
+        self._takeover(kind, mode, out)
         if "smoothing_ms" in e:
             out["smoothing_ms"] = check.number(e["smoothing_ms"], "smoothing_ms", 0, 10000)
         else:
@@ -418,20 +418,22 @@ class _RuleParser:
         out["label"] = check.string(e.get("label", ""), "label")
         return out
 
-    def _takeover(self, mode: str, out: dict) -> None:
+    def _takeover(self, kind: str, mode: str, out: dict) -> None:
+        """[defaults] takeover reaches faders and knobs; bend, pressure and velocity jump unless told."""
         if "takeover" in self.e:
             out["takeover"] = self.check.choice(self.e["takeover"], "takeover", TAKEOVERS) or "jump"
             if mode != "absolute":
                 self.check.fail("takeover", "soft takeover applies to absolute controls (faders, knobs) only")
         else:
-            out["takeover"] = self.d.takeover if mode == "absolute" else "jump"
+            knob = mode == "absolute" and kind in ("cc", "cc14", "nrpn", "rpn")
+            out["takeover"] = self.d.takeover if knob else "jump"
 
     def _source_options(self, kind: str, out: dict) -> None:
         e, check = self.e, self.check
         if "order" in e:
             if kind != "cc14":
                 check.fail("order", "order applies to cc14 sources only")
-            check.choice(e["order"], "order", ("msb_first", "lsb_first"))
+            check.choice(e["order"], "order", ("auto", "msb_first", "lsb_first"))
         if "bits" in e:
             if kind not in ("nrpn", "rpn"):
                 check.fail("bits", "bits applies to nrpn and rpn sources only")

@@ -62,7 +62,7 @@ class Source:
     number: int | None
     channels: frozenset[int] | None
     port: PortPattern
-    order: str = "msb_first"  # cc14: does the MSB reset the LSB (msb_first) or keep it
+    order: str = "auto"       # cc14: does an MSB reset the LSB (msb_first), keep it (lsb_first), or tell (auto)
     bits: int = 14            # nrpn/rpn: 7 = data entry MSB only
 
     def accepts(self, port: str, channel: int | None) -> bool:

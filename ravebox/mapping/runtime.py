@@ -13,7 +13,7 @@ habit), or a momentary "freeze" would stay stuck on forever.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from ravebox.mapping.inputs import ControlInput, ControllerState
 from ravebox.mapping.model import Mapping, PresetBank, Rule
@@ -24,6 +24,7 @@ from ravebox.params.table import PARAMS, ParamKey, ParamKind
 
 TAKEOVER_TOLERANCE = 0.01 + 1e-9  # normalised distance at which a control "has" its parameter
 RECALL = "preset.recall"
+PAIR_WINDOW_MS = 2  # an LSB this close before its MSB is the pair's fine part (LSB-first senders)
 
 
 @dataclass(slots=True)
@@ -39,6 +40,9 @@ class MappingStats:
     unknown_graphs: int = 0
     errors: int = 0
     last_error: str = ""
+
+    def as_dict(self) -> dict[str, int | str]:
+        return asdict(self)
 
 
 @dataclass(slots=True)
@@ -76,7 +80,7 @@ class MappingRuntime:
     def __init__(self, mapping: Mapping, store: ParamStore, presets: PresetBank | None = None) -> None:
         self.store = store
         self.stats = MappingStats()
-        self.controller = ControllerState()
+        self.controller = ControllerState(pair_window=max(1, store.sample_rate * PAIR_WINDOW_MS // 1000))
         self._explicit_presets = presets
         self._active = _Active(mapping, presets if presets is not None else mapping.presets)
         self._held: dict[tuple[str, int | None, str, int | None], tuple[_Active, int]] = {}
@@ -287,7 +291,8 @@ def _raw(rule: Rule, inp: ControlInput) -> float | None:
     """The source value of an absolute rule, or None if this message completes nothing."""
     kind = inp.kind
     if kind == "cc14":
-        reset = rule.source.order == "msb_first" and inp.msb_changed
+        order = rule.source.order
+        reset = inp.msb_changed and (order == "msb_first" or (order == "auto" and not inp.lsb_fresh))
         return float(inp.value * 128 + (0 if reset else max(inp.lsb, 0)))
     if kind in ("nrpn", "rpn"):
         if rule.source.bits == 7:

@@ -123,3 +123,10 @@ def test_release_goes_to_the_mapping_that_saw_the_press(tmp_path):
     assert (rig.value("prior.listen"), rig.value("graph.mute")) == (0.0, 0.0)
     rig.send(NOTE_ON, 36, 100)                                                    # a new press: the new mapping
     assert (rig.value("latent.freeze"), rig.value("prior.listen")) == (0.0, 1.0)
+
+
+def test_default_takeover_reaches_knobs_but_not_bend(tmp_path):
+    mapping = load_mapping(write(tmp_path, '[defaults]\ntakeover = "pickup"\n[[map]]\ncc = 1\ntarget = "mix.wet"\n'
+                                           '[[map]]\npitchbend = true\ntarget = "gate.depth"\n'
+                                           '[[map]]\nnote = 1\nvelocity = "value"\ntarget = "gate.swing"\n'))
+    assert [r.takeover for r in mapping.rules] == ["pickup", "jump", "jump"]

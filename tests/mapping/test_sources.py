@@ -21,8 +21,10 @@ CASES = [
      "loop.dissolve", "main", None, 1.0),
     ("cc14 lsb first", 'cc14 = 7\norder = "lsb_first"\ntarget = "loop.dissolve"', [0xB0, 39, 127, 7, 127],
      "loop.dissolve", "main", None, 1.0),
-    ("cc14 lsb first, msb_first would lose the lsb", 'cc14 = 7\ntarget = "loop.dissolve"', [0xB0, 39, 127, 7, 127],
-     "loop.dissolve", "main", None, round(127 * 128 / 16383, 6)),
+    ("cc14 lsb first, told apart by auto", 'cc14 = 7\ntarget = "loop.dissolve"', [0xB0, 39, 127, 7, 127],
+     "loop.dissolve", "main", None, 1.0),
+    ("cc14 lsb first, msb_first loses the lsb", 'cc14 = 7\norder = "msb_first"\ntarget = "loop.dissolve"',
+     [0xB0, 39, 127, 7, 127], "loop.dissolve", "main", None, round(127 * 128 / 16383, 6)),
     ("cc14 lsb only update", 'cc14 = 7\ntarget = "loop.dissolve"', [0xB0, 7, 0, 39, 100, 39, 50],
      "loop.dissolve", "main", None, round(50 / 16383, 6)),
     ("nrpn 14 bit", 'nrpn = 300\ntarget = "loop.dissolve"', [0xB0, 99, 2, 98, 44, 6, 127, 38, 127],
@@ -122,3 +124,12 @@ def test_box_parameter_needs_no_graph(tmp_path):
     rig = Rig(tmp_path, '[defaults]\nsmoothing_ms = 0\n[[map]]\ncc = 20\ntarget = "clock.bpm"\n')
     rig.send(*cc(20, 127))
     assert rig.value("clock.bpm", None) == 300.0
+
+
+def test_cc14_auto_order_resets_a_stale_lsb(tmp_path):
+    """An MSB long after the last LSB starts a new MSB-first pair (the spec's reset)."""
+    rig = Rig(tmp_path, '[defaults]\nsmoothing_ms = 0\n[[map]]\ncc14 = 7\ntarget = "loop.dissolve"\n')
+    rig.send(0xB0, 39, 127).send(0xB0, 7, 64)
+    assert rig.value("loop.dissolve") == round(64 * 128 / 16383, 6)
+    rig.send(0xB0, 39, 1, frame=rig.frame + 1000).send(0xB0, 7, 64, frame=rig.frame + 1)  # LSB just before
+    assert rig.value("loop.dissolve") == round((64 * 128 + 1) / 16383, 6)
