@@ -19,6 +19,7 @@ from pathlib import Path
 from ravebox.config.diagnostics import Diagnostics, did_you_mean
 from ravebox.errors import ConfigError
 from ravebox.mapping import Mapping, PresetBank, bundled_path, load_mapping, load_presets
+from ravebox.mapping.bundled import bundled_names
 
 KEYS = ("file", "presets", "watch")
 
@@ -73,6 +74,7 @@ def _mapping_path(name: object, base: Path, diags: Diagnostics, prefix: str) -> 
             pass
     path = base / name
     if not path.is_file():
-        diags.error(f"{prefix}.file", f"no such mapping file: {path}")
+        hint = did_you_mean(name, bundled_names()) if "/" not in name else ""
+        diags.error(f"{prefix}.file", f"no such mapping file: {path}{hint}")
         return None
     return path

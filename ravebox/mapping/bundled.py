@@ -27,6 +27,11 @@ def bundled_path(name: str = "default") -> Path:
     raise FileNotFoundError(f"no bundled mapping '{name}' in {', '.join(map(str, _PLACES))}")
 
 
+def bundled_names() -> list[str]:
+    """Names of every bundled mapping (file names without ``.toml``)."""
+    return sorted({p.stem for place in _PLACES if place.is_dir() for p in place.glob("*.toml")})
+
+
 def bundled_mapping(name: str) -> Mapping:
     return load_mapping(bundled_path(name))
 

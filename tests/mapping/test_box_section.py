@@ -46,3 +46,10 @@ def test_missing_file(tmp_path):
     diags = diags_for(tmp_path)
     assert parse({"file": "nope.toml"}, diags) is None
     assert str(diags.items[0]).endswith(f"mapping.file: no such mapping file: {tmp_path / 'nope.toml'}")
+
+
+def test_misspelt_bundled_name(tmp_path):
+    diags = diags_for(tmp_path)
+    assert parse({"file": "nanokontrol"}, diags) is None
+    assert str(diags.items[0]).endswith(
+        f"mapping.file: no such mapping file: {tmp_path / 'nanokontrol'} (did you mean 'nanokontrol2'?)")
