@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import write
+from maprig import write
 from ravebox.config.diagnostics import Diagnostics
 from ravebox.config.mapping import parse
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import Rig, cc, write
+from maprig import Rig, cc, write
 from ravebox.mapping import load_mapping
 from ravebox.params.table import ParamKey
 

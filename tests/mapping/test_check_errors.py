@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from helpers import write
+from maprig import write
 from ravebox.mapping import bundled_path
 from ravebox.service.cli import main
 from ravebox.service.commands.check import check_file

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import Rig, cc, write
+from maprig import Rig, cc, write
 from ravebox.errors import ConfigError
 from ravebox.mapping import load_presets
 from ravebox.params.table import ParamKey

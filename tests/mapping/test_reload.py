@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from helpers import Rig, cc, write
+from maprig import Rig, cc, write
 from ravebox.params.table import ParamKey
 from ravebox.mapping import MappingReloader
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from helpers import Rig, cc
+from maprig import Rig, cc
 from ravebox.mapping.shaping import accelerate, curve, relative_delta
 
 K = 4.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import Rig, cc
+from maprig import Rig, cc
 
 # name, rule (TOML), bytes, parameter, graph, dim, expected value
 CASES = [
