@@ -63,7 +63,7 @@ def parse_mapping(data: dict, diags: Diagnostics, path: Path) -> Mapping | None:
     meta = _table(data, "mapping", MAPPING_KEYS, diags)
     defaults = _defaults(_table(data, "defaults", DEFAULT_KEYS, diags), diags)
     presets, glide_ms, preset_files = _presets(data, diags, path)
-    rules = _rules(data.get("map", []), defaults, presets, diags)
+    rules = _rules(data.get("map", []), defaults, presets if "presets" in data else None, diags)
     _duplicates(rules, diags)
     if diags:
         return None
@@ -130,7 +130,7 @@ def _presets(data: dict, diags: Diagnostics, path: Path) -> tuple[PresetBank, fl
 
 # -- rules -----------------------------------------------------------------------
 
-def _rules(entries: object, defaults: _Defaults, presets: PresetBank, diags: Diagnostics) -> list[Rule]:
+def _rules(entries: object, defaults: _Defaults, presets: PresetBank | None, diags: Diagnostics) -> list[Rule]:
     if not isinstance(entries, list):
         diags.error("map", "expected [[map]] tables")
         return []
@@ -218,9 +218,12 @@ def _span(lo: float | None, hi: float | None) -> str:
 class _RuleParser:
     """Validates one ``[[map]]`` table into one Rule (or several, for list sources)."""
 
-    def __init__(self, entry: dict, index: int, defaults: _Defaults, presets: PresetBank,
+    def __init__(self, entry: dict, index: int, defaults: _Defaults, presets: PresetBank | None,
                  diags: Diagnostics) -> None:
-        self.e, self.i, self.d, self.presets, self.diags = entry, index, defaults, presets, diags
+        """``presets`` is None when the file declares none (a box config may supply them)."""
+        self.e, self.i, self.d, self.diags = entry, index, defaults, diags
+        self.has_presets = presets is not None
+        self.presets = presets or PresetBank()
         self.prefix = key_path("map", index)
         self.check = _Checker(diags, self.prefix)
         self.errors_before = len(diags.items)
@@ -288,8 +291,9 @@ class _RuleParser:
         return [self._number(kind, v, top, f"{kind}[{j}]" if len(values) > 1 else kind) for j, v in enumerate(values)]
 
     def _is_msb_lsb(self, kind: str, value: list) -> bool:
+        """``nrpn = [2, 44]`` is one parameter (MSB 2, LSB 44), unless dim or value lists make it two."""
         return kind in ("nrpn", "rpn") and len(value) == 2 and all(isinstance(v, int) and v < 128 for v in value) \
-            and not isinstance(self.e.get("dim"), list)
+            and not isinstance(self.e.get("dim"), list) and not isinstance(self.e.get("value"), list)
 
     def _number(self, kind: str, value: object, top: int, key: str) -> int | None:
         if kind in ("nrpn", "rpn") and isinstance(value, list):
@@ -307,10 +311,8 @@ class _RuleParser:
             name = self.e["preset"]
             if not isinstance(name, str):
                 self.check.fail("preset", f"expected a preset name, got {_show(name)}")
-            elif len(self.presets) and self.presets.find(name) is None:
+            elif self.has_presets and self.presets.find(name) is None:
                 self.check.fail("preset", f"unknown preset '{name}'{did_you_mean(name, self.presets.by_name)}")
-            elif not len(self.presets):
-                self.check.fail("preset", f"unknown preset '{name}': this mapping loads no presets ([presets] dir)")
             return PARAMS["preset.recall"], None
         if "target" not in self.e:
             self.diags.error(self.prefix, "missing target (a parameter name) or preset (a preset name)")

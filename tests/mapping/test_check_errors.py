@@ -158,3 +158,13 @@ def test_box_config_with_a_broken_mapping(tmp_path):
     out = io.StringIO()
     assert check_file(box, out=out) == 0, out.getvalue()
     assert out.getvalue() == f"{box}: ok (box config: graphs main; mapping 'map': 1 rules)\n"
+
+
+def test_preset_names_are_checked_against_the_mappings_own_presets(tmp_path):
+    write(tmp_path, 'name = "calm"\n[values]\n"mix.wet" = 0.5\n', "p/calm.toml")
+    bad = write(tmp_path, '[presets]\ndir = "p"\n[[map]]\nnote = 1\npreset = "clam"\n', "bad.toml")
+    out = io.StringIO()
+    assert check_file(bad, out=out) == 1
+    assert out.getvalue() == f"{bad}:5: map[0].preset: unknown preset 'clam' (did you mean 'calm'?)\n"
+    free = write(tmp_path, '[[map]]\nnote = 1\npreset = "any name"\n', "free.toml")   # presets come from the box
+    assert check_file(free, out=io.StringIO()) == 0
