@@ -60,12 +60,12 @@ class Engine:
         torch.set_num_threads(box.output.torch_threads)
         self.models = self._load_all()
         fade = int(round(box.output.crossfade_ms * self.sample_rate / 1000.0))
-        self.graphs = {spec.name: GraphRunner(spec, i, self.models, self.sample_rate, self.seed, fade)
+        self.graphs = {spec.name: GraphRunner(spec, i, self.models[spec.name], self.sample_rate, self.seed, fade)
                        for i, spec in enumerate(box.graphs)}
         self._check_ratios()
         self.block_size = self._lcm_ratio() * box.output.block_multiple
         self.latency_frames = max((int(getattr(getattr(m, "info", None), "latency", 0) or 0)
-                                   for m in self.models.values()), default=0)
+                                   for ms in self.models.values() for m in ms.values()), default=0)
         self.failed: dict[str, str] = {}
         self._pending: dict[str, tuple[int | None, object]] = {}
         self._resets: dict[str, int] = {}
@@ -74,21 +74,26 @@ class Engine:
         self.model_seconds = 0.0
 
     # -- building ------------------------------------------------------------------
-    def _load_all(self) -> dict[str, object]:
-        used = {name for g in self.box.graphs for name in (*g.decoders, g.encoder, g.prior) if name}
-        models, problems = {}, []
-        for name in sorted(used):
-            try:
-                models[name] = self._loader(self.box.models[name], self.sample_rate)
-            except RaveboxError as exc:
-                problems.append(f"models.{name}: {exc}")
+    def _load_all(self) -> dict[str, dict[str, object]]:
+        """Models per graph. Each graph loads its own instances: a streaming model carries
+        state, so two graphs sharing one instance would corrupt each other's stream."""
+        models: dict[str, dict[str, object]] = {}
+        problems = []
+        for g in self.box.graphs:
+            models[g.name] = {}
+            for name in dict.fromkeys(n for n in (*g.decoders, g.encoder, g.prior) if n):
+                try:
+                    models[g.name][name] = self._loader(self.box.models[name], self.sample_rate)
+                except RaveboxError as exc:
+                    problems.append(f"graphs.{g.name}: models.{name}: {exc}")
         if problems:
             raise EngineError("; ".join(problems))
         self._check_roles(models)
         return models
 
-    def _check_roles(self, models: dict[str, object]) -> None:
+    def _check_roles(self, all_models: dict[str, dict[str, object]]) -> None:
         for g in self.box.graphs:
+            models = all_models[g.name]
             for name in (*g.decoders, g.encoder):
                 if name and not hasattr(models[name], "decode"):
                     raise EngineError(f"graphs.{g.name}: model '{name}' is not a RAVE model (no encode/decode)")
@@ -98,12 +103,12 @@ class Engine:
     def _check_ratios(self) -> None:
         for g in self.box.graphs:
             names = [n for n in (*g.decoders, g.encoder, g.prior) if n]
-            ratios = {n: int(self.models[n].ratio) for n in names}
+            ratios = {n: int(self.models[g.name][n].ratio) for n in names}
             if len(set(ratios.values())) > 1:
                 raise EngineError(f"graphs.{g.name}: models disagree on the compression ratio {ratios}")
 
     def _lcm_ratio(self) -> int:
-        return math.lcm(*(int(m.ratio) for m in self.models.values()))
+        return math.lcm(*(int(m.ratio) for ms in self.models.values() for m in ms.values()))
 
     @property
     def graph_dims(self) -> dict[str, int]:
