@@ -62,6 +62,9 @@ class EstimatorTuning:
     min_fit: int = 24              # ticks committed unconditionally after a (re)start
     history: int = 24              # raw ticks remembered for change-point search
     kink_span: int = 4             # kink candidates searched either side of the detected one
+    curve_window: int = 48         # ticks a ramp (parabola) is fitted over
+    curve_min: int = 16            # fewest ticks before a ramp is considered
+    curve_t: float = 5.0           # curvature must be this many standard errors
     kink_young: int = 96           # ticks after a kink during which its location is re-fitted
 
 
@@ -277,9 +280,41 @@ class TickEstimator:
     def _refit(self) -> None:
         if self._kink is not None:
             if self._n < self.tuning.kink_young and self._refit_kink(self._kink):
+                self._follow_curve()
                 return
             self._end_kink(self._kink)
         self._refit_free()
+        self._follow_curve()
+
+    def _follow_curve(self) -> None:
+        """In a tempo ramp, use the tangent of a parabola through the recent ticks.
+
+        Why: a line fit over a ramp lags by half its window. The parabola is
+        used only when its curvature is unmistakable (``curve_t`` standard
+        errors), so a steady tempo keeps the straight line and its precision.
+        """
+        tun = self.tuning
+        n = min(self._n, tun.curve_window)
+        if n < tun.curve_min or self._line is None:
+            return
+        k, t, w = self._k[self._n - n:self._n], self._t[self._n - n:self._n], self._w[self._n - n:self._n]
+        x = k - k[-1]
+        y = t - self._line.time_of(k[-1])
+        sw = np.sqrt(w)
+        basis = np.stack([np.ones(n), x, x * x], axis=1) * sw[:, None]
+        coef, *_ = np.linalg.lstsq(basis, y * sw, rcond=None)
+        res = y * sw - basis @ coef
+        dof = max(float(w.sum()) - 3.0, 1.0)
+        sigma2 = max(float(res @ res) / dof, tun.min_noise ** 2)
+        cov = np.linalg.pinv(basis.T @ basis) * sigma2
+        if abs(coef[2]) < tun.curve_t * np.sqrt(max(cov[2, 2], 1e-30)):
+            return
+        self._noise = float(np.sqrt(sigma2))  # the line's residuals would count the curve as noise
+        self._forget_before(self._n - n)      # older ticks (and any kink) belong to another tempo
+        period = float(coef[1])  # slope at the newest tick
+        if period > 0.0:
+            t_last = self._line.time_of(k[-1]) + float(coef[0])
+            self._line = TickLine(t_last, float(k[-1]), period)
 
     def _refit_kink(self, kink: "_Kink") -> bool:
         """Fit a slope from the best kink on the old line; re-choose the kink every tick.
@@ -323,6 +358,15 @@ class TickEstimator:
             self._k[1:n + 1], self._t[1:n + 1], self._w[1:n + 1] = self._k[:n].copy(), self._t[:n].copy(), self._w[:n].copy()
             self._k[0], self._t[0], self._w[0] = kc, tc, self.tuning.anchor_weight
             self._n = n + 1
+
+    def _forget_before(self, first: int) -> None:
+        """Keep only committed ticks from index ``first`` on."""
+        self._kink = None
+        if first <= 0:
+            return
+        n = self._n - first
+        self._k[:n], self._t[:n], self._w[:n] = self._k[first:self._n].copy(), self._t[first:self._n].copy(), self._w[first:self._n].copy()
+        self._n = n
 
     def _refit_free(self) -> None:
         n = self._n
