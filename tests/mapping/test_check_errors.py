@@ -168,3 +168,12 @@ def test_preset_names_are_checked_against_the_mappings_own_presets(tmp_path):
     assert out.getvalue() == f"{bad}:5: map[0].preset: unknown preset 'clam' (did you mean 'calm'?)\n"
     free = write(tmp_path, '[[map]]\nnote = 1\npreset = "any name"\n', "free.toml")   # presets come from the box
     assert check_file(free, out=io.StringIO()) == 0
+
+
+def test_a_folder_checks_every_toml_below_it(tmp_path, capsys):
+    write(tmp_path, '[[map]]\ncc = 1\ntarget = "mix.wet"\n', "d/a.toml")
+    write(tmp_path, '[values]\n"mix.wet" = 5\n', "d/sub/p.toml")
+    assert main(["check", "-q", str(tmp_path / "d")]) == 1
+    assert capsys.readouterr().out == (
+        f"{tmp_path / 'd/sub/p.toml'}:2: values.\"mix.wet\": out of range: 5 is not within 0..1\n")
+    assert main(["check", str(bundled_path("default").parent)]) == 0

@@ -45,3 +45,16 @@ def test_unreadable_file_raises_midi_error(tmp_path):
     path.write_bytes(b"not midi")
     with pytest.raises(MidiError, match="cannot read MIDI file"):
         read_smf(path, 48000)
+
+
+def test_type0_file_with_two_tempo_changes_at_one_tick_uses_the_last():
+    midi = mido.MidiFile(type=0, ticks_per_beat=100)
+    midi.tracks.append(mido.MidiTrack([
+        mido.MetaMessage("set_tempo", tempo=250_000, time=0),
+        mido.MetaMessage("set_tempo", tempo=1_000_000, time=0),       # 60 BPM wins
+        mido.Message("program_change", program=3, time=100),           # beat 1 -> 1 s
+        mido.MetaMessage("set_tempo", tempo=500_000, time=0),
+        mido.Message("sysex", data=[1, 2], time=200),                  # + 2 beats at 120 BPM -> 2 s
+    ]))
+    events = events_of(midi, 1000)
+    assert [(e.frame, e.message.type) for e in events] == [(1000, "program_change"), (2000, "sysex")]

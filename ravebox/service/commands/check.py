@@ -7,6 +7,8 @@ The kind of a file is told by its tables: a box config has ``[box]``,
 ``[graphs]``, ``[models]`` ...; a preset file has ``[values]`` or
 ``[[preset]]``; anything else is read as a mapping. ``--kind`` overrides.
 
+A folder argument checks every ``*.toml`` below it.
+
 Exit codes: 0 every file is valid, 1 some file is invalid, 2 usage error or
 a file that cannot be read (or checked) at all.
 """
@@ -27,7 +29,7 @@ OK, INVALID, UNUSABLE = 0, 1, 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", metavar="FILE", help="TOML files to check")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="TOML files to check (a folder: every *.toml in it)")
     parser.add_argument("--kind", choices=("auto", "mapping", "preset", "box"), default="auto",
                         help="what the files are (default: tell by their tables)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print problems only")
@@ -36,7 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     status = OK
     for name in args.files:
-        status = max(status, check_file(Path(name), args.kind, args.quiet))
+        path = Path(name)
+        files = sorted(path.rglob("*.toml")) if path.is_dir() else [path]
+        for file in files or [path]:
+            status = max(status, check_file(file, args.kind, args.quiet))
     return status
 
 
