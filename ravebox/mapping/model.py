@@ -112,6 +112,13 @@ class Rule:
     layer: bool = False
     label: str = ""
 
+    def describe(self) -> str:
+        """One line for status output: ``cc 1 on channel 1 -> loop.dissolve (dissolve)``."""
+        target = f"preset '{self.preset}'" if self.preset is not None else str(self.target)
+        if self.value is not None:
+            target += f" = {self.value:g}"
+        return f"{self.source.describe()} -> {target}" + (f" ({self.label})" if self.label else "")
+
     @property
     def recalls_presets(self) -> bool:
         return self.preset is not None or (self.target is not None and self.target.name == "preset.recall")

@@ -133,3 +133,11 @@ def test_cc14_auto_order_resets_a_stale_lsb(tmp_path):
     assert rig.value("loop.dissolve") == round(64 * 128 / 16383, 6)
     rig.send(0xB0, 39, 1, frame=rig.frame + 1000).send(0xB0, 7, 64, frame=rig.frame + 1)  # LSB just before
     assert rig.value("loop.dissolve") == round((64 * 128 + 1) / 16383, 6)
+
+
+def test_rules_describe_themselves_for_status(tmp_path):
+    rig = Rig(tmp_path, '[[map]]\ncc = 1\nchannel = 2\ntarget = "loop.dissolve"\nlabel = "dissolve"\n'
+                        '[[map]]\nnote = [36, 37]\ntarget = "gate.pattern"\nvalue = [0, 1]\ngraph = "aux"\n')
+    assert [r.describe() for r in rig.runtime.mapping.rules] == [
+        "cc 1 on channel 2 -> loop.dissolve (dissolve)",
+        "note 36 -> aux/gate.pattern = 0", "note 37 -> aux/gate.pattern = 1"]
