@@ -117,7 +117,7 @@ class PriorModel:
         self.reset()
 
     def _check(self, z: torch.Tensor) -> None:
-        if not isinstance(z, torch.Tensor) or z.dim() != 3 or z.shape[1] != self.in_latents:
+        if not isinstance(z, torch.Tensor) or z.dim() != 3 or z.shape[0] != 1 or z.shape[1] != self.in_latents:
             shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
             raise ModelError(f"{self.path}: prior expects latents of shape (1, {self.in_latents}, k), got {shape}")
         k = z.shape[-1]

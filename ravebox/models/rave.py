@@ -81,7 +81,7 @@ class RaveModel:
         self.reset()
 
     def _check(self, t: torch.Tensor, channels: int, method: str, what: str, multiple: int) -> None:
-        if not isinstance(t, torch.Tensor) or t.dim() != 3:
+        if not isinstance(t, torch.Tensor) or t.dim() != 3 or t.shape[0] != 1:
             shape = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
             raise ModelError(f"{self.path}: {method} expects {what} of shape (1, {channels}, n), got {shape}")
         if t.shape[1] != channels:

@@ -116,6 +116,8 @@ def test_wrong_shapes(rave_a):
         rave_a.decode(torch.zeros(1, 16, 2))
     with pytest.raises(ModelError, match=r"encode expects audio of shape \(1, 1, n\), got \(2048,\)"):
         rave_a.encode(torch.zeros(2048))
+    with pytest.raises(ModelError, match=r"decode expects latents of shape \(1, 8, n\), got \(2, 8, 1\)"):
+        rave_a.decode(torch.zeros(2, 8, 1))  # the stream caches hold one batch row
 
 
 @pytest.fixture(scope="module")
