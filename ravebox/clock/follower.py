@@ -69,6 +69,7 @@ class ClockFollower:
         self._hold = 0.0             # beat shown while not running
         self._last_run_k: float | None = None
         self._waiting_since = 0.0
+        self._relocated = False      # Song Position moved the held beat on purpose
         self._epoch = 0
         self._now = 0
         self._display = s.internal_bpm
@@ -197,6 +198,7 @@ class ClockFollower:
             self._stop_at(frame)
             self._position = int(message.pos) * (PPQN // 4)
             self._hold = self._position / PPQN
+            self._relocated = True
 
     def _stop_at(self, frame: int) -> None:
         """Halt: hold the beat the published view shows at ``frame``; remember the next clock."""
@@ -258,10 +260,14 @@ class ClockFollower:
             beats_per_bar=s.beats_per_bar, epoch=self._epoch, gates_open=self._gates_open(),
         )
         target = self._target(frame)
+        prev = self._view
+        relocated, self._relocated = self._relocated, False
         if target is None:
+            if prev.running and prev.epoch == self._epoch and not relocated:
+                # a Stop learnt late: readers already saw the beat up to this frame
+                self._hold = max(self._hold, prev.beat_at(frame))
             return ClockView(frame, float(self._hold), 0.0, running=False, **common)
         beat, slope = target
-        prev = self._view
         if not prev.running or prev.epoch != self._epoch:
             start = max(beat, self._hold if prev.epoch != self._epoch else prev.beat_at(frame))
             return ClockView(frame, float(start), slope, running=True, **common)
