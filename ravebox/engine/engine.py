@@ -34,11 +34,14 @@ Loader = Callable[[ModelSpec, int], object]
 
 
 def default_loader(spec: ModelSpec, sample_rate: int) -> object:
-    """Load and warm up a model through ``ravebox.models`` (never on the audio path)."""
+    """Load and warm up a model through ``ravebox.models`` (never on the audio path).
+
+    ``num_threads=None``: the engine set torch's thread count from ``[output] torch_threads``.
+    """
     from ravebox.models import load_model
 
     return load_model(spec.path, sample_rate=sample_rate, allow_non_streaming=spec.allow_non_streaming,
-                      warm_up=True)
+                      warm_up=True, num_threads=None)
 
 
 @dataclass(frozen=True, slots=True)

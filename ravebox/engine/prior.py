@@ -24,6 +24,7 @@ class PriorDriver:
         self.seed, self.graph_index = seed, graph_index
         self.in_latents = int(prior.in_latents)
         self.latent_size = int(prior.latent_size)
+        self.max_steps = int(getattr(prior, "max_steps", None) or 1 << 30)  # frames per call
         self._temperature: float | None = None
         self._listen: bool | None = None
         self._zeros = np.zeros((self.in_latents, 64), dtype=np.float32)
@@ -37,7 +38,8 @@ class PriorDriver:
         a = 0
         while a < k:
             b = a + 1
-            while b < k and temperature[b] == temperature[a] and listen[b] == listen[a]:
+            while (b < k and b - a < self.max_steps
+                   and temperature[b] == temperature[a] and listen[b] == listen[a]):
                 b += 1
             self._configure(float(temperature[a]), bool(listen[a]) and z_in is not None)
             torch.default_generator.manual_seed(seeds.mix(self.seed, self.graph_index, seeds.PRIOR, start_latent + a))
