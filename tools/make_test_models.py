@@ -331,15 +331,19 @@ def _synthetic_classes() -> dict:
             return self.decode(self.encode(x))
 
     class V1Like(torch.nn.Module):
-        """RAVE v1 export quirks: ``sampling_rate`` buffer, no ``get_methods``/``sr``/
-        ``get_attributes``, only ``encode_params``/``decode_params``/``forward_params``.
-        A tiny linear codec (8 dims, ratio 2048) with one cache-like buffer."""
+        """RAVE v1 ``export_rave.py`` quirks: ``sampling_rate`` buffer, no ``get_methods``/
+        ``sr``/``get_attributes``, only ``encode_params``/``decode_params``/``forward_params``,
+        and ``latent_size`` is a tensor buffer holding the *full* latent count (16) while
+        the kept count (8) is ``cropped_latent_size`` / ``decode_params[0]``.
+        A tiny linear codec (ratio 2048) with one cache-like buffer."""
 
         def __init__(self) -> None:
             super().__init__()
             self.ratio = 2048
+            self.cropped_latent_size = 8
             self.register_buffer("sampling_rate", torch.tensor(SAMPLE_RATE))
-            self.register_buffer("latent_size", torch.tensor(8))
+            self.register_buffer("latent_size", torch.tensor(16))
+            self.register_buffer("max_batch_size", torch.tensor(1))
             self.register_buffer("encode_params", torch.tensor([1, 1, 8, 2048]))
             self.register_buffer("decode_params", torch.tensor([8, 2048, 1, 1]))
             self.register_buffer("forward_params", torch.tensor([1, 1, 1, 1]))
@@ -362,8 +366,10 @@ def _synthetic_classes() -> dict:
 
     class NnTilde15Like(torch.nn.Module):
         """nn_tilde 1.5 quirks: ``get_methods`` present, ``get_attributes`` returns the
-        fake ``none`` entry first, ``sr`` attribute but no ``get_sample_rate``, one real
-        attribute ``gain`` (type code 2 = float) whose setter refuses negatives with -1."""
+        fake ``none`` entry first (it has no ``none_params``), ``sr`` attribute but no
+        ``get_sample_rate``, one real attribute ``gain`` whose type codes are stored as a
+        *float* tensor (old nn_tilde used ``torch.Tensor(type_hash)``: ``[2.]`` = float);
+        its setter refuses negatives with -1."""
 
         def __init__(self) -> None:
             super().__init__()
@@ -375,8 +381,7 @@ def _synthetic_classes() -> dict:
             self.register_buffer("encode_params", torch.tensor([1, 1, 8, 2048]))
             self.register_buffer("decode_params", torch.tensor([8, 2048, 1, 1]))
             self.register_buffer("forward_params", torch.tensor([1, 1, 1, 1]))
-            self.register_buffer("gain_params", torch.tensor([2]))
-            self.register_buffer("none_params", torch.tensor([0]))
+            self.register_buffer("gain_params", torch.tensor([2.0]))
             self.register_buffer("_cache_last", torch.zeros(1, 8, 1))
             self.proj = torch.nn.Linear(2048, 8)
             self.back = torch.nn.Linear(8, 2048)

@@ -12,8 +12,10 @@ nn-tilde 1.6.0) and older exports:
   ``get_sample_rate()`` (nn_tilde 1.6; ``-1`` when unknown) or the v1 buffer
   ``sampling_rate``. A combined file (``msprior combine``) only knows it through
   its ``rave_model`` child, so direct children are searched too.
-* RAVE: ``latent_size`` (dims kept by the export's fidelity) and
-  ``full_latent_size``; v1 has ``latent_size`` as a tensor buffer.
+* RAVE: ``decode_params[0]`` = dims kept by the export's fidelity (2.x also stores
+  it as ``latent_size``) and ``full_latent_size``. v1 stores the *full* count in a
+  ``latent_size`` tensor buffer and the kept one as ``cropped_latent_size``.
+* old nn_tilde stored ``<attr>_params`` type codes as a float tensor (``[2.]``).
 * MSPrior: ``forward`` takes ``num_rave_quantizers`` latent dims (plus semantic
   features when it has an encoder) and returns those dims *plus one perplexity
   channel*; ``num_rave_quantizers`` is a scripted int attribute. Its attention
@@ -162,11 +164,15 @@ def discover_latent_sizes(module, kind: str, methods: dict[str, MethodInfo]) -> 
             extra = sum(1 for label in labels or [] if "perplexity" in str(label))
             latent = methods["forward"].out_channels - extra
         return latent, latent
-    latent = _scalar_anywhere(module, "latent_size")
-    if latent is None and "decode" in methods:
+    if "decode" in methods:  # what decode takes is authoritative in every version
         latent = methods["decode"].in_channels
+    else:
+        latent = _scalar_anywhere(module, "latent_size")
     full = _scalar_anywhere(module, "full_latent_size")
-    return latent, full if full is not None else latent
+    if full is None:  # RAVE v1: the ``latent_size`` buffer is the full count
+        stored = _scalar_anywhere(module, "latent_size")
+        full = stored if stored is not None and latent is not None and stored > latent else latent
+    return latent, full
 
 
 def classify(module, methods: dict[str, MethodInfo], attributes: dict[str, AttributeInfo]) -> str:

@@ -66,7 +66,7 @@ def test_v1_fallbacks(models_dir):
                             "sample_rate": "sampling_rate"}
     assert set(info.methods) == {"encode", "decode", "forward"}
     assert (info.kind, info.sample_rate, info.ratio, info.latent_size, info.full_latent_size) == (
-        "rave", 48000, 2048, 8, 8)
+        "rave", 48000, 2048, 8, 16)  # v1 buffer latent_size = full count
     assert info.attributes == {}
 
 
