@@ -130,8 +130,7 @@ class ClockFollower:
     # -- ticks ----------------------------------------------------------------------
     def _on_clock(self, frame: int) -> None:
         if not self.settings.clock_follow:
-            self._on_internal_clock_tick(frame)
-            return
+            return  # the internal clock leads; Start and Continue already began at once
         if self._lost:
             self._lost = False
             self._acquired = 0
@@ -146,11 +145,6 @@ class ClockFollower:
             self._rebase_to_source(frame, float(k))
             self._external = True
         self._on_transport_tick(float(k), frame)
-
-    def _on_internal_clock_tick(self, frame: int) -> None:
-        """Ticks do not set the tempo, but a pending Start/Continue still waits for one."""
-        if self._transport in (Transport.WAIT_START, Transport.WAIT_CONTINUE):
-            self._on_transport_tick(self._internal.index_at(frame - self._offset), frame)
 
     def _on_transport_tick(self, k: float, frame: int) -> None:
         if self._transport is Transport.WAIT_START:
