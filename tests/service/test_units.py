@@ -90,3 +90,34 @@ def test_check_units_script_catches_a_weak_sandbox(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 1
     assert "FAIL ravebox.service exposure" in result.stdout
+
+
+def syscalls(group: str) -> set[str]:
+    """Every syscall of a systemd syscall group, nested groups expanded."""
+    out = subprocess.run(["systemd-analyze", "syscall-filter", group], capture_output=True, text=True, check=True)
+    names: set[str] = set()
+    for line in out.stdout.splitlines()[1:]:
+        word = line.strip()
+        if not word or word.startswith("#"):
+            continue
+        names |= syscalls(word) if word.startswith("@") else {word}
+    return names
+
+
+REALTIME_SYSCALLS = {"sched_setscheduler", "sched_setparam", "sched_setattr", "sched_get_priority_max",
+                     "mlock", "mlockall", "munlockall"}
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze")
+@pytest.mark.parametrize("name", ["ravebox.service", "ravebox-jackd.service"])
+def test_sandbox_keeps_realtime_scheduling(name):
+    """What the end-to-end test cannot show on a machine without CAP_SYS_RESOURCE: SCHED_FIFO stays allowed."""
+    u = unit(name)
+    assert "Service.RestrictRealtime" not in u
+    assert u["Service.LimitRTPRIO"] == ["95"] and u["Service.LimitMEMLOCK"] == ["infinity"]
+    allowed = set()
+    for entry in u["Service.SystemCallFilter"]:
+        groups = entry.lstrip("~").split()
+        members = set().union(*(syscalls(g) if g.startswith("@") else {g} for g in groups))
+        allowed = allowed - members if entry.startswith("~") else allowed | members
+    assert REALTIME_SYSCALLS <= allowed, REALTIME_SYSCALLS - allowed
