@@ -56,6 +56,7 @@ def test_install_creates_users_folders_units_and_links(tmp_path, program, capsys
         assert (root / "etc/systemd/system/multi-user.target.wants" / name).is_symlink()
     assert (root / "usr/local/bin/ravebox").resolve() == program
     assert "JACK_CARD=USB\n" in (root / "etc/ravebox/jackd.env").read_text()
+    assert (root / "usr/share/doc/ravebox/dedicated-box.md").read_text() == (ROOT / "docs/dedicated-box.md").read_text()
 
 
 def test_second_run_is_all_ok_and_keeps_edited_config(tmp_path, program, capsys):

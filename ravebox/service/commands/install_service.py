@@ -109,6 +109,9 @@ def plan(root: Path, units: Path, program: Path, card: str, enable: bool) -> lis
               _template(root / "etc/ravebox/ravebox.env", RAVEBOX_ENV)]
     steps.append(_link(root / LINK, program))
     steps += [_unit(root, units / name) for name in UNITS]
+    doc = units.parent / "docs" / "dedicated-box.md"
+    if doc.is_file():  # the units' Documentation= points here
+        steps.append(_copy(doc, root / "usr/share/doc/ravebox/dedicated-box.md"))
     if root == Path("/"):
         steps.append(_daemon_reload())
     if enable:
@@ -201,6 +204,11 @@ def _unit(root: Path, source: Path) -> Step:
     target = root / "etc/systemd/system" / source.name
     text = source.read_text()
     return Step(f"unit {target}", lambda: _differs(target, text), lambda: _write(target, text, 0o644))
+
+
+def _copy(source: Path, target: Path) -> Step:
+    text = source.read_text()
+    return Step(f"copy {target}", lambda: _differs(target, text), lambda: _write(target, text, 0o644))
 
 
 def _daemon_reload() -> Step:
