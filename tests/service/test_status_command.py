@@ -66,6 +66,13 @@ def test_commands_through_the_cli(sock, daemon):
     assert (daemon.preset, daemon.panics, daemon.reloads) == ("verse", 1, 2)
 
 
+def test_a_result_that_says_not_ok_is_a_refusal(sock, daemon):
+    daemon.recall_preset = lambda ref: {"ok": False, "error": f"no preset {ref!r}"}
+    assert ravebox_status("preset", "chorus", "--socket", sock) == (1, "ravebox: preset refused: no preset 'chorus'\n")
+    daemon.reload = lambda: {"ok": False, "message": "map.toml:2: cc: must be 0..127"}
+    assert ravebox_status("reload", "--socket", sock) == (1, "ravebox: reload refused: map.toml:2: cc: must be 0..127\n")
+
+
 def test_socket_from_environment(sock, monkeypatch):
     monkeypatch.setenv("RAVEBOX_CONTROL_SOCKET", sock)
     assert ravebox_status()[0] == 0

@@ -62,15 +62,29 @@ def _ask(client: ControlClient, args: argparse.Namespace) -> dict:
 
 
 def _show(answer: dict, args: argparse.Namespace, out: TextIO) -> int:
+    ok = _succeeded(answer)
     if args.json:
         print(json.dumps(answer.get("result") if answer.get("ok") else answer, indent=2, sort_keys=True), file=out)
-    elif not answer.get("ok"):
-        print(f"ravebox: {args.action} refused: {answer.get('error')}", file=out)
+    elif not ok:
+        print(f"ravebox: {args.action} refused: {_reason(answer)}", file=out)
     elif args.action == "status":
         print(render(answer["result"]), file=out)
     else:
         print(f"{args.action}: {_inline(answer.get('result'))}", file=out)
-    return 0 if answer.get("ok") else 1
+    return 0 if ok else 1
+
+
+def _succeeded(answer: dict) -> bool:
+    """The socket answered ok, and the daemon's own result does not say ``"ok": false``."""
+    result = answer.get("result")
+    return bool(answer.get("ok")) and not (isinstance(result, dict) and result.get("ok") is False)
+
+
+def _reason(answer: dict) -> str:
+    if not answer.get("ok"):
+        return str(answer.get("error"))
+    result = answer.get("result") or {}
+    return str(result.get("error") or result.get("message") or "no reason given")
 
 
 def _watch(path: str, args: argparse.Namespace, out: TextIO) -> int:
