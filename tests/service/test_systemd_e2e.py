@@ -193,3 +193,22 @@ def test_ravebox_stops_with_its_jack_server(box):
     m.systemctl("start", "ravebox.service")  # pulls jackd back in (BindsTo= implies Requires=)
     assert m.show("ravebox-jackd.service", "ActiveState")["ActiveState"] == "active"
     assert m.show("ravebox.service", "ActiveState")["ActiveState"] == "active"
+
+
+def test_systemctl_reload_sends_sighup_and_the_daemon_rereads_its_mapping(box):
+    if box.program != "ravebox":
+        pytest.skip("the stand-in has no SIGHUP handler")
+    m = box.manager
+    m.systemctl("start", "ravebox.service")
+    before = json.loads(box.status_cli("--json").stdout)["mapping"]
+    (box.base / "map.toml").write_text('[mapping]\nname = "e2e"\n[[map]]\ncc = 999\ntarget = "out.gain_db"\n')
+    m.systemctl("reload", "ravebox.service")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        after = json.loads(box.status_cli("--json").stdout)["mapping"]
+        if after.get("last_reload"):
+            break
+        time.sleep(0.5)
+    assert before["last_reload"] is None
+    assert after["last_reload"]["ok"] is False  # a bad file keeps the old mapping and says why
+    assert m.show("ravebox.service", "ActiveState", "NRestarts") == {"ActiveState": "active", "NRestarts": "0"}
