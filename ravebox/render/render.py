@@ -60,8 +60,8 @@ def render(job: RenderJob) -> dict:
     audio = _read_input(job.input, sr)
     events = load_performance(job.midi, sr) if job.midi else []
     frames = _length(job, audio, events, sr)
-    started = time.perf_counter()
     session = _Session(box, sr, job.seed, job.loader)
+    started = time.perf_counter()
     out, timing = session.run(audio, events, frames, job.progress)
     _write(job.output, out, sr, job.subtype)
     return session.summary(job, frames, timing, time.perf_counter() - started)
@@ -91,13 +91,28 @@ def _length(job: RenderJob, audio: np.ndarray | None, events: list[MidiEvent], s
 
 
 def _write(path: str | Path, out: np.ndarray, sr: int, subtype: str | None) -> None:
+    """Write ``out`` (channels, frames); float WAV without libsndfile's time-stamped PEAK chunk."""
     path = Path(path)
     if subtype is None:
         subtype = "PCM_24" if path.suffix.lower() in (".flac", ".ogg") else "FLOAT"
     try:
-        sf.write(str(path), out.T, sr, subtype=subtype)
-    except (RuntimeError, TypeError, ValueError) as exc:
+        with sf.SoundFile(str(path), "w", sr, out.shape[0], subtype=subtype) as handle:
+            _no_peak_chunk(handle)
+            handle.write(out.T)
+    except (RuntimeError, TypeError, ValueError, sf.LibsndfileError) as exc:
         raise RenderError(f"cannot write {path}: {exc}") from exc
+
+
+SFC_SET_ADD_PEAK_CHUNK = 0x1050
+
+
+def _no_peak_chunk(handle: sf.SoundFile) -> None:
+    """Float WAV files carry a PEAK chunk with a wall-clock timestamp, which would make two
+    identical renders differ in bytes; libsndfile's SFC_SET_ADD_PEAK_CHUNK turns it off."""
+    try:
+        sf._snd.sf_command(handle._file, SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
+    except AttributeError:  # a soundfile without its cffi handles: bytes then differ in the timestamp
+        pass
 
 
 class _Session:
