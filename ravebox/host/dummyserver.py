@@ -25,6 +25,16 @@ import uuid
 from pathlib import Path
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM jackd if its parent dies (no orphan servers after a crash)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class JackServerError(RuntimeError):
     """jackd did not start (its log is in the message)."""
 
@@ -53,7 +63,8 @@ class JackServer:
         log = open(self.log_path, "ab")
         try:
             self._proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                          stdin=subprocess.DEVNULL, start_new_session=True)
+                                          stdin=subprocess.DEVNULL, start_new_session=True,
+                                          preexec_fn=_die_with_parent)
         finally:
             log.close()
         self._wait_ready(timeout)

@@ -7,11 +7,12 @@ counter that only moves forward: unwrapped deltas of JACK's counter within one
 server session, and wall-clock time across a reconnect.
 
 Why not simply ``last_frame_time``: JACK2 (asynchronous mode) advances its frame
-timer at each driver cycle, so a client whose callback runs late, around an
-xrun, reads the *next* cycle's frame time; taken literally that shifts the
-stream by a period and then jumps back. So the timeline advances by exactly the
-frames processed, and follows JACK's counter only when it has drifted ahead by
-``resync_periods`` periods or more (cycles really skipped, or a new session).
+timer at every driver cycle, so a callback that runs late, around an xrun,
+can read the *next* cycle's frame time, and a later cycle then reads the same
+value again. So the timeline follows JACK's (unwrapped) counter forward, which
+keeps MIDI stamps on real time when cycles are really skipped (a gap the audio
+path fills with silence), but never goes backwards: a repeated or earlier
+reading continues from the frames already processed.
 
 Threads: :meth:`Timeline.on_cycle` runs on the JACK process thread;
 :meth:`now` on any thread; :meth:`new_session` on the main thread while no
@@ -28,10 +29,10 @@ MASK32 = 0xFFFFFFFF
 class Timeline:
     """Maps each cycle's ``last_frame_time`` to an absolute, monotonic frame."""
 
-    def __init__(self, sample_rate: int, resync_periods: int = 4) -> None:
+    def __init__(self, sample_rate: int) -> None:
         self.sample_rate = sample_rate
-        self.resync_periods = resync_periods
-        self.resyncs = 0
+        self.skips = 0       # cycles whose frame jumped ahead (JACK skipped us)
+        self.repeats = 0     # cycles whose JACK frame was not ahead of the last one (a late read)
         self.frame: int | None = None   # absolute frame of the latest cycle's start
         self.wall = 0.0                 # time.monotonic() at that cycle
         self._lft: int | None = None
@@ -48,9 +49,11 @@ class Timeline:
         else:
             self._jack += (lft - self._lft) & MASK32      # JACK's own count, unwrapped
             frame = self._next
-            if self._jack - frame >= self.resync_periods * n:
+            if self._jack > frame:
                 frame = self._jack
-                self.resyncs += 1
+                self.skips += 1
+            elif self._jack < frame:
+                self.repeats += 1
         self._lft = lft
         self._next = frame + n
         self.frame = frame

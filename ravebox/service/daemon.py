@@ -170,12 +170,24 @@ class Daemon:
         """``path -> [OutputStage]``: built per audio path, so they know its latency and period."""
         from ravebox.engine.output import OutputStage
 
-        gates = getattr(self.engine, "gates", None)
+        gates_settings = self.box.sections.get("gates")
+        engine_gates = getattr(self.engine, "gates", None)
 
         def build(path) -> list:
+            gates = engine_gates or self._gates(gates_settings, rate, path.max_period)
             return [OutputStage(g.name, g.outputs, rate, self.box.output, path.latency, path.max_period,
                                 max(g.inputs, 1), gates) for g in path.graphs]
         return build
+
+    @staticmethod
+    def _gates(settings, rate: int, max_block: int):
+        """The rhythmic gate sequencer of the ``[gates]`` patterns (None without patterns)."""
+        patterns = getattr(settings, "patterns", ())
+        if not patterns:
+            return None
+        from ravebox.gates.sequencer import GateSequencer
+
+        return GateSequencer(patterns, rate, max_block)
 
     def _tune_runtime(self, settings: JackSettings) -> None:
         """Keep Python's pauses off the audio path: short GIL switch interval, frozen gc."""

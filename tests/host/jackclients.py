@@ -38,7 +38,11 @@ class Source:
 
 
 class Sink:
-    """Records its input into a big buffer indexed from the first frame it saw."""
+    """Records its input contiguously, cycle after cycle (``first`` = JACK frame of the first cycle).
+
+    Contiguous, not indexed by ``last_frame_time``: around an xrun a late callback
+    can read the next cycle's frame time, which would punch holes in the recording.
+    """
 
     def __init__(self, server: str, name: str = "sink", seconds: float = 20.0, channels: int = 1) -> None:
         self.client = jack.Client(name, servername=server, no_start_server=True)
@@ -52,7 +56,7 @@ class Sink:
     def _process(self, n):
         if self.first is None:
             self.first = self.client.last_frame_time
-        start = self.client.last_frame_time - self.first
+        start = self.filled
         if start + n > self.data.shape[1]:
             return
         for c, port in enumerate(self.ports):
