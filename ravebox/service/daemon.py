@@ -46,19 +46,24 @@ HEALTH_STALL_S = 2.0
 
 
 def graph_io(engine) -> list[GraphIO]:
-    """Audio shape of each graph, from the engine's runners (sized from the models)."""
-    runners = getattr(engine, "runners", None) or getattr(engine, "graphs", None) or []
-    return [GraphIO(r.name, int(getattr(r, "in_channels", 1)), int(getattr(r, "channels", 1))) for r in runners]
+    """Audio shape of each graph, sized from the models (``Engine.channels``: name -> (in, out))."""
+    channels = getattr(engine, "channels", None)
+    if isinstance(channels, dict):
+        return [GraphIO(name, int(i), int(o)) for name, (i, o) in channels.items()]
+    return [GraphIO(r.name, int(r.in_channels), int(r.channels)) for r in engine.runners]
 
 
 def latent_dims(engine) -> dict[str, int]:
-    runners = getattr(engine, "runners", None) or getattr(engine, "graphs", None) or []
-    return {r.name: int(getattr(r, "dims", 0)) for r in runners}
+    """Latent dimensions per graph (``Engine.graph_dims``), for the ParamStore."""
+    dims = getattr(engine, "graph_dims", None)
+    if isinstance(dims, dict):
+        return {name: int(d) for name, d in dims.items()}
+    return {r.name: int(r.dims) for r in engine.runners}
 
 
 def default_engine(box, sample_rate: int, seed: int):
     """The real engine (imported late: it imports torch)."""
-    from ravebox.engine import Engine
+    from ravebox.engine.engine import Engine
 
     return Engine(box, sample_rate, seed)
 
@@ -95,6 +100,7 @@ class Daemon:
         self._closed = False
         self._health_mark = (0, 0, time.monotonic())
         self._health_last = (True, "")
+        self._engine_events = 0
 
     # -- start-up (main thread) ------------------------------------------------------------
     def start(self) -> "Daemon":
@@ -211,6 +217,7 @@ class Daemon:
             if self._stop.is_set():
                 break
             self.host.poll()
+            self._log_engine_events()
             now = time.monotonic()
             if self._reload_requested:
                 self._reload_requested = False
@@ -225,6 +232,20 @@ class Daemon:
                     self._call(observer, "on_tick")
         self.shutdown()
         return self._exit_code
+
+    def _log_engine_events(self) -> None:
+        """Main thread: log what the engine recorded on the worker (mutes, resets, swaps), once each."""
+        events = getattr(self.engine, "events", None)
+        if not events or len(events) <= self._engine_events:
+            return
+        for text in events[self._engine_events:]:
+            (log.error if "muted" in text else log.info)("%s", text)
+        self._engine_events = len(events)
+
+    def muted_graphs(self) -> set[str]:
+        """Graphs silenced by a failure (the engine's own record, or the host worker's)."""
+        failed = set(getattr(self.engine, "failed", {}) or {})
+        return failed | (set(self.host.worker.muted) if self.host and self.host.worker else set())
 
     def request_stop(self, *_: object) -> None:
         """Any thread or a signal handler: end :meth:`run` (fade, disconnect, exit 0)."""
@@ -351,12 +372,13 @@ class Daemon:
         worker = self.host.worker
         times = worker.block_times() if worker else np.zeros(0)
         block_ms = 1000.0 * path.block / path.sample_rate
+        muted = self.muted_graphs()
         out = []
         for g in path.graphs:
             spec = self._spec(g.name)
             models = [m for m in ((spec.encoder,) + tuple(spec.decoders) + (spec.prior,)) if m] if spec else []
             item = {"name": g.name, "models": list(dict.fromkeys(models)), "block_ms": round(block_ms, 2),
-                    "muted": bool(worker and g.name in worker.muted), "inputs": g.inputs, "outputs": g.outputs}
+                    "muted": g.name in muted, "inputs": g.inputs, "outputs": g.outputs}
             if len(times):
                 item["worker_ms"] = round(1000.0 * float(np.percentile(times, 99)), 2)
                 item["worker_max_ms"] = round(1000.0 * float(times.max()), 2)

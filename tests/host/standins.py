@@ -33,6 +33,8 @@ class PassEngine:
         self.fail_graph: str | None = None
         self.calls = 0
         self.runners = [Runner(g.name, g.inputs, g.outputs) for g in self.graphs]
+        self.channels = {g.name: (g.inputs, g.outputs) for g in self.graphs}
+        self.graph_dims = {g.name: 8 for g in self.graphs}
 
     @classmethod
     def factory(cls, outputs: int = 1, block_size: int = 2048):

@@ -1,0 +1,95 @@
+"""The daemon with the real engine and a committed RAVE model (tests/models/rave_a.ts).
+
+- audio from a separate client passes through (mix.wet = 0: the delayed dry) with
+  exactly the latency the daemon reports to JACK;
+- a separate controller process moves out.gain_db, and the model's measured output
+  level follows the mapping.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jack
+import numpy as np
+import pytest
+
+from ravebox.host.latency import CAPTURE, get_range
+from ravebox.params.table import ParamKey
+from tests.host.daemonkit import MODELS, Controller, running_daemon, wait_for, write_box
+from tests.host.jackclients import Sink, Source, Tone, rms
+from tests.host.test_host_passthrough import impulse_delays, impulses
+from tests.jackserver import needs_jackd
+
+pytestmark = [needs_jackd, pytest.mark.jack, pytest.mark.slow,
+              pytest.mark.skipif(not (MODELS / "rave_a.ts").exists(), reason="test model missing")]
+
+PASS_CONNECT = """
+[[jack.connect]]
+port = "^main_in_1$"
+allow = ["^src:out$"]
+[[jack.connect]]
+port = "^main_out_1$"
+allow = ["^sink:in_1$"]
+"""
+
+
+def test_real_engine_dry_path_has_the_reported_latency(jack_server, tmp_path):
+    box = write_box(tmp_path, connect=PASS_CONNECT)
+    with running_daemon(box, jack_server.name) as daemon:
+        store, host = daemon.store, daemon.host
+        host.control.call(lambda: store.set(ParamKey("mix.wet", "main"), 0.0, host.now(), 0.0))
+        source, sink = Source(jack_server.name), Sink(jack_server.name, channels=2)
+        try:
+            check = jack.Client("checker", servername=jack_server.name, no_start_server=True)
+            check.connect("src:out", "sink:in_2")
+            assert wait_for(lambda: sink.first is not None and host.worker.progress > 4)
+            rate = sink.client.samplerate
+            source.signal = 0.5 * impulses(rate)
+            source.at = source.client.frame_time + 4 * host.path.period
+            latency = daemon.status()["latency"]["frames"]
+            assert latency == host.path.block + host.path.period + daemon.engine.latency_frames
+            end = source.at + len(source.signal) + latency + 8 * host.path.period
+            assert wait_for(lambda: sink.first + sink.filled > end)
+            delays = impulse_delays(2 * sink.recorded(0), 2 * sink.recorded(1))
+            assert len(delays) == 5
+            assert max(set(delays), key=delays.count) == latency, delays
+            low, high = get_range(check.get_port_by_name("rbx:main_out_1"), CAPTURE)
+            base, _ = get_range(check.get_port_by_name("rbx:main_in_1"), CAPTURE)
+            assert (low - base, high - base) == (latency, latency)
+            check.close()
+        finally:
+            source.close()
+            sink.close()
+
+
+def level_db(sink: Sink, seconds: float = 0.5) -> float:
+    tail = sink.recorded(0)[-int(seconds * sink.client.samplerate):]
+    return 20 * math.log10(max(rms(tail), 1e-9))
+
+
+def test_real_engine_output_follows_cc(jack_server, tmp_path):
+    box = write_box(tmp_path)
+    with running_daemon(box, jack_server.name) as daemon:
+        tone, sink = Tone(jack_server.name, hz=220.0), Sink(jack_server.name, seconds=60)
+        try:
+            with Controller(jack_server.env()) as ctl:
+                assert wait_for(lambda: ("fakectl:out", "rbx:midi_in") in daemon.host.connector.remembered)
+                assert wait_for(lambda: daemon.host.worker.progress > 10)
+                ctl.send("cc 1 7 127")
+                assert wait_for(lambda: daemon.store.target(ParamKey("out.gain_db", "main")) == 0.0)
+                mark = sink.filled
+                assert wait_for(lambda: sink.filled - mark > sink.client.samplerate)
+                loud = level_db(sink)
+                assert loud > -60                                  # the model makes sound from the tone
+                ctl.send("cc 1 7 0")                                # -> -40 dB
+                assert wait_for(lambda: daemon.store.target(ParamKey("out.gain_db", "main")) == -40.0)
+                mark = sink.filled
+                assert wait_for(lambda: sink.filled - mark > sink.client.samplerate)
+                quiet = level_db(sink)
+                assert abs((loud - quiet) - 40.0) < 4.0, (loud, quiet)
+            assert not np.isnan(sink.recorded(0)).any()
+            assert daemon.status()["graphs"][0]["muted"] is False
+        finally:
+            tone.close()
+            sink.close()
