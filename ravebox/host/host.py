@@ -233,6 +233,8 @@ class Host:
         self._closed = True
         session, self.session = self.session, None
         if session is not None:
+            self.xruns_before += session.xruns
+            self.callback_errors_before += session.callback_errors
             try:
                 session.close()
             except Exception as exc:  # noqa: BLE001

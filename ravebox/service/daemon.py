@@ -336,7 +336,7 @@ class Daemon:
         late, xruns = path.late_blocks, host.xruns
         control = host.control
         return {
-            "state": self.state if host.connected else "reconnecting",
+            "state": "reconnecting" if self.state == "running" and not host.connected else self.state,
             "uptime_s": round(time.monotonic() - self.started_at, 1),
             "jack": {"server": host.settings.server or "default", "client": host.settings.client_name,
                      "sample_rate": path.sample_rate, "period": path.period, "connected": host.connected,
