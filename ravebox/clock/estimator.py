@@ -97,6 +97,9 @@ class TickEstimator:
         self._leverage_terms = (0.0, 0.0, 0.0)  # (sum w, mean k, sum w (k-mean)^2)
         self._history: list[tuple[int, float]] = []  # last raw ticks, committed or pending
         self._kink: _Kink | None = None
+        self._raw: list[tuple[float, str]] = []  # last raw ticks and how their gap looked
+        self._unexplained = False
+        self._young_outliers = 0
         self.last_k: int | None = None
         self.last_t: float | None = None
         self.prior_period: float | None = None
@@ -122,7 +125,11 @@ class TickEstimator:
     def tick(self, t: float) -> int | None:
         """Take one tick stamped at frame ``t``; returns its tick index, or None if dropped."""
         t = float(t)
-        k = self._index_for(t)
+        kind, k = self._classify(t)
+        self._raw.append((t, kind))
+        del self._raw[:-8]
+        if self._needs_reacquire():
+            return self._reacquire()
         if k is None:
             self.rejected += 1
             return None
@@ -132,7 +139,10 @@ class TickEstimator:
         if self._line is None or self._n < self.tuning.min_fit:
             if self._n >= 4 and abs(self._z(k, t)) > self.tuning.outlier_z:
                 self.rejected += 1
+                self._young_outliers += 1
+                self._unexplained = self._young_outliers >= 2  # a young fit that was wrong
                 return k
+            self._young_outliers = 0
             self._commit(k, t, 1.0)
             return k
         z = self._z(k, t)
@@ -144,7 +154,7 @@ class TickEstimator:
         self._cusum_lo = max(0.0, self._cusum_lo - z - self.tuning.cusum_drift)
         self._pending.append((k, t, z))
         self._settle_pending()
-        return k
+        return self.last_k
 
     def resume(self) -> None:
         """Forget the fit but keep counting: after a dropout, the next ticks re-acquire.
@@ -163,15 +173,71 @@ class TickEstimator:
         self.restarts += 1
 
     # -- indexing -----------------------------------------------------------------
-    def _index_for(self, t: float) -> int | None:
+    def _classify(self, t: float) -> tuple[str, int | None]:
+        """Index a tick by its gap to the last one: "ok", "long" (ticks missed?) or "dup"."""
         if self.last_t is None or self.last_k is None:
-            return 0
+            return "ok", 0
         period = self._line.period if self._line is not None else self.prior_period
         gap_frames = t - self.last_t
         if period is None:
-            return self.last_k + 1 if gap_frames > 0 else None
-        gap = int(np.floor(gap_frames / period + 0.5))
-        return self.last_k + gap if gap >= 1 else None
+            return ("ok", self.last_k + 1) if gap_frames > 0 else ("dup", None)
+        ratio = gap_frames / period
+        if ratio < 0.5:
+            return "dup", None
+        gap = int(np.floor(ratio + 0.5))
+        return ("long" if gap >= 2 else "ok"), self.last_k + gap
+
+    def _needs_reacquire(self) -> bool:
+        """Gaps that no longer fit the period: the tempo has moved by more than a third.
+
+        Why: a single long gap is a missed tick and a single short one a
+        duplicate, but two long gaps in a row, two duplicates in four ticks,
+        or ticks the change test cannot explain mean a new tempo, so the
+        recent ticks are re-indexed one apart.
+        """
+        kinds = [kind for _, kind in self._raw]
+        if kinds[-2:] == ["long", "long"] or kinds[-4:].count("dup") >= 2 or self._unexplained:
+            return self._n > 0 and len(self._recent_after_trusted()) >= 2
+        return False
+
+    def _trusted(self) -> int:
+        """How many committed ticks to keep: those before the first odd gap still remembered."""
+        odd = [t for t, kind in self._raw if kind != "ok"]
+        if not odd:
+            return self._n
+        return int(np.searchsorted(self._t[:self._n], odd[0], "left"))
+
+    def _recent_after_trusted(self) -> list[float]:
+        keep = self._trusted()
+        if keep == 0:
+            return []
+        t_trusted = self._t[keep - 1]
+        return [t for t, _ in self._raw if t > t_trusted]
+
+    def _reacquire(self) -> int:
+        """Re-index the ticks since the last committed one as consecutive, and refit from a kink."""
+        recent = self._recent_after_trusted()
+        keep = self._trusted()
+        k_tr, t_tr = float(self._k[keep - 1]), float(self._t[keep - 1])
+        old = self._line
+        self._n = 0
+        self._pending.clear()
+        self._raw.clear()
+        self._cusum_hi = self._cusum_lo = 0.0
+        self._unexplained = False
+        self._young_outliers = 0
+        self._prior_noise = self._noise
+        self.prior_period = None
+        self._line = None
+        candidates = [int(k_tr) + i for i in range(max(1, len(recent) - 1))]  # the change is among them
+        self._kink = _Kink(old, candidates, [(int(k_tr), t_tr)]) if old is not None else None
+        self.restarts += 1
+        for i, t in enumerate(recent):
+            self._append(k_tr + i + 1, t, 1.0)
+        self._refit()
+        self.last_k, self.last_t = int(k_tr) + len(recent), recent[-1]
+        self._history = [(int(k_tr) + i + 1, t) for i, t in enumerate(recent)]
+        return self.last_k
 
     def _z(self, k: int, t: float) -> float:
         """Residual of tick ``(k, t)`` in sigmas of the prediction error."""
@@ -185,7 +251,13 @@ class TickEstimator:
     def _settle_pending(self) -> None:
         tun = self.tuning
         if self._cusum_hi > tun.cusum_alarm or self._cusum_lo > tun.cusum_alarm:
+            if any(kind == "dup" for _, kind in self._raw) and len(self._recent_after_trusted()) >= 2:
+                self._reacquire()  # a "duplicate" before a change: the tempo rose by half or more
+                return
             if len(self._pending) >= 2 and self._try_change():
+                return
+            if len(self._pending) >= 3 and all(abs(z) > tun.outlier_z for *_, z in self._pending[-3:]):
+                self._unexplained = True  # far off and no kink explains it: re-index on the next tick
                 return
             if len(self._pending) >= 3 or abs(self._pending[-1][2]) <= tun.outlier_z:
                 self._flush_pending()
@@ -218,7 +290,7 @@ class TickEstimator:
             tc = line.time_of(kc)
             post_k, post_t = ks[c + 1:] - kc, ts[c + 1:] - tc
             slope = float(np.dot(post_k, post_t) / np.dot(post_k, post_k))
-            if not 0.7 < slope / line.period < 1.4:
+            if not 0.25 < slope / line.period < 4.0:
                 continue  # no musical tempo change; an outlier pulled the slope
             res = post_t - slope * post_k
             sse = float(np.sum(base[:c + 1] ** 2) + np.sum(res * res))
@@ -295,6 +367,8 @@ class TickEstimator:
         """
         tun = self.tuning
         n = min(self._n, tun.curve_window)
+        if self._kink is not None and self._kink.chosen is not None:  # only ticks after the kink
+            n = min(n, int(np.count_nonzero(self._k[:self._n] > self._kink.chosen[0])))
         if n < tun.curve_min or self._line is None:
             return
         k, t, w = self._k[self._n - n:self._n], self._t[self._n - n:self._n], self._w[self._n - n:self._n]
@@ -312,7 +386,7 @@ class TickEstimator:
         self._noise = float(np.sqrt(sigma2))  # the line's residuals would count the curve as noise
         self._forget_before(self._n - n)      # older ticks (and any kink) belong to another tempo
         period = float(coef[1])  # slope at the newest tick
-        if period > 0.0:
+        if 0.5 * self._line.period < period < 2.0 * self._line.period:
             t_last = self._line.time_of(k[-1]) + float(coef[0])
             self._line = TickLine(t_last, float(k[-1]), period)
 
@@ -354,6 +428,7 @@ class TickEstimator:
         self._kink = None
         if kink.chosen is not None:
             kc, tc = kink.chosen
+            self._forget_before(int(np.count_nonzero(self._k[:self._n] <= kc)))  # old-tempo ticks
             n = self._n
             self._k[1:n + 1], self._t[1:n + 1], self._w[1:n + 1] = self._k[:n].copy(), self._t[:n].copy(), self._w[:n].copy()
             self._k[0], self._t[0], self._w[0] = kc, tc, self.tuning.anchor_weight
