@@ -115,6 +115,7 @@ class Daemon:
     def _start(self) -> "Daemon":
         from ravebox.config.box import load_box
 
+        self._install_signals()  # a SIGHUP or SIGTERM during start-up is deferred, never fatal
         self.box = box = load_box(self.config_path)
         jack_settings = self._jack_settings(box)
         self.host = host = Host(jack_settings)
@@ -210,7 +211,7 @@ class Daemon:
     # -- main loop (main thread) -------------------------------------------------------------
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT (or :meth:`request_stop`); returns the process exit code."""
-        self._install_signals()
+        self._install_signals()  # again, in case start() ran on another thread's behalf
         next_tick = next_watch = time.monotonic()
         while not self._stop.is_set():
             self._stop.wait(0.02)
