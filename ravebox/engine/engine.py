@@ -31,6 +31,7 @@ from ravebox.params.store import ParamStore
 from ravebox.params.table import ParamKey
 
 Loader = Callable[[ModelSpec, int], object]
+_EMPTY: frozenset[str] = frozenset()
 
 
 def default_loader(spec: ModelSpec, sample_rate: int) -> object:
@@ -131,12 +132,12 @@ class Engine:
         if n % self.block_size:
             raise EngineError(f"block of {n} frames is not a multiple of the engine block {self.block_size}")
         active = active_names(store.snapshot())
-        common = active.get(None, set())
+        common = active.get(None, _EMPTY)
         out = {}
-        with torch.inference_mode():
-            for name, runner in self.graphs.items():
-                out[name] = self._run(runner, inputs.get(name), n, start_frame, store, clock,
-                                      active.get(name, set()) | common if common else active.get(name, set()))
+        for name, runner in self.graphs.items():  # the model wrappers run in inference mode
+            graph_active = active.get(name, _EMPTY)
+            out[name] = self._run(runner, inputs.get(name), n, start_frame, store, clock,
+                                  graph_active | common if common else graph_active)
         self.blocks += 1
         return out
 
@@ -155,7 +156,7 @@ class Engine:
             return np.zeros((runner.channels, n), dtype=np.float32)
 
     def _take_reset(self, runner: GraphRunner, store: ParamStore) -> None:
-        count = store.trigger_count(ParamKey("engine.reset", runner.name))
+        count = store.trigger_count(runner.reset_key)
         if count != self._resets.setdefault(runner.name, count):
             self._resets[runner.name] = count
             runner.reset()

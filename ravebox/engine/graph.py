@@ -49,7 +49,11 @@ class GraphRunner:
         self.shaper = Shaper(self.name, self.dims, np.random.default_rng(seeds.mix(seed, index, 1)))
         self.sample_rate = sample_rate
         self._select = ParamKey("model.select", self.name)
+        self._encode_seed = seeds.mix(seed, index, seeds.ENCODE)
+        self._decode_seed = seeds.mix(seed, index, seeds.DECODE)
+        self._offsets = np.zeros(0, dtype=np.int64)
         self._retrigger = ParamKey("loop.retrigger", self.name)
+        self.reset_key = ParamKey("engine.reset", self.name)
 
     def _matcher(self, encoder, spec: GraphSpec, rng, where: str) -> LatentMatcher | None:
         if encoder is None:
@@ -60,7 +64,9 @@ class GraphRunner:
                 active: set[str]) -> np.ndarray:
         """Wet audio (channels, n) for input ``x`` (ch, n) or None; ``n`` a multiple of the ratio."""
         k = n // self.ratio
-        frames = start + np.arange(k, dtype=np.int64) * self.ratio
+        offsets = self._frame_offsets(k)
+        # absolute frames are only read when a parameter was set or the loop runs (saves an alloc)
+        frames = start + offsets if active or self.loop.state != "idle" else offsets
         first = start // self.ratio
         z_enc = self._encode(x, n, start, store, active, first) if self.encoder is not None else None
         z = self._source(z_enc, frames, store, active, first)
@@ -71,13 +77,18 @@ class GraphRunner:
         if "model.select" in active:
             self.bank.select(int(store.value(self._select, start)), first)
         seed = (seeds.mix(self.seed, self.index, seeds.LOOP, self.loop.generation, self.loop.slot)
-                if exact else seeds.mix(self.seed, self.index, seeds.DECODE, first))
+                if exact else seeds.at(self._decode_seed, first))
         return self.bank.decode(z, seed)
+
+    def _frame_offsets(self, k: int) -> np.ndarray:
+        if len(self._offsets) != k:
+            self._offsets = np.arange(k, dtype=np.int64) * self.ratio
+        return self._offsets
 
     def _encode(self, x: np.ndarray | None, n: int, start: int, store: ParamStore, active: set[str],
                 first: int) -> np.ndarray:
         audio = self._input(x, n, start, store, active)
-        torch.default_generator.manual_seed(seeds.mix(self.seed, self.index, seeds.ENCODE, first))
+        torch.default_generator.manual_seed(seeds.at(self._encode_seed, first))
         return self.encoder.encode(torch.from_numpy(audio)[None])[0].numpy()
 
     def _input(self, x: np.ndarray | None, n: int, start: int, store: ParamStore, active: set[str]) -> np.ndarray:
@@ -133,3 +144,4 @@ class GraphRunner:
         self.bank.reset()
         self.freezer.on = False
         self.loop.state = "idle"
+

@@ -43,7 +43,7 @@ class DecoderBank:
         self.current = 0
         self._old: Voice | None = None
         self._fade_pos = 0
-        self._history = np.zeros((dims, PRIME_FRAMES), dtype=np.float32)
+        self._recent: list[np.ndarray] = []   # last blocks' latents (references, no copies)
         self.swaps = 0
 
     def _voice(self, model) -> Voice:
@@ -69,7 +69,7 @@ class DecoderBank:
         self.current = index
         new = self.voices[index]
         torch.default_generator.manual_seed(seeds.mix(self.seed, self.graph_index, seeds.PRIME, seed_at))
-        new.model.decode(torch.from_numpy(new.matcher.apply(self._history.copy()))[None])
+        new.model.decode(torch.from_numpy(new.matcher.apply(self._history()))[None])
         self._old, self._fade_pos = (old, 0) if self.fade_samples > 0 else (None, 0)
         self.swaps += 1
 
@@ -96,12 +96,16 @@ class DecoderBank:
         return y[[min(c, y.shape[0] - 1) for c in range(self.channels)]]
 
     def _remember(self, z: np.ndarray) -> None:
-        k = z.shape[1]
-        if k >= PRIME_FRAMES:
-            self._history[:] = z[:, -PRIME_FRAMES:]
-        else:
-            self._history[:, :-k] = self._history[:, k:]
-            self._history[:, -k:] = z
+        """Keep references to the latest blocks covering PRIME_FRAMES frames (z is never written later)."""
+        recent = self._recent
+        recent.append(z)
+        if len(recent) > PRIME_FRAMES:
+            del recent[0]
+
+    def _history(self) -> np.ndarray:
+        """The last PRIME_FRAMES latent frames, zeros before the stream began."""
+        past = np.concatenate([np.zeros((self.dims, PRIME_FRAMES), np.float32), *self._recent], axis=1)
+        return np.ascontiguousarray(past[:, -PRIME_FRAMES:])
 
     def reset(self) -> None:
         for voice in self.voices:

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Engine time per block over the bare model loop (encode + decode on the same model file).
+
+Why interleaved rounds: two cores are shared with other work, so the bare loop
+and the engine are measured alternately in the same run (``--rounds`` rounds
+of ``--blocks`` blocks each) and compared by their medians, which cancels most
+of the machine's drift. The engine runs a reconstruction graph (encoder and
+decoder of the same model) with a live ParamStore and clock, i.e. the full
+per-block path: parameter snapshot, seeding, matching, latent ops checks,
+decoder bank. The bare loop calls the engine's own model instance (two loads of
+one file differ by about 1% in speed). Runs on ``tests/models/rave_a.ts`` and on every
+``models-full/*.ts`` present. The last line is ``engine_overhead_ratio: X`` (the
+worst ratio over the models measured).
+
+Usage: python bench/engine_overhead.py [--block 2048] [--rounds 15] [--blocks 40] [MODEL.ts ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from ravebox.clock.view import ClockView  # noqa: E402
+from ravebox.config.box import load_box  # noqa: E402
+from ravebox.engine.engine import Engine  # noqa: E402
+from ravebox.models import load_model  # noqa: E402
+from ravebox.params.store import ParamStore  # noqa: E402
+
+
+def _box(model: Path, block: int, ratio: int, folder: Path):
+    path = folder / "bench.toml"
+    path.write_text(f'[models]\nm = "{model}"\n[graphs.g]\nencoder = "m"\n'
+                    f'[output]\nblock_multiple = {max(1, block // ratio)}\n')
+    return load_box(path)
+
+
+def measure(model_path: Path, block: int, rounds: int, blocks: int) -> tuple[float, float]:
+    """(median bare ms per block, median engine ms per block)."""
+    probe = load_model(model_path, num_threads=1, warm_up=False)
+    with tempfile.TemporaryDirectory() as folder:
+        engine = Engine(_box(model_path, block, probe.ratio, Path(folder)), probe.sample_rate or 48000, 0)
+    bare = engine.graphs["g"].encoder  # the very instance the engine runs: no instance-to-instance noise
+    n = engine.block_size
+    store = ParamStore(engine.graph_dims, engine.sample_rate)
+    clock = ClockView.internal(120.0, engine.sample_rate)
+    audio = (0.1 * np.random.default_rng(0).standard_normal((1, n))).astype(np.float32)
+    tensor = torch.from_numpy(audio)[None]
+    frame = [0]
+
+    def bare_block():
+        with torch.inference_mode():
+            bare.decode(bare.encode(tensor))
+
+    def engine_block():
+        engine.process({"g": audio}, frame[0], store, clock)
+        frame[0] += n
+
+    for _ in range(5):  # warm both paths
+        bare_block()
+        engine_block()
+    bare_ms, engine_ms = [], []
+    for _ in range(rounds):
+        bare_ms.append(_timed(bare_block, blocks))
+        engine_ms.append(_timed(engine_block, blocks))
+    return statistics.median(bare_ms), statistics.median(engine_ms)
+
+
+def _timed(fn, blocks: int) -> float:
+    start = time.perf_counter()
+    for _ in range(blocks):
+        fn()
+    return (time.perf_counter() - start) / blocks * 1000.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="*", type=Path)
+    parser.add_argument("--block", type=int, default=2048)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--blocks", type=int, default=40)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    models = [p.resolve() for p in args.models] or [REPO / "tests" / "models" / "rave_a.ts", *sorted((REPO / "models-full").glob("*.ts"))]
+    worst = 0.0
+    for path in models:
+        bare, eng = measure(path, args.block, args.rounds, args.blocks)
+        ratio = eng / bare
+        worst = max(worst, ratio)
+        print(f"{path.name}: block {args.block}: bare {bare:.3f} ms, engine {eng:.3f} ms, "
+              f"overhead {eng - bare:+.3f} ms/block, ratio {ratio:.3f}")
+    print(f"engine_overhead_ratio: {worst:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
