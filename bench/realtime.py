@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""Realtime cost of ravebox on a JACK server, against a bare Python pass-through client.
+
+One dummy jackd (``-p 256`` by default) serves the whole run. The two clients
+run as separate processes, alternately, in ``--rounds`` rounds of
+``--seconds`` each (so the machine's drift, other users' load and this VM's idle
+xruns hit both alike):
+
+- **bare**: a JACK-Client process that copies ``system:capture_1`` to
+  ``system:playback_1`` (the least a Python JACK client can do);
+- **ravebox**: ``ravebox run`` on a one-graph box with the committed test model
+  ``tests/models/rave_a.ts`` (encode + decode per engine block), connected by its
+  default rules to the dummy capture and playback ports.
+
+A monitor client in this process counts the server's xruns during each phase
+(an xrun is a server-wide event; the client that caused it is not named, which is
+why the phases alternate instead of overlapping). At the end of each ravebox
+phase its status (late blocks, worker time per block at p99 and max) is read
+through the control socket.
+
+Reports xruns per minute for each, their ratio (ravebox / bare; 1.0 when both are
+0, ``inf`` when only ravebox has xruns), late blocks, and worker time per block
+against the block duration. Ends with the lines ``late_blocks: N`` and ``xrun_ratio: X``.
+
+Usage: python bench/realtime.py [--period 256] [--rounds 3] [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+MODEL = REPO / "tests" / "models" / "rave_a.ts"
+BOX = """
+[box]
+name = "bench"
+[models]
+a = "{model}"
+[graphs.main]
+encoder = "a"
+[jack]
+client_name = "ravebox"
+"""
+
+
+def bare_client(server: str) -> int:
+    """The bare pass-through client (runs as its own process until stdin closes)."""
+    import jack
+
+    client = jack.Client("bare", servername=server, no_start_server=True)
+    inp, out = client.inports.register("in"), client.outports.register("out")
+
+    @client.set_process_callback
+    def process(frames: int) -> None:
+        out.get_array()[:] = inp.get_array()
+
+    client.activate()
+    client.connect("system:capture_1", inp)
+    client.connect(out, "system:playback_1")
+    print("ready", flush=True)
+    sys.stdin.read()
+    client.deactivate()
+    client.close()
+    return 0
+
+
+class XrunCounter:
+    """A port-less JACK client in the bench process whose xrun callback counts."""
+
+    def __init__(self, server: str) -> None:
+        import jack
+
+        self.count = 0
+        self.client = jack.Client("xrun-monitor", servername=server, no_start_server=True)
+        self.client.set_xrun_callback(self._on_xrun)
+        self.client.activate()
+
+    def _on_xrun(self, delayed_usecs: float) -> None:
+        self.count += 1
+
+    def close(self) -> None:
+        self.client.deactivate()
+        self.client.close()
+
+
+def phase_bare(server: str, seconds: float, xruns: XrunCounter) -> int:
+    env = dict(os.environ, JACK_NO_START_SERVER="1")
+    proc = subprocess.Popen([sys.executable, __file__, "--bare-client", server], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        before = xruns.count
+        time.sleep(seconds)
+        return xruns.count - before
+    finally:
+        proc.stdin.close()
+        proc.wait(20)
+
+
+def phase_ravebox(server: str, box: Path, seconds: float, xruns: XrunCounter, sock: Path) -> tuple[int, dict]:
+    from ravebox.service.control_socket import ControlClient
+
+    env = dict(os.environ, RAVEBOX_CONTROL_SOCKET=str(sock), NOTIFY_SOCKET="", RAVEBOX_LOG_LEVEL="WARNING",
+               JACK_NO_START_SERVER="1")
+    proc = subprocess.Popen([sys.executable, "-m", "ravebox.service.cli", "run", "--config", str(box),
+                             "--server", server], env=env, cwd=REPO)
+    try:
+        status = wait_status(sock, lambda s: (s.get("graphs") or [{}])[0].get("worker_ms") is not None)
+        late0 = status.get("late_blocks", 0)
+        before = xruns.count
+        time.sleep(seconds)
+        count = xruns.count - before
+        client = ControlClient(sock)
+        status = client.request("status")["result"]
+        client.close()
+        status["late_in_phase"] = status.get("late_blocks", 0) - late0
+        return count, status
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def wait_status(sock: Path, ready, timeout: float = 120.0) -> dict:
+    from ravebox.errors import ServiceError
+    from ravebox.service.control_socket import ControlClient
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            client = ControlClient(sock, timeout_s=5)
+            status = client.request("status").get("result") or {}
+            client.close()
+            if ready(status):
+                return status
+        except (ServiceError, OSError, ValueError):
+            pass
+        time.sleep(0.25)
+    raise RuntimeError("ravebox did not come up (no status on the control socket)")
+
+
+def ratio(a: float, b: float) -> float:
+    if b == 0:
+        return 1.0 if a == 0 else float("inf")
+    return a / b
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--period", type=int, default=256)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--bare-client", metavar="SERVER", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.bare_client:
+        return bare_client(args.bare_client)
+
+    from ravebox.host.dummyserver import JackServer
+
+    work = Path(tempfile.mkdtemp(prefix="ravebox-bench-"))
+    box = work / "box.toml"
+    box.write_text(BOX.format(model=MODEL))
+    bare_x = rb_x = late = 0
+    p99s, maxes, block_ms = [], [], None
+    with JackServer(period=args.period) as server:
+        xruns = XrunCounter(server.name)
+        try:
+            for r in range(args.rounds):
+                b = phase_bare(server.name, args.seconds, xruns)
+                x, status = phase_ravebox(server.name, box, args.seconds, xruns, work / f"ctl{r}.sock")
+                graph = status["graphs"][0]
+                bare_x, rb_x, late = bare_x + b, rb_x + x, late + status["late_in_phase"]
+                p99s.append(graph["worker_ms"])
+                maxes.append(graph["worker_max_ms"])
+                block_ms = graph["block_ms"]
+                print(f"round {r + 1}: bare xruns {b}, ravebox xruns {x}, late blocks {status['late_in_phase']}, "
+                      f"worker p99 {graph['worker_ms']:.2f} ms, max {graph['worker_max_ms']:.2f} ms", flush=True)
+        finally:
+            xruns.close()
+    minutes = args.rounds * args.seconds / 60.0
+    print(f"jack: dummy, 48000 Hz, period {args.period}; model {MODEL.name}; "
+          f"{args.rounds} x {args.seconds:g} s per client")
+    print(f"bare_xruns_per_min: {bare_x / minutes:.2f}")
+    print(f"ravebox_xruns_per_min: {rb_x / minutes:.2f}")
+    print(f"worker_p99_ms: {max(p99s):.2f}")
+    print(f"worker_max_ms: {max(maxes):.2f}")
+    print(f"block_ms: {block_ms:.2f}")
+    print(f"late_blocks: {late}")
+    print(f"xrun_ratio: {ratio(rb_x / minutes, bare_x / minutes):.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
