@@ -22,6 +22,7 @@ Run by the thread that loads a box (main thread, check, render).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from types import MappingProxyType
 
 from ravebox.config.diagnostics import Diagnostics, did_you_mean
 
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
 MATCH_MODES = ("pad_zeros", "crop", "pad_noise", "map")
 GRAPH_KINDS = ("transfer", "prior", "mixed")
 LATE_POLICIES = ("dry", "silence")
@@ -149,6 +151,9 @@ def parse_graphs(table: object, diags: Diagnostics, models: Mapping[str, ModelSp
         return ()
     graphs = []
     for name, entry in table.items():
+        if not _NAME.fullmatch(name):
+            diags.error(f"{prefix}.{name}", "graph names use letters, digits, '_' and '-' (they name JACK ports)")
+            continue
         spec = _parse_graph(name, entry, diags, models, f"{prefix}.{name}")
         if spec is not None:
             graphs.append(spec)
