@@ -16,7 +16,8 @@ Figures: tempo error sigma (RMS about the true tempo) at steady 120 BPM with
 uniform ±1 ms and ±2 ms jitter and with timestamps quantised to a 256-frame
 period; settle time in beats after a 120 -> 126 step (the last moment the
 estimate is outside ±0.12 BPM; median of 20 seeds); tempo RMS error through a
-90 -> 140 ramp over 16 beats; phase error sigma in ms; beats until re-locked
+90 -> 140 ramp over 16 beats; settle and final phase after large tempo jumps
+(x0.5, x2, x3.3, x0.64) and small ones (1 BPM, 10 BPM at 300); phase error sigma in ms; beats until re-locked
 after a 2 s dropout; and backward steps of the published beat (all scenarios).
 
 Run: ``python bench/clock_accuracy.py`` (about half a minute on one core).
@@ -139,6 +140,19 @@ def step(name: str, seed: int) -> dict:
             "backward": int(np.count_nonzero(np.diff(got) < 0))}
 
 
+def jump(name: str, seed: int, before: float, after: float) -> dict:
+    """Any tempo change: settle beats and the phase error in the last beat (index slips show here)."""
+    rng = np.random.default_rng(4000 + seed)
+    bpm = np.r_[np.full(16 * PPQN, before), np.full(12 * PPQN, after)]
+    tau, stamps = tick_stream(bpm, rng, 1.0)
+    frames, got, tempo = FOLLOWERS[name](stamps, int(tau[-1]))
+    last = frames > tau[-PPQN]
+    phase_ms = (got - true_beat_at(frames, tau, bpm))[last] * 60e3 / after
+    return {"settle": settle_after(frames, tempo, tau[16 * PPQN], after),
+            "phase_end": float(np.max(np.abs(phase_ms))),
+            "backward": int(np.count_nonzero(np.diff(got) < 0))}
+
+
 def ramp(name: str, seed: int) -> dict:
     rng = np.random.default_rng(2000 + seed)
     bpm = np.r_[np.full(8 * PPQN, 90.0), np.linspace(90.0, 140.0, 16 * PPQN), np.full(8 * PPQN, 140.0)]
@@ -191,9 +205,14 @@ def main() -> None:
         r["ramp_rms"] = float(np.mean([x["ramp_rms"] for x in rp]))
         r["ramp_phase_max"] = float(np.max([x["ramp_phase_max"] for x in rp]))
         r["ramp_settle"] = float(np.median([x["settle"] for x in rp]))
+        big = [jump(name, s, a, b) for s in range(3) for a, b in ((120, 60), (120, 240), (60, 200), (140, 90))]
+        r["big_settle"] = float(np.max([x["settle"] for x in big]))
+        r["big_phase"] = float(np.max([x["phase_end"] for x in big]))
+        small = [jump(name, s, a, b) for s in range(3) for a, b in ((120, 121), (300, 290))]
+        r["small_settle"] = float(np.median([x["settle"] for x in small]))
         dr = [dropout(name, s) for s in range(3)]
         r["relock"] = float(np.median([x["relock"] for x in dr]))
-        r["backward"] = sum(x["backward"] for x in s1 + s2 + sq + st + rp + dr)
+        r["backward"] = sum(x["backward"] for x in s1 + s2 + sq + st + rp + dr + big + small)
         rows[name] = r
         if name == "ravebox":
             backward = int(r["backward"])
@@ -222,6 +241,9 @@ def print_table(rows: dict[str, dict[str, float]]) -> None:
         ("ramp_rms", "tempo RMS BPM during 90->140 ramp"),
         ("ramp_phase_max", "max |phase| ms during ramp"),
         ("ramp_settle", "settle beats after ramp end"),
+        ("big_settle", "settle beats x0.5 x2 x3.3 x0.64 (worst of 12)"),
+        ("big_phase", "|phase| ms 11 beats after those (worst)"),
+        ("small_settle", "settle beats 120->121, 300->290 (median)"),
         ("relock", "beats to re-lock after 2 s dropout"),
         ("backward", "backward phase steps (all runs)"),
     ]

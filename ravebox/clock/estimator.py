@@ -65,6 +65,7 @@ class EstimatorTuning:
     curve_window: int = 48         # ticks a ramp (parabola) is fitted over
     curve_min: int = 16            # fewest ticks before a ramp is considered
     curve_t: float = 5.0           # curvature must be this many standard errors
+    odd_gap_cost: float = 9.0      # cost (in squared sigmas) of reading a gap as missed or duplicate
     kink_young: int = 96           # ticks after a kink during which its location is re-fitted
 
 
@@ -81,8 +82,12 @@ class _Kink:
 class TickEstimator:
     """Fits tick times against tick indices; see the module docstring for why and how."""
 
-    def __init__(self, initial_noise: float, tuning: EstimatorTuning | None = None) -> None:
+    def __init__(self, initial_noise: float, tuning: EstimatorTuning | None = None,
+                 min_period: float = 0.0) -> None:
+        """``initial_noise``: tick-time sigma guess in frames; ``min_period``: frames below
+        which a gap is always a duplicate (the fastest tempo ever expected)."""
         self.tuning = tuning or EstimatorTuning()
+        self.min_period = float(min_period)
         cap = self.tuning.max_window + 1
         self._k = np.zeros(cap)          # committed ticks (ring, oldest first after unroll)
         self._t = np.zeros(cap)
@@ -179,8 +184,10 @@ class TickEstimator:
             return "ok", 0
         period = self._line.period if self._line is not None else self.prior_period
         gap_frames = t - self.last_t
+        if gap_frames < self.min_period:
+            return "dup", None
         if period is None:
-            return ("ok", self.last_k + 1) if gap_frames > 0 else ("dup", None)
+            return "ok", self.last_k + 1
         ratio = gap_frames / period
         if ratio < 0.5:
             return "dup", None
@@ -200,6 +207,18 @@ class TickEstimator:
             return self._n > 0 and len(self._recent_after_trusted()) >= 2
         return False
 
+    def _odd_gap_near_pending(self) -> bool:
+        """Whether a duplicate or a long gap came with (or just before) the held-back ticks.
+
+        A lone missed tick is exactly predicted and never alarms, so an odd gap
+        next to an alarm means the period itself moved past the rounding.
+        """
+        if not self._pending:
+            return False
+        times = [t for t, _ in self._raw]
+        first = int(np.searchsorted(times, self._pending[0][1], "left"))
+        return any(kind != "ok" for _, kind in self._raw[max(0, first - 3):])
+
     def _trusted(self) -> int:
         """How many committed ticks to keep: those before the first odd gap still remembered."""
         odd = [t for t, kind in self._raw if kind != "ok"]
@@ -215,28 +234,45 @@ class TickEstimator:
         return [t for t, _ in self._raw if t > t_trusted]
 
     def _reacquire(self) -> int:
-        """Re-index the ticks since the last committed one as consecutive, and refit from a kink."""
+        """Re-index the ticks since the last trusted one by the best reading of their gaps.
+
+        :func:`read_gaps` decides which gaps were duplicates or missed ticks and
+        where the tempo changed. With no change, the ticks are committed with
+        their new indices; with one, the fit restarts from a kink there.
+        """
         recent = self._recent_after_trusted()
         keep = self._trusted()
-        k_tr, t_tr = float(self._k[keep - 1]), float(self._t[keep - 1])
+        k_tr, t_tr = int(self._k[keep - 1]), float(self._t[keep - 1])
         old = self._line
-        self._n = 0
+        assert old is not None
+        gaps = np.diff(np.concatenate([[t_tr], recent]))
+        change, steps = read_gaps(gaps, old.period, self._noise, self.tuning.odd_gap_cost)
+        ks = k_tr + np.cumsum(steps)
         self._pending.clear()
         self._raw.clear()
         self._cusum_hi = self._cusum_lo = 0.0
         self._unexplained = False
         self._young_outliers = 0
-        self._prior_noise = self._noise
-        self.prior_period = None
-        self._line = None
-        candidates = [int(k_tr) + i for i in range(max(1, len(recent) - 1))]  # the change is among them
-        self._kink = _Kink(old, candidates, [(int(k_tr), t_tr)]) if old is not None else None
-        self.restarts += 1
-        for i, t in enumerate(recent):
-            self._append(k_tr + i + 1, t, 1.0)
+        ticks = [(int(k), t) for k, t, m in zip(ks, recent, steps) if m > 0]
+        if change is None:
+            self._n = keep
+            for k, t in ticks:
+                self._append(float(k), t, 1.0)
+        else:
+            self._prior_noise = self._noise
+            self.prior_period = None
+            self._n = 0
+            kc = k_tr + int(np.sum(steps[:change]))
+            span = self.tuning.kink_span
+            pre = [(k_tr, t_tr)] + [(k, t) for k, t in ticks if k <= kc]
+            self._kink = _Kink(old, [kc + d for d in range(-span, span + 1) if kc + d >= k_tr], pre)
+            self.restarts += 1
+            for k, t in ticks:
+                if k > kc:
+                    self._append(float(k), t, 1.0)
         self._refit()
-        self.last_k, self.last_t = int(k_tr) + len(recent), recent[-1]
-        self._history = [(int(k_tr) + i + 1, t) for i, t in enumerate(recent)]
+        self.last_k, self.last_t = int(ks[-1]), recent[-1]
+        self._history = ticks[-self.tuning.history:]
         return self.last_k
 
     def _z(self, k: int, t: float) -> float:
@@ -251,8 +287,11 @@ class TickEstimator:
     def _settle_pending(self) -> None:
         tun = self.tuning
         if self._cusum_hi > tun.cusum_alarm or self._cusum_lo > tun.cusum_alarm:
-            if any(kind == "dup" for _, kind in self._raw) and len(self._recent_after_trusted()) >= 2:
-                self._reacquire()  # a "duplicate" before a change: the tempo rose by half or more
+            if self._odd_gap_near_pending():
+                # an odd gap at a change: the tempo moved by a third or more; read the gaps
+                # once a tick after the odd one shows the new spacing
+                if self._raw[-1][1] == "ok" and len(self._recent_after_trusted()) >= 3:
+                    self._reacquire()
                 return
             if len(self._pending) >= 2 and self._try_change():
                 return
@@ -475,3 +514,40 @@ class TickEstimator:
         prior = self._prior_noise
         var = (sse + m * prior * prior) / (dof + m)
         self._noise = max(float(np.sqrt(var)), self.tuning.min_noise)
+
+
+def read_gaps(gaps: np.ndarray, old_period: float, noise: float, odd_cost: float) -> tuple[int | None, np.ndarray]:
+    """The likeliest reading of tick gaps: where the tempo changed, and ticks per gap.
+
+    Each gap spans ``m`` tick periods (0 = a duplicate, 2+ = missed ticks);
+    gaps before the change use ``old_period``, gaps after it one new period
+    fitted to them. The cost is the squared misfit in units of the gap noise
+    plus ``odd_cost`` for every gap read as other than one tick. Returns
+    ``(None, steps)`` when no change reads best, else ``(index of the first
+    gap at the new tempo, steps)``. Pure; a few dozen candidates at most.
+    """
+    var = 2.0 * noise * noise
+    n = len(gaps)
+
+    def cost(d: np.ndarray, period: float) -> tuple[float, np.ndarray]:
+        m = np.maximum(np.floor(d / period + 0.5), 0.0)
+        return float(np.sum((d - m * period) ** 2) / var + odd_cost * np.count_nonzero(m != 1)), m
+
+    best_cost, best_m = cost(gaps, old_period)
+    best: tuple[int | None, np.ndarray] = (None, best_m)
+    for c in range(n - 1):  # a new period needs two gaps: one always fits itself exactly
+        head_cost, head_m = cost(gaps[:c], old_period)
+        tail = gaps[c:]
+        for seed in tail[tail > 0.25 * old_period]:
+            m = np.maximum(np.floor(tail / seed + 0.5), 0.0)
+            if not np.any(m):
+                continue
+            period = float(np.dot(m, tail) / np.dot(m, m))
+            if not 0.25 * old_period < period < 4.0 * old_period:
+                continue
+            tail_cost, tail_m = cost(tail, period)
+            total = head_cost + tail_cost + odd_cost  # a change itself must earn its keep
+            if total < best_cost:
+                best_cost, best = total, (c, np.concatenate([head_m, tail_m]))
+    change, m = best
+    return change, m.astype(np.int64)

@@ -36,6 +36,7 @@ from ravebox.clock.view import ClockView
 from ravebox.midi.events import MidiEvent
 
 PPQN = 24
+MAX_BPM = 600.0  # a gap shorter than a tick at this tempo is always a duplicate
 
 
 class Transport(str, Enum):
@@ -53,7 +54,8 @@ class ClockFollower:
         self.sample_rate = int(sample_rate)
         self.settings = settings or ClockSettings()
         s = self.settings
-        self._estimator = TickEstimator(initial_noise=1e-3 * self.sample_rate)
+        self._estimator = TickEstimator(initial_noise=1e-3 * self.sample_rate,
+                                        min_period=self._period_of(MAX_BPM))
         self._offset = s.offset_ms * 1e-3 * self.sample_rate
         self._internal = TickLine(0.0, 0.0, self._period_of(s.internal_bpm))
         self._external = False       # an external clock leads (ticks seen, maybe lost since)
