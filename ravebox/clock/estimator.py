@@ -198,12 +198,13 @@ class TickEstimator:
         """Gaps that no longer fit the period: the tempo has moved by more than a third.
 
         Why: a single long gap is a missed tick and a single short one a
-        duplicate, but two long gaps in a row, two duplicates in four ticks,
+        duplicate, but two long gaps in a row (judged one tick later, since two
+        missed ticks look the same), two duplicates in four ticks,
         or ticks the change test cannot explain mean a new tempo, so the
         recent ticks are re-indexed one apart.
         """
         kinds = [kind for _, kind in self._raw]
-        if kinds[-2:] == ["long", "long"] or kinds[-4:].count("dup") >= 2 or self._unexplained:
+        if kinds[-3:-1] == ["long", "long"] or kinds[-4:].count("dup") >= 2 or self._unexplained:
             return self._n > 0 and len(self._recent_after_trusted()) >= 2
         return False
 
