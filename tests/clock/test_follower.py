@@ -230,3 +230,23 @@ def test_duplicate_tick_is_dropped():
     ticks(f, 1000 + 48 * PERIOD_120, 24)
     assert f.estimator.rejected == 1
     assert f.view().beat_at(int(1000 + 71 * PERIOD_120)) == pytest.approx(71 / 24, abs=1e-3)
+
+
+@pytest.mark.parametrize("after", [60.0, 240.0])
+def test_halving_and_doubling_the_tempo_keep_the_beat(after):
+    f = ClockFollower(SR)
+    f.feed(ev(0, "start"))
+    rng = np.random.default_rng(3)
+    periods = np.r_[np.full(24 * 8, PERIOD_120), np.full(24 * 8, 60 * SR / (24 * after))]
+    times = np.round(1000 + np.concatenate([[0.0], np.cumsum(periods)[:-1]]) + rng.uniform(-48, 48, len(periods)))
+    last = -1.0
+    for block in range(256, int(times[-1]) + 256, 256):
+        for t in times[(times >= block - 256) & (times < block)]:
+            f.feed(ev(t, "clock"))
+        v = f.advance(block)
+        assert v.beat_at(block) >= last
+        last = v.beat_at(block + 255)
+    v = f.view()
+    assert v.bpm == pytest.approx(after, abs=0.12)
+    exact = 1000 + np.concatenate([[0.0], np.cumsum(periods)[:-1]])[-1]
+    assert v.beat_at(int(exact)) * 60e3 / after == pytest.approx((24 * 16 - 1) / 24 * 60e3 / after, abs=0.5)
