@@ -3,8 +3,8 @@
 
 Why interleaved rounds: two cores are shared with other work, so the bare loop
 and the engine are measured alternately in the same run (``--rounds`` rounds
-of ``--blocks`` blocks each) and compared by their medians, which cancels most
-of the machine's drift. The engine runs a reconstruction graph (encoder and
+of ``--blocks`` blocks each, alternating which goes first); the ratio is the
+median of the per-round ratios, which cancels most of the machine's drift. The engine runs a reconstruction graph (encoder and
 decoder of the same model) with a live ParamStore and clock, i.e. the full
 per-block path: parameter snapshot, seeding, matching, latent ops checks,
 decoder bank. The bare loop calls the engine's own model instance (two loads of
@@ -12,7 +12,7 @@ one file differ by about 1% in speed). Runs on ``tests/models/rave_a.ts`` and on
 ``models-full/*.ts`` present. The last line is ``engine_overhead_ratio: X`` (the
 worst ratio over the models measured).
 
-Usage: python bench/engine_overhead.py [--block 2048] [--rounds 15] [--blocks 40] [MODEL.ts ...]
+Usage: python bench/engine_overhead.py [--block 2048] [--rounds 41] [--blocks 20] [MODEL.ts ...]
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ def _box(model: Path, block: int, ratio: int, folder: Path):
     return load_box(path)
 
 
-def measure(model_path: Path, block: int, rounds: int, blocks: int) -> tuple[float, float]:
-    """(median bare ms per block, median engine ms per block)."""
+def measure(model_path: Path, block: int, rounds: int, blocks: int) -> tuple[float, float, float]:
+    """(median bare ms per block, median engine ms per block, median of the per-round ratios)."""
     probe = load_model(model_path, num_threads=1, warm_up=False)
     with tempfile.TemporaryDirectory() as folder:
         engine = Engine(_box(model_path, block, probe.ratio, Path(folder)), probe.sample_rate or 48000, 0)
@@ -68,11 +68,15 @@ def measure(model_path: Path, block: int, rounds: int, blocks: int) -> tuple[flo
     for _ in range(5):  # warm both paths
         bare_block()
         engine_block()
-    bare_ms, engine_ms = [], []
-    for _ in range(rounds):
-        bare_ms.append(_timed(bare_block, blocks))
-        engine_ms.append(_timed(engine_block, blocks))
-    return statistics.median(bare_ms), statistics.median(engine_ms)
+    bare_ms, engine_ms, ratios = [], [], []
+    for i in range(rounds):  # alternate which goes first, so neither always follows the other
+        first, second = (bare_block, engine_block) if i % 2 == 0 else (engine_block, bare_block)
+        a, b = _timed(first, blocks), _timed(second, blocks)
+        bare_t, engine_t = (a, b) if i % 2 == 0 else (b, a)
+        bare_ms.append(bare_t)
+        engine_ms.append(engine_t)
+        ratios.append(engine_t / bare_t)
+    return statistics.median(bare_ms), statistics.median(engine_ms), statistics.median(ratios)
 
 
 def _timed(fn, blocks: int) -> float:
@@ -86,15 +90,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*", type=Path)
     parser.add_argument("--block", type=int, default=2048)
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--blocks", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=41)
+    parser.add_argument("--blocks", type=int, default=20)
     args = parser.parse_args()
     torch.set_num_threads(1)
     models = [p.resolve() for p in args.models] or [REPO / "tests" / "models" / "rave_a.ts", *sorted((REPO / "models-full").glob("*.ts"))]
     worst = 0.0
     for path in models:
-        bare, eng = measure(path, args.block, args.rounds, args.blocks)
-        ratio = eng / bare
+        bare, eng, ratio = measure(path, args.block, args.rounds, args.blocks)
         worst = max(worst, ratio)
         print(f"{path.name}: block {args.block}: bare {bare:.3f} ms, engine {eng:.3f} ms, "
               f"overhead {eng - bare:+.3f} ms/block, ratio {ratio:.3f}")

@@ -202,7 +202,8 @@ class Engine:
     def status(self) -> dict[str, object]:
         """State per graph for the status socket and the render summary."""
         return {name: {"failed": self.failed.get(name), "decoder": r.bank.current, "fading": r.bank.fading,
-                       "loop": r.loop.state, "dims": r.dims, "swaps": r.bank.swaps}
+                       "loop": r.loop.state, "dims": r.dims, "swaps": r.bank.swaps,
+                       "scrubbed": dict(r.scrubbed)}
                 for name, r in self.graphs.items()}
 
 

@@ -7,6 +7,8 @@ parameters and clock give the same output, block for block.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -54,6 +56,7 @@ class GraphRunner:
         self._offsets = np.zeros(0, dtype=np.int64)
         self._retrigger = ParamKey("loop.retrigger", self.name)
         self.reset_key = ParamKey("engine.reset", self.name)
+        self.scrubbed: dict[str, int] = {}  # non-finite values kept out of the models, by stage
 
     def _matcher(self, encoder, spec: GraphSpec, rng, where: str) -> LatentMatcher | None:
         if encoder is None:
@@ -74,6 +77,7 @@ class GraphRunner:
             self.freezer.process(z, per_frame(store, "latent.freeze", self.name, frames, active))
         exact = self._loop(z, frames, store, clock, active)
         self.shaper.process(z, frames, store, active)
+        z = self._guard(z, "latent")
         if "model.select" in active:
             self.bank.select(int(store.value(self._select, start)), first)
         seed = (seeds.mix(self.seed, self.index, seeds.LOOP, self.loop.generation, self.loop.slot)
@@ -87,9 +91,23 @@ class GraphRunner:
 
     def _encode(self, x: np.ndarray | None, n: int, start: int, store: ParamStore, active: set[str],
                 first: int) -> np.ndarray:
-        audio = self._input(x, n, start, store, active)
+        audio = self._guard(self._input(x, n, start, store, active), "input")
         torch.default_generator.manual_seed(seeds.at(self._encode_seed, first))
-        return self.encoder.encode(torch.from_numpy(audio)[None])[0].numpy()
+        return self.encoder.encode(torch.from_numpy(audio[np.newaxis])).numpy()[0]
+
+    def _guard(self, x: np.ndarray, what: str) -> np.ndarray:
+        """Keep NaN/Inf out of a model: one bad value would poison its streaming state for good.
+
+        ``vdot(x, x)`` is a sub-microsecond one-pass check: NaN and Inf propagate, and a
+        finite overflow (|x| > 1e19) only costs a needless look at every value.
+        """
+        if math.isfinite(np.vdot(x, x)):
+            return x
+        bad = ~np.isfinite(x)
+        if bad.any():
+            x = np.where(bad, np.float32(0.0), x).astype(np.float32)
+            self.scrubbed[what] = self.scrubbed.get(what, 0) + int(bad.sum())
+        return x
 
     def _input(self, x: np.ndarray | None, n: int, start: int, store: ParamStore, active: set[str]) -> np.ndarray:
         if x is None:

@@ -26,6 +26,7 @@ from ravebox.clock.view import ClockView
 from ravebox.config.graphs import OutputSettings
 from ravebox.engine.params import SampleParam
 from ravebox.engine.safety import DCBlocker, Limiter, Scrubber
+from ravebox.errors import EngineError
 from ravebox.params.store import ParamStore
 from ravebox.params.table import ParamKey
 
@@ -96,6 +97,8 @@ class OutputStage:
                 store: ParamStore, clock: ClockView, out: np.ndarray) -> None:
         """Write ``n = out.shape[1]`` safe samples into ``out`` (channels, n)."""
         n = out.shape[1]
+        if n > self.max_block:
+            raise EngineError(f"output stage of {self.graph}: block of {n} frames exceeds max_block {self.max_block}")
         w, d = self._wet[:, :n], self._dry[:, :n]
         self._delay.process(self._dry_input(dry, n), d)
         self._take_wet(wet, d, w)

@@ -43,8 +43,8 @@ class PriorDriver:
                 b += 1
             self._configure(float(temperature[a]), bool(listen[a]) and z_in is not None)
             torch.default_generator.manual_seed(seeds.mix(self.seed, self.graph_index, seeds.PRIOR, start_latent + a))
-            y = self.prior.forward(torch.from_numpy(np.ascontiguousarray(source[:, a:b]))[None])
-            out[:, a:b] = y[0, :self.latent_size].numpy()
+            y = self.prior.forward(torch.from_numpy(np.ascontiguousarray(source[np.newaxis, :, a:b])))
+            out[:, a:b] = y.numpy()[0, :self.latent_size]
             a = b
         return out
 

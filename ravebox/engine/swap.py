@@ -69,7 +69,7 @@ class DecoderBank:
         self.current = index
         new = self.voices[index]
         torch.default_generator.manual_seed(seeds.mix(self.seed, self.graph_index, seeds.PRIME, seed_at))
-        new.model.decode(torch.from_numpy(new.matcher.apply(self._history()))[None])
+        new.model.decode(torch.from_numpy(new.matcher.apply(self._history())[np.newaxis]))
         self._old, self._fade_pos = (old, 0) if self.fade_samples > 0 else (None, 0)
         self.swaps += 1
 
@@ -90,7 +90,7 @@ class DecoderBank:
 
     def _run(self, voice: Voice, z: np.ndarray, seed: int) -> np.ndarray:
         torch.default_generator.manual_seed(seed)
-        y = voice.model.decode(torch.from_numpy(voice.matcher.apply(z))[None])[0].numpy()
+        y = voice.model.decode(torch.from_numpy(voice.matcher.apply(z)[np.newaxis])).numpy()[0]
         if y.shape[0] == self.channels:
             return y
         return y[[min(c, y.shape[0] - 1) for c in range(self.channels)]]

@@ -64,3 +64,22 @@ def test_nan_model_with_gain_and_dry_still_within_ceiling(tmp_path):
     out, _ = _play(engine, 6, ceiling_db=-1.0, store_setup=loud)
     for y in out.values():
         assert np.isfinite(y).all() and float(np.abs(y).max()) <= 10 ** (-1 / 20)
+
+
+def test_non_finite_input_never_reaches_the_model_state(tmp_path):
+    """One NaN in the input would poison a streaming encoder forever; it is scrubbed and counted."""
+    from helpers import run
+
+    body = '\n[graphs.t]\nencoder = "a"\n'
+    x = chirp(8 * 2048)
+    poisoned = x.copy()
+    poisoned[0, 3 * 2048 + 17] = np.nan
+    poisoned[0, 3 * 2048 + 99] = np.inf
+    engine = make_engine(tmp_path, body)
+    out = run(engine, 8, x=poisoned)["t"]
+    clean = x.copy()
+    clean[0, 3 * 2048 + 17] = clean[0, 3 * 2048 + 99] = 0.0
+    reference = run(make_engine(tmp_path, body), 8, x=clean)["t"]
+    assert np.isfinite(out).all()
+    assert np.array_equal(out, reference)
+    assert engine.status()["t"]["scrubbed"] == {"input": 2}
