@@ -12,6 +12,7 @@ lists. Example::
     [jack]
     client_name = "ravebox"
     headroom_periods = 1         # added latency = one engine block + this many periods
+    worker_rt_priority = 2       # realtime priority of the inference worker, below JACK's (0 = off)
 
     [[jack.connect]]
     port = "midi_in"             # regex on our own port's short name
@@ -74,6 +75,8 @@ class JackSettings:
     reconnect_backoff_s: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
     fade_out_ms: float = 20.0
     gc: str = "freeze"               # "freeze" | "off" | "default"
+    worker_rt_priority: int = 2      # SCHED_FIFO priority of the inference worker (0 = normal scheduling)
+    control_rt_priority: int = 1     # ... of the control thread; both stay below JACK's client thread
     connect: tuple[ConnectRule, ...] = field(default=DEFAULT_RULES)
 
 

@@ -37,7 +37,8 @@ class ControlLoop:
 
     def __init__(self, ring: MidiRing, out_ring: ByteRing, port_names: list[str], parser_factory: Callable,
                  follower, mapping, now: Callable[[], int], publish_clock: Callable[[object], None],
-                 interval_ms: float = 2.0, clock_from: str = "clock_in", thru: bool = False) -> None:
+                 interval_ms: float = 2.0, clock_from: str = "clock_in", thru: bool = False,
+                 rt_priority: int = 0) -> None:
         self.ring = ring
         self.out_ring = out_ring
         self.labels = list(port_names)            # what MidiEvent.port says, per ring port index
@@ -49,6 +50,8 @@ class ControlLoop:
         self.interval = interval_ms / 1000.0
         self.clock_any = clock_from == "any"
         self.thru = thru
+        self._rt_priority = rt_priority
+        self.realtime = False
         self.events = 0
         self.errors = 0
         self.loops = 0
@@ -76,6 +79,9 @@ class ControlLoop:
     # -- control thread ------------------------------------------------------------------
     def run(self) -> None:
         """Control thread: drain, advance the clock, publish, sleep; until stopped."""
+        from ravebox.host.rtprio import make_realtime
+
+        self.realtime = make_realtime(self._rt_priority, "control thread")
         while not self._stop.is_set():
             self.step()
             time.sleep(self.interval)

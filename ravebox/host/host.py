@@ -92,11 +92,12 @@ class Host:
         self.control = ControlLoop(self.midi_in, self.midi_out, [f"{session.name}:{n}" for n in MIDI_INPUTS],
                                    parser_factory, follower, mapping, self.timeline.now, self._publish_clock,
                                    self.settings.control_interval_ms, self.settings.clock_from,
-                                   self.settings.midi_thru)
+                                   self.settings.midi_thru, self.settings.control_rt_priority)
         self.control.store = store
         if follower is not None:
             self.path.clock = follower.view()
-        self.worker = InferenceWorker(lambda: self.path, engine, store, lambda: self.path.clock, torch_threads)
+        self.worker = InferenceWorker(lambda: self.path, engine, store, lambda: self.path.clock, torch_threads,
+                                      rt_priority=self.settings.worker_rt_priority)
         session.bind(self.path)
         self.control.start()
         self.worker.start()

@@ -10,7 +10,9 @@ If it falls so far behind that a block's output would start playing before it
 could be written, it skips that block (the callback has already played dry or
 silence there and counted it late), so it is never late twice for one stall.
 
-If the engine raises, the worker asks the engine which graph failed
+The engine mutes a graph whose model raised and reports it in ``engine.failed``;
+the worker then ramps that graph's first silent block down from its last
+sample, so the cut does not click. If ``Engine.process`` itself raises, the worker asks the engine which graph failed
 (``failed_graph(exc)`` when the engine offers it), mutes that graph with a fade
 (one log line with the traceback) and keeps running the rest; an exception it
 cannot attribute mutes every graph. ``progress`` counts finished blocks: the
@@ -29,6 +31,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ravebox.host.audiopath import AudioPath
+from ravebox.host.rtprio import make_realtime
 
 log = logging.getLogger("ravebox.host.worker")
 
@@ -37,12 +40,14 @@ class InferenceWorker:
     """Owns the worker thread. ``path_ref()`` returns the current :class:`AudioPath`."""
 
     def __init__(self, path_ref: Callable[[], AudioPath], engine, store, clock_ref: Callable[[], object],
-                 torch_threads: int = 1, history: int = 4096) -> None:
+                 torch_threads: int = 1, history: int = 4096, rt_priority: int = 0) -> None:
         self._path_ref = path_ref
         self.engine = engine
         self.store = store
         self._clock_ref = clock_ref
         self._torch_threads = torch_threads
+        self._rt_priority = rt_priority
+        self.realtime = False
         self.progress = 0               # blocks processed (written by the worker only)
         self.skipped = 0                # blocks skipped to catch up
         self.errors = 0
@@ -55,6 +60,7 @@ class InferenceWorker:
         self._bufs: list[np.ndarray] = []
         self._bufs_for: AudioPath | None = None
         self._next: int | None = None
+        self._silenced: set[str] = set()
 
     def start(self) -> None:
         self._thread.start()
@@ -79,6 +85,7 @@ class InferenceWorker:
     # -- worker thread ---------------------------------------------------------------
     def run(self) -> None:
         """Worker thread: wait for complete blocks, process each, until stopped."""
+        self.realtime = make_realtime(self._rt_priority, "inference worker")
         if self._torch_threads > 0:
             try:
                 import torch
@@ -114,14 +121,28 @@ class InferenceWorker:
         path.read_block(start, self._bufs)
         inputs = {g.name: self._bufs[i][:g.inputs] for i, g in enumerate(path.graphs)}
         wet = self._run_engine(path, inputs, start)
+        failed = getattr(self.engine, "failed", None) or {}
         for i, g in enumerate(path.graphs):
             block = wet.get(g.name) if g.name not in self.muted else None
             if block is None or block.shape != (g.outputs, path.block):
                 block = np.zeros((g.outputs, path.block), np.float32)
+            silenced = g.name in self.muted or g.name in failed
+            if silenced and g.name not in self._silenced:
+                block = self._declick(path, i, start, block)
             path.write_wet(start, i, block)
+            (self._silenced.add if silenced else self._silenced.discard)(g.name)
         path.commit(start)
         self.durations[self.progress % len(self.durations)] = time.perf_counter() - t0
         self.progress += 1
+
+    def _declick(self, path: AudioPath, g: int, start: int, block: np.ndarray) -> np.ndarray:
+        """A graph just went silent: ramp from the previous block's last sample to 0 (5 ms), no click."""
+        last = np.zeros((block.shape[0], 1), np.float32)
+        path.wet[g].read(start + path.delay - 1, last)
+        n = min(block.shape[1], max(1, path.sample_rate // 200))
+        block = np.array(block, dtype=np.float32, copy=True)
+        block[:, :n] = last * np.linspace(1.0, 0.0, n, dtype=np.float32)
+        return block
 
     def _run_engine(self, path: AudioPath, inputs: dict, start: int) -> dict:
         """Worker thread: one engine call; on a failure, mute the culprit and retry once without it."""

@@ -319,7 +319,9 @@ class Daemon:
             self._health_mark = (cycles, progress, now)
             self._health_last = (True, "")
             return
-        if now - since < HEALTH_STALL_S:
+        path = host.path
+        stall = max(HEALTH_STALL_S, 3.0 * path.block / path.sample_rate) if path else HEALTH_STALL_S
+        if now - since < stall:
             return
         if not host.connected:
             reason = "JACK server not connected"
@@ -341,7 +343,9 @@ class Daemon:
             "uptime_s": round(time.monotonic() - self.started_at, 1),
             "jack": {"server": host.settings.server or "default", "client": host.settings.client_name,
                      "sample_rate": path.sample_rate, "period": path.period, "connected": host.connected,
-                     "reconnects": host.reconnects},
+                     "reconnects": host.reconnects,
+                     "realtime": {"worker": bool(host.worker and host.worker.realtime),
+                                  "control": bool(control and control.realtime)}},
             "clock": self._clock_status(path.clock),
             "graphs": self._graph_status(path),
             "late_blocks": late, "xruns": xruns,
@@ -355,7 +359,9 @@ class Daemon:
                          "control_errors": control.errors if control else 0,
                          "worker_errors": host.worker.errors if host.worker else 0,
                          "worker_skipped": host.worker.skipped if host.worker else 0,
-                         "reconnects": host.reconnects},
+                         "reconnects": host.reconnects,
+                     "realtime": {"worker": bool(host.worker and host.worker.realtime),
+                                  "control": bool(control and control.realtime)}},
         }
 
     def _clock_status(self, view) -> dict:

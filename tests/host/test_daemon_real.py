@@ -93,3 +93,69 @@ def test_real_engine_output_follows_cc(jack_server, tmp_path):
         finally:
             tone.close()
             sink.close()
+
+
+class Exploding:
+    """A real loaded model whose ``decode`` raises once ``armed`` (a model failing mid-show)."""
+
+    armed: set[str] = set()
+
+    def __init__(self, model, graph: str) -> None:
+        self._model, self._graph = model, graph
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+    def decode(self, z):
+        if self._graph in Exploding.armed:
+            raise RuntimeError(f"decoder of {self._graph} blew up")
+        return self._model.decode(z)
+
+
+def exploding_engine(box, sample_rate, seed):
+    from ravebox.engine.engine import Engine, default_loader
+
+    def loader(spec, rate):
+        return Exploding(default_loader(spec, rate), graph="main" if spec.name == "a" else "other")
+    return Engine(box, sample_rate, seed, loader=loader)
+
+
+def test_real_engine_model_raising_mutes_its_graph_clicklessly(jack_server, tmp_path, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="ravebox")
+    graphs = '[models.b]\npath = "%s"\n[graphs.main]\nencoder = "a"\n[graphs.other]\nencoder = "b"\n' % (
+        MODELS / "rave_a.ts")
+    connect = """
+[[jack.connect]]
+port = "_in_1$"
+allow = ["^tone:out$"]
+[[jack.connect]]
+port = "^main_out_1$"
+allow = ["^sink:in_1$"]
+[[jack.connect]]
+port = "^other_out_1$"
+allow = ["^sink:in_2$"]
+"""
+    box = write_box(tmp_path, graphs=graphs, connect=connect)
+    Exploding.armed = set()
+    with running_daemon(box, jack_server.name, exploding_engine) as daemon:
+        tone, sink = Tone(jack_server.name, hz=220.0), Sink(jack_server.name, seconds=60, channels=2)
+        try:
+            assert wait_for(lambda: daemon.host.worker.progress > 10)
+            mark = sink.filled
+            Exploding.armed = {"main"}
+            assert wait_for(lambda: [g["muted"] for g in daemon.status()["graphs"]] == [True, False])
+            rate = sink.client.samplerate
+            assert wait_for(lambda: sink.filled - mark > 2 * rate)
+            main, other = sink.recorded(0)[mark:], sink.recorded(1)[mark:]
+            assert np.max(np.abs(main[-rate // 2:])) < 1e-6                 # main is silent ...
+            assert rms(other[-rate // 2:]) > 1e-4                          # ... the other graph plays on
+            assert np.max(np.abs(np.diff(main))) < 0.2                     # and the cut did not click
+            assert wait_for(lambda: "graph main muted" in caplog.text, timeout=5)
+            Exploding.armed = set()
+            assert daemon.panic()["ok"]                                    # panic: reset, and main plays again
+            assert wait_for(lambda: [g["muted"] for g in daemon.status()["graphs"]] == [False, False])
+        finally:
+            tone.close()
+            sink.close()

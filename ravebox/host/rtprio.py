@@ -1,0 +1,31 @@
+"""Realtime scheduling for ravebox's own threads (inference worker, control thread).
+
+Why: on a shared or busy machine an ordinary thread can wait milliseconds for
+a CPU, and the worker has only about two JACK periods from a completed block
+to its deadline. SCHED_FIFO at a priority *below* JACK's client thread (JACK2
+runs it at its ``-P`` minus 5) lets the worker preempt ordinary processes
+without ever delaying the audio callback. Needs ``LimitRTPRIO`` (systemd) or
+an rtprio limit (``/etc/security/limits.d``); without it the thread keeps
+normal scheduling and says so once.
+
+Thread: called by the thread that wants the priority, on itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+log = logging.getLogger("ravebox.host")
+
+
+def make_realtime(priority: int, what: str) -> bool:
+    """Give the calling thread SCHED_FIFO ``priority``; False (and one log line) if not allowed."""
+    if priority <= 0 or not hasattr(os, "sched_setscheduler"):
+        return False
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+    except (PermissionError, OSError) as exc:
+        log.info("%s keeps normal scheduling (realtime priority %d refused: %s)", what, priority, exc)
+        return False
+    return True
