@@ -15,9 +15,16 @@ alarms, a change-point test compares "no change" with "a kink at tick c"
 (the new line anchored where the old one predicted tick c, since tick times are
 continuous across a tempo change) and with "a free new line" (a phase jump).
 Only a significant improvement restarts the fit; otherwise the pending ticks
-are committed (outliers dropped). Missed ticks are handled by indexing each tick
-by the rounded gap to the previous one; a tick less than half a period after
-the previous one is a duplicate and is dropped.
+are committed (outliers dropped). In a tempo ramp the line is replaced by
+the tangent of a parabola through the recent ticks, once its curvature is
+unmistakable.
+
+How ticks are counted: each tick is indexed by its gap to the previous one
+rounded to whole periods (2 = one tick missed; under half a period = a
+duplicate, dropped). When the tempo jumps by a third or more, that rounding
+misreads the gaps, so odd gaps next to a change (or two long gaps in a row,
+or two duplicates within four ticks) make the estimator re-read the recent
+gaps with :func:`ravebox.clock.gaps.read_gaps` and re-index them.
 
 Thread: the control thread (through :class:`~ravebox.clock.follower.ClockFollower`),
 or the render loop. Pure and deterministic: same ticks in, same lines out.
@@ -28,6 +35,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from ravebox.clock.gaps import read_gaps
 
 
 @dataclass(frozen=True, slots=True)
@@ -516,39 +525,3 @@ class TickEstimator:
         var = (sse + m * prior * prior) / (dof + m)
         self._noise = max(float(np.sqrt(var)), self.tuning.min_noise)
 
-
-def read_gaps(gaps: np.ndarray, old_period: float, noise: float, odd_cost: float) -> tuple[int | None, np.ndarray]:
-    """The likeliest reading of tick gaps: where the tempo changed, and ticks per gap.
-
-    Each gap spans ``m`` tick periods (0 = a duplicate, 2+ = missed ticks);
-    gaps before the change use ``old_period``, gaps after it one new period
-    fitted to them. The cost is the squared misfit in units of the gap noise
-    plus ``odd_cost`` for every gap read as other than one tick. Returns
-    ``(None, steps)`` when no change reads best, else ``(index of the first
-    gap at the new tempo, steps)``. Pure; a few dozen candidates at most.
-    """
-    var = 2.0 * noise * noise
-    n = len(gaps)
-
-    def cost(d: np.ndarray, period: float) -> tuple[float, np.ndarray]:
-        m = np.maximum(np.floor(d / period + 0.5), 0.0)
-        return float(np.sum((d - m * period) ** 2) / var + odd_cost * np.count_nonzero(m != 1)), m
-
-    best_cost, best_m = cost(gaps, old_period)
-    best: tuple[int | None, np.ndarray] = (None, best_m)
-    for c in range(n - 1):  # a new period needs two gaps: one always fits itself exactly
-        head_cost, head_m = cost(gaps[:c], old_period)
-        tail = gaps[c:]
-        for seed in tail[tail > 0.25 * old_period]:
-            m = np.maximum(np.floor(tail / seed + 0.5), 0.0)
-            if not np.any(m):
-                continue
-            period = float(np.dot(m, tail) / np.dot(m, m))
-            if not 0.25 * old_period < period < 4.0 * old_period:
-                continue
-            tail_cost, tail_m = cost(tail, period)
-            total = head_cost + tail_cost + odd_cost  # a change itself must earn its keep
-            if total < best_cost:
-                best_cost, best = total, (c, np.concatenate([head_m, tail_m]))
-    change, m = best
-    return change, m.astype(np.int64)

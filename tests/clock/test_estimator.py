@@ -96,7 +96,7 @@ def test_missed_and_duplicated_ticks_under_jitter_keep_the_count():
 
 
 def test_read_gaps_tells_missed_ticks_from_a_new_tempo():
-    from ravebox.clock.estimator import read_gaps
+    from ravebox.clock.gaps import read_gaps
 
     assert read_gaps(np.array([1000.0, 2010.0, 990.0]), 1000.0, 30.0, 9.0)[0] is None
     change, steps = read_gaps(np.array([1000.0, 2000.0, 1990.0, 2010.0]), 1000.0, 30.0, 9.0)
