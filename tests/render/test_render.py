@@ -166,3 +166,24 @@ def test_cli_json_summary(tmp_path, box, wav, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["seed"] == 5 and summary["output"] == str(out) and out.exists()
     assert main(["render", str(box), str(tmp_path / "missing.wav"), "-o", str(out)]) == 1
+
+
+def test_gate_hook_gates_the_output_in_time_with_the_clock(tmp_path, wav):
+    """[gates] pattern "x.x.x.x." at 1/8, gate.depth to 1 by CC 80: every second eighth is silent."""
+    path = tmp_path / "gated.toml"
+    path.write_text(f'[models]\na = "{MODELS / "rave_a.ts"}"\n[graphs.g]\nencoder = "a"\n'
+                    '[mapping]\nfile = "default"\n[clock]\ninternal_bpm = 120.0\n'
+                    '[gates]\n[[gates.pattern]]\nname = "eighths"\nrate = "1/8"\nsteps = "x.x.x.x."\n')
+    midi = _smf(tmp_path / "depth.mid", [(0.0, mido.Message("control_change", control=80, value=127))])
+    gated, free = tmp_path / "gated.wav", tmp_path / "free.wav"
+    render(RenderJob(path, gated, wav, midi=midi, seed=1))
+    render(RenderJob(path, free, wav, seed=1))
+    g, _ = sf.read(gated)
+    f, _ = sf.read(free)
+    step = SR // 4  # an eighth at 120 BPM
+    margin = SR // 100
+    closed = [g[i * step + margin:(i + 1) * step - margin] for i in range(1, 10, 2)]
+    opened = [g[i * step + margin:(i + 1) * step - margin] for i in range(2, 10, 2)]
+    assert max(np.abs(c).max() for c in closed) < 1e-4
+    assert min(np.sqrt(np.mean(o ** 2)) for o in opened) > 1e-4
+    assert np.sqrt(np.mean(f[step:3 * step] ** 2)) > 1e-4
