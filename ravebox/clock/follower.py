@@ -118,7 +118,7 @@ class ClockFollower:
 
     @property
     def lost(self) -> bool:
-        """True while a running external clock has stopped ticking."""
+        """True while an external clock that was ticking has been silent for ``dropout_ms``."""
         return self._lost
 
     @property

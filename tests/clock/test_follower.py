@@ -250,3 +250,23 @@ def test_halving_and_doubling_the_tempo_keep_the_beat(after):
     assert v.bpm == pytest.approx(after, abs=0.12)
     exact = 1000 + np.concatenate([[0.0], np.cumsum(periods)[:-1]])[-1]
     assert v.beat_at(int(exact)) * 60e3 / after == pytest.approx((24 * 16 - 1) / 24 * 60e3 / after, abs=0.5)
+
+
+def test_restart_after_a_pause_at_a_new_tempo_locks_at_once():
+    """Stop, clock silent for 5 s, tempo changed on the master, Start: beat 0 on the first new clock."""
+    f = ClockFollower(SR)
+    f.feed(ev(0, "start"))
+    ticks(f, 1000.0, 24 * 4, jitter=30.0, seed=4)
+    stop = 1000 + 24 * 4 * PERIOD_120
+    f.feed(ev(stop, "stop"))
+    f.advance(int(stop) + 10)
+    v = f.advance(int(stop + 5 * SR))
+    assert f.lost and not v.locked and not v.running   # no clock: tempo unknown, position held
+    start = stop + 6 * SR
+    f.feed(ev(start - 100, "start"))
+    period = 60 * SR / (24 * 93.0)
+    ticks(f, start, 24 * 3, period=period, jitter=30.0, seed=5)
+    v = f.view()
+    assert v.epoch == 2 and v.running
+    assert v.bpm == pytest.approx(93.0, abs=0.12)
+    assert v.beat_at(int(start + 71 * period)) == pytest.approx(71 / 24, abs=0.5e-3 * 93 / 60)
