@@ -148,7 +148,8 @@ def test_ready_status_watchdog_restart_and_clean_stop(box):
     assert m.show("ravebox-jackd.service", "ActiveState")["ActiveState"] == "active"
     lines = box.log_lines()
     ready = next(i for i, line in enumerate(lines) if "ravebox.service.observers: ready: " in line)
-    warm = "standin: models warm" if box.program == "standin" else "ravebox.daemon: mapping 'e2e'"
+    # the real daemon logs "running" after the engine (every model loaded and warmed up) and the host started
+    warm = "standin: models warm" if box.program == "standin" else "ravebox.host: running: 1 graph(s)"
     assert any(warm in line for line in lines[:ready]), lines
     first_pid = int(props["MainPID"])
 
@@ -160,7 +161,10 @@ def test_ready_status_watchdog_restart_and_clean_stop(box):
     assert (oct(st.st_mode & 0o777), st.st_uid) == ("0o660", 65534)
     answer = box.status_cli("--json")
     assert answer.returncode == 0, answer.stderr
-    assert json.loads(answer.stdout)["state"] == "running"
+    status = json.loads(answer.stdout)
+    assert status["state"] == "running"
+    if box.program == "ravebox":
+        assert [(g["name"], g["models"]) for g in status["graphs"]] == [("main", ["a"])]
 
     # 4. a hung worker: health turns false, STATUS says so, the watchdog restarts the service
     box.hang.touch()

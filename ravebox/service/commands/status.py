@@ -137,7 +137,7 @@ def _tempo(clock: dict) -> str | None:
         return None
     tempo = clock.get("tempo_bpm")
     bpm = f"{tempo:.1f} BPM" if isinstance(tempo, (int, float)) else "no tempo"
-    extra = ", ".join(str(clock[k]) for k in ("lock", "source") if clock.get(k))
+    extra = ", ".join(dict.fromkeys(str(clock[k]) for k in ("lock", "source") if clock.get(k)))
     return f"{bpm} ({extra})" if extra else bpm
 
 
