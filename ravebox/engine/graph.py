@@ -46,6 +46,8 @@ class GraphRunner:
                             if self.prior else None)
         self.listen_match = (LatentMatcher(int(self.encoder.latent_size), self.prior.in_latents, "pad_zeros", rng=rng)
                              if self.prior and self.encoder else None)
+        self.loop_to_prior = (LatentMatcher(self.dims, self.prior.in_latents, "pad_zeros", rng=rng)
+                              if self.prior else None)
         self.bank = DecoderBank(decoders, self.dims, self.channels, fade_samples, seed, index, rng)
         self.freezer, self.loop = Freezer(self.dims), LatentLoop(self.dims)
         self.shaper = Shaper(self.name, self.dims, np.random.default_rng(seeds.mix(seed, index, 1)))
@@ -72,7 +74,7 @@ class GraphRunner:
         frames = start + offsets if active or self.loop.state != "idle" else offsets
         first = start // self.ratio
         z_enc = self._encode(x, n, start, store, active, first) if self.encoder is not None else None
-        z = self._source(z_enc, frames, store, active, first)
+        z = self._source(z_enc, frames, store, clock, active, first)
         if "latent.freeze" in active:
             self.freezer.process(z, per_frame(store, "latent.freeze", self.name, frames, active))
         exact = self._loop(z, frames, store, clock, active)
@@ -121,14 +123,16 @@ class GraphRunner:
             x = x * np.exp(store.over(ParamKey("in.gain_db", self.name), frames) * _LN10_20).astype(np.float32)
         return x
 
-    def _source(self, z_enc: np.ndarray | None, frames: np.ndarray, store: ParamStore, active: set[str],
-                first: int) -> np.ndarray:
+    def _source(self, z_enc: np.ndarray | None, frames: np.ndarray, store: ParamStore, clock: ClockView,
+                active: set[str], first: int) -> np.ndarray:
         kind = self.spec.kind
         if kind == "transfer":
             return self._writable(self.enc_match.apply(z_enc))
         temperature = per_frame(store, "prior.temperature", self.name, frames, active)
         listen = per_frame(store, "prior.listen", self.name, frames, active)
         z_in = self.listen_match.apply(z_enc) if self.listen_match is not None else None
+        if self.loop.state == "playing":
+            z_in, listen = self._prime_from_loop(z_in, listen, frames, store, clock, active)
         z_prior = self._writable(self.prior_match.apply(self.prior.run(z_in, temperature, listen, first)))
         if kind == "prior":
             return z_prior
@@ -136,6 +140,24 @@ class GraphRunner:
         amount = (store.dims_over("prior.mix", self.name, frames).T.astype(np.float32)
                   if "prior.mix" in active else np.float32(1.0))
         return (z_live + amount * (z_prior - z_live)).astype(np.float32)
+
+    def _prime_from_loop(self, z_in: np.ndarray | None, listen: np.ndarray, frames: np.ndarray,
+                         store: ParamStore, clock: ClockView, active: set[str]) -> tuple[np.ndarray, np.ndarray]:
+        """While the loop repeats untouched (dissolve 0), the prior listens to the loop itself.
+
+        Why: the prior's context then holds the very pattern being heard, so when the
+        player raises dissolve the prior stops listening and *continues that pattern*,
+        drifting away from it -- the loop dissolves into new patterns instead of
+        cross-fading to an unrelated stream. An explicit ``prior.listen`` wins.
+        """
+        dissolve = per_frame(store, "loop.dissolve", self.name, frames, active)
+        prime = (dissolve <= 0.0) & (listen < 0.5)
+        if not prime.any():
+            return z_in, listen
+        heard = self.loop_to_prior.apply(np.ascontiguousarray(self.loop.peek(clock.beats_over(frames), clock.running).T))
+        z_in = np.zeros_like(heard) if z_in is None else np.array(z_in, dtype=np.float32)
+        z_in[:, prime] = heard[:, prime]
+        return z_in, np.where(prime, 1.0, listen)
 
     @staticmethod
     def _writable(z: np.ndarray) -> np.ndarray:

@@ -77,6 +77,15 @@ class LatentLoop:
         self.slot = slot
         return self._play(zj, slot, dissolve)
 
+    def peek(self, beats: np.ndarray, running: bool) -> np.ndarray:
+        """The recorded latents (k, dims) the next ``process`` will play at these beats (playing state)."""
+        if running:
+            phase = np.mod(beats, self.beats) / self.beats
+            slots = (np.floor(phase * self.slots + _EPS).astype(np.int64)) % self.slots
+        else:
+            slots = (self.slot + 1 + np.arange(len(beats))) % self.slots
+        return self.buffer[slots]
+
     def _arm(self, length: float, frame_beats: float) -> None:
         self.state = ARMED
         self.generation += 1

@@ -7,7 +7,9 @@ call in the common case. Thread: inference worker.
 
 ``listen = 1`` feeds the encoded live input (matched to the prior's input
 count) into the prior's context; switching back to 0 generates onward from
-that context. A graph without an encoder cannot listen: it always generates.
+that context. A graph without an encoder cannot listen to input: it
+generates, except while its latent loop primes the prior (see
+``GraphRunner._prime_from_loop``), which passes the loop as ``z_in``.
 """
 
 from __future__ import annotations

@@ -77,3 +77,64 @@ def test_stopped_transport_free_runs_the_loop():
     loop = LatentLoop(1)
     out = _feed(loop, [3.3] * 6, [0, 1, 2, 3, 4, 5], running=False)
     assert out == [0, 1, 2, 3, 0, 1]
+
+
+class _SpyPrior:
+    """Records what the engine asks of the prior: listen flag and input per call."""
+
+    def __init__(self, prior):
+        self._p, self.calls, self._listen = prior, [], None
+
+    def __getattr__(self, name):
+        return getattr(self._p, name)
+
+    def set_listen(self, on):
+        self._listen = bool(on)
+        self._p.set_listen(on)
+
+    def forward(self, z):
+        self.calls.append((self._listen, z.numpy().copy()))
+        return self._p.forward(z)
+
+
+def test_prior_listens_to_the_loop_until_dissolve_rises(tmp_path):
+    """A looping prior graph primes the prior with the loop; dissolving lets it continue from there."""
+    from adapters import loader
+    from helpers import make_box
+
+    from ravebox.engine.engine import Engine
+
+    spies = []
+
+    def load(spec, sr):
+        model = loader()(spec, sr)
+        if spec.name == "p":
+            spies.append(_SpyPrior(model))
+            return spies[-1]
+        return model
+
+    body = '\n[graphs.t]\nkind = "prior"\nprior = "p"\ndecoder = "a"\n'
+    engine = Engine(make_box(tmp_path, body), SR, 1, loader=load)
+    dissolve_at = 3 * FRAMES_PER_BEAT
+
+    def setup(store, frame):
+        if frame == 0:
+            store.set(ParamKey("loop.enabled", "t"), 1, 0)
+            store.set(ParamKey("loop.beats", "t"), 1.0, 0)
+        if frame == dissolve_at * 2048:
+            store.set(ParamKey("loop.dissolve", "t"), 0.6, frame, glide_ms=0)
+
+    out = run(engine, 5 * FRAMES_PER_BEAT, clock=ClockView.internal(BPM, SR), x=np.zeros((1, 5 * CYCLE), np.float32),
+              setup=setup)["t"][0]
+    calls = spies[0].calls
+    recording = [listen for listen, _ in calls[:FRAMES_PER_BEAT]]
+    primed = calls[FRAMES_PER_BEAT + 1:dissolve_at]  # the wrap frame itself still records
+    dissolving = [listen for listen, _ in calls[dissolve_at:]]
+    assert not any(recording)                       # generating while the loop records
+    assert all(listen for listen, _ in primed)      # listening to the loop while it repeats
+    loop = engine.graphs["t"].loop.buffer[:FRAMES_PER_BEAT]
+    heard = np.concatenate([z[0] for _, z in primed[:FRAMES_PER_BEAT]], axis=1).T
+    assert np.array_equal(heard, np.roll(loop, -1, axis=0))  # ... to exactly the recorded pattern
+    assert not any(dissolving)                      # generating onward once dissolve rises
+    assert np.array_equal(out[CYCLE:2 * CYCLE], out[2 * CYCLE:3 * CYCLE])
+    assert not np.array_equal(out[3 * CYCLE:4 * CYCLE], out[2 * CYCLE:3 * CYCLE])
