@@ -132,6 +132,22 @@ class TickEstimator:
         return self._n
 
     @property
+    def lag(self) -> float:
+        """Frames by which the newest held-back tick trails the line (0 when none is held).
+
+        Why: while a change is being confirmed the line still predicts the old
+        tempo; once the evidence is strong (CUSUM past half its alarm), the
+        follower may shift the phase by this much so that gates do not drift
+        until the fit restarts.
+        """
+        if not self._pending or self._line is None:
+            return 0.0
+        if max(self._cusum_hi, self._cusum_lo) < 0.5 * self.tuning.cusum_alarm:
+            return 0.0
+        k, t, _ = self._pending[-1]
+        return t - self._line.time_of(k)
+
+    @property
     def noise(self) -> float:
         """Estimated tick-time noise sigma, in frames."""
         return self._noise

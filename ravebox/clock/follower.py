@@ -243,7 +243,8 @@ class ClockFollower:
         line = self._source_line()
         if line is None:
             return None
-        index = line.index_at(frame - self._offset)
+        lag = self._estimator.lag if line is self._estimator.line else 0.0
+        index = line.index_at(frame - self._offset - lag)
         return (self._song_base + index - self._k_base) / PPQN, 1.0 / (PPQN * line.period)
 
     def _make_view(self, frame: int) -> ClockView:
