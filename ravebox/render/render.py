@@ -133,12 +133,16 @@ class _Session:
         self._clock_params = (None, None)
 
     def _mapping(self):
-        settings = self.box.sections.get("mapping")
-        if settings is None or not hasattr(settings, "mapping"):
-            return None
+        """The box's mapping, or -- as the daemon does -- the bundled default mapping."""
         from ravebox.mapping import MappingRuntime
 
-        return MappingRuntime(settings.mapping, self.store, settings.presets)
+        settings = self.box.sections.get("mapping")
+        if settings is not None and hasattr(settings, "mapping"):
+            return MappingRuntime(settings.mapping, self.store, settings.presets)
+        from ravebox.mapping.bundled import bundled_path
+        from ravebox.mapping.loader import load_mapping
+
+        return MappingRuntime(load_mapping(bundled_path("default")), self.store)
 
     def _gates(self, max_block: int):
         settings = self.box.sections.get("gates")
