@@ -58,7 +58,8 @@ def write_box(base: Path, client: str) -> Path:
     box = base / "box.toml"
     box.write_text(f'[box]\nname = "e2e"\n[models]\na = "{ROOT / "tests/models/rave_a.ts"}"\n'
                    f'[graphs.main]\nencoder = "a"\n[jack]\nclient_name = "{client}"\n'
-                   f'[mapping]\nfile = "map.toml"\n')
+                   f'[mapping]\nfile = "map.toml"\n'
+                   '[[jack.connect]]\nport = "^clock_in$"\nallow = ["^jack_midi_clock:"]\n')
     return box
 
 
@@ -215,3 +216,23 @@ def test_systemctl_reload_sends_sighup_and_the_daemon_rereads_its_mapping(box):
     assert before["last_reload"] is None
     assert after["last_reload"]["ok"] is True  # the file did not change: only SIGHUP can have reloaded it
     assert m.show("ravebox.service", "ActiveState", "NRestarts") == {"ActiveState": "active", "NRestarts": "0"}
+
+
+def test_status_line_follows_a_midi_clock(box):
+    if box.program != "ravebox":
+        pytest.skip("the stand-in follows no clock")
+    m = box.manager
+    m.systemctl("start", "ravebox.service")
+    env = {"JACK_DEFAULT_SERVER": box.server, "JACK_PROMISCUOUS_SERVER": "audio", "JACK_NO_START_SERVER": "1"}
+    clock = m.popen(["jack_midi_clock", "-b", "132", "-B"], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        status = ""
+        while time.monotonic() < deadline and "132.0 BPM locked" not in status:
+            m.run(["sh", "-c", "printf 'play\\n' | jack_transport"], env=env, timeout=10)
+            time.sleep(2)
+            status = m.show("ravebox.service", "StatusText")["StatusText"]
+        assert status.startswith("132.0 BPM locked | xruns "), status
+    finally:
+        clock.terminate()
+        clock.wait(10)

@@ -134,6 +134,12 @@ class UserManager:
         prefix = ["nsenter", "-t", str(self.pid), "-m", "-p", "-i", "env", *(f"{k}={v}" for k, v in (env or {}).items())]
         return subprocess.run(prefix + argv, capture_output=True, text=True, **kwargs)
 
+    def popen(self, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+        """Like :meth:`run`, in the background (a JACK client that keeps running)."""
+        prefix = ["nsenter", "-t", str(self.pid), "-m", "-p", "-i", "env", *(f"{k}={v}" for k, v in (env or {}).items())]
+        return subprocess.Popen(prefix + argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+
     def show(self, unit: str, *props: str) -> dict[str, str]:
         out = self.systemctl("show", unit, "-p", ",".join(props)).stdout
         return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
