@@ -28,7 +28,6 @@ from ravebox.engine.graph import GraphRunner
 from ravebox.engine.latent_ops import active_names
 from ravebox.errors import EngineError, ModelError, RaveboxError
 from ravebox.params.store import ParamStore
-from ravebox.params.table import ParamKey
 
 Loader = Callable[[ModelSpec, int], object]
 _EMPTY: frozenset[str] = frozenset()
