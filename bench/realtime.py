@@ -12,7 +12,9 @@ xruns hit both alike):
   ``tests/models/rave_a.ts`` (encode + decode per engine block), connected by its
   default rules to the dummy capture and playback ports.
 
-A monitor client in this process counts the server's xruns during each phase
+Each client gets ``SETTLE_S`` after its start-up before counting starts (so
+start-up costs -- imports, model warm-up, the first connections -- count for
+neither). A monitor client in this process counts the server's xruns during each phase
 (an xrun is a server-wide event; the client that caused it is not named, which is
 why the phases alternate instead of overlapping). At the end of each ravebox
 phase its status (late blocks, worker time per block at p99 and max) is read
@@ -38,6 +40,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+SETTLE_S = 2.0  # both clients get this long after start-up before their xruns count
 MODEL = REPO / "tests" / "models" / "rave_a.ts"
 BOX = """
 [box]
@@ -54,6 +57,7 @@ client_name = "ravebox"
 def bare_client(server: str) -> int:
     """The bare pass-through client (runs as its own process until stdin closes)."""
     import jack
+    import numpy  # noqa: F401 - get_array() imports it on first use, inside the callback otherwise
 
     client = jack.Client("bare", servername=server, no_start_server=True)
     inp, out = client.inports.register("in"), client.outports.register("out")
@@ -97,6 +101,7 @@ def phase_bare(server: str, seconds: float, xruns: XrunCounter) -> int:
                             stdout=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stdout.readline().strip() == "ready"
+        time.sleep(SETTLE_S)
         before = xruns.count
         time.sleep(seconds)
         return xruns.count - before
@@ -114,7 +119,10 @@ def phase_ravebox(server: str, box: Path, seconds: float, xruns: XrunCounter, so
                              "--server", server], env=env, cwd=REPO)
     try:
         status = wait_status(sock, lambda s: (s.get("graphs") or [{}])[0].get("worker_ms") is not None)
-        late0 = status.get("late_blocks", 0)
+        time.sleep(SETTLE_S)
+        client = ControlClient(sock)
+        late0 = client.request("status")["result"].get("late_blocks", 0)
+        client.close()
         before = xruns.count
         time.sleep(seconds)
         count = xruns.count - before

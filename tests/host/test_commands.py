@@ -94,3 +94,13 @@ def test_run_sighup_reloads_and_sigterm_exits_0(jack_server, tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_run_refuses_a_sample_rate_mismatch_clearly(tmp_path):
+    from tests.jackserver import JackServer
+
+    box = write_box(tmp_path)
+    with JackServer(rate=44100) as server:
+        done = ravebox("run", "--config", str(box), "--server", server.name, timeout=180)
+    assert done.returncode == 3, done.stderr
+    assert "44100" in done.stderr and "48000" in done.stderr
