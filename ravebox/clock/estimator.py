@@ -74,6 +74,7 @@ class EstimatorTuning:
     curve_window: int = 48         # ticks a ramp (parabola) is fitted over
     curve_min: int = 16            # fewest ticks before a ramp is considered
     curve_t: float = 5.0           # curvature must be this many standard errors
+    reread_ticks: int = 6          # ticks after a jump over which its gaps are read again
     odd_gap_cost: float = 9.0      # cost (in squared sigmas) of reading a gap as missed or duplicate
     kink_young: int = 96           # ticks after a kink during which its location is re-fitted
 
@@ -86,6 +87,27 @@ class _Kink:
     candidates: list[int]
     pre: list[tuple[int, float]]  # raw ticks around the candidates
     chosen: tuple[float, float] | None = None
+
+
+@dataclass(slots=True)
+class _Episode:
+    """Ticks around a suspected jump, read again with every new tick for a few ticks.
+
+    Why: whether a long gap was a lost tick or a slower tempo (a short one a
+    doubled message or a faster tempo) shows only in the gaps after it, and
+    a wrong reading would shift the beat by whole ticks for good. So the
+    state from before the jump is kept and the indexing redone as gaps arrive.
+    """
+
+    keep: int
+    k: np.ndarray
+    t: np.ndarray
+    w: np.ndarray
+    old: TickLine
+    noise: float
+    restarts: int
+    times: list[float]
+    left: int
 
 
 class TickEstimator:
@@ -114,6 +136,7 @@ class TickEstimator:
         self._raw: list[tuple[float, str]] = []  # last raw ticks and how their gap looked
         self._unexplained = False
         self._young_outliers = 0
+        self._episode: _Episode | None = None
         self.last_k: int | None = None
         self.last_t: float | None = None
         self.prior_period: float | None = None
@@ -155,6 +178,13 @@ class TickEstimator:
     def tick(self, t: float) -> int | None:
         """Take one tick stamped at frame ``t``; returns its tick index, or None if dropped."""
         t = float(t)
+        ep = self._episode
+        if ep is not None:  # still re-reading the gaps around a jump: one more gap to read
+            ep.times.append(t)
+            ep.left -= 1
+            if ep.left <= 0:
+                self._episode = None
+            return self._reread(ep)
         kind, k = self._classify(t)
         self._raw.append((t, kind))
         del self._raw[:-8]
@@ -259,33 +289,44 @@ class TickEstimator:
         t_trusted = self._t[keep - 1]
         return [t for t, _ in self._raw if t > t_trusted]
 
-    def _reacquire(self) -> int:
-        """Re-index the ticks since the last trusted one by the best reading of their gaps.
+    def _reacquire(self) -> int | None:
+        """Start re-reading the ticks since the last trusted one (see :class:`_Episode`)."""
+        keep = self._trusted()
+        self._episode = _Episode(
+            keep, self._k[:keep].copy(), self._t[:keep].copy(), self._w[:keep].copy(),
+            self._line, self._noise, self.restarts, self._recent_after_trusted(), self.tuning.reread_ticks)
+        return self._reread(self._episode)
+
+    def _reread(self, ep: "_Episode") -> int | None:
+        """Index the episode's ticks by the best reading of their gaps, from the saved state.
 
         :func:`read_gaps` decides which gaps were duplicates or missed ticks and
         where the tempo changed. With no change, the ticks are committed with
         their new indices; with one, the fit restarts from a kink there.
         """
-        recent = self._recent_after_trusted()
-        keep = self._trusted()
-        k_tr, t_tr = int(self._k[keep - 1]), float(self._t[keep - 1])
-        old = self._line
-        assert old is not None
-        gaps = np.diff(np.concatenate([[t_tr], recent]))
-        change, steps = read_gaps(gaps, old.period, self._noise, self.tuning.odd_gap_cost)
+        keep = ep.keep
+        self._k[:keep], self._t[:keep], self._w[:keep] = ep.k, ep.t, ep.w
+        k_tr, t_tr = int(ep.k[-1]), float(ep.t[-1])
+        old = ep.old
+        gaps = np.diff(np.concatenate([[t_tr], ep.times]))
+        change, steps = read_gaps(gaps, old.period, ep.noise, self.tuning.odd_gap_cost)
         ks = k_tr + np.cumsum(steps)
         self._pending.clear()
         self._raw.clear()
         self._cusum_hi = self._cusum_lo = 0.0
         self._unexplained = False
         self._young_outliers = 0
-        ticks = [(int(k), t) for k, t, m in zip(ks, recent, steps) if m > 0]
+        self._noise = ep.noise
+        self._kink = None
+        self.restarts = ep.restarts
+        ticks = [(int(k), t) for k, t, m in zip(ks, ep.times, steps) if m > 0]
         if change is None:
             self._n = keep
+            self._line = old
             for k, t in ticks:
                 self._append(float(k), t, 1.0)
         else:
-            self._prior_noise = self._noise
+            self._prior_noise = ep.noise
             self.prior_period = None
             self._n = 0
             kc = k_tr + int(np.sum(steps[:change]))
@@ -297,9 +338,9 @@ class TickEstimator:
                 if k > kc:
                     self._append(float(k), t, 1.0)
         self._refit()
-        self.last_k, self.last_t = int(ks[-1]), recent[-1]
+        self.last_k, self.last_t = ticks[-1] if ticks else (k_tr, t_tr)
         self._history = ticks[-self.tuning.history:]
-        return self.last_k
+        return self.last_k if steps[-1] > 0 else None
 
     def _z(self, k: int, t: float) -> float:
         """Residual of tick ``(k, t)`` in sigmas of the prediction error."""

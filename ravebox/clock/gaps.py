@@ -31,7 +31,7 @@ def read_gaps(gaps: np.ndarray, old_period: float, noise: float, odd_cost: float
 
     best_cost, best_m = cost(gaps, old_period)
     best: tuple[int | None, np.ndarray] = (None, best_m)
-    for c in range(n - 1):  # a new period needs two gaps: one always fits itself exactly
+    for c in range(n - 2):  # a new period needs three gaps: two missed ticks also look like one
         head_cost, head_m = cost(gaps[:c], old_period)
         tail = gaps[c:]
         for seed in tail[tail > 0.25 * old_period]:
