@@ -74,7 +74,6 @@ class Engine:
         self._resets: dict[str, int] = {}
         self.events: list[str] = []
         self.blocks = 0
-        self.model_seconds = 0.0
 
     # -- building ------------------------------------------------------------------
     def _load_all(self) -> dict[str, dict[str, object]]:
@@ -164,39 +163,40 @@ class Engine:
 
     def _take_swap(self, runner: GraphRunner, start: int) -> None:
         pending = self._pending.pop(runner.name, None)
-        if pending is not None:
-            index, model = pending
-            runner.bank.replace(runner.bank.current if index is None else index, model, start // runner.ratio)
+        if pending is None:
+            return
+        role, index, staged = pending
+        if role == "decoder":
+            runner.bank.replace(runner.bank.current if index is None else index, staged, start // runner.ratio)
+        else:
+            runner.install(role, staged)
 
     # -- hot swap (any thread but the worker) ------------------------------------------
-    def prepare_swap(self, graph: str, path: str, index: int | None = None) -> SwapResult:
-        """Load and warm up ``path`` as decoder ``index`` (default: the playing one) of ``graph``.
+    def prepare_swap(self, graph: str, path: str, index: int | None = None, role: str = "decoder") -> SwapResult:
+        """Load and warm up ``path`` as the ``role`` ("decoder", "encoder" or "prior") of ``graph``.
 
-        Blocks the calling thread for the load; the worker crossfades at its next
-        block. A failed load or a model that does not fit keeps the old model
-        playing and says why.
+        A decoder replaces alternative ``index`` (default: the playing one). Blocks
+        the calling thread for the load and the fit checks; the worker installs the
+        model at its next block and crossfades (audio for decoders, latents for
+        encoders and priors). A failed load or a model that does not fit keeps the
+        old model playing and says why.
         """
         runner = self.graphs.get(graph)
         if runner is None:
             return SwapResult(False, graph, f"no graph named '{graph}'")
         try:
+            if role not in ("decoder", "encoder", "prior"):
+                raise ModelError(f"unknown role '{role}' (decoder, encoder or prior)")
+            if index is not None and (role != "decoder" or not 0 <= index < len(runner.bank.voices)):
+                raise ModelError(f"decoder index {index} out of range")
             model = self._loader(ModelSpec(f"{graph}.swap", _path(path)), self.sample_rate)
-            self._check_fit(runner, model)
-        except (RaveboxError, OSError, RuntimeError) as exc:
-            message = f"swap of {graph} to {path} failed, keeping the old model: {exc}"
+            staged = _stage_for(runner, role, model)
+        except (RaveboxError, OSError, RuntimeError, ValueError) as exc:
+            message = f"swap of {graph} {role} to {path} failed, keeping the old model: {exc}"
             self.events.append(message)
             return SwapResult(False, graph, message)
-        if index is not None and not 0 <= index < len(runner.bank.voices):
-            return SwapResult(False, graph, f"decoder index {index} out of range")
-        self._pending[graph] = (index, model)
-        return SwapResult(True, graph, f"{graph}: {path} loaded, crossfading")
-
-    @staticmethod
-    def _check_fit(runner: GraphRunner, model: object) -> None:
-        if not hasattr(model, "decode"):
-            raise ModelError("not a RAVE model (no decode)")
-        if int(model.ratio) != runner.ratio:
-            raise ModelError(f"ratio {model.ratio} differs from the graph's {runner.ratio}")
+        self._pending[graph] = (role, index, staged)
+        return SwapResult(True, graph, f"{graph}: {role} {path} loaded, crossfading")
 
     def status(self) -> dict[str, object]:
         """State per graph for the status socket and the render summary."""
@@ -204,6 +204,25 @@ class Engine:
                        "loop": r.loop.state, "dims": r.dims, "swaps": r.bank.swaps,
                        "scrubbed": dict(r.scrubbed)}
                 for name, r in self.graphs.items()}
+
+
+def _stage_for(runner: GraphRunner, role: str, model: object) -> object:
+    """Check that ``model`` fits ``role`` in ``runner`` and build what the worker installs (caller's thread)."""
+    if int(model.ratio) != runner.ratio:
+        raise ModelError(f"ratio {model.ratio} differs from the graph's {runner.ratio}")
+    if role == "prior":
+        if not hasattr(model, "set_temperature"):
+            raise ModelError("not a prior (no temperature)")
+        if runner.prior is None or int(model.in_latents) != runner.prior.driver.in_latents:
+            raise ModelError("the graph has no prior, or the new one takes a different latent count")
+        return runner.prior_stage(model)
+    if not hasattr(model, "decode"):
+        raise ModelError("not a RAVE model (no encode/decode)")
+    if role == "decoder":
+        return model
+    if runner.enc is None or int(model.in_channels) != runner.in_channels:
+        raise ModelError("the graph has no encoder, or the new one takes a different channel count")
+    return runner.encoder_stage(model)
 
 
 def _path(path: str):

@@ -19,7 +19,7 @@ from ravebox.engine.latent_ops import Freezer, Shaper, per_frame
 from ravebox.engine.loop import LatentLoop
 from ravebox.engine.matching import LatentMatcher
 from ravebox.engine.prior import PriorDriver
-from ravebox.engine.swap import DecoderBank
+from ravebox.engine.swap import DecoderBank, LatentFade
 from ravebox.params.store import ParamStore
 from ravebox.params.table import ParamKey
 
@@ -38,16 +38,12 @@ class GraphRunner:
         self.dims = int(decoders[0].latent_size)
         self.channels = int(decoders[0].out_channels)
         self.in_channels = int(self.encoder.in_channels) if self.encoder else 0
-        rng = np.random.default_rng(seeds.mix(seed, index, 0))
-        where = f"graphs.{spec.name}"
-        self.prior = PriorDriver(models[spec.prior], seed, index) if spec.prior else None
-        self.enc_match = self._matcher(self.encoder, spec, rng, where)
-        self.prior_match = (LatentMatcher(self.prior.latent_size, self.dims, spec.match, spec.index_map, rng, where)
-                            if self.prior else None)
-        self.listen_match = (LatentMatcher(int(self.encoder.latent_size), self.prior.in_latents, "pad_zeros", rng=rng)
-                             if self.prior and self.encoder else None)
-        self.loop_to_prior = (LatentMatcher(self.dims, self.prior.in_latents, "pad_zeros", rng=rng)
-                              if self.prior else None)
+        self._rng = rng = np.random.default_rng(seeds.mix(seed, index, 0))
+        self._fade_frames = max(1, fade_samples // self.ratio)
+        self.prior = self.prior_stage(models[spec.prior]) if spec.prior else None
+        self.enc = self.encoder_stage(self.encoder) if self.encoder is not None else None
+        self._old_enc: tuple[EncoderStage, LatentFade] | None = None
+        self._old_prior: tuple[PriorStage, LatentFade] | None = None
         self.bank = DecoderBank(decoders, self.dims, self.channels, fade_samples, seed, index, rng)
         self.freezer, self.loop = Freezer(self.dims), LatentLoop(self.dims)
         self.shaper = Shaper(self.name, self.dims, np.random.default_rng(seeds.mix(seed, index, 1)))
@@ -60,10 +56,32 @@ class GraphRunner:
         self.reset_key = ParamKey("engine.reset", self.name)
         self.scrubbed: dict[str, int] = {}  # non-finite values kept out of the models, by stage
 
-    def _matcher(self, encoder, spec: GraphSpec, rng, where: str) -> LatentMatcher | None:
-        if encoder is None:
-            return None
-        return LatentMatcher(int(encoder.latent_size), self.dims, spec.match, spec.index_map, rng, where)
+    # -- stages (built on any thread; installed by the worker) ------------------------------
+    def encoder_stage(self, model) -> "EncoderStage":
+        """An encoder with its matchers into this graph's latent space (and the prior's input)."""
+        spec, where = self.spec, f"graphs.{self.spec.name}"
+        live = LatentMatcher(int(model.latent_size), self.dims, spec.match, spec.index_map, self._rng, where)
+        listen = (LatentMatcher(int(model.latent_size), self.prior.driver.in_latents, "pad_zeros", rng=self._rng)
+                  if self.prior is not None else None)
+        return EncoderStage(model, live, listen)
+
+    def prior_stage(self, model) -> "PriorStage":
+        spec, where = self.spec, f"graphs.{self.spec.name}"
+        driver = PriorDriver(model, self.seed, self.index)
+        out = LatentMatcher(driver.latent_size, self.dims, spec.match, spec.index_map, self._rng, where)
+        loop_in = LatentMatcher(self.dims, driver.in_latents, "pad_zeros", rng=self._rng)
+        return PriorStage(driver, out, loop_in)
+
+    def install(self, role: str, stage) -> None:
+        """Worker thread: make a prepared stage current, crossfading latents from the old one."""
+        if role == "encoder":
+            self._old_enc = (self.enc, LatentFade(self._fade_frames))
+            self.enc, self.encoder = stage, stage.model
+        elif role == "prior":
+            self._old_prior = (self.prior, LatentFade(self._fade_frames))
+            self.prior = stage
+        else:
+            raise ValueError(role)
 
     def process(self, x: np.ndarray | None, n: int, start: int, store: ParamStore, clock: ClockView,
                 active: set[str]) -> np.ndarray:
@@ -73,8 +91,8 @@ class GraphRunner:
         # absolute frames are only read when a parameter was set or the loop runs (saves an alloc)
         frames = start + offsets if active or self.loop.state != "idle" else offsets
         first = start // self.ratio
-        z_enc = self._encode(x, n, start, store, active, first) if self.encoder is not None else None
-        z = self._source(z_enc, frames, store, clock, active, first)
+        encoded = self._encode(x, n, start, store, active, first) if self.enc is not None else (None, None)
+        z = self._source(encoded, frames, store, clock, active, first)
         if "latent.freeze" in active:
             self.freezer.process(z, per_frame(store, "latent.freeze", self.name, frames, active))
         exact = self._loop(z, frames, store, clock, active)
@@ -92,10 +110,19 @@ class GraphRunner:
         return self._offsets
 
     def _encode(self, x: np.ndarray | None, n: int, start: int, store: ParamStore, active: set[str],
-                first: int) -> np.ndarray:
+                first: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """(latents in the graph's space, latents for the prior's input) of the input block."""
         audio = self._guard(self._input(x, n, start, store, active), "input")
-        torch.default_generator.manual_seed(seeds.at(self._encode_seed, first))
-        return self.encoder.encode(torch.from_numpy(audio[np.newaxis])).numpy()[0]
+        seed = seeds.at(self._encode_seed, first)
+        live, listen = self.enc.run(audio, seed)
+        if self._old_enc is None:
+            return live, listen
+        old, fade = self._old_enc
+        old_live, old_listen = old.run(audio, seed)
+        g = fade.gains(live.shape[1])
+        if fade.done:
+            self._old_enc = None
+        return _blend(old_live, live, g), (None if listen is None else _blend(old_listen, listen, g))
 
     def _guard(self, x: np.ndarray, what: str) -> np.ndarray:
         """Keep NaN/Inf out of a model: one bad value would poison its streaming state for good.
@@ -123,20 +150,19 @@ class GraphRunner:
             x = x * np.exp(store.over(ParamKey("in.gain_db", self.name), frames) * _LN10_20).astype(np.float32)
         return x
 
-    def _source(self, z_enc: np.ndarray | None, frames: np.ndarray, store: ParamStore, clock: ClockView,
+    def _source(self, encoded: tuple, frames: np.ndarray, store: ParamStore, clock: ClockView,
                 active: set[str], first: int) -> np.ndarray:
         kind = self.spec.kind
+        z_live, z_in = encoded
         if kind == "transfer":
-            return self._writable(self.enc_match.apply(z_enc))
+            return self._writable(z_live)
         temperature = per_frame(store, "prior.temperature", self.name, frames, active)
         listen = per_frame(store, "prior.listen", self.name, frames, active)
-        z_in = self.listen_match.apply(z_enc) if self.listen_match is not None else None
         if self.loop.state == "playing":
             z_in, listen = self._prime_from_loop(z_in, listen, frames, store, clock, active)
-        z_prior = self._writable(self.prior_match.apply(self.prior.run(z_in, temperature, listen, first)))
+        z_prior = self._writable(self._run_prior(z_in, temperature, listen, first))
         if kind == "prior":
             return z_prior
-        z_live = self.enc_match.apply(z_enc)
         amount = (store.dims_over("prior.mix", self.name, frames).T.astype(np.float32)
                   if "prior.mix" in active else np.float32(1.0))
         return (z_live + amount * (z_prior - z_live)).astype(np.float32)
@@ -154,10 +180,20 @@ class GraphRunner:
         prime = (dissolve <= 0.0) & (listen < 0.5)
         if not prime.any():
             return z_in, listen
-        heard = self.loop_to_prior.apply(np.ascontiguousarray(self.loop.peek(clock.beats_over(frames), clock.running).T))
+        heard = self.prior.loop_in.apply(np.ascontiguousarray(self.loop.peek(clock.beats_over(frames), clock.running).T))
         z_in = np.zeros_like(heard) if z_in is None else np.array(z_in, dtype=np.float32)
         z_in[:, prime] = heard[:, prime]
         return z_in, np.where(prime, 1.0, listen)
+
+    def _run_prior(self, z_in, temperature, listen, first: int) -> np.ndarray:
+        z = self.prior.run(z_in, temperature, listen, first)
+        if self._old_prior is None:
+            return z
+        old, fade = self._old_prior
+        g = fade.gains(z.shape[1])
+        if fade.done:
+            self._old_prior = None
+        return _blend(old.run(z_in, temperature, listen, first), z, g)
 
     @staticmethod
     def _writable(z: np.ndarray) -> np.ndarray:
@@ -177,11 +213,39 @@ class GraphRunner:
 
     def reset(self) -> None:
         """Panic: clear model stream states, freeze and loop."""
-        for model in {id(m): m for m in [self.encoder] if m is not None}.values():
-            model.reset()
+        if self.enc is not None:
+            self.enc.model.reset()
         if self.prior is not None:
-            self.prior.reset()
+            self.prior.driver.reset()
+        self._old_enc = self._old_prior = None
         self.bank.reset()
         self.freezer.on = False
         self.loop.state = "idle"
 
+
+
+class EncoderStage:
+    """An encoder and the matchers that bring its latents to the graph (and to the prior)."""
+
+    def __init__(self, model, live: LatentMatcher, listen: LatentMatcher | None) -> None:
+        self.model, self.live, self.listen = model, live, listen
+
+    def run(self, audio: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+        torch.default_generator.manual_seed(seed)
+        z = self.model.encode(torch.from_numpy(audio[np.newaxis])).numpy()[0]
+        return self.live.apply(z), (self.listen.apply(z) if self.listen is not None else None)
+
+
+class PriorStage:
+    """A prior driver, its output matcher into the graph, and the loop's matcher into its input."""
+
+    def __init__(self, driver: PriorDriver, out: LatentMatcher, loop_in: LatentMatcher) -> None:
+        self.driver, self.out, self.loop_in = driver, out, loop_in
+
+    def run(self, z_in, temperature, listen, first: int) -> np.ndarray:
+        return self.out.apply(self.driver.run(z_in, temperature, listen, first))
+
+
+def _blend(old: np.ndarray, new: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Per latent frame crossfade ``old + g (new - old)`` (g has one value per frame)."""
+    return (old + g * (new - old)).astype(np.float32)

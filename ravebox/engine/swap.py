@@ -111,3 +111,19 @@ class DecoderBank:
         for voice in self.voices:
             voice.model.reset()
         self._old = None
+
+
+class LatentFade:
+    """A linear 0 -> 1 ramp over ``frames`` latent frames (encoder and prior swaps fade latents)."""
+
+    def __init__(self, frames: int) -> None:
+        self.frames, self.pos = max(1, frames), 0
+
+    @property
+    def done(self) -> bool:
+        return self.pos >= self.frames
+
+    def gains(self, k: int) -> np.ndarray:
+        g = np.clip((self.pos + 1 + np.arange(k)) / self.frames, 0.0, 1.0).astype(np.float32)
+        self.pos += k
+        return g

@@ -79,3 +79,48 @@ def test_failed_load_keeps_the_old_model_and_says_why(tmp_path):
     assert all("keeping the old model" in r.message for r in results)
     assert "missing.ts" in results[0].message
     assert np.array_equal(out, reference)
+
+
+def test_encoder_swap_crossfades_latents_and_keeps_the_graph_running(tmp_path):
+    body = '\n[graphs.t]\nencoder = "a"\ndecoder = "a"\n[output]\ncrossfade_ms = 170\n'  # 170 ms = 4 frames
+    engine = make_engine(tmp_path, body)
+    results = []
+
+    def swap(store, frame):
+        if frame == 4 * 2048:
+            results.append(engine.prepare_swap("t", str(MODELS / "rave_b.ts"), role="encoder"))
+
+    out = run(engine, 12, setup=swap)["t"][0]
+    reference = run(make_engine(tmp_path, body), 12)["t"][0]
+    assert results[0].ok, results[0].message
+    assert np.array_equal(out[:4 * 2048], reference[:4 * 2048])
+    assert not np.array_equal(out[8 * 2048:], reference[8 * 2048:])
+    assert np.isfinite(out).all()
+    runner = engine.graphs["t"]
+    assert runner.enc.live.source == 16 and runner._old_enc is None  # the fade finished
+
+
+def test_prior_swap_and_misfits(tmp_path):
+    body = '\n[graphs.g]\nkind = "prior"\nprior = "p"\ndecoder = "a"\n'
+    engine = make_engine(tmp_path, body)
+    good = engine.prepare_swap("g", str(MODELS / "prior_a.ts"), role="prior")
+    wrong_role = engine.prepare_swap("g", str(MODELS / "rave_a.ts"), role="prior")
+    no_encoder = engine.prepare_swap("g", str(MODELS / "rave_a.ts"), role="encoder")
+    bad_role = engine.prepare_swap("g", str(MODELS / "rave_a.ts"), role="vocoder")
+    assert good.ok
+    assert not wrong_role.ok and "not a prior" in wrong_role.message
+    assert not no_encoder.ok and "no encoder" in no_encoder.message
+    assert not bad_role.ok and "unknown role" in bad_role.message
+    out = run(engine, 8, x=np.zeros((1, 8 * 2048), np.float32))["g"]
+    assert np.isfinite(out).all() and np.sqrt(np.mean(out ** 2)) > 1e-5
+
+
+def test_latent_fade_ramps_per_frame():
+    from ravebox.engine.graph import _blend
+    from ravebox.engine.swap import LatentFade
+
+    fade = LatentFade(4)
+    g1, g2 = fade.gains(3), fade.gains(3)
+    assert g1.tolist() == [0.25, 0.5, 0.75] and g2.tolist() == [1.0, 1.0, 1.0] and fade.done
+    old, new = np.zeros((2, 3), np.float32), np.ones((2, 3), np.float32)
+    assert _blend(old, new, g1).tolist() == [[0.25, 0.5, 0.75]] * 2
