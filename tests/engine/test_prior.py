@@ -84,3 +84,38 @@ def test_mixed_blend_moves_between_encoded_and_prior(tmp_path):
     recon = run(make_engine(tmp_path, '\n[graphs.g]\nencoder = "a"\n'), 8)["g"]
     assert np.array_equal(enc, recon)
     assert not np.array_equal(half, enc) and not np.array_equal(half, pri)
+
+
+class _RecordingPrior:
+    in_latents, latent_size, max_steps = 2, 2, 3
+
+    def __init__(self):
+        self.calls, self.t, self.listen = [], None, None
+
+    def set_temperature(self, t):
+        self.t = t
+
+    def set_listen(self, on):
+        self.listen = on
+
+    def forward(self, z):
+        self.calls.append((self.t, self.listen, z.shape[-1]))
+        return z * 0 + self.t
+
+    def reset(self):
+        pass
+
+
+def test_prior_runs_split_where_temperature_or_listen_change_per_frame():
+    from ravebox.engine.prior import PriorDriver
+
+    prior = _RecordingPrior()
+    driver = PriorDriver(prior, seed=1, graph_index=0)
+    temperature = np.array([0.5, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 0.2])
+    listen = np.array([0, 0, 0, 1, 1, 1, 1, 1], dtype=float)
+    z_in = np.ones((2, 8), np.float32)
+    out = driver.run(z_in, temperature, listen, start_latent=0)
+    assert prior.calls == [(0.5, False, 2), (1.0, False, 1), (1.0, True, 3), (1.0, True, 1), (0.2, True, 1)]
+    assert np.allclose(out[0], temperature)  # one value per frame
+    driver.run(None, temperature[:2], np.ones(2), start_latent=8)
+    assert prior.calls[-1][1] is False  # no input to listen to: it generates
