@@ -141,8 +141,9 @@ class GraphRunner:
     def _input(self, x: np.ndarray | None, n: int, start: int, store: ParamStore, active: set[str]) -> np.ndarray:
         if x is None:
             x = np.zeros((self.in_channels, n), dtype=np.float32)
-        if x.shape[0] != self.in_channels:
-            x = x[[min(c, x.shape[0] - 1) for c in range(self.in_channels)]]
+        if x.shape[0] != self.in_channels:  # a mono encoder hears a downmix; otherwise map channels
+            x = (x.mean(axis=0, keepdims=True) if self.in_channels == 1
+                 else x[[min(c, x.shape[0] - 1) for c in range(self.in_channels)]])
         if x.dtype != np.float32 or not x.flags.c_contiguous:
             x = np.ascontiguousarray(x, dtype=np.float32)
         if "in.gain_db" in active:

@@ -187,3 +187,13 @@ def test_gate_hook_gates_the_output_in_time_with_the_clock(tmp_path, wav):
     assert max(np.abs(c).max() for c in closed) < 1e-4
     assert min(np.sqrt(np.mean(o ** 2)) for o in opened) > 1e-4
     assert np.sqrt(np.mean(f[step:3 * step] ** 2)) > 1e-4
+
+
+def test_stereo_input_is_downmixed_for_a_mono_encoder(tmp_path, box, wav):
+    mono, _ = sf.read(wav, dtype="float32")
+    stereo = tmp_path / "stereo.wav"
+    sf.write(stereo, np.stack([mono, mono], axis=1), SR, subtype="FLOAT")
+    a, b = tmp_path / "m.wav", tmp_path / "s.wav"
+    render(RenderJob(box, a, wav, seed=1))
+    render(RenderJob(box, b, stereo, seed=1))
+    assert _digest(a) == _digest(b)

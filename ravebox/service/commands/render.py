@@ -18,7 +18,9 @@ HELP = "render an audio file (and a MIDI performance) offline through a box"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("box", help="box config (TOML)")
     parser.add_argument("input", nargs="?", help="input audio (WAV/FLAC); omit for prior-only graphs")
-    parser.add_argument("-o", "--output", required=True, help="output audio file (.wav: float, .flac: 24 bit)")
+    parser.add_argument("-o", "--output", required=True,
+                        help="output audio file (.wav: float, .flac: 24 bit); one channel group per graph, "
+                             "in the box's order")
     parser.add_argument("--midi", help="Standard MIDI File with the performance (CCs, notes, program changes, "
                                        "MIDI clock or a tempo map)")
     parser.add_argument("--seed", type=int, help="seed for every random draw (default: [output] seed)")
