@@ -70,6 +70,7 @@ class EstimatorTuning:
     min_noise: float = 0.5         # frames; timestamps are integers
     min_fit: int = 24              # ticks committed unconditionally after a (re)start
     history: int = 24              # raw ticks remembered for change-point search
+    kink_back: int = 16            # how far before the alarm a kink is looked for
     kink_span: int = 4             # kink candidates searched either side of the detected one
     curve_window: int = 48         # ticks a ramp (parabola) is fitted over
     curve_min: int = 16            # fewest ticks before a ramp is considered
@@ -433,9 +434,11 @@ class TickEstimator:
         old = self._line_before_restart
         self._kink = None
         if anchored and old is not None:
-            span = self.tuning.kink_span
-            pre = [(k, t) for k, t in self._history if kc - span <= k <= kc]
-            self._kink = _Kink(old, [kc + d for d in range(-span, span + 1)], pre)
+            span, back = self.tuning.kink_span, self.tuning.kink_back
+            # a small step alarms many ticks late, so the kink may lie well before the alarm
+            pre = [(k, t) for k, t in self._history if kc - back <= k <= kc]
+            first = min([k for k, _ in pre], default=kc)
+            self._kink = _Kink(old, [c for c in range(int(kc) - back, int(kc) + span + 1) if c >= first], pre)
         for k, t, _ in post:
             self._append(float(k), t, 1.0)
         self._refit()
