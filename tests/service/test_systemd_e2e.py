@@ -21,6 +21,7 @@ syscall filter keeps ``sched_setscheduler`` and friends.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -119,13 +120,14 @@ StandardError=append:{self.log}
                                *args], capture_output=True, text=True, timeout=30)
 
 
-@pytest.fixture(params=["standin", "ravebox"])
-def box(request):
-    if request.param == "ravebox" and not (ROOT / "tests/models/rave_a.ts").exists():
+@contextlib.contextmanager
+def installed_box(program: str):
+    """The units in a fresh user manager, running ``program`` ("standin" or "ravebox"); all torn down after."""
+    if program == "ravebox" and not (ROOT / "tests/models/rave_a.ts").exists():
         pytest.skip("the committed test model tests/models/rave_a.ts is missing")
     base = Path(tempfile.mkdtemp(prefix="ravebox-e2e-", dir="/run"))  # not /tmp: PrivateTmp= hides it
     base.chmod(0o755)
-    b = Box(base, request.param)
+    b = Box(base, program)
     try:
         b.manager.start()
         b.install()
@@ -138,6 +140,24 @@ def box(request):
             if path.exists():
                 print(f"--- {name}\n{path.read_text()[-6000:]}")
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(params=["standin", "ravebox"])
+def box(request):
+    with installed_box(request.param) as b:
+        yield b
+
+
+@pytest.fixture
+def standin_box():
+    with installed_box("standin") as b:
+        yield b
+
+
+@pytest.fixture
+def ravebox_box():
+    with installed_box("ravebox") as b:
+        yield b
 
 
 def test_ready_status_watchdog_restart_and_clean_stop(box):
@@ -188,10 +208,8 @@ def test_ready_status_watchdog_restart_and_clean_stop(box):
     assert m.show("ravebox-jackd.service", "ActiveState")["ActiveState"] == "active"
 
 
-def test_ravebox_stops_with_its_jack_server(box):
-    if box.program != "standin":
-        pytest.skip("unit relation only; the stand-in is enough")
-    m = box.manager
+def test_ravebox_stops_with_its_jack_server(standin_box):
+    m = standin_box.manager
     m.systemctl("start", "ravebox.service")
     m.systemctl("stop", "ravebox-jackd.service")
     assert m.show("ravebox.service", "ActiveState")["ActiveState"] == "inactive"
@@ -200,9 +218,8 @@ def test_ravebox_stops_with_its_jack_server(box):
     assert m.show("ravebox.service", "ActiveState")["ActiveState"] == "active"
 
 
-def test_systemctl_reload_sends_sighup_and_the_daemon_rereads_its_mapping(box):
-    if box.program != "ravebox":
-        pytest.skip("the stand-in has no SIGHUP handler")
+def test_systemctl_reload_sends_sighup_and_the_daemon_rereads_its_mapping(ravebox_box):
+    box = ravebox_box
     m = box.manager
     m.systemctl("start", "ravebox.service")
     before = json.loads(box.status_cli("--json").stdout)["mapping"]
@@ -218,9 +235,8 @@ def test_systemctl_reload_sends_sighup_and_the_daemon_rereads_its_mapping(box):
     assert m.show("ravebox.service", "ActiveState", "NRestarts") == {"ActiveState": "active", "NRestarts": "0"}
 
 
-def test_status_line_follows_a_midi_clock(box):
-    if box.program != "ravebox":
-        pytest.skip("the stand-in follows no clock")
+def test_status_line_follows_a_midi_clock(ravebox_box):
+    box = ravebox_box
     m = box.manager
     m.systemctl("start", "ravebox.service")
     env = {"JACK_DEFAULT_SERVER": box.server, "JACK_PROMISCUOUS_SERVER": "audio", "JACK_NO_START_SERVER": "1"}
