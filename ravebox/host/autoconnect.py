@@ -95,8 +95,13 @@ class AutoConnector:
         existing = {p.name for p in peers}
         wanted = [(s, d, f"rule {pat!r}") for s, d, pat in planned(self.rules, own, peers, client.name)]
         wanted += [(s, d, "remembered") for s, d in sorted(self.remembered) if s in existing and d in existing]
+        present = {(a.name, b.name) if a.is_output else (b.name, a.name)
+                   for a in own for b in client.get_all_connections(a)}
         made = 0
         for source, dest, why in wanted:
+            if (source, dest) in present:
+                continue
+            present.add((source, dest))
             if self._connect(client, source, dest, why):
                 made += 1
         return made

@@ -25,6 +25,10 @@ import time
 from collections.abc import Callable
 
 from ravebox.host.rings import ByteRing, MidiRing
+from ravebox.midi.events import MidiEvent
+from ravebox.params.table import ParamKey
+
+CLOCK_BPM, CLOCK_OFFSET = ParamKey("clock.bpm"), ParamKey("clock.offset_ms")
 
 log = logging.getLogger("ravebox.host.control")
 
@@ -109,9 +113,7 @@ class ControlLoop:
         store, follower = self.store, self.follower
         if store is None or follower is None:
             return
-        from ravebox.params.table import ParamKey
-
-        bpm, offset = store.target(ParamKey("clock.bpm")), store.target(ParamKey("clock.offset_ms"))
+        bpm, offset = store.target(CLOCK_BPM), store.target(CLOCK_OFFSET)
         old_bpm, old_offset = self._clock_params
         if old_bpm is not None and bpm != old_bpm:
             follower.set_internal_bpm(bpm)
@@ -144,9 +146,7 @@ class ControlLoop:
         self.events += count
         return count
 
-    def _route(self, port: int, event) -> None:
-        from ravebox.midi.events import MidiEvent
-
+    def _route(self, port: int, event: MidiEvent) -> None:
         label = self.labels[port]
         if label != event.port:
             event = MidiEvent(event.frame, label, event.message)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import collections
 import logging
+from time import perf_counter
 
 import jack
 
@@ -77,6 +78,8 @@ class Session:
         self.format_changed = False        # buffer size or sample rate changed under us
         self.xruns = 0
         self.callback_errors = 0
+        self.callback_max_s = 0.0          # longest process callback so far (seconds)
+        self.callback_total_s = 0.0
         self.ports_changed = True          # a port appeared: the main thread re-runs auto-connect
         self.connection_events: collections.deque = collections.deque(maxlen=1024)
         self._in_ports: list[list[jack.OwnPort]] = []
@@ -149,6 +152,7 @@ class Session:
     # -- JACK process thread -----------------------------------------------------------
     def _process(self, n: int) -> None:
         """Process thread: stamp MIDI, send queued MIDI, run the audio path. Never raises."""
+        t0 = perf_counter()
         try:
             path = self.path
             frame = self.timeline.on_cycle(self.client.last_frame_time, n)
@@ -175,6 +179,10 @@ class Session:
             path.cycle(frame, n, self._in_arrays, self._out_arrays)
         except Exception:  # noqa: BLE001 - see module docstring
             self.callback_errors += 1
+        spent = perf_counter() - t0
+        if spent > self.callback_max_s:
+            self.callback_max_s = spent
+        self.callback_total_s += spent
 
     def _send_midi(self) -> None:
         port = self._midi_out_port

@@ -344,6 +344,9 @@ class Daemon:
             "jack": {"server": host.settings.server or "default", "client": host.settings.client_name,
                      "sample_rate": path.sample_rate, "period": path.period, "connected": host.connected,
                      "reconnects": host.reconnects,
+                     "callback_max_ms": round(1000.0 * host.session.callback_max_s, 3) if host.session else None,
+                     "callback_mean_ms": round(1000.0 * host.session.callback_total_s / max(1, path.cycles), 3)
+                     if host.session else None,
                      "realtime": {"worker": bool(host.worker and host.worker.realtime),
                                   "control": bool(control and control.realtime)}},
             "clock": self._clock_status(path.clock),
@@ -360,6 +363,9 @@ class Daemon:
                          "worker_errors": host.worker.errors if host.worker else 0,
                          "worker_skipped": host.worker.skipped if host.worker else 0,
                          "reconnects": host.reconnects,
+                     "callback_max_ms": round(1000.0 * host.session.callback_max_s, 3) if host.session else None,
+                     "callback_mean_ms": round(1000.0 * host.session.callback_total_s / max(1, path.cycles), 3)
+                     if host.session else None,
                      "realtime": {"worker": bool(host.worker and host.worker.realtime),
                                   "control": bool(control and control.realtime)}},
         }
