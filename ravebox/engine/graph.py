@@ -21,7 +21,7 @@ from ravebox.engine.matching import LatentMatcher
 from ravebox.engine.prior import PriorDriver
 from ravebox.engine.swap import DecoderBank, LatentFade
 from ravebox.params.store import ParamStore
-from ravebox.params.table import ParamKey
+from ravebox.params.table import PARAMS, ParamKey
 
 _LN10_20 = np.log(10.0) / 20.0
 
@@ -45,7 +45,9 @@ class GraphRunner:
         self._old_enc: tuple[EncoderStage, LatentFade] | None = None
         self._old_prior: tuple[PriorStage, LatentFade] | None = None
         self.bank = DecoderBank(decoders, self.dims, self.channels, fade_samples, seed, index, rng)
-        self.freezer, self.loop = Freezer(self.dims), LatentLoop(self.dims)
+        # room for the longest loop at the slowest tempo the parameter table allows
+        longest = PARAMS["loop.beats"].maximum * 60.0 / PARAMS["clock.bpm"].minimum * sample_rate / self.ratio
+        self.freezer, self.loop = Freezer(self.dims), LatentLoop(self.dims, int(math.ceil(longest)) + 1)
         self.shaper = Shaper(self.name, self.dims, np.random.default_rng(seeds.mix(seed, index, 1)))
         self.sample_rate = sample_rate
         self._select = ParamKey("model.select", self.name)
