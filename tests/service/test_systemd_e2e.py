@@ -3,8 +3,10 @@
 The units are installed as shipped, plus one drop-in each that only says what
 differs on a test machine: the dummy driver instead of a sound card, existing
 users (``daemon`` for jackd, ``nobody`` in group ``audio`` for ravebox), the
-program's path (this checkout and its interpreter, which lives under
-``/root``, hence ``ProtectHome=tmpfs`` plus a read-only bind of it), log files
+program's path (this checkout and its interpreter; where the sandbox hides
+them, under ``/root`` or ``/tmp``, a read-only bind brings them back, with
+``ProtectHome=tmpfs`` instead of ``yes`` so that a bind under ``/root`` can
+show through), log files
 instead of the journal, and the watchdog test hook. Every sandboxing option
 of the shipped units stays in force.
 
@@ -47,10 +49,14 @@ def drop_in(unit_dir: Path, unit: str, text: str) -> None:
     (folder / "test.conf").write_text(text)
 
 
-def hidden_prefix() -> str | None:
-    """The interpreter's prefix when ProtectHome= would hide it (a pyenv under /root)."""
-    prefix = Path(sys.prefix).resolve()
-    return str(prefix) if prefix.is_relative_to("/root") or prefix.is_relative_to("/home") else None
+HIDDEN_BY_SANDBOX = ("/root", "/home", "/run/user", "/tmp", "/var/tmp")  # ProtectHome=, PrivateTmp=
+
+
+def hidden_paths() -> list[str]:
+    """This checkout and the interpreter's prefix, where the sandbox would hide them (pyenv under /root,
+    a CI clone under /tmp): the test drop-in binds them back read-only."""
+    paths = {str(Path(p).resolve()) for p in (sys.prefix, ROOT)}
+    return sorted(p for p in paths if any(Path(p).is_relative_to(h) for h in HIDDEN_BY_SANDBOX))
 
 
 def write_box(base: Path, client: str) -> Path:
@@ -95,7 +101,8 @@ StandardError=append:{self.base / 'jackd.log'}
             exec_start = f"{sys.executable} {ROOT / 'tests/service/standin_daemon.py'} --name {self.client}"
         else:
             exec_start = f"{sys.executable} -m ravebox.service.cli run --config {write_box(self.base, self.client)}"
-        prefix = hidden_prefix()
+        hidden = hidden_paths()
+        in_home = any(Path(p).is_relative_to(h) for p in hidden for h in ("/root", "/home"))
         drop_in(units, "ravebox.service", f"""[Service]
 User=nobody
 Group=nogroup
@@ -103,8 +110,8 @@ ExecStart=
 ExecStart={exec_start}
 Environment=JACK_DEFAULT_SERVER={self.server} PYTHONPATH={ROOT} RAVEBOX_DEBUG_HANG_FILE={self.hang}
 ReadWritePaths={shared}
-{'ProtectHome=tmpfs' if prefix else ''}
-{f'BindReadOnlyPaths={prefix}' if prefix else ''}
+{'ProtectHome=tmpfs' if in_home else ''}
+{'BindReadOnlyPaths=' + ' '.join(hidden) if hidden else ''}
 StandardOutput=append:{self.log}
 StandardError=append:{self.log}
 """)
