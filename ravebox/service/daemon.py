@@ -279,10 +279,38 @@ class Daemon:
 
     # -- commands (main thread) ------------------------------------------------------------------
     def reload(self) -> dict:
-        """Reload the mapping file (SIGHUP, control socket); a bad file keeps the old mapping."""
+        """Reload the mapping file and the box's auto-connect rules (SIGHUP, control socket).
+
+        A bad mapping keeps the old mapping; a bad box config keeps the old rules
+        (models, graphs and engine settings need a restart and are not touched).
+        """
         result = self.reloader.reload()
         self._note_reload(result.ok, result.message)
-        return {"ok": result.ok, "message": result.message}
+        answer = {"ok": result.ok, "message": result.message}
+        rules = self._reload_rules()
+        if rules is not None:
+            answer["connect"] = rules
+        return answer
+
+    def _reload_rules(self) -> str | None:
+        from ravebox.config.box import load_box
+        from ravebox.errors import ConfigError
+
+        try:
+            box = load_box(self.config_path)
+        except ConfigError as exc:
+            log.error("box config not reloaded, keeping the current connect rules:\n%s", exc)
+            return f"box config invalid, rules kept: {str(exc).splitlines()[0]}"
+        settings = box.sections.get("jack")
+        rules = settings.connect if isinstance(settings, JackSettings) else JackSettings().connect
+        if rules == self.host.connector.rules:
+            return None
+        self.host.connector.rules = tuple(rules)
+        self.host.settings = replace(self.host.settings, connect=tuple(rules))
+        if self.host.session is not None:
+            self.host.session.ports_changed = True  # the main loop re-applies them at once
+        log.info("connect rules reloaded: %d rule(s)", len(rules))
+        return f"{len(rules)} connect rule(s) reloaded"
 
     def recall_preset(self, ref: str | int) -> dict:
         """Recall a preset by name or number, applied on the control thread (the store's one writer)."""
