@@ -379,6 +379,7 @@ class Daemon:
                                   "control": bool(control and control.realtime)}},
             "clock": self._clock_status(path.clock),
             "graphs": self._graph_status(path),
+            "gate_step": self._gate_steps(path),
             "late_blocks": late, "xruns": xruns,
             "latency": {"frames": path.latency, "ms": round(1000.0 * path.latency / path.sample_rate, 2),
                         "block": path.block, "period": path.period},
@@ -408,6 +409,22 @@ class Daemon:
                 "source": "midi" if view.locked else "internal",
                 "transport": transport or ("playing" if view.running else "stopped"),
                 "beat": round(view.beat_at(self.host.now()), 3)}
+
+    def _gate_steps(self, path) -> dict:
+        """Current step (1-based) of each graph's selected gate pattern, when the box has patterns."""
+        patterns = getattr(self.box.sections.get("gates"), "patterns", ()) if self.box else ()
+        if not patterns or path.clock is None or self.store is None:
+            return {}
+        from ravebox.gates.patterns import step_index
+
+        beat = path.clock.beat_at(self.host.now())
+        steps = {}
+        for g in path.graphs:
+            index = int(self.store.target(ParamKey("gate.pattern", g.name)))
+            pattern = patterns[min(max(index, 0), len(patterns) - 1)]
+            swing = pattern.swing + self.store.target(ParamKey("gate.swing", g.name))
+            steps[g.name] = step_index(beat, pattern.step_beats, swing) % len(pattern.steps) + 1
+        return steps
 
     def _graph_status(self, path) -> list[dict]:
         worker = self.host.worker

@@ -87,6 +87,7 @@ def test_jack_midi_clock_drives_tempo_and_gates(jack_server, tmp_path):
                 assert len(spacing) >= 3
                 assert abs(np.median(spacing) - expected) < 0.002 * expected
                 assert daemon.status()["counters"]["control_errors"] == 0
+                assert daemon.status()["gate_step"]["main"] in (1, 2)
             finally:
                 tone.close()
                 sink.close()
