@@ -28,8 +28,6 @@ from pathlib import Path
 
 log = logging.getLogger("ravebox.demo")
 
-DATA = Path(__file__).resolve().parents[2] / "data"
-BOX_CANDIDATES = ("default.toml", "default_box.toml", "box.toml", "boxes/default.toml")
 DEV_MODEL = Path(__file__).resolve().parents[3] / "tests" / "models" / "rave_a.ts"
 
 FALLBACK_BOX = """
@@ -61,15 +59,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def default_box() -> Path:
-    """The bundled default box; in a source checkout without one, a box on the committed test model."""
-    for name in BOX_CANDIDATES:
-        if (DATA / name).is_file():
-            return DATA / name
+    """The bundled default box (``ravebox.data``); failing that, a box on the committed test model."""
+    from ravebox.data import default_box_path
+
+    path = default_box_path()
+    if path.is_file() and _models_exist(path):
+        return path
     if not DEV_MODEL.is_file():
-        raise FileNotFoundError(f"no bundled default box in {DATA} and no {DEV_MODEL}")
+        raise FileNotFoundError(f"the bundled default box lacks its models and there is no {DEV_MODEL}")
     folder = Path(tempfile.mkdtemp(prefix="ravebox-demo-"))
     (folder / "box.toml").write_text(FALLBACK_BOX.format(model=DEV_MODEL))
     return folder / "box.toml"
+
+
+def _models_exist(box: Path) -> bool:
+    """Whether the box's model files are present (an installed wheel may ship the box without them)."""
+    import tomllib
+
+    models = tomllib.loads(box.read_text()).get("models", {})
+    paths = [m if isinstance(m, str) else m.get("path", "") for m in models.values()]
+    return all((box.parent / p).resolve().is_file() for p in paths)
 
 
 def find_server(name: str | None):

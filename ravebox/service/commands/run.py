@@ -1,4 +1,4 @@
-"""`ravebox run --config box.toml`: the JACK daemon a musician plays live.
+"""`ravebox run [--config box.toml]`: the JACK daemon a musician plays live.
 
 Exit codes: 0 after SIGTERM/SIGINT (faded out and disconnected), 2 for an
 invalid config (every problem printed as ``file:line: key: message``), 3 when
@@ -15,7 +15,7 @@ from ravebox.errors import ConfigError, RaveboxError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", "-c", required=True, help="box config (TOML)")
+    parser.add_argument("--config", "-c", help="box config (TOML); default: the bundled default box")
     parser.add_argument("--server", help="JACK server name (overrides [jack] server and $JACK_DEFAULT_SERVER)")
     parser.add_argument("--name", dest="client_name", help="JACK client name (overrides [jack] client_name)")
     parser.add_argument("--control-socket", help="control socket path (default $RAVEBOX_CONTROL_SOCKET "
@@ -30,7 +30,13 @@ def run(args: argparse.Namespace) -> int:
 
     logs.configure(args.log_level)
     log = logging.getLogger("ravebox.run")
-    daemon = Daemon(args.config, observers=default_observers(args), server=args.server,
+    config = args.config
+    if config is None:
+        from ravebox.data import default_box_path
+
+        config = default_box_path()
+        log.info("no --config given: playing the bundled default box %s", config)
+    daemon = Daemon(config, observers=default_observers(args), server=args.server,
                     client_name=args.client_name)
     try:
         daemon.start()
