@@ -31,6 +31,7 @@ class PassEngine:
         self.block_size = block_size
         self.latency_frames = latency_frames
         self.fail_graph: str | None = None
+        self.sleep_s = 0.0      # > one block's deadline makes every block late
         self.calls = 0
         self.runners = [Runner(g.name, g.inputs, g.outputs) for g in self.graphs]
         self.channels = {g.name: (g.inputs, g.outputs) for g in self.graphs}
@@ -46,6 +47,10 @@ class PassEngine:
 
     def process(self, inputs, start_frame, store, clock):
         self.calls += 1
+        if self.sleep_s:
+            import time
+
+            time.sleep(self.sleep_s)
         if self.fail_graph is not None:
             raise RuntimeError(f"model of {self.fail_graph} exploded")
         out = {}

@@ -195,3 +195,34 @@ def test_sigterm_fades_out_within_50ms_and_exits_0(jack_server, tmp_path):
         for c in (tone, sink):
             if c is not None:
                 c.close()
+
+
+@pytest.mark.parametrize("policy", ["dry", "silence"])
+def test_late_worker_plays_delayed_dry_or_silence_and_counts(jack_server, tmp_path, policy):
+    """A worker slower than its deadline never blocks the audio: each late block plays the
+    configured fallback, and is counted."""
+    box = write_box(tmp_path, sections=f'[output]\nlate_block = "{policy}"\n')
+    engines = []
+
+    def factory(box, rate, seed):
+        engines.append(PassEngine.factory()(box, rate, seed))
+        return engines[-1]
+    with running_daemon(box, jack_server.name, factory) as daemon:
+        tone, sink = Tone(jack_server.name), Sink(jack_server.name, seconds=30)
+        try:
+            assert wait_for(lambda: level(sink) > 0.3)
+            engines[0].sleep_s = 0.2                                          # far past the ~10 ms deadline
+            late = daemon.status()["late_blocks"]
+            assert wait_for(lambda: daemon.status()["late_blocks"] > late + 5)
+            mark = sink.filled
+            assert wait_for(lambda: sink.filled - mark > sink.client.samplerate)
+            played = level(sink, seconds=0.5)
+            if policy == "dry":
+                assert played > 0.3                                           # the delayed dry tone
+            else:
+                assert played < 1e-3
+            assert daemon.host.session.callback_errors == 0
+        finally:
+            engines[0].sleep_s = 0.0
+            tone.close()
+            sink.close()
