@@ -226,3 +226,44 @@ def test_late_worker_plays_delayed_dry_or_silence_and_counts(jack_server, tmp_pa
             engines[0].sleep_s = 0.0
             tone.close()
             sink.close()
+
+
+def test_buffer_size_change_rebuilds_the_path_and_reports_the_new_latency(jack_server, tmp_path):
+    box = write_box(tmp_path)
+    with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
+        tone, sink = Tone(jack_server.name), Sink(jack_server.name, seconds=30)
+        try:
+            assert wait_for(lambda: level(sink) > 0.3)
+            assert daemon.status()["latency"]["frames"] == 2048 + 256
+            done = subprocess.run(["jack_bufsize", "512"], env=jack_server.env(), capture_output=True, text=True)
+            assert done.returncode == 0, done.stderr
+            assert wait_for(lambda: daemon.status()["latency"]["frames"] == 2048 + 512)
+            mark = sink.filled
+            assert wait_for(lambda: sink.filled - mark > sink.client.samplerate)
+            assert wait_for(lambda: level(sink) > 0.3)
+        finally:
+            tone.close()
+            sink.close()
+
+
+def test_midi_thru_copies_controller_messages_to_midi_out(jack_server, tmp_path):
+    box = write_box(tmp_path, extra="midi_thru = true")
+    received = []
+    listener = jack.Client("listener", servername=jack_server.name, no_start_server=True)
+    port = listener.midi_inports.register("in")
+
+    @listener.set_process_callback
+    def process(n):
+        for _, data in port.incoming_midi_events():
+            received.append(bytes(data))
+    listener.activate()
+    try:
+        with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
+            listener.connect("rbx:midi_out", "listener:in")
+            with Controller(jack_server.env()) as ctl:
+                assert wait_for(lambda: ("fakectl:out", "rbx:midi_in") in daemon.host.connector.remembered)
+                ctl.send("cc 3 7 99")
+                assert wait_for(lambda: b"\xb2\x07\x63" in received)
+    finally:
+        listener.deactivate()
+        listener.close()
