@@ -80,6 +80,17 @@ def _plan_group(rule: ConnectRule, ours: list[jack.Port], peers: Sequence[jack.P
             for own, peer, pattern in pairs]
 
 
+def list_ports(client: jack.Client, tries: int = 3) -> list[jack.Port]:
+    """``client.get_ports()``, retried when a port vanishes between JACK's listing and its lookup."""
+    for attempt in range(tries):
+        try:
+            return client.get_ports()
+        except jack.JackError:
+            if attempt == tries - 1:
+                raise
+    return []
+
+
 class AutoConnector:
     """Applies rules and remembered connections for one client, re-applied after changes."""
 
@@ -91,7 +102,7 @@ class AutoConnector:
 
     def apply(self, client: jack.Client, own: Sequence[jack.Port]) -> int:
         """Connect whatever is wanted and missing; returns how many connections were made."""
-        peers = client.get_ports()
+        peers = list_ports(client)
         existing = {p.name for p in peers}
         wanted = [(s, d, f"rule {pat!r}") for s, d, pat in planned(self.rules, own, peers, client.name)]
         wanted += [(s, d, "remembered") for s, d in sorted(self.remembered) if s in existing and d in existing]
@@ -137,7 +148,7 @@ class AutoConnector:
                 self.remembered.add((a, b))
                 continue
             if existing is None:
-                existing = {p.name for p in client.get_ports()}
+                existing = {p.name for p in list_ports(client)}
             if a in existing and b in existing and (a, b) in self.remembered:
                 self.remembered.discard((a, b))
                 log.info("forgot %s -> %s (disconnected while both ports exist)", a, b)

@@ -126,7 +126,10 @@ class Host:
             return
         if session.connection_events:
             events = [session.connection_events.popleft() for _ in range(len(session.connection_events))]
-            self.connector.observe(session.client, events, session.name)
+            try:
+                self.connector.observe(session.client, events, session.name)
+            except Exception as exc:  # noqa: BLE001 - ports come and go while we look
+                log.warning("could not learn connection changes: %s", exc)
         now = time.monotonic()
         if session.ports_changed or now - self._last_rescan > 2.0:
             self._autoconnect(session)

@@ -217,7 +217,10 @@ class Daemon:
             self._stop.wait(0.02)
             if self._stop.is_set():
                 break
-            self.host.poll()
+            try:
+                self.host.poll()
+            except Exception:  # noqa: BLE001 - the main loop must outlive any one JACK hiccup
+                log.exception("host poll failed; continuing")
             self._log_engine_events()
             now = time.monotonic()
             if self._reload_requested:
