@@ -53,9 +53,10 @@ HIDDEN_BY_SANDBOX = ("/root", "/home", "/run/user", "/tmp", "/var/tmp")  # Prote
 
 
 def hidden_paths() -> list[str]:
-    """This checkout and the interpreter's prefix, where the sandbox would hide them (pyenv under /root,
-    a CI clone under /tmp): the test drop-in binds them back read-only."""
-    paths = {str(Path(p).resolve()) for p in (sys.prefix, ROOT)}
+    """This checkout and the interpreter, where the sandbox would hide them (pyenv under /root,
+    a CI clone under /tmp): the test drop-in binds them back read-only. A venv's python is a
+    link into its base interpreter's prefix, so both prefixes are bound."""
+    paths = {str(Path(p).resolve()) for p in (sys.prefix, sys.base_prefix, ROOT)}
     return sorted(p for p in paths if any(Path(p).is_relative_to(h) for h in HIDDEN_BY_SANDBOX))
 
 
