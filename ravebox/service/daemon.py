@@ -394,12 +394,7 @@ class Daemon:
                          "control_errors": control.errors if control else 0,
                          "worker_errors": host.worker.errors if host.worker else 0,
                          "worker_skipped": host.worker.skipped if host.worker else 0,
-                         "reconnects": host.reconnects,
-                     "callback_max_ms": round(1000.0 * host.session.callback_max_s, 3) if host.session else None,
-                     "callback_mean_ms": round(1000.0 * host.session.callback_total_s / max(1, path.cycles), 3)
-                     if host.session else None,
-                     "realtime": {"worker": bool(host.worker and host.worker.realtime),
-                                  "control": bool(control and control.realtime)}},
+                         "reconnects": host.reconnects},
         }
 
     def _clock_status(self, view) -> dict:
