@@ -1,4 +1,4 @@
-"""The ``[jack]`` table of a box config: client name, latency headroom, clock source, auto-connect rules.
+"""The ``[jack]`` table of a box config: client name, MIDI inputs, latency headroom, clock source, auto-connect rules.
 
 What a late inference block plays, the block multiple and torch threads are
 engine settings (``[output]``); this table holds what only the JACK host needs.
@@ -7,17 +7,29 @@ Why auto-connect lives in config: on a dedicated box nobody patches cables in a
 GUI. USB controllers come and go under names like ``a2j:nanoKONTROL2 [20] (capture):
 nanoKONTROL2 MIDI 1``; the ALSA client number in brackets changes across replugs, so
 rules are regular expressions on port names (``re.search``), with allow and deny
-lists. Example::
+lists. A pattern matches a peer when it matches the peer's name OR any of its
+aliases: with jackd's ``-X seq`` bridge the name is a generic
+``system:midi_capture_3`` and only an alias (``alsa_pcm:nanoKONTROL2/midi_capture_1``)
+names the device.
+
+Why named MIDI inputs (``midi_inputs``): events from two controllers on one
+JACK input are indistinguishable, so a box may give each controller its own
+input (``["keys", "knobs", "clock_in"]``); a mapping then tells them apart by
+device name or input name (see :mod:`ravebox.host.control`). Example::
 
     [jack]
     client_name = "ravebox"
+    midi_inputs = ["keys", "knobs", "clock_in"]   # default ["midi_in", "clock_in"]
     headroom_periods = 1         # added latency = one engine block + this many periods
     worker_rt_priority = 2       # realtime priority of the inference worker, below JACK's (0 = off)
 
     [[jack.connect]]
-    port = "midi_in"             # regex on our own port's short name
-    allow = ["a2j:.*nanoKONTROL", "system:midi_capture_.*"]
+    port = "^knobs$"             # regex on our own port's short name
+    allow = ["nanoKONTROL2"]     # regex on the peer's name or any alias
     deny = ["(?i)through"]
+
+``clock_from`` names the input whose clock messages drive the clock follower
+(one of ``midi_inputs``) or ``"any"``.
 
 Parsed on the main thread at start-up and on reload; the result is immutable.
 """
@@ -25,6 +37,7 @@ Parsed on the main thread at start-up and on reload; the result is immutable.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ravebox.config.diagnostics import Diagnostics, did_you_mean
@@ -41,18 +54,49 @@ class ConnectRule:
     def matches_own(self, shortname: str) -> bool:
         return re.search(self.port, shortname) is not None
 
-    def admits(self, peer: str) -> bool:
-        """Whether a peer port name passes this rule (some allow matches, no deny does)."""
-        if any(re.search(p, peer) for p in self.deny):
-            return False
-        return any(re.search(p, peer) for p in self.allow)
+    def admits(self, peer: str | Sequence[str]) -> bool:
+        """Whether a peer passes this rule: some allow pattern matches, no deny pattern does.
 
-    def matching_pattern(self, peer: str) -> str | None:
+        ``peer`` is a port name, or the port's name followed by its aliases (any may match).
+        """
+        return self.match(peer) is not None
+
+    def matching_pattern(self, peer: str | Sequence[str]) -> str | None:
         """The allow pattern that admits ``peer`` (for ``ravebox ports``), or None."""
-        if any(re.search(p, peer) for p in self.deny):
-            return None
-        return next((p for p in self.allow if re.search(p, peer)), None)
+        found = self.match(peer)
+        return found[0] if found else None
 
+    def denied_by(self, peer: str | Sequence[str]) -> str | None:
+        """The deny pattern matching the peer's name or an alias, or None."""
+        names = _names(peer)
+        return next((p for p in self.deny if any(re.search(p, n) for n in names)), None)
+
+    def match(self, peer: str | Sequence[str]) -> tuple[str, str] | None:
+        """``(allow pattern, the name or alias it matched)`` when the rule admits ``peer``, else None.
+
+        A deny pattern matching any of the names wins, so ``deny = ["(?i)through"]``
+        also rejects a generic ``system:midi_capture_1`` whose alias says ``Midi-Through``.
+        """
+        names = _names(peer)
+        if self.denied_by(names) is not None:
+            return None
+        for pattern in self.allow:
+            for name in names:
+                if re.search(pattern, name):
+                    return pattern, name
+        return None
+
+
+def _names(peer: str | Sequence[str]) -> tuple[str, ...]:
+    return (peer,) if isinstance(peer, str) else tuple(peer)
+
+
+DEFAULT_MIDI_INPUTS = ("midi_in", "clock_in")
+MIDI_OUTPUT = "midi_out"
+MAX_MIDI_INPUTS = 32                 # the MIDI ring stores the input index in an int16; 32 is plenty
+MAX_PORT_NAME = 64                   # short names; JACK allows more, but a name is read on a small screen
+_PORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*\Z")
+_AUDIO_NAME = re.compile(r"_(in|out)_\d+\Z")
 
 DEFAULT_RULES = (
     ConnectRule("^midi_in$", ("^system:midi_capture_", "^a2j:.*\\(capture\\)"), ("(?i)through", "(?i)clock")),
@@ -68,8 +112,9 @@ class JackSettings:
 
     client_name: str = "ravebox"
     server: str = ""                 # JACK server name; "" = JACK_DEFAULT_SERVER or "default"
+    midi_inputs: tuple[str, ...] = DEFAULT_MIDI_INPUTS   # our JACK MIDI input ports, in ring-index order
     headroom_periods: int = 1
-    clock_from: str = "clock_in"     # "clock_in" | "any": which MIDI ports feed the clock follower
+    clock_from: str = "clock_in"     # one of midi_inputs, or "any": which MIDI inputs feed the clock follower
     midi_thru: bool = False
     control_interval_ms: float = 2.0
     reconnect_backoff_s: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -80,7 +125,7 @@ class JackSettings:
     connect: tuple[ConnectRule, ...] = field(default=DEFAULT_RULES)
 
 
-_CHOICES = {"clock_from": ("clock_in", "any"), "gc": ("freeze", "off", "default")}
+_CHOICES = {"gc": ("freeze", "off", "default")}
 _RULE_KEYS = ("port", "allow", "deny")
 
 
@@ -94,11 +139,70 @@ def parse(table: dict, diags: Diagnostics, prefix: str = "jack") -> JackSettings
             diags.error(path, "unknown key" + did_you_mean(key, known))
         elif key == "connect":
             values[key] = _rules(value, diags, path)
+        elif key == "midi_inputs":
+            inputs = _midi_inputs(value, diags, path)
+            if inputs is not None:
+                values[key] = inputs
+        elif key == "clock_from":
+            pass  # checked below, against the MIDI inputs
         else:
             checked = _scalar(key, value, diags, path)
             if checked is not None:
                 values[key] = checked
+    if "clock_from" in table:
+        clock = _clock_from(table["clock_from"], values.get("midi_inputs", DEFAULT_MIDI_INPUTS), diags,
+                            f"{prefix}.clock_from")
+        if clock is not None:
+            values["clock_from"] = clock
     return JackSettings(**values)
+
+
+def _midi_inputs(value: object, diags: Diagnostics, path: str) -> tuple[str, ...] | None:
+    """A list of unique, valid JACK port short names (each problem reported at its element)."""
+    if not isinstance(value, list):
+        diags.error(path, 'must be a list of port names, e.g. ["keys", "knobs", "clock_in"]')
+        return None
+    if len(value) > MAX_MIDI_INPUTS:
+        diags.error(path, f"at most {MAX_MIDI_INPUTS} MIDI inputs, not {len(value)}")
+        return None
+    names: list[str] = []
+    ok = True
+    for i, name in enumerate(value):
+        where = f"{path}[{i}]"
+        problem = _port_name_problem(name)
+        if problem is None and name in names:
+            problem = f"duplicate port name {name!r} (each MIDI input needs its own name)"
+        if problem is not None:
+            diags.error(where, problem)
+            ok = False
+        else:
+            names.append(name)
+    return tuple(names) if ok else None
+
+
+def _port_name_problem(name: object) -> str | None:
+    """Why ``name`` cannot be one of our MIDI input ports, or None."""
+    if not isinstance(name, str):
+        return f"must be a port name (a string), not {type(name).__name__}"
+    if not name or len(name) > MAX_PORT_NAME:
+        return f"must be 1..{MAX_PORT_NAME} characters long"
+    if not _PORT_NAME.match(name):
+        hint = " (':' separates client and port in JACK)" if ":" in name else ""
+        return (f"invalid JACK port name {name!r}: use letters, digits and _ . + -, "
+                f"starting with a letter or digit{hint}")
+    if name == MIDI_OUTPUT:
+        return f"{name!r} is ravebox's MIDI output port"
+    if _AUDIO_NAME.search(name):
+        return f"{name!r} looks like an audio port name (<graph>_in_N / <graph>_out_N)"
+    return None
+
+
+def _clock_from(value: object, inputs: tuple[str, ...], diags: Diagnostics, path: str) -> str | None:
+    choices = (*inputs, "any")
+    if value not in choices:
+        diags.error(path, f"must be one of {', '.join(choices)}" + did_you_mean(str(value), choices))
+        return None
+    return value
 
 
 def _scalar(key: str, value: object, diags: Diagnostics, path: str) -> object | None:
