@@ -1,8 +1,19 @@
-"""Auto-connect by name patterns, and remembering connections across unplugs and restarts.
+"""Auto-connect by name patterns, device labels for MIDI sources, and remembering connections.
 
-Identity is the port name, never an ALSA client number: a USB controller that
-comes back after an unplug (or after jackd restarts) gets the same name, so the
-same rule (or the same remembered connection) connects it again.
+Identity is the port name or one of its aliases, never an ALSA client number: a
+USB controller that comes back after an unplug (or after jackd restarts) gets
+the same name, so the same rule (or the same remembered connection) connects it
+again. Rules match a peer's name OR any alias, because jackd's ``-X seq``
+bridge names every device ``system:midi_capture_N`` and puts the device name
+only in aliases (``alsa_pcm:nanoKONTROL2/midi_capture_1``, ``nanoKONTROL2:midi/capture_1``).
+
+Device labels (:func:`device_label`, :func:`source_labels`): what
+``MidiEvent.port`` says for events arriving on one of our MIDI inputs, so a
+mapping's ``port = "nanoKONTROL2"`` can pick a controller. With exactly one
+source connected it is the source's most descriptive name (the port name unless
+that is a generic ``midi_capture_N``, else the first alias that is not), with
+a2j's ``[NN]`` ALSA client number removed; otherwise it is our input's short
+name (``knobs``).
 
 Two sources of wanted connections:
 
@@ -15,7 +26,8 @@ Two sources of wanted connections:
   both ends exist again. A disconnect while both ports still exist is a user's
   decision and is forgotten; one caused by a port vanishing is kept.
 
-Thread: main thread only (it calls into JACK's non-realtime API).
+Thread: main thread only (it calls into JACK's non-realtime API); the name
+functions are pure and run anywhere.
 """
 
 from __future__ import annotations
@@ -31,6 +43,46 @@ from ravebox.config.jack import ConnectRule
 log = logging.getLogger("ravebox.host.connect")
 
 
+GENERIC_NAME = re.compile(r"\A[^:]*:midi_(capture|playback)_\d+\Z")
+A2J_CLIENT_NUMBER = re.compile(r" \[\d+\](?= \((capture|playback)\))")
+
+
+def strip_client_number(name: str) -> str:
+    """``a2j:nanoKONTROL2 [20] (capture): x`` -> ``a2j:nanoKONTROL2 (capture): x`` (the number changes on replug)."""
+    return A2J_CLIENT_NUMBER.sub("", name)
+
+
+def device_label(name: str, aliases: Sequence[str] = ()) -> str:
+    """The most descriptive of a port's name and aliases, without ALSA client numbers.
+
+    The name wins unless it is generic (``system:midi_capture_3`` says nothing
+    about the device); then the first alias that is not generic.
+    """
+    candidates = [strip_client_number(n) for n in (name, *aliases)]
+    return next((c for c in candidates if not GENERIC_NAME.match(c)), candidates[0])
+
+
+def port_names_of(port: jack.Port) -> tuple[str, ...]:
+    """A port's name followed by its aliases (just the name if the port vanished meanwhile)."""
+    try:
+        aliases = tuple(getattr(port, "aliases", ()))
+    except jack.JackError:
+        aliases = ()
+    return (port.name, *aliases)
+
+
+def source_labels(client: jack.Client, own_client: str, inputs: Sequence[str]) -> list[str]:
+    """Main thread: the device label for each of our MIDI inputs (see the module docstring)."""
+    return [_label_of(client.get_all_connections(f"{own_client}:{short}"), short) for short in inputs]
+
+
+def _label_of(sources: Sequence[jack.Port], short: str) -> str:
+    if len(sources) != 1:
+        return short
+    names = port_names_of(sources[0])
+    return device_label(names[0], names[1:])
+
+
 def natural_key(name: str) -> list:
     """Sort ``capture_10`` after ``capture_9``."""
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
@@ -43,7 +95,11 @@ def group_of(shortname: str) -> str:
 
 def planned(rules: Sequence[ConnectRule], own: Sequence[jack.Port], peers: Sequence[jack.Port],
             own_client: str) -> list[tuple[str, str, str]]:
-    """``(source, destination, pattern)`` for every connection the rules ask for."""
+    """``(source, destination, pattern)`` for every connection the rules ask for.
+
+    Peers are matched by name or alias; each peer's aliases are read once per call.
+    """
+    names = {peer.name: port_names_of(peer) for peer in peers}
     plan: list[tuple[str, str, str]] = []
     for rule in rules:
         groups: dict[str, list[jack.Port]] = {}
@@ -51,12 +107,13 @@ def planned(rules: Sequence[ConnectRule], own: Sequence[jack.Port], peers: Seque
             if rule.matches_own(port.shortname):
                 groups.setdefault(group_of(port.shortname), []).append(port)
         for ports in groups.values():
-            plan.extend(_plan_group(rule, sorted(ports, key=lambda p: natural_key(p.name)), peers, own_client))
+            plan.extend(_plan_group(rule, sorted(ports, key=lambda p: natural_key(p.name)), peers, own_client,
+                                    names))
     return plan
 
 
-def _plan_group(rule: ConnectRule, ours: list[jack.Port], peers: Sequence[jack.Port],
-                own_client: str) -> list[tuple[str, str, str]]:
+def _plan_group(rule: ConnectRule, ours: list[jack.Port], peers: Sequence[jack.Port], own_client: str,
+                names: dict[str, tuple[str, ...]]) -> list[tuple[str, str, str]]:
     first = ours[0]
     admitted = []
     for peer in peers:
@@ -64,7 +121,7 @@ def _plan_group(rule: ConnectRule, ours: list[jack.Port], peers: Sequence[jack.P
             continue
         if peer.is_audio != first.is_audio:
             continue
-        pattern = rule.matching_pattern(peer.name)
+        pattern = rule.matching_pattern(names[peer.name])
         if pattern is not None:
             admitted.append((peer, pattern))
     admitted.sort(key=lambda item: natural_key(item[0].name))
@@ -156,23 +213,39 @@ class AutoConnector:
 
 def describe(rules: Sequence[ConnectRule], own_shortnames: Sequence[tuple[str, bool, bool]],
              ports: Sequence[jack.Port], own_client: str) -> list[str]:
-    """Lines for ``ravebox ports``: each port and which of our ports a rule would connect it to.
+    """Lines for ``ravebox ports``: each port, which of our ports a rule would connect it to, its aliases.
 
     ``own_shortnames`` lists ``(shortname, is_input, is_audio)`` of the ports a
     ravebox client would register (so this works while ravebox is not running).
+    The port's line says which allow pattern admitted it and, when an alias
+    (not the name) matched, which alias; indented lines list the aliases and,
+    for a MIDI source, the device label its events would carry.
     """
     lines = []
     for port in sorted(ports, key=lambda p: natural_key(p.name)):
+        names = port_names_of(port)
         kind = ("audio" if port.is_audio else "midi") + (" in " if port.is_input else " out")
-        hits = []
-        for rule in rules:
-            pattern = rule.matching_pattern(port.name)
-            if pattern is None:
-                continue
-            for short, is_input, is_audio in own_shortnames:
-                if rule.matches_own(short) and is_input != port.is_input and is_audio == port.is_audio:
-                    hits.append(f"{own_client}:{short} (allow {pattern!r})")
-        denied = [r.port for r in rules if r.admits(port.name) is False and any(re.search(d, port.name) for d in r.deny)]
-        text = ", ".join(dict.fromkeys(hits)) if hits else ("denied" if denied else "-")
-        lines.append(f"{port.name:<50} {kind:<9} -> {text}")
+        lines.append(f"{port.name:<50} {kind:<9} -> {_targets(rules, own_shortnames, port, names, own_client)}")
+        lines += [f"    alias {alias}" for alias in names[1:]]
+        label = device_label(names[0], names[1:])
+        if not port.is_audio and not port.is_input and label != port.name:
+            lines.append(f"    label {label!r} (MidiEvent.port when it is an input's only source)")
     return lines
+
+
+def _targets(rules: Sequence[ConnectRule], own_shortnames: Sequence[tuple[str, bool, bool]], port: jack.Port,
+             names: tuple[str, ...], own_client: str) -> str:
+    hits = []
+    for rule in rules:
+        found = rule.match(names)
+        if found is None:
+            continue
+        pattern, via = found
+        how = f"allow {pattern!r}" + ("" if via == port.name else f" on alias {via!r}")
+        for short, is_input, is_audio in own_shortnames:
+            if rule.matches_own(short) and is_input != port.is_input and is_audio == port.is_audio:
+                hits.append(f"{own_client}:{short} ({how})")
+    if hits:
+        return ", ".join(dict.fromkeys(hits))
+    denied = next((d for r in rules if (d := r.denied_by(names)) is not None), None)
+    return f"denied ({denied!r})" if denied else "-"

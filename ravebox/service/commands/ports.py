@@ -1,12 +1,17 @@
 """`ravebox ports`: list the JACK ports and which ravebox port a config rule would connect each to.
 
 Why: writing ``[[jack.connect]]`` patterns for a controller means knowing the
-exact name JACK gives it (``a2j:nanoKONTROL2 [20] (capture): ...``) and which of
-your regexes catches it. This prints every port of the server with its type,
-the ravebox port it would be connected to and the allow pattern that admits it
-(or ``denied``/``-``), plus the current connections of a running ravebox.
+exact name JACK gives it (``a2j:nanoKONTROL2 [20] (capture): ...``), or, with
+jackd's ``-X seq`` bridge, the alias that names the device behind a generic
+``system:midi_capture_3``, and which of your regexes catches it. This prints
+every port of the server with its type, the ravebox port it would be connected
+to and the allow pattern that admits it (and the alias it matched, if not the
+name; or ``denied (pattern)``/``-``), its aliases, and for MIDI sources the
+device label a mapping's ``port = ...`` would see. For a running ravebox it
+adds its current connections and each MIDI input's current label.
 Needs no models and no torch: ravebox's own ports are derived from the box's
-graph names (``<graph>_in_N``, ``<graph>_out_N``, ``midi_in``, ``clock_in``, ``midi_out``).
+graph names (``<graph>_in_N``, ``<graph>_out_N``) and ``[jack] midi_inputs``
+(default ``midi_in``, ``clock_in``), plus ``midi_out``.
 
 Runs on the main thread; opens one short-lived JACK client with no ports.
 """
@@ -23,15 +28,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--channels", type=int, default=2, help="audio channels assumed per graph (default 2)")
 
 
-def own_ports(graph_names: list[str], channels: int) -> list[tuple[str, bool, bool]]:
+def own_ports(graph_names: list[str], channels: int,
+              midi_inputs: tuple[str, ...] | None = None) -> list[tuple[str, bool, bool]]:
     """``(shortname, is_input, is_audio)`` of the ports a ravebox client registers."""
-    from ravebox.host.session import MIDI_INPUTS, MIDI_OUTPUT
+    from ravebox.config.jack import DEFAULT_MIDI_INPUTS, MIDI_OUTPUT
 
     ports = []
     for name in graph_names:
         ports += [(f"{name}_in_{c + 1}", True, True) for c in range(channels)]
         ports += [(f"{name}_out_{c + 1}", False, True) for c in range(channels)]
-    ports += [(n, True, False) for n in MIDI_INPUTS] + [(MIDI_OUTPUT, False, False)]
+    inputs = DEFAULT_MIDI_INPUTS if midi_inputs is None else midi_inputs
+    ports += [(n, True, False) for n in inputs] + [(MIDI_OUTPUT, False, False)]
     return ports
 
 
@@ -67,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         others = [p for p in ports if not p.name.startswith(me + ":")]
         print(f"JACK server '{server or 'default'}': {len(ports)} ports; rules of "
               f"{args.config or 'the built-in defaults'} for client '{me}'")
-        for line in describe(settings.connect, own_ports(graphs, args.channels), others, me):
+        for line in describe(settings.connect, own_ports(graphs, args.channels, settings.midi_inputs), others, me):
             print(line)
         mine = [p for p in ports if p.name.startswith(me + ":")]
         if mine:
@@ -75,9 +82,21 @@ def run(args: argparse.Namespace) -> int:
             for port in mine:
                 peers = ", ".join(q.name for q in client.get_all_connections(port)) or "-"
                 print(f"  {port.name:<40} {peers}")
+            _print_labels(client, me, [p.shortname for p in mine if p.is_midi and p.is_input])
     except jack.JackError as exc:
         print(f"ravebox ports: {exc}", file=sys.stderr)
         return 3
     finally:
         client.close()
     return 0
+
+
+def _print_labels(client, me: str, inputs: list[str]) -> None:
+    """The label each running MIDI input gives its events (what a mapping's ``port = ...`` matches)."""
+    from ravebox.host.autoconnect import source_labels
+
+    if not inputs:
+        return
+    print(f"\n{me} MIDI inputs and the label their events carry:")
+    for short, label in zip(inputs, source_labels(client, me, inputs)):
+        print(f"  {short:<20} {label!r}")
