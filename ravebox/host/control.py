@@ -6,14 +6,23 @@ gains (and the next engine block) within milliseconds, not one model block
 its frame stamp soon after it arrived. Nothing here touches JACK.
 
 Routing: clock, start, stop, continue and song position messages go to the
-clock follower when they arrive on ``clock_in`` (or on any port with
-``clock_from = "any"``); every other message goes to the mapping. Optional
-MIDI thru copies controller messages to ``midi_out``. A message the mapping or
-follower chokes on is counted (``errors``), never fatal.
+clock follower when they arrive on the input named by ``clock_from`` (default
+``clock_in``; or on any input with ``clock_from = "any"``); every other message
+goes to the mapping. Optional MIDI thru copies controller messages (from every
+input but the clock input) to ``midi_out``. A message the mapping or follower
+chokes on is counted (``errors``), never fatal.
 
-Thread: :meth:`run` is the control thread. :attr:`labels` (the source name
-each MIDI port reports) and the mapping runtime reference are replaced by the
-main thread; both are single reference assignments.
+Labels: ``MidiEvent.port`` is the device identity a mapping's ``port = ...``
+filter matches. :attr:`labels` holds one per input (ring port index); the main
+thread recomputes them when connections change (see
+:func:`ravebox.host.autoconnect.source_labels`): the source's device name when
+exactly one source feeds the input, else the input's own short name. They are
+computed there, not here and never in the process callback, because reading
+connections and aliases is a JACK server round trip.
+
+Thread: :meth:`run` is the control thread. :attr:`labels` and the mapping
+runtime reference are replaced by the main thread; both are single reference
+assignments.
 """
 
 from __future__ import annotations
@@ -45,8 +54,10 @@ class ControlLoop:
                  rt_priority: int = 0) -> None:
         self.ring = ring
         self.out_ring = out_ring
+        self.inputs = tuple(port_names)           # our MIDI input short names, per ring port index
         self.labels = list(port_names)            # what MidiEvent.port says, per ring port index
         self._parsers = [parser_factory(name) for name in port_names]
+        self.clock_index = self.inputs.index(clock_from) if clock_from in self.inputs else -1
         self.follower = follower
         self.mapping = mapping
         self._now = now
@@ -152,7 +163,7 @@ class ControlLoop:
             event = MidiEvent(event.frame, label, event.message)
         kind = event.message.type
         if kind in CLOCK_TYPES:
-            if self.follower is not None and (port == 1 or self.clock_any):
+            if self.follower is not None and (port == self.clock_index or self.clock_any):
                 try:
                     self.follower.feed(event)
                 except Exception as exc:  # noqa: BLE001
@@ -165,7 +176,7 @@ class ControlLoop:
                 self.mapping.handle(event)
             except Exception as exc:  # noqa: BLE001
                 self._error("mapping", exc)
-        if self.thru and port == 0:
+        if self.thru and port != self.clock_index:
             self.out_ring.push(0, 0, event.message.bin())
 
     def _error(self, where: str, exc: Exception) -> None:

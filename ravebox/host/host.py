@@ -14,7 +14,9 @@ blocking for long, so signals and the watchdog stay responsive):
   frame timeline by wall-clock time, re-apply rules and remembered connections;
 - **a port appeared** (registration callback): re-run auto-connect, so an
   unplugged controller is reconnected by name when it returns;
-- **connections changed**: learn them (see :mod:`ravebox.host.autoconnect`).
+- **connections changed**: learn them (see :mod:`ravebox.host.autoconnect`)
+  and recompute the device label of each MIDI input's source, which the
+  control loop puts into ``MidiEvent.port``.
 
 Thread: main thread, except where a method says otherwise.
 """
@@ -28,10 +30,10 @@ from collections.abc import Callable, Sequence
 from ravebox.config.jack import JackSettings
 from ravebox.errors import HostError
 from ravebox.host.audiopath import AudioPath, GraphIO
-from ravebox.host.autoconnect import AutoConnector
+from ravebox.host.autoconnect import AutoConnector, source_labels
 from ravebox.host.control import ControlLoop
 from ravebox.host.rings import ByteRing, MidiRing
-from ravebox.host.session import MIDI_INPUTS, Session, open_client
+from ravebox.host.session import Session, open_client
 from ravebox.host.timeline import Timeline
 from ravebox.host.worker import InferenceWorker
 
@@ -80,7 +82,7 @@ class Host:
         ``path -> [OutputStage per graph]``, so the stages are built with the path's
         latency and largest period (and rebuilt if a new server has another period).
         """
-        session = Session(self._client, self.timeline, self.midi_in, self.midi_out)
+        session = self._session(self._client)
         session.check_rate(required_rate, "the models")
         self._path_args = dict(graphs=list(graphs), sample_rate=session.sample_rate, block=engine.block_size,
                                headroom_periods=self.settings.headroom_periods,
@@ -89,7 +91,8 @@ class Host:
         self._stages_factory = stages
         self.path = self._new_path(session.period, stages, store)
         self.path.master.set_target(1.0)
-        self.control = ControlLoop(self.midi_in, self.midi_out, [f"{session.name}:{n}" for n in MIDI_INPUTS],
+        self._warn_unconnectable_inputs()
+        self.control = ControlLoop(self.midi_in, self.midi_out, list(self.settings.midi_inputs),
                                    parser_factory, follower, mapping, self.timeline.now, self._publish_clock,
                                    self.settings.control_interval_ms, self.settings.clock_from,
                                    self.settings.midi_thru, self.settings.control_rt_priority)
@@ -106,6 +109,20 @@ class Host:
         self._autoconnect(session)
         log.info("running: %d graph(s), engine block %d, latency %d frames (%.1f ms)", len(graphs),
                  self.path.block, self.path.latency, 1000.0 * self.path.latency / session.sample_rate)
+
+    def _session(self, client) -> Session:
+        """A session with the configured MIDI inputs (the same names after every reconnect)."""
+        return Session(client, self.timeline, self.midi_in, self.midi_out, self.settings.midi_inputs)
+
+    def _warn_unconnectable_inputs(self) -> None:
+        """Say at start-up which MIDI inputs no ``[[jack.connect]]`` rule names (they need manual patching)."""
+        for name in self.settings.midi_inputs:
+            if not any(rule.matches_own(name) for rule in self.connector.rules):
+                log.warning("MIDI input '%s' matches no [[jack.connect]] port pattern; "
+                            "nothing connects it automatically", name)
+        clock = self.settings.clock_from
+        if clock != "any" and clock not in self.settings.midi_inputs:
+            log.info("no MIDI input named '%s': MIDI clock is not followed (set [jack] clock_from)", clock)
 
     def _new_path(self, period: int, stages, store) -> AudioPath:
         path = AudioPath(period=period, **self._path_args)
@@ -133,23 +150,34 @@ class Host:
         now = time.monotonic()
         if session.ports_changed or now - self._last_rescan > 2.0:
             self._autoconnect(session)
+        elif session.connections_changed:
+            self._label_midi_sources(session)
 
     def _autoconnect(self, session: Session) -> None:
+        """Apply rules and remembered connections, then relabel (also every 2 s: aliases change silently)."""
         session.ports_changed = False
         self._last_rescan = time.monotonic()
         try:
             self.connector.apply(session.client, session.own_ports())
-            self._label_midi_sources(session)
         except Exception as exc:  # noqa: BLE001 - the server may vanish mid-scan
             log.warning("auto-connect pass failed: %s", exc)
+        self._label_midi_sources(session)
 
     def _label_midi_sources(self, session: Session) -> None:
-        """Name MIDI events after their source when exactly one source feeds a port."""
-        labels = []
-        for name in MIDI_INPUTS:
-            port = session.client.get_port_by_name(f"{session.name}:{name}")
-            sources = session.client.get_all_connections(port)
-            labels.append(sources[0].name if len(sources) == 1 else port.name)
+        """Main thread: give each MIDI input's events the device label of its source (see autoconnect).
+
+        The flag is cleared first, so a connection made while we read is
+        relabelled on the next poll rather than lost.
+        """
+        session.connections_changed = False
+        try:
+            labels = source_labels(session.client, session.name, session.midi_inputs)
+        except Exception as exc:  # noqa: BLE001 - a port may vanish while we look; try again next poll
+            session.connections_changed = True
+            log.debug("could not relabel MIDI sources: %s", exc)
+            return
+        if labels != self.control.labels:
+            log.info("MIDI sources: %s", ", ".join(f"{n} <- {lbl!r}" for n, lbl in zip(session.midi_inputs, labels)))
         self.control.labels = labels
 
     def _recover(self) -> None:
@@ -185,7 +213,7 @@ class Host:
 
     def _reopen(self) -> None:
         client = open_client(self.settings.client_name, self.settings.server)
-        session = Session(client, self.timeline, self.midi_in, self.midi_out)
+        session = self._session(client)
         try:
             session.check_rate(self._path_args["sample_rate"], "the running engine")
             if session.period != self.path.period:

@@ -5,8 +5,9 @@ the main thread throws the session away and opens a new one (see
 :mod:`ravebox.host.host`). Rings, engine and timeline outlive sessions.
 
 Ports (short names): ``<graph>_in_<n>`` and ``<graph>_out_<n>`` per graph,
-``midi_in`` (controllers), ``clock_in`` (MIDI clock) and ``midi_out``
-(feedback and thru).
+the MIDI inputs named by ``[jack] midi_inputs`` (default ``midi_in`` for
+controllers and ``clock_in`` for MIDI clock; the index in that list is the
+port index in the MIDI ring) and ``midi_out`` (feedback and thru).
 
 Threads:
 - :meth:`_process` runs on the JACK process thread: it stamps incoming MIDI
@@ -16,7 +17,8 @@ Threads:
   raised once.
 - the shutdown, xrun, port-registration and port-connect callbacks run on
   JACK notification threads and only set flags, bump counters or append to a
-  deque; the main thread acts on them.
+  deque; the main thread acts on them (re-runs auto-connect when
+  ``ports_changed``, recomputes MIDI source labels when ``connections_changed``).
 - everything else runs on the main thread.
 """
 
@@ -24,10 +26,12 @@ from __future__ import annotations
 
 import collections
 import logging
+from collections.abc import Sequence
 from time import perf_counter
 
 import jack
 
+from ravebox.config.jack import DEFAULT_MIDI_INPUTS, MIDI_OUTPUT
 from ravebox.errors import HostError
 from ravebox.host.audiopath import AudioPath, GraphIO
 from ravebox.host.latency import LatencyReporter
@@ -35,9 +39,6 @@ from ravebox.host.rings import ByteRing, MidiRing
 from ravebox.host.timeline import Timeline
 
 log = logging.getLogger("ravebox.host")
-
-MIDI_INPUTS = ("midi_in", "clock_in")
-MIDI_OUTPUT = "midi_out"
 
 
 def open_client(name: str, server: str = "") -> jack.Client:
@@ -64,8 +65,10 @@ class Session:
     :meth:`activate` starts processing. ``close()`` is idempotent.
     """
 
-    def __init__(self, client: jack.Client, timeline: Timeline, midi_in: MidiRing, midi_out: ByteRing) -> None:
+    def __init__(self, client: jack.Client, timeline: Timeline, midi_in: MidiRing, midi_out: ByteRing,
+                 midi_inputs: Sequence[str] = DEFAULT_MIDI_INPUTS) -> None:
         self.client = client
+        self.midi_inputs = tuple(midi_inputs)  # short names; position = port index in the MIDI ring
         self.name = client.name
         self.sample_rate = client.samplerate
         self.period = client.blocksize
@@ -81,12 +84,14 @@ class Session:
         self.callback_max_s = 0.0          # longest process callback so far (seconds)
         self.callback_total_s = 0.0
         self.ports_changed = True          # a port appeared: the main thread re-runs auto-connect
+        self.connections_changed = True    # a connection or port came or went: the main thread relabels sources
         self.connection_events: collections.deque = collections.deque(maxlen=1024)
         self._in_ports: list[list[jack.OwnPort]] = []
         self._out_ports: list[list[jack.OwnPort]] = []
         self._in_arrays: list[list] = []
         self._out_arrays: list[list] = []
         self._midi_ports: list[jack.OwnMidiPort] = []
+        self._midi_sources: tuple[tuple[int, jack.OwnMidiPort], ...] = ()   # (ring index, port), fixed at bind
         self._midi_out_port: jack.OwnMidiPort | None = None
         self._latency: LatencyReporter | None = None
         self._started = False
@@ -108,7 +113,8 @@ class Session:
         self._out_ports = [[self.client.outports.register(n) for n in names] for names in outs]
         self._in_arrays = [[None] * len(p) for p in self._in_ports]
         self._out_arrays = [[None] * len(p) for p in self._out_ports]
-        self._midi_ports = [self.client.midi_inports.register(n) for n in MIDI_INPUTS]
+        self._midi_ports = [self.client.midi_inports.register(n) for n in self.midi_inputs]
+        self._midi_sources = tuple(enumerate(self._midi_ports))   # the process loop walks this; never rebuilt
         self._midi_out_port = self.client.midi_outports.register(MIDI_OUTPUT)
         self._latency = LatencyReporter(self.client, list(zip(self._in_ports, self._out_ports)),
                                         lambda: path.latency)
@@ -164,7 +170,7 @@ class Session:
             elif frame < path.written:
                 path.start_at(frame)
             ring = self.midi_in
-            for index, port in enumerate(self._midi_ports):
+            for index, port in self._midi_sources:
                 for offset, data in port.incoming_midi_events():
                     ring.push(frame + offset, index, data)
             self._send_midi()
@@ -216,6 +222,8 @@ class Session:
     def _on_port_registration(self, port: jack.Port | None, register: bool) -> None:
         if register:
             self.ports_changed = True
+        self.connections_changed = True
 
     def _on_port_connect(self, a: jack.Port | None, b: jack.Port | None, connect: bool) -> None:
         self.connection_events.append((a.name if a else None, b.name if b else None, connect))
+        self.connections_changed = True
