@@ -322,17 +322,22 @@ allow = ["^a2j:nanoKONTROL2 \\\\[\\\\d+\\\\] \\\\(capture\\\\)"]
 @pytest.mark.jack
 def test_ports_command_shows_aliases_matched_pattern_and_labels(jack_server, tmp_path):
     box = box_with(tmp_path, '["keys", "knobs", "clock_in"]', SEQ_RULES, TWO_DEVICES_MAPPING)
-    seq = FakeMidiSource(jack_server.name, "fakeseq", {"midi_capture_3": NANO, "midi_capture_5": THROUGH})
-    try:
-        done = subprocess.run([sys.executable, "-m", "ravebox.service.cli", "ports", "--config", str(box),
-                               "--server", jack_server.name], capture_output=True, text=True, timeout=60)
-        assert done.returncode == 0, done.stderr
-        lines = done.stdout.splitlines()
-        at = next(i for i, line in enumerate(lines) if line.startswith("fakeseq:midi_capture_3"))
-        assert lines[at].endswith(f"-> rbx:knobs (allow 'nanoKONTROL2' on alias '{NANO[0]}')")
-        assert lines[at + 1:at + 4] == [f"    alias {NANO[0]}", f"    alias {NANO[1]}",
-                                        f"    label '{NANO[0]}' (MidiEvent.port when it is an input's only source)"]
-        through = next(line for line in lines if line.startswith("fakeseq:midi_capture_5"))
-        assert through.endswith("-> denied ('(?i)through')")
-    finally:
-        seq.close()
+    with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
+        seq = FakeMidiSource(jack_server.name, "fakeseq", {"midi_capture_3": NANO, "midi_capture_5": THROUGH})
+        try:
+            assert wait_for(lambda: labels(daemon) == ["keys", NANO[0], "clock_in"])
+            done = subprocess.run([sys.executable, "-m", "ravebox.service.cli", "ports", "--config", str(box),
+                                   "--server", jack_server.name], capture_output=True, text=True, timeout=60)
+        finally:
+            seq.close()
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("fakeseq:midi_capture_3"))
+    assert lines[at].endswith(f"-> rbx:knobs (allow 'nanoKONTROL2' on alias '{NANO[0]}')")
+    assert lines[at + 1:at + 4] == [f"    alias {NANO[0]}", f"    alias {NANO[1]}",
+                                    f"    label '{NANO[0]}' (MidiEvent.port when it is an input's only source)"]
+    through = next(line for line in lines if line.startswith("fakeseq:midi_capture_5"))
+    assert through.endswith("-> denied ('(?i)through')")
+    running = lines[lines.index("rbx MIDI inputs and the label their events carry:") + 1:]
+    assert running[:3] == ["  keys                 'keys'", f"  knobs                '{NANO[0]}'",
+                           "  clock_in             'clock_in'"]
