@@ -9,11 +9,14 @@ only in aliases (``alsa_pcm:nanoKONTROL2/midi_capture_1``, ``nanoKONTROL2:midi/c
 
 Device labels (:func:`device_label`, :func:`source_labels`): what
 ``MidiEvent.port`` says for events arriving on one of our MIDI inputs, so a
-mapping's ``port = "nanoKONTROL2"`` can pick a controller. With exactly one
-source connected it is the source's most descriptive name (the port name unless
-that is a generic ``midi_capture_N``, else the first alias that is not), with
-a2j's ``[NN]`` ALSA client number removed; otherwise it is our input's short
-name (``knobs``).
+mapping's ``port = "nanoKONTROL2"`` can pick a controller and ``port = "knobs"``
+can pick whatever is patched into our ``knobs`` input. With exactly one source
+connected it is ``"knobs <- DEVICE"``, DEVICE being the source's most
+descriptive name (the port name unless that is a generic ``midi_capture_N``,
+else the first alias that is not) with a2j's ``[NN]`` ALSA client number
+removed; otherwise it is our input's short name alone (``knobs``). Both names
+are always in the label when they are known, so a rule written against either
+keeps matching when a second controller is plugged in or pulled out.
 
 Two sources of wanted connections:
 
@@ -80,7 +83,12 @@ def _label_of(sources: Sequence[jack.Port], short: str) -> str:
     if len(sources) != 1:
         return short
     names = port_names_of(sources[0])
-    return device_label(names[0], names[1:])
+    return input_label(short, device_label(names[0], names[1:]))
+
+
+def input_label(short: str, device: str) -> str:
+    """The label of an input with one source: our input's name and the device's."""
+    return f"{short} <- {device}"
 
 
 def natural_key(name: str) -> list:
@@ -229,7 +237,7 @@ def describe(rules: Sequence[ConnectRule], own_shortnames: Sequence[tuple[str, b
         lines += [f"    alias {alias}" for alias in names[1:]]
         label = device_label(names[0], names[1:])
         if not port.is_audio and not port.is_input and label != port.name:
-            lines.append(f"    label {label!r} (MidiEvent.port when it is an input's only source)")
+            lines.append(f"    label {label!r} (in MidiEvent.port as 'INPUT <- label' when it is an input's only source)")
     return lines
 
 

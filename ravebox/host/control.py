@@ -15,7 +15,7 @@ chokes on is counted (``errors``), never fatal.
 Labels: ``MidiEvent.port`` is the device identity a mapping's ``port = ...``
 filter matches. :attr:`labels` holds one per input (ring port index); the main
 thread recomputes them when connections change (see
-:func:`ravebox.host.autoconnect.source_labels`): the source's device name when
+:func:`ravebox.host.autoconnect.source_labels`): ``"input <- device"`` when
 exactly one source feeds the input, else the input's own short name. They are
 computed there, not here and never in the process callback, because reading
 connections and aliases is a JACK server round trip.

@@ -36,17 +36,24 @@ class PortPattern:
     """Which source ports a rule listens to.
 
     A pattern with glob characters (``*?[``) is matched with ``fnmatch``; a
-    plain word matches any port name containing it. Both ignore case, because
-    JACK and ALSA spell device names inconsistently.
+    plain word matches any port name containing it. Both ignore case and treat
+    runs of spaces, ``-`` and ``_`` alike, because JACK and ALSA spell device
+    names inconsistently (jackd's ``-X seq`` bridge writes ``Launch-Control-XL``
+    for the device a2jmidid calls ``Launch Control XL``).
     """
 
     text: str = "*"
 
     def matches(self, port: str) -> bool:
-        pattern, name = self.text.lower(), port.lower()
+        pattern, name = _fold(self.text), _fold(port)
         if re.search(r"[*?\[]", pattern):
             return fnmatch.fnmatchcase(name, pattern)
         return pattern in name
+
+
+def _fold(name: str) -> str:
+    """Lower case, with every run of spaces, dashes and underscores made one space."""
+    return re.sub(r"[\s_-]+", " ", name.lower())
 
 
 @dataclass(frozen=True, slots=True)

@@ -245,7 +245,7 @@ def test_two_controllers_same_cc_routed_by_device_alias(jack_server, tmp_path):
                             == ["fakeseq:midi_capture_3"])
             assert wait_for(lambda: [p.name for p in client.get_all_connections("rbx:keys")]
                             == ["fakeseq:midi_capture_4"])
-            assert wait_for(lambda: labels(daemon) == [PAD[0], NANO[0], "clock_in"])
+            assert wait_for(lambda: labels(daemon) == [f"keys <- {PAD[0]}", f"knobs <- {NANO[0]}", "clock_in"])
             seq.cc("midi_capture_3", 1, 7, 0)                    # nanoKONTROL2 -> out.gain_db = -40
             assert wait_for(lambda: params(daemon).get("main/out.gain_db") == pytest.approx(-40.0))
             assert "main/mix.wet" not in params(daemon)
@@ -281,12 +281,14 @@ allow = ["^fakeseq:midi_capture_3$"]
             assert wait_for(lambda: len(client.get_all_connections("rbx:knobs")) == 2
                             and len(client.get_all_connections("rbx:keys")) == 1)
             # knobs has two sources: its own name; keys has one generic source with no alias: that name
-            assert wait_for(lambda: labels(daemon) == ["fakeseq:midi_capture_3", "knobs"])
+            assert wait_for(lambda: labels(daemon) == ["keys <- fakeseq:midi_capture_3", "knobs"])
             seq.cc("midi_capture_2", 1, 7, 64)
             assert wait_for(lambda: params(daemon).get("main/mix.wet") == pytest.approx(64 / 127))
             assert "main/out.gain_db" not in params(daemon)
             client.disconnect("fakeseq:midi_capture_1", "rbx:knobs")     # one source left: its device name
-            assert wait_for(lambda: labels(daemon)[1] == PAD[0])
+            assert wait_for(lambda: labels(daemon)[1] == f"knobs <- {PAD[0]}")
+            seq.cc("midi_capture_2", 1, 7, 100)                           # a rule on the input name still matches
+            assert wait_for(lambda: params(daemon).get("main/mix.wet") == pytest.approx(100 / 127))
         finally:
             seq.close()
 
@@ -305,13 +307,13 @@ allow = ["^a2j:nanoKONTROL2 \\\\[\\\\d+\\\\] \\\\(capture\\\\)"]
     with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
         a2j = FakeMidiSource(jack_server.name, "a2j", {A2J_NANO.format(20): ()})
         try:
-            assert wait_for(lambda: labels(daemon) == [label])
+            assert wait_for(lambda: labels(daemon) == [f"knobs <- {label}"])
             a2j.cc(A2J_NANO.format(20), 1, 7, 0)
             assert wait_for(lambda: params(daemon).get("main/out.gain_db") == pytest.approx(-40.0))
             a2j.remove(A2J_NANO.format(20))                              # unplug ...
             assert wait_for(lambda: labels(daemon) == ["knobs"])
             a2j.add(A2J_NANO.format(24))                                 # ... replug: ALSA gave a new number
-            assert wait_for(lambda: labels(daemon) == [label])
+            assert wait_for(lambda: labels(daemon) == [f"knobs <- {label}"])
             a2j.cc(A2J_NANO.format(24), 1, 7, 127)
             assert wait_for(lambda: params(daemon).get("main/out.gain_db") == pytest.approx(0.0))
         finally:
@@ -325,7 +327,7 @@ def test_ports_command_shows_aliases_matched_pattern_and_labels(jack_server, tmp
     with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
         seq = FakeMidiSource(jack_server.name, "fakeseq", {"midi_capture_3": NANO, "midi_capture_5": THROUGH})
         try:
-            assert wait_for(lambda: labels(daemon) == ["keys", NANO[0], "clock_in"])
+            assert wait_for(lambda: labels(daemon) == ["keys", f"knobs <- {NANO[0]}", "clock_in"])
             done = subprocess.run([sys.executable, "-m", "ravebox.service.cli", "ports", "--config", str(box),
                                    "--server", jack_server.name], capture_output=True, text=True, timeout=60)
         finally:
@@ -335,9 +337,9 @@ def test_ports_command_shows_aliases_matched_pattern_and_labels(jack_server, tmp
     at = next(i for i, line in enumerate(lines) if line.startswith("fakeseq:midi_capture_3"))
     assert lines[at].endswith(f"-> rbx:knobs (allow 'nanoKONTROL2' on alias '{NANO[0]}')")
     assert lines[at + 1:at + 4] == [f"    alias {NANO[0]}", f"    alias {NANO[1]}",
-                                    f"    label '{NANO[0]}' (MidiEvent.port when it is an input's only source)"]
+                                    f"    label '{NANO[0]}' (in MidiEvent.port as 'INPUT <- label' when it is an input's only source)"]
     through = next(line for line in lines if line.startswith("fakeseq:midi_capture_5"))
     assert through.endswith("-> denied ('(?i)through')")
     running = lines[lines.index("rbx MIDI inputs and the label their events carry:") + 1:]
-    assert running[:3] == ["  keys                 'keys'", f"  knobs                '{NANO[0]}'",
+    assert running[:3] == ["  keys                 'keys'", f"  knobs                'knobs <- {NANO[0]}'",
                            "  clock_in             'clock_in'"]

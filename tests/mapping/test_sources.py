@@ -141,3 +141,21 @@ def test_rules_describe_themselves_for_status(tmp_path):
     assert [r.describe() for r in rig.runtime.mapping.rules] == [
         "cc 1 on channel 2 -> loop.dissolve (dissolve)",
         "note 36 -> aux/gate.pattern = 0", "note 37 -> aux/gate.pattern = 1"]
+
+
+def test_port_patterns_fold_case_spaces_dashes_and_underscores(tmp_path):
+    """jackd's -X seq bridge writes 'Launch-Control-XL' where a2jmidid says 'Launch Control XL'."""
+    rig = Rig(tmp_path, """
+        [defaults]
+        smoothing_ms = 0
+        [[map]]
+        cc = 1
+        port = "Launch Control XL"
+        target = "mix.wet"
+    """)
+    rig.send(*cc(1, 0), port="knobs <- alsa_pcm:Launch-Control-XL/midi_capture_1")
+    assert rig.value("mix.wet") == 0.0
+    rig.send(*cc(1, 127), port="a2j:launch_control_xl (capture): MIDI 1")
+    assert rig.value("mix.wet") == 1.0
+    rig.send(*cc(1, 0), port="Launch Control")   # a shorter name is another device
+    assert rig.value("mix.wet") == 1.0
