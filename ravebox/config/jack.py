@@ -31,6 +31,14 @@ device name or input name (see :mod:`ravebox.host.control`). Example::
 ``clock_from`` names the input whose clock messages drive the clock follower
 (one of ``midi_inputs``) or ``"any"``.
 
+``alsa_inputs`` is the direct-ALSA fallback for boxes without a ``-X seq``
+bridge or a2jmidid: each entry opens the ALSA sequencer ports whose name
+matches ``device`` (a case-insensitive regex, ``re.search``) with python-rtmidi,
+and labels their events ``"<input> <- <device>"`` (see
+:mod:`ravebox.host.alsa_inputs`)::
+
+    alsa_inputs = [{ input = "knobs", device = "nanoKONTROL2" }]
+
 Parsed on the main thread at start-up and on reload; the result is immutable.
 """
 
@@ -91,10 +99,23 @@ def _names(peer: str | Sequence[str]) -> tuple[str, ...]:
     return (peer,) if isinstance(peer, str) else tuple(peer)
 
 
+@dataclass(frozen=True, slots=True)
+class AlsaInputSpec:
+    """One ``[jack] alsa_inputs`` entry: open ALSA ports whose name matches ``device``; label them ``input``."""
+
+    input: str
+    device: str
+
+    def matches(self, name: str) -> bool:
+        """Whether an ALSA port name (without client:port numbers) is this entry's device."""
+        return re.search(self.device, name, re.IGNORECASE) is not None
+
+
 DEFAULT_MIDI_INPUTS = ("midi_in", "clock_in")
 MIDI_OUTPUT = "midi_out"
 MAX_MIDI_INPUTS = 32                 # the MIDI ring stores the input index in an int16; 32 is plenty
 MAX_PORT_NAME = 64                   # short names; JACK allows more, but a name is read on a small screen
+MAX_ALSA_INPUTS = 16
 _PORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*\Z")
 _AUDIO_NAME = re.compile(r"_(in|out)_\d+\Z")
 
@@ -123,10 +144,12 @@ class JackSettings:
     worker_rt_priority: int = 2      # SCHED_FIFO priority of the inference worker (0 = normal scheduling)
     control_rt_priority: int = 1     # ... of the control thread; both stay below JACK's client thread
     connect: tuple[ConnectRule, ...] = field(default=DEFAULT_RULES)
+    alsa_inputs: tuple[AlsaInputSpec, ...] = ()   # direct-ALSA fallback inputs (none = nothing is opened)
 
 
 _CHOICES = {"gc": ("freeze", "off", "default")}
 _RULE_KEYS = ("port", "allow", "deny")
+_ALSA_KEYS = ("input", "device")
 
 
 def parse(table: dict, diags: Diagnostics, prefix: str = "jack") -> JackSettings:
@@ -143,6 +166,10 @@ def parse(table: dict, diags: Diagnostics, prefix: str = "jack") -> JackSettings
             inputs = _midi_inputs(value, diags, path)
             if inputs is not None:
                 values[key] = inputs
+        elif key == "alsa_inputs":
+            specs = _alsa_inputs(value, diags, path)
+            if specs is not None:
+                values[key] = specs
         elif key == "clock_from":
             pass  # checked below, against the MIDI inputs
         else:
@@ -178,6 +205,56 @@ def _midi_inputs(value: object, diags: Diagnostics, path: str) -> tuple[str, ...
         else:
             names.append(name)
     return tuple(names) if ok else None
+
+
+def _alsa_inputs(value: object, diags: Diagnostics, path: str) -> tuple[AlsaInputSpec, ...] | None:
+    """``[{ input = "knobs", device = "nanoKONTROL2" }, ...]``; each problem reported at its element and key."""
+    if not isinstance(value, list):
+        diags.error(path, 'must be a list of tables, e.g. [{ input = "knobs", device = "nanoKONTROL2" }]')
+        return None
+    if len(value) > MAX_ALSA_INPUTS:
+        diags.error(path, f"at most {MAX_ALSA_INPUTS} ALSA inputs, not {len(value)}")
+        return None
+    specs: list[AlsaInputSpec] = []
+    ok = True
+    for i, item in enumerate(value):
+        spec = _alsa_input(item, diags, f"{path}[{i}]")
+        if spec is not None and spec in specs:
+            diags.error(f"{path}[{i}]", f"duplicate entry (input {spec.input!r}, device {spec.device!r})")
+            spec = None
+        if spec is None:
+            ok = False
+        else:
+            specs.append(spec)
+    return tuple(specs) if ok else None
+
+
+def _alsa_input(item: object, diags: Diagnostics, path: str) -> AlsaInputSpec | None:
+    if not isinstance(item, dict):
+        diags.error(path, 'must be a table { input = "...", device = "..." }')
+        return None
+    ok = True
+    for key in item:
+        if key not in _ALSA_KEYS:
+            diags.error(f"{path}.{key}", "unknown key" + did_you_mean(key, _ALSA_KEYS))
+            ok = False
+    name, device = item.get("input"), item.get("device")
+    if name is None:
+        diags.error(f"{path}.input", "required: the label prefix of this device's events (e.g. \"knobs\")")
+        ok = False
+    elif not isinstance(name, str) or not name or len(name) > MAX_PORT_NAME or not _PORT_NAME.match(name):
+        diags.error(f"{path}.input", f"must be a name of 1..{MAX_PORT_NAME} letters, digits and _ . + -, "
+                                     "starting with a letter or digit")
+        ok = False
+    if device is None:
+        diags.error(f"{path}.device", "required: a regex (case-insensitive) on the ALSA port name")
+        ok = False
+    elif not isinstance(device, str) or not device:
+        diags.error(f"{path}.device", "must be a non-empty regular expression on the ALSA port name")
+        ok = False
+    elif not _regex(device, diags, f"{path}.device"):
+        ok = False
+    return AlsaInputSpec(name, device) if ok else None
 
 
 def _port_name_problem(name: object) -> str | None:

@@ -20,9 +20,16 @@ exactly one source feeds the input, else the input's own short name. They are
 computed there, not here and never in the process callback, because reading
 connections and aliases is a JACK server round trip.
 
-Thread: :meth:`run` is the control thread. :attr:`labels` and the mapping
-runtime reference are replaced by the main thread; both are single reference
-assignments.
+Direct-ALSA inputs (``[jack] alsa_inputs``, :mod:`ravebox.host.alsa_inputs`):
+:attr:`alsa_sources` is a tuple of ``(ring, parser, label)``, one per open
+ALSA port, each ring filled by that port's rtmidi callback thread. They are
+drained after the JACK MIDI ring, labelled ``"<input> <- <device>"``, may be
+copied thru, and never feed the clock follower (their stamps jitter by about
+one period). Empty (no ALSA inputs configured) costs one empty loop per pass.
+
+Thread: :meth:`run` is the control thread. :attr:`labels`, :attr:`alsa_sources`
+and the mapping runtime reference are replaced by the main thread; each is a
+single reference assignment.
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ class ControlLoop:
         self.out_ring = out_ring
         self.inputs = tuple(port_names)           # our MIDI input short names, per ring port index
         self.labels = list(port_names)            # what MidiEvent.port says, per ring port index
+        self.alsa_sources: tuple = ()             # (ring, parser, label) per open direct-ALSA port
         self._parsers = [parser_factory(name) for name in port_names]
         self.clock_index = self.inputs.index(clock_from) if clock_from in self.inputs else -1
         self.follower = follower
@@ -154,16 +162,27 @@ class ControlLoop:
                 self._route(port, event)
                 count += 1
             item = self.ring.pop()
+        for ring, parser, label in self.alsa_sources:
+            item = ring.pop()
+            while item is not None:
+                for event in parser.feed(item[0], item[2]):
+                    self._deliver(event, label, False, self.thru)
+                    count += 1
+                item = ring.pop()
         self.events += count
         return count
 
     def _route(self, port: int, event: MidiEvent) -> None:
-        label = self.labels[port]
+        self._deliver(event, self.labels[port], port == self.clock_index or self.clock_any,
+                      self.thru and port != self.clock_index)
+
+    def _deliver(self, event: MidiEvent, label: str, feeds_clock: bool, thru: bool) -> None:
+        """Label ``event``; clock messages to the follower (if ``feeds_clock``), the rest to the mapping."""
         if label != event.port:
             event = MidiEvent(event.frame, label, event.message)
         kind = event.message.type
         if kind in CLOCK_TYPES:
-            if self.follower is not None and (port == self.clock_index or self.clock_any):
+            if self.follower is not None and feeds_clock:
                 try:
                     self.follower.feed(event)
                 except Exception as exc:  # noqa: BLE001
@@ -176,7 +195,7 @@ class ControlLoop:
                 self.mapping.handle(event)
             except Exception as exc:  # noqa: BLE001
                 self._error("mapping", exc)
-        if self.thru and port != self.clock_index:
+        if thru:
             self.out_ring.push(0, 0, event.message.bin())
 
     def _error(self, where: str, exc: Exception) -> None:

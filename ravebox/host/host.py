@@ -16,7 +16,9 @@ blocking for long, so signals and the watchdog stay responsive):
   unplugged controller is reconnected by name when it returns;
 - **connections changed**: learn them (see :mod:`ravebox.host.autoconnect`)
   and recompute the device label of each MIDI input's source, which the
-  control loop puts into ``MidiEvent.port``.
+  control loop puts into ``MidiEvent.port``;
+- **direct-ALSA inputs** (only with ``[jack] alsa_inputs``): re-scan and
+  reopen them (:mod:`ravebox.host.alsa_inputs`), independent of the JACK session.
 
 Thread: main thread, except where a method says otherwise.
 """
@@ -29,6 +31,7 @@ from collections.abc import Callable, Sequence
 
 from ravebox.config.jack import JackSettings
 from ravebox.errors import HostError
+from ravebox.host.alsa_inputs import AlsaInputs, FrameStamp
 from ravebox.host.audiopath import AudioPath, GraphIO
 from ravebox.host.autoconnect import AutoConnector, source_labels
 from ravebox.host.control import ControlLoop
@@ -43,8 +46,11 @@ log = logging.getLogger("ravebox.host")
 class Host:
     """One ravebox JACK client that survives server restarts. A context manager; ``close()`` is idempotent."""
 
-    def __init__(self, settings: JackSettings) -> None:
+    def __init__(self, settings: JackSettings, alsa_factory: Callable[[], object] | None = None) -> None:
         self.settings = settings
+        self.alsa: AlsaInputs | None = None      # only with [jack] alsa_inputs
+        self._alsa_factory = alsa_factory        # an ALSA MidiIn factory (tests inject a fake)
+        self._stamp: FrameStamp | None = None
         self.midi_in = MidiRing()
         self.midi_out = ByteRing(slots=1024)
         self.timeline: Timeline | None = None
@@ -107,8 +113,23 @@ class Host:
         session.activate()
         self.session = session
         self._autoconnect(session)
+        self._start_alsa(session, parser_factory)
         log.info("running: %d graph(s), engine block %d, latency %d frames (%.1f ms)", len(graphs),
                  self.path.block, self.path.latency, 1000.0 * self.path.latency / session.sample_rate)
+
+    def _start_alsa(self, session: Session, parser_factory: Callable) -> None:
+        """Open the direct-ALSA inputs, if any are configured (none: nothing is created)."""
+        if not self.settings.alsa_inputs:
+            return
+        self._stamp = FrameStamp(self.timeline)
+        self._stamp.attach(session.client)
+        self.alsa = AlsaInputs(self.settings.alsa_inputs, self._stamp, self._publish_alsa, parser_factory,
+                               midi_in_factory=self._alsa_factory)
+        self.alsa.scan()
+
+    def _publish_alsa(self, sources: tuple) -> None:
+        """Main thread: hand the open ALSA sources to the control loop (one reference assignment)."""
+        self.control.alsa_sources = sources
 
     def _session(self, client) -> Session:
         """A session with the configured MIDI inputs (the same names after every reconnect)."""
@@ -136,7 +157,9 @@ class Host:
 
     # -- main loop -----------------------------------------------------------------------
     def poll(self) -> None:
-        """Main thread, every few tens of ms: reconnect, auto-connect, learn connections."""
+        """Main thread, every few tens of ms: reconnect, auto-connect, learn connections, re-scan ALSA."""
+        if self.alsa is not None:
+            self.alsa.poll()
         session = self.session
         if session is None or session.lost or session.format_changed:
             self._recover()
@@ -201,6 +224,8 @@ class Host:
 
     def _drop_session(self) -> None:
         session, self.session = self.session, None
+        if self._stamp is not None:
+            self._stamp.detach()
         reason = session.lost_reason or ("buffer size or sample rate changed" if session.format_changed else "")
         log.warning("JACK session ended (%s); closing client and reconnecting", reason or "server gone")
         self.xruns_before += session.xruns
@@ -230,6 +255,8 @@ class Host:
             session.close()
             raise
         self.session = session
+        if self._stamp is not None:
+            self._stamp.attach(session.client)
         self._autoconnect(session)
 
     # -- queries (any thread) --------------------------------------------------------------
@@ -263,6 +290,10 @@ class Host:
         if self._closed:
             return
         self._closed = True
+        if self.alsa is not None:
+            self.alsa.close()
+        if self._stamp is not None:
+            self._stamp.detach()
         session, self.session = self.session, None
         if session is not None:
             self.xruns_before += session.xruns

@@ -9,6 +9,10 @@ to and the allow pattern that admits it (and the alias it matched, if not the
 name; or ``denied (pattern)``/``-``), its aliases, and for MIDI sources the
 device label a mapping's ``port = ...`` would see. For a running ravebox it
 adds its current connections and each MIDI input's current label.
+A last section, "ALSA MIDI inputs (direct)", lists the ALSA sequencer's
+MIDI sources (python-rtmidi, ALSA API only; ALSA client:port numbers
+stripped) and which ``[jack] alsa_inputs`` entry would open each, or the reason
+none can be listed (no ``/dev/snd/seq``); it is printed even when JACK is down.
 Needs no models and no torch: ravebox's own ports are derived from the box's
 graph names (``<graph>_in_N``, ``<graph>_out_N``) and ``[jack] midi_inputs``
 (default ``midi_in``, ``clock_in``), plus ``midi_out``.
@@ -67,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         client = open_client("ravebox-ports", server)
     except RaveboxError as exc:
         print(f"ravebox ports: {exc}", file=sys.stderr)
+        _print_alsa(settings)
         return 3
     try:
         ports = client.get_ports()
@@ -88,7 +93,32 @@ def run(args: argparse.Namespace) -> int:
         return 3
     finally:
         client.close()
+    _print_alsa(settings)
     return 0
+
+
+def alsa_lines(settings, listing) -> list[str]:
+    """The "ALSA MIDI inputs (direct)" section for a listing (pure; see :func:`_print_alsa`)."""
+    lines = ["", "ALSA MIDI inputs (direct):"]
+    if listing.reason is not None:
+        return lines + [f"  none listed: {listing.reason}"]
+    if not listing.devices:
+        return lines + ["  none (the ALSA sequencer lists no MIDI sources)"]
+    for name in listing.devices:
+        spec = next((s for s in settings.alsa_inputs if s.matches(name)), None)
+        opened = f"-> alsa_inputs {spec.input!r} (device {spec.device!r})" if spec else "-"
+        lines.append(f"  {name:<40} {opened}")
+    if not settings.alsa_inputs:
+        lines.append("  ([jack] alsa_inputs is empty: ravebox opens none of these directly)")
+    return lines
+
+
+def _print_alsa(settings) -> None:
+    """Main thread: list ALSA MIDI sources with rtmidi's ALSA API (never its JACK API)."""
+    from ravebox.midi.alsa import list_alsa_inputs
+
+    for line in alsa_lines(settings, list_alsa_inputs()):
+        print(line)
 
 
 def _print_labels(client, me: str, inputs: list[str]) -> None:
