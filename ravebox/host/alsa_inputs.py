@@ -260,7 +260,7 @@ class AlsaInputs:
             source = _Source(spec, port, midi_in, self._stamp, self._parser_factory(
                 input_label(spec.input, port.name)), self._slots)
             midi_in.set_callback(source.on_message)
-            midi_in.open_port(port.index, _client_port_name(spec.input))
+            midi_in.open_port(_index_now(midi_in, port), _client_port_name(spec.input))
         except Exception as exc:  # noqa: BLE001
             if midi_in is not None:
                 close_midi_in(midi_in)
@@ -274,6 +274,14 @@ class AlsaInputs:
 
     def _publish_sources(self) -> None:
         self._publish(tuple((s.ring, s.parser, s.label) for s in self.sources.values()))
+
+
+def _index_now(midi_in, port: AlsaPort) -> int:
+    """The port's index in this ``MidiIn``'s own listing (ports may have come or gone since the scan)."""
+    names = list(midi_in.get_ports())
+    if port.raw not in names:
+        raise RuntimeError("the port vanished before it could be opened")
+    return names.index(port.raw)
 
 
 def _client_port_name(name: str) -> str:

@@ -400,3 +400,19 @@ def test_ports_command_prints_the_alsa_section_with_its_reason(jack_server, tmp_
     assert lines[at + 1:] == [
         "  none listed: no ALSA sequencer (/dev/snd/seq does not exist; is the snd-seq module loaded?)"]
     assert "ALSA lib" not in done.stderr                           # checked before alsa-lib could complain
+
+
+def test_the_port_is_opened_by_name_even_when_indices_moved_since_the_scan(tmp_path):
+    alsa, inputs, loop, _, _ = rig(tmp_path, [NANO_20])
+    real_factory = alsa.factory
+
+    def factory():
+        midi_in = real_factory()
+        if len(alsa.made) == 2:                                    # after the scan, before the open:
+            alsa.ports.insert(0, THROUGH)                          # a new port shifts the indices
+        return midi_in
+
+    inputs._factory = factory
+    inputs.scan()
+    assert [m.port for m in alsa.made] == [None, NANO_20]
+    assert [s[2] for s in loop.alsa_sources] == [LABEL]
