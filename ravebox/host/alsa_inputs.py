@@ -55,6 +55,7 @@ log = logging.getLogger("ravebox.host.alsa")
 
 RESCAN_S = 2.0
 RING_SLOTS = 512
+SETTLE_S = 0.02        # GIL-free pause before closing a port (see _Source.close)
 
 
 class FrameStamp:
@@ -118,16 +119,27 @@ class _Source:
         self.midi_in = midi_in
         self.stamp = stamp
         self.errors = 0        # callback failures (counted on the callback thread, never logged there)
+        self.muted = False     # set by the main thread just before closing
 
     def on_message(self, event, data=None) -> None:
         """rtmidi callback thread: stamp and push into this source's own ring. Never raises, never logs."""
+        if self.muted:
+            return
         try:
             self.ring.push(self.stamp(), 0, bytes(event[0]))
         except Exception:  # noqa: BLE001
             self.errors += 1
 
     def close(self) -> None:
-        """Main thread: close and free the ALSA port."""
+        """Main thread: mute, let an in-flight callback finish, then close and free the ALSA port.
+
+        Why the pause: python-rtmidi 1.5's ``close_port`` joins rtmidi's input
+        thread while holding the GIL; a callback already waiting for the GIL at
+        that moment would never get it. Sleeping releases the GIL, so such a
+        callback runs (muted: it returns at once) before the join.
+        """
+        self.muted = True
+        time.sleep(SETTLE_S)
         close_midi_in(self.midi_in)
 
 

@@ -416,3 +416,15 @@ def test_the_port_is_opened_by_name_even_when_indices_moved_since_the_scan(tmp_p
     inputs.scan()
     assert [m.port for m in alsa.made] == [None, NANO_20]
     assert [s[2] for s in loop.alsa_sources] == [LABEL]
+
+
+def test_a_closing_source_is_muted_before_its_port_closes(tmp_path):
+    """A message rtmidi delivers while the port is being closed is dropped, not pushed after close."""
+    alsa, inputs, loop, _, _ = rig(tmp_path, [NANO_20])
+    inputs.scan()
+    midi_in = alsa.open_on(NANO_20)[0]
+    callback, (ring, _, _) = midi_in.callback, loop.alsa_sources[0]
+    inputs.close()
+    assert midi_in.closed and midi_in.callback is None
+    callback(([0xB0, 7, 1], 0.0), None)                            # in flight: rtmidi had picked it up
+    assert len(ring) == 0
