@@ -14,6 +14,8 @@ its models and lets it play again.
 
 from __future__ import annotations
 
+import collections
+
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,7 +72,9 @@ class Engine:
         self.latency_frames = max((int(getattr(getattr(m, "info", None), "latency", 0) or 0)
                                    for ms in self.models.values() for m in ms.values()), default=0)
         self.failed: dict[str, str] = {}
-        self._pending: dict[str, tuple[int | None, object]] = {}
+        # Staged swaps per graph, oldest first; the swap threads append and the worker pops
+        # (deque appends and pops are atomic), so two swaps prepared before a block both land.
+        self._pending: dict[str, collections.deque] = {name: collections.deque() for name in self.graphs}
         self._resets: dict[str, int] = {}
         self.events: list[str] = []
         self.blocks = 0
@@ -162,14 +166,13 @@ class Engine:
                 self.events.append(f"graph {runner.name} reset and playing again")
 
     def _take_swap(self, runner: GraphRunner, start: int) -> None:
-        pending = self._pending.pop(runner.name, None)
-        if pending is None:
-            return
-        role, index, staged = pending
-        if role == "decoder":
-            runner.bank.replace(runner.bank.current if index is None else index, staged, start // runner.ratio)
-        else:
-            runner.install(role, staged)
+        pending = self._pending[runner.name]
+        while pending:
+            role, index, staged = pending.popleft()
+            if role == "decoder":
+                runner.bank.replace(runner.bank.current if index is None else index, staged, start // runner.ratio)
+            else:
+                runner.install(role, staged)
 
     # -- hot swap (any thread but the worker) ------------------------------------------
     def prepare_swap(self, graph: str, path: str, index: int | None = None, role: str = "decoder") -> SwapResult:
@@ -195,7 +198,7 @@ class Engine:
             message = f"swap of {graph} {role} to {path} failed, keeping the old model: {exc}"
             self.events.append(message)
             return SwapResult(False, graph, message)
-        self._pending[graph] = (role, index, staged)
+        self._pending[graph].append((role, index, staged))
         return SwapResult(True, graph, f"{graph}: {role} {path} loaded, crossfading")
 
     def status(self) -> dict[str, object]:

@@ -9,7 +9,8 @@ tell the observers we are ready.
 
 The main loop (main thread, about every 20 ms) handles signals and the host's
 faults: SIGTERM/SIGINT fade every output to silence (``fade_out_ms``, waiting at
-most 50 ms), disconnect and return exit code 0; SIGHUP reloads the mapping;
+most 50 ms), disconnect and return exit code 0; SIGHUP reloads the mapping,
+the connect rules and changed model files (``service/model_reload.py``);
 ``Host.poll`` reconnects after a JACK restart and re-connects returning ports;
 the mapping file is watched; observers get ``on_tick`` about once a second.
 
@@ -38,6 +39,7 @@ from ravebox.host.host import Host
 from ravebox.midi.parser import PortParser
 from ravebox.params.store import ParamStore
 from ravebox.params.table import ParamKey
+from ravebox.service.model_reload import ModelReloader
 
 log = logging.getLogger("ravebox.daemon")
 
@@ -84,6 +86,7 @@ class Daemon:
         self._engine_factory = engine_factory or default_engine
         self.box = None
         self.engine = None
+        self.model_reloader = None
         self.store: ParamStore | None = None
         self.follower = None
         self.runtime = None
@@ -121,6 +124,8 @@ class Daemon:
         self.host = host = Host(jack_settings)
         rate, period = host.open()
         self.engine = self._engine_factory(box, rate, box.output.seed)
+        if hasattr(self.engine, "prepare_swap"):
+            self.model_reloader = ModelReloader(self.engine, box)
         self.graphs = graph_io(self.engine)
         self.store = ParamStore(latent_dims(self.engine), rate)
         self.follower = self._follower(box, rate)
@@ -282,28 +287,42 @@ class Daemon:
 
     # -- commands (main thread) ------------------------------------------------------------------
     def reload(self) -> dict:
-        """Reload the mapping file and the box's auto-connect rules (SIGHUP, control socket).
+        """Reload the mapping, the box's auto-connect rules and changed model files (SIGHUP, socket).
 
-        A bad mapping keeps the old mapping; a bad box config keeps the old rules
-        (models, graphs and engine settings need a restart and are not touched).
+        A bad mapping keeps the old mapping; a bad box config keeps the old rules and
+        models. A model file that changed (another path, or re-exported in place) is
+        loaded off the audio path and crossfaded in; a failed load keeps the old one.
+        Graph shapes and engine settings need a restart and are not touched.
         """
         result = self.reloader.reload()
         self._note_reload(result.ok, result.message)
-        answer = {"ok": result.ok, "message": result.message}
-        rules = self._reload_rules()
+        answer: dict = {"ok": result.ok, "message": result.message}
+        box = self._reload_box()
+        if isinstance(box, str):
+            answer["connect"] = box
+            return answer
+        rules = self._reload_rules(box)
         if rules is not None:
             answer["connect"] = rules
+        models = self.model_reloader.reload(box) if self.model_reloader else []
+        for message in models:
+            log.info("model reload: %s", message)
+        if models:
+            answer["models"] = models
         return answer
 
-    def _reload_rules(self) -> str | None:
+    def _reload_box(self):
+        """The box config as it is now on disk, or the reason it was not reloaded."""
         from ravebox.config.box import load_box
         from ravebox.errors import ConfigError
 
         try:
-            box = load_box(self.config_path)
+            return load_box(self.config_path)
         except ConfigError as exc:
-            log.error("box config not reloaded, keeping the current connect rules:\n%s", exc)
+            log.error("box config not reloaded, keeping the current connect rules and models:\n%s", exc)
             return f"box config invalid, rules kept: {str(exc).splitlines()[0]}"
+
+    def _reload_rules(self, box) -> str | None:
         settings = box.sections.get("jack")
         rules = settings.connect if isinstance(settings, JackSettings) else JackSettings().connect
         if rules == self.host.connector.rules:
