@@ -43,8 +43,8 @@ class Glide:
 
     def over(self, frames: np.ndarray) -> np.ndarray:
         """Values at many frames at once (vectorised :meth:`at`)."""
-        if self.end_frame <= self.start_frame:
-            return np.full(frames.shape, self.end, dtype=np.float64)
+        if self.end_frame <= self.start_frame:  # a step at start_frame, as :meth:`at` says
+            return np.where(frames >= self.start_frame, self.end, self.start).astype(np.float64)
         t = np.clip((frames - self.start_frame) / (self.end_frame - self.start_frame), 0.0, 1.0)
         return self.start + (self.end - self.start) * t
 
