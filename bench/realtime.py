@@ -77,25 +77,6 @@ def bare_client(server: str) -> int:
     return 0
 
 
-class XrunCounter:
-    """A port-less JACK client in the bench process whose xrun callback counts."""
-
-    def __init__(self, server: str) -> None:
-        import jack
-
-        self.count = 0
-        self.client = jack.Client("xrun-monitor", servername=server, no_start_server=True)
-        self.client.set_xrun_callback(self._on_xrun)
-        self.client.activate()
-
-    def _on_xrun(self, delayed_usecs: float) -> None:
-        self.count += 1
-
-    def close(self) -> None:
-        self.client.deactivate()
-        self.client.close()
-
-
 def phase_bare(server: str, seconds: float, xruns: XrunCounter) -> int:
     env = dict(os.environ, JACK_NO_START_SERVER="1")
     proc = subprocess.Popen([sys.executable, __file__, "--bare-client", server], stdin=subprocess.PIPE,
@@ -170,6 +151,7 @@ def main() -> int:
     if args.bare_client:
         return bare_client(args.bare_client)
 
+    from ravebox.host.democlients import XrunCounter
     from ravebox.host.dummyserver import JackServer
 
     work = Path(tempfile.mkdtemp(prefix="ravebox-bench-"))

@@ -1,4 +1,4 @@
-"""The demo's two helper JACK clients: a performer (audio, MIDI, clock out) and a recorder.
+"""Helper JACK clients for the demo, the benches and the tests: a performer, a recorder, an xrun counter.
 
 They are ordinary JACK clients (JACK-Client only; never python-rtmidi in this
 process), so ravebox sees them exactly as it would see another program.
@@ -119,3 +119,25 @@ class Recorder:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class XrunCounter:
+    """A port-less client whose xrun callback counts the server's xruns (benches and fault tests).
+
+    Why a client of its own: it tells an xrun's jump from ravebox's own behaviour
+    without asking ravebox. Its callback runs on JACK's notification thread and only
+    increments a counter.
+    """
+
+    def __init__(self, server: str, name: str = "xrun-monitor") -> None:
+        self.count = 0
+        self.client = jack.Client(name, servername=server or None, no_start_server=True)
+        self.client.set_xrun_callback(self._on_xrun)
+        self.client.activate()
+
+    def _on_xrun(self, delayed_usecs: float) -> None:
+        self.count += 1
+
+    def close(self) -> None:
+        self.client.deactivate()
+        self.client.close()

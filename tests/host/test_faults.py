@@ -14,6 +14,7 @@ import jack
 import numpy as np
 import pytest
 
+from ravebox.host.democlients import XrunCounter
 from ravebox.params.table import ParamKey
 from tests.host.daemonkit import Controller, running_daemon, wait_for, write_box
 from tests.host.jackclients import Sink, Tone, rms
@@ -164,23 +165,6 @@ allow = ["^sink:in_2$"]
     assert "graph main muted" in caplog.text
 
 
-class XrunMonitor:
-    """Counts the server's xruns from this process (to tell the fade's shape from an xrun's jump)."""
-
-    def __init__(self, server: str) -> None:
-        self.count = 0
-        self.client = jack.Client("xrun-monitor", servername=server, no_start_server=True)
-        self.client.set_xrun_callback(self._on_xrun)
-        self.client.activate()
-
-    def _on_xrun(self, delayed_usecs: float) -> None:
-        self.count += 1
-
-    def close(self) -> None:
-        self.client.deactivate()
-        self.client.close()
-
-
 def test_sigterm_fades_out_within_50ms_and_exits_0(jack_server, tmp_path):
     box = write_box(tmp_path)
     proc = subprocess.Popen([sys.executable, str(RUNDAEMON), str(box), jack_server.name, "pass"],
@@ -189,7 +173,7 @@ def test_sigterm_fades_out_within_50ms_and_exits_0(jack_server, tmp_path):
     try:
         assert proc.stdout.readline().strip() == "ready"
         tone, sink = Tone(jack_server.name), Sink(jack_server.name, seconds=30)
-        monitor = XrunMonitor(jack_server.name)
+        monitor = XrunCounter(jack_server.name)
         assert wait_for(lambda: level(sink) > 0.3)
         xruns = monitor.count
         proc.send_signal(signal.SIGTERM)
