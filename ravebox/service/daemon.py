@@ -406,6 +406,7 @@ class Daemon:
             "latency": {"frames": path.latency, "ms": round(1000.0 * path.latency / path.sample_rate, 2),
                         "block": path.block, "period": path.period},
             "mapping": {"path": str(self.reloader.path) if self.reloader else None, "last_reload": self.last_reload},
+            "alsa_inputs": host.alsa.status() if host.alsa is not None else None,
             "params": self.store.snapshot() if self.store else {},
             "counters": {"xruns": xruns, "late_blocks": late, "midi_events": control.events if control else 0,
                          "midi_dropped": host.midi_in.dropped + host.midi_in.oversized,

@@ -354,7 +354,9 @@ def test_daemon_with_alsa_inputs_starts_logs_the_reason_and_keeps_running(jack_s
         assert host.control.alsa_sources == ()
         cycles = host.path.cycles
         assert wait_for(lambda: host.path.cycles > cycles + 10)    # the process callback keeps running
-        assert daemon.status()["state"] == "running" and host.connected
+        status = daemon.status()
+        assert status["state"] == "running" and host.connected
+        assert status["alsa_inputs"]["open"] == [] and status["alsa_inputs"]["reason"] == host.alsa.reason
     assert caplog.text.count("direct ALSA MIDI inputs unavailable") == 1
 
 
@@ -363,6 +365,7 @@ def test_daemon_with_alsa_inputs_starts_logs_the_reason_and_keeps_running(jack_s
 def test_daemon_without_alsa_inputs_creates_nothing(jack_server, tmp_path):
     with running_daemon(write_box(tmp_path), jack_server.name, PassEngine.factory()) as daemon:
         assert daemon.host.alsa is None and daemon.host.control.alsa_sources == ()
+        assert daemon.status()["alsa_inputs"] is None
 
 
 # -- `ravebox ports` ------------------------------------------------------------------------------
