@@ -40,6 +40,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from ravebox.host.loopthread import LoopThread
 from ravebox.host.rings import ByteRing, MidiRing
 from ravebox.midi.events import MidiEvent
 from ravebox.params.table import ParamKey
@@ -52,7 +53,7 @@ CLOCK_TYPES = frozenset({"clock", "start", "stop", "continue", "songpos"})
 REALTIME_TYPES = frozenset({"clock", "start", "stop", "continue", "active_sensing", "reset"})
 
 
-class ControlLoop:
+class ControlLoop(LoopThread):
     """Drains the MIDI ring every ``interval_ms`` and publishes the clock view."""
 
     def __init__(self, ring: MidiRing, out_ring: ByteRing, port_names: list[str], parser_factory: Callable,
@@ -82,19 +83,7 @@ class ControlLoop:
         self.store = None                         # set by the owner: clock.* params drive the follower
         self._clock_params = (None, None)
         self._calls: collections.deque = collections.deque()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self.run, name="ravebox-control", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 2.0) -> None:
-        """Main thread: end the loop and join it (idempotent)."""
-        self._stop.set()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(timeout)
-
-    close = stop
+        self._init_thread("ravebox-control")
 
     def parser_stats(self) -> dict[str, dict]:
         return {p.port: p.stats.as_dict() for p in self._parsers}

@@ -24,19 +24,19 @@ Thread: :meth:`run` is the worker thread; :meth:`stop` is called from the main t
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 
 import numpy as np
 
 from ravebox.host.audiopath import AudioPath
+from ravebox.host.loopthread import LoopThread
 from ravebox.host.rtprio import make_realtime
 
 log = logging.getLogger("ravebox.host.worker")
 
 
-class InferenceWorker:
+class InferenceWorker(LoopThread):
     """Owns the worker thread. ``path_ref()`` returns the current :class:`AudioPath`."""
 
     def __init__(self, path_ref: Callable[[], AudioPath], engine, store, clock_ref: Callable[[], object],
@@ -55,27 +55,11 @@ class InferenceWorker:
         self.last_error = ""
         self.durations = np.zeros(history, dtype=np.float64)  # seconds per block, ring
         self.paused = False             # tests and the watchdog test: hold the worker
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self.run, name="ravebox-worker", daemon=True)
+        self._init_thread("ravebox-worker")
         self._bufs: list[np.ndarray] = []
         self._bufs_for: AudioPath | None = None
         self._next: int | None = None
         self._silenced: set[str] = set()
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 2.0) -> None:
-        """Main thread: ask the loop to end and join it (idempotent)."""
-        self._stop.set()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(timeout)
-
-    close = stop
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
 
     def block_times(self) -> np.ndarray:
         """Main thread: the recorded per-block durations in seconds (up to ``history``)."""
