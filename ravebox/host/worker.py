@@ -111,6 +111,9 @@ class InferenceWorker(LoopThread):
             if block is None or block.shape != (g.outputs, path.block):
                 block = np.zeros((g.outputs, path.block), np.float32)
             silenced = g.name in self.muted or g.name in failed
+            if silenced != (g.name in self._silenced):
+                # the output gain follows too, so a late block's dry fallback cannot leak a muted graph
+                path.mutes[i].set_target(0.0 if silenced else 1.0)
             if silenced and g.name not in self._silenced:
                 block = self._declick(path, i, start, block)
             path.write_wet(start, i, block)

@@ -153,6 +153,11 @@ allow = ["^sink:in_2$"]
             assert rms(other[-rate // 2:]) > 1e-4                          # ... the other graph plays on
             assert np.max(np.abs(np.diff(main))) < 0.2                     # and the cut did not click
             assert wait_for(lambda: "graph main muted" in caplog.text, timeout=5)
+            daemon.host.worker.paused = True                               # every block now late: dry fallback
+            late, mark = daemon.host.path.late_blocks, sink.filled
+            assert wait_for(lambda: daemon.host.path.late_blocks > late + 4 and sink.filled - mark > rate // 2)
+            assert np.max(np.abs(sink.recorded(0)[mark:])) < 1e-6          # ... which a muted graph never leaks
+            daemon.host.worker.paused = False
             Exploding.armed = set()
             assert daemon.panic()["ok"]                                    # panic: reset, and main plays again
             assert wait_for(lambda: [g["muted"] for g in daemon.status()["graphs"]] == [False, False])
