@@ -37,6 +37,19 @@ target = "mix.wet"
 """
 
 
+# Two graphs, "main" and "other", fed by one tone, each to its own sink channel.
+TWO_GRAPHS_CONNECT = """
+[[jack.connect]]
+port = "_in_1$"
+allow = ["^tone:out$"]
+[[jack.connect]]
+port = "^main_out_1$"
+allow = ["^sink:in_1$"]
+[[jack.connect]]
+port = "^other_out_1$"
+allow = ["^sink:in_2$"]
+"""
+
 def write_box(tmp: Path, *, client: str = "rbx", mapping: str = TEST_MAPPING, extra: str = "",
               connect: str | None = None, model: str = "rave_a.ts", graphs: str | None = None,
               sections: str = "") -> Path:

@@ -16,7 +16,7 @@ import pytest
 
 from ravebox.host.latency import CAPTURE, get_range
 from ravebox.params.table import ParamKey
-from tests.host.daemonkit import MODELS, Controller, running_daemon, wait_for, write_box
+from tests.host.daemonkit import MODELS, TWO_GRAPHS_CONNECT, Controller, running_daemon, wait_for, write_box
 from tests.host.jackclients import Sink, Source, Tone, rms
 from tests.host.test_host_passthrough import impulse_delays, impulses
 from tests.jackserver import needs_jackd
@@ -126,18 +126,8 @@ def test_real_engine_model_raising_mutes_its_graph_clicklessly(jack_server, tmp_
     caplog.set_level(logging.INFO, logger="ravebox")
     graphs = '[models.b]\npath = "%s"\n[graphs.main]\nencoder = "a"\n[graphs.other]\nencoder = "b"\n' % (
         MODELS / "rave_a.ts")
-    connect = """
-[[jack.connect]]
-port = "_in_1$"
-allow = ["^tone:out$"]
-[[jack.connect]]
-port = "^main_out_1$"
-allow = ["^sink:in_1$"]
-[[jack.connect]]
-port = "^other_out_1$"
-allow = ["^sink:in_2$"]
-"""
-    box = write_box(tmp_path, graphs=graphs, connect=connect)
+
+    box = write_box(tmp_path, graphs=graphs, connect=TWO_GRAPHS_CONNECT)
     Exploding.armed = set()
     with running_daemon(box, jack_server.name, exploding_engine) as daemon:
         tone, sink = Tone(jack_server.name, hz=220.0), Sink(jack_server.name, seconds=60, channels=2)

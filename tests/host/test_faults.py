@@ -16,7 +16,7 @@ import pytest
 
 from ravebox.host.democlients import XrunCounter
 from ravebox.params.table import ParamKey
-from tests.host.daemonkit import Controller, running_daemon, wait_for, write_box
+from tests.host.daemonkit import TWO_GRAPHS_CONNECT, Controller, running_daemon, wait_for, write_box
 from tests.host.jackclients import Sink, Tone, rms
 from tests.host.standins import PassEngine
 from tests.jackserver import JackServer, needs_jackd
@@ -135,18 +135,8 @@ encoder = "a"
 
 def test_model_raising_mutes_its_graph_only(jack_server, tmp_path, caplog):
     caplog.set_level(logging.ERROR, logger="ravebox")
-    connect = """
-[[jack.connect]]
-port = "_in_1$"
-allow = ["^tone:out$"]
-[[jack.connect]]
-port = "^main_out_1$"
-allow = ["^sink:in_1$"]
-[[jack.connect]]
-port = "^other_out_1$"
-allow = ["^sink:in_2$"]
-"""
-    box = write_box(tmp_path, graphs=TWO_GRAPHS, connect=connect)
+
+    box = write_box(tmp_path, graphs=TWO_GRAPHS, connect=TWO_GRAPHS_CONNECT)
     engines = []
 
     def factory(box, rate, seed):
