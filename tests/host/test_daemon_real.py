@@ -126,7 +126,6 @@ def test_real_engine_model_raising_mutes_its_graph_clicklessly(jack_server, tmp_
     caplog.set_level(logging.INFO, logger="ravebox")
     graphs = '[models.b]\npath = "%s"\n[graphs.main]\nencoder = "a"\n[graphs.other]\nencoder = "b"\n' % (
         MODELS / "rave_a.ts")
-
     box = write_box(tmp_path, graphs=graphs, connect=TWO_GRAPHS_CONNECT)
     Exploding.armed = set()
     with running_daemon(box, jack_server.name, exploding_engine) as daemon:

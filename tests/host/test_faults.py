@@ -135,7 +135,6 @@ encoder = "a"
 
 def test_model_raising_mutes_its_graph_only(jack_server, tmp_path, caplog):
     caplog.set_level(logging.ERROR, logger="ravebox")
-
     box = write_box(tmp_path, graphs=TWO_GRAPHS, connect=TWO_GRAPHS_CONNECT)
     engines = []
 
