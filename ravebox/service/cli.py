@@ -36,7 +36,8 @@ HELPS = {
 
 
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ravebox", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="ravebox", description="Play RAVE and MSPrior models live from MIDI, as a JACK client.")
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in HELPS.items():
