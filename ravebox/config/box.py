@@ -3,8 +3,7 @@
 Composition: this module reads the file and dispatches each top-level table
 to its owner -- ``[box]``, ``[models]``, ``[graphs]`` and ``[output]`` to
 ``config/graphs.py``; ``[clock]``, ``[gates]``, ``[jack]`` and ``[mapping]`` to
-their layer's ``parse(table, diags, prefix)`` (see ``config/sections.py``),
-or, while a layer has not shipped its parser, kept as a read-only raw table.
+their layer's ``parse(table, diags, prefix)`` (see ``config/sections.py``).
 All problems of every section are collected into one :class:`Diagnostics`
 and raised together as a :class:`~ravebox.errors.ConfigError`.
 
@@ -76,12 +75,5 @@ def parse_box_table(table: Mapping, diags: Diagnostics, path: Path) -> BoxConfig
 
 
 def parse_section(name: str, table: object, diags: Diagnostics) -> object:
-    """Hand one table to its layer's parser, or keep it raw while that parser does not exist."""
-    module_name = EXTERNAL_SECTIONS[name]
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        return own.freeze(table) if isinstance(table, dict) else table
-    return module.parse(table, diags, name)
+    """Hand one table to its layer's parser (imported only when the box has that table)."""
+    return importlib.import_module(EXTERNAL_SECTIONS[name]).parse(table, diags, name)

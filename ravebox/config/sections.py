@@ -4,8 +4,7 @@ Why a registry: each layer owns the schema of its own section (the clock
 follower knows what a sane PLL bandwidth is, the JACK host knows port
 patterns), while ``config/box.py`` only composes them and reports unknown
 tables with a did-you-mean. Each external section module exposes
-``parse(table: dict, diags: Diagnostics, prefix: str) -> Settings``; until a
-layer ships its parser, its table is kept as a read-only raw mapping.
+``parse(table: dict, diags: Diagnostics, prefix: str) -> Settings``.
 
 Run by whoever loads a box (main thread, ``ravebox check``, render).
 """
