@@ -145,8 +145,8 @@ class InferenceWorker(LoopThread):
             return {}
 
     def _failed(self, path: AudioPath, exc: Exception) -> bool:
-        """Mute the graph that raised (or all); True if the engine excluded it and a retry makes sense."""
-        """Worker thread: mute the graph that raised (or all), log once, keep going."""
+        """Worker thread: mute the graph that raised (or all), log once; True if the engine
+        excluded it and a retry without it makes sense."""
         self.errors += 1
         finder = getattr(self.engine, "failed_graph", None)
         graph = finder(exc) if callable(finder) else None
