@@ -129,6 +129,30 @@ StandardError=append:{self.log}
 
 
 @contextlib.contextmanager
+def traversable_by_others(paths: list[Path]):
+    """Let the service user (``nobody``) reach the checkout and the interpreter for the test's length.
+
+    A CI clone may be a ``mktemp -d`` folder (mode 0700); each folder up to the one the sandbox
+    replaces anyway (``/tmp``, ``/root``, ...) that others cannot traverse gets ``o+x``, and its
+    mode back afterwards.
+    """
+    changed: list[tuple[Path, int]] = []
+    for path in paths:
+        for folder in [path, *path.parents]:
+            if str(folder) in HIDDEN_BY_SANDBOX or folder == folder.parent:
+                break
+            mode = folder.stat().st_mode & 0o7777
+            if not mode & 0o001 and all(folder != f for f, _ in changed):
+                changed.append((folder, mode))
+                folder.chmod(mode | 0o001)
+    try:
+        yield
+    finally:
+        for folder, mode in reversed(changed):
+            folder.chmod(mode)
+
+
+@contextlib.contextmanager
 def installed_box(program: str):
     """The units in a fresh user manager, running ``program`` ("standin" or "ravebox"); all torn down after."""
     if program == "ravebox" and not (ROOT / "tests/models/rave_a.ts").exists():
@@ -136,18 +160,19 @@ def installed_box(program: str):
     base = Path(tempfile.mkdtemp(prefix="ravebox-e2e-", dir="/run"))  # not /tmp: PrivateTmp= hides it
     base.chmod(0o755)
     b = Box(base, program)
-    try:
-        b.manager.start()
-        b.install()
-        b.manager.systemctl("daemon-reload")
-        yield b
-    finally:
-        b.manager.close()
-        for name in ("ravebox.log", "jackd.log", "manager/manager.log"):
-            path = base / name
-            if path.exists():
-                print(f"--- {name}\n{path.read_text()[-6000:]}")
-        shutil.rmtree(base, ignore_errors=True)
+    with traversable_by_others([Path(p).resolve() for p in (sys.prefix, sys.base_prefix, ROOT)]):
+        try:
+            b.manager.start()
+            b.install()
+            b.manager.systemctl("daemon-reload")
+            yield b
+        finally:
+            b.manager.close()
+            for name in ("ravebox.log", "jackd.log", "manager/manager.log"):
+                path = base / name
+                if path.exists():
+                    print(f"--- {name}\n{path.read_text()[-6000:]}")
+            shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(params=["standin", "ravebox"])
