@@ -113,6 +113,7 @@ class AlsaInputSpec:
 
 DEFAULT_MIDI_INPUTS = ("midi_in", "clock_in")
 MIDI_OUTPUT = "midi_out"
+CLOCK_OUTPUT = "clock_out"          # MIDI clock out (ravebox.clock.clockout), always registered
 MAX_MIDI_INPUTS = 32                 # the MIDI ring stores the input index in an int16; 32 is plenty
 MAX_PORT_NAME = 64                   # short names; JACK allows more, but a name is read on a small screen
 MAX_ALSA_INPUTS = 16
@@ -267,8 +268,8 @@ def _port_name_problem(name: object) -> str | None:
         hint = " (':' separates client and port in JACK)" if ":" in name else ""
         return (f"invalid JACK port name {name!r}: use letters, digits and _ . + -, "
                 f"starting with a letter or digit{hint}")
-    if name == MIDI_OUTPUT:
-        return f"{name!r} is ravebox's MIDI output port"
+    if name in (MIDI_OUTPUT, CLOCK_OUTPUT):
+        return f"{name!r} is one of ravebox's MIDI output ports"
     if _AUDIO_NAME.search(name):
         return f"{name!r} looks like an audio port name (<graph>_in_N / <graph>_out_N)"
     return None

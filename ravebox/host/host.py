@@ -29,6 +29,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
+from ravebox.clock.clockout import ClockOut
 from ravebox.config.jack import JackSettings
 from ravebox.errors import HostError
 from ravebox.host.alsa_inputs import AlsaInputs, FrameStamp
@@ -53,6 +54,7 @@ class Host:
         self._stamp: FrameStamp | None = None
         self.midi_in = MidiRing()
         self.midi_out = ByteRing(slots=1024)
+        self.clock_out: ClockOut | None = None   # built once the rate is known; outlives sessions
         self.timeline: Timeline | None = None
         self.session: Session | None = None
         self.path: AudioPath | None = None
@@ -75,6 +77,7 @@ class Host:
         """Connect to the server; returns ``(sample_rate, period)`` so the engine can be built for them."""
         self._client = open_client(self.settings.client_name, self.settings.server)
         self.timeline = Timeline(self._client.samplerate)
+        self.clock_out = ClockOut(self._client.samplerate)
         log.info("connected to JACK as '%s' at %d Hz, period %d", self._client.name,
                  self._client.samplerate, self._client.blocksize)
         return self._client.samplerate, self._client.blocksize
@@ -133,7 +136,8 @@ class Host:
 
     def _session(self, client) -> Session:
         """A session with the configured MIDI inputs (the same names after every reconnect)."""
-        return Session(client, self.timeline, self.midi_in, self.midi_out, self.settings.midi_inputs)
+        return Session(client, self.timeline, self.midi_in, self.midi_out, self.settings.midi_inputs,
+                       self.clock_out)
 
     def _warn_unconnectable_inputs(self) -> None:
         """Say at start-up which MIDI inputs no ``[[jack.connect]]`` rule names (they need manual patching)."""

@@ -7,11 +7,13 @@ the main thread throws the session away and opens a new one (see
 Ports (short names): ``<graph>_in_<n>`` and ``<graph>_out_<n>`` per graph,
 the MIDI inputs named by ``[jack] midi_inputs`` (default ``midi_in`` for
 controllers and ``clock_in`` for MIDI clock; the index in that list is the
-port index in the MIDI ring) and ``midi_out`` (feedback and thru).
+port index in the MIDI ring), ``midi_out`` (feedback and thru) and ``clock_out``
+(MIDI clock from the published ClockView, see :mod:`ravebox.clock.clockout`).
 
 Threads:
 - :meth:`_process` runs on the JACK process thread: it stamps incoming MIDI
-  with absolute frames into the MIDI ring, writes queued outgoing MIDI and runs
+  with absolute frames into the MIDI ring, writes queued outgoing MIDI and this
+  cycle's clock out (timestamped to the frame), and runs
   :meth:`AudioPath.cycle`. No locks, no logging, no model calls. An exception
   is counted and swallowed, because JACK-Client stops calling a callback that
   raised once.
@@ -31,7 +33,8 @@ from time import perf_counter
 
 import jack
 
-from ravebox.config.jack import DEFAULT_MIDI_INPUTS, MIDI_OUTPUT
+from ravebox.clock.clockout import ClockOut
+from ravebox.config.jack import CLOCK_OUTPUT, DEFAULT_MIDI_INPUTS, MIDI_OUTPUT
 from ravebox.errors import HostError
 from ravebox.host.audiopath import AudioPath, GraphIO
 from ravebox.host.latency import LatencyReporter
@@ -66,7 +69,7 @@ class Session:
     """
 
     def __init__(self, client: jack.Client, timeline: Timeline, midi_in: MidiRing, midi_out: ByteRing,
-                 midi_inputs: Sequence[str] = DEFAULT_MIDI_INPUTS) -> None:
+                 midi_inputs: Sequence[str] = DEFAULT_MIDI_INPUTS, clock_out: ClockOut | None = None) -> None:
         self.client = client
         self.midi_inputs = tuple(midi_inputs)  # short names; position = port index in the MIDI ring
         self.name = client.name
@@ -75,6 +78,7 @@ class Session:
         self.timeline = timeline
         self.midi_in = midi_in
         self.midi_out = midi_out
+        self.clock_out = clock_out         # outlives sessions (it keeps the tick count), like the rings
         self.path: AudioPath | None = None
         self.lost = False                  # set by the shutdown callback
         self.lost_reason = ""
@@ -93,6 +97,8 @@ class Session:
         self._midi_ports: list[jack.OwnMidiPort] = []
         self._midi_sources: tuple[tuple[int, jack.OwnMidiPort], ...] = ()   # (ring index, port), fixed at bind
         self._midi_out_port: jack.OwnMidiPort | None = None
+        self._clock_port: jack.OwnMidiPort | None = None
+        self._clock_emit = None            # the clock port's write_midi_event, bound once
         self._latency: LatencyReporter | None = None
         self._started = False
         self._active = False
@@ -116,6 +122,8 @@ class Session:
         self._midi_ports = [self.client.midi_inports.register(n) for n in self.midi_inputs]
         self._midi_sources = tuple(enumerate(self._midi_ports))   # the process loop walks this; never rebuilt
         self._midi_out_port = self.client.midi_outports.register(MIDI_OUTPUT)
+        self._clock_port = self.client.midi_outports.register(CLOCK_OUTPUT)
+        self._clock_emit = self._clock_port.write_midi_event
         self._latency = LatencyReporter(self.client, list(zip(self._in_ports, self._out_ports)),
                                         lambda: path.latency)
         self._latency.install()
@@ -134,9 +142,10 @@ class Session:
         self._latency.recompute()
 
     def own_ports(self) -> list[jack.Port]:
-        """Every port of ours: audio ins, audio outs, MIDI ins, MIDI out."""
+        """Every port of ours: audio ins, audio outs, MIDI ins, MIDI out, clock out."""
         flat = [p for ports in self._in_ports + self._out_ports for p in ports]
-        return flat + self._midi_ports + ([self._midi_out_port] if self._midi_out_port else [])
+        outs = [p for p in (self._midi_out_port, self._clock_port) if p is not None]
+        return flat + self._midi_ports + outs
 
     def close(self) -> None:
         """Deactivate and close the client (safe after the server died; idempotent)."""
@@ -174,6 +183,7 @@ class Session:
                 for offset, data in port.incoming_midi_events():
                     ring.push(frame + offset, index, data)
             self._send_midi()
+            self._clock_port.clear_buffer()   # its events are written after the audio (see below)
             for g, ports in enumerate(self._in_ports):
                 arrays = self._in_arrays[g]
                 for c, port in enumerate(ports):
@@ -183,6 +193,9 @@ class Session:
                 for c, port in enumerate(ports):
                     arrays[c] = port.get_array()
             path.cycle(frame, n, self._in_arrays, self._out_arrays)
+            if self.clock_out is not None:
+                self.clock_out.cycle(frame, n, path.clock, self._clock_emit)   # after the audio: a clock
+                # problem never costs a period of sound
         except Exception:  # noqa: BLE001 - see module docstring
             self.callback_errors += 1
         spent = perf_counter() - t0

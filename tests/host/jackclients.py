@@ -99,3 +99,45 @@ class Tone:
 
 def rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
+
+
+class MidiRecorder:
+    """Records MIDI on ``<name>:in`` as ``(JACK frame, bytes)``: frame = the cycle's frame time + the event's offset.
+
+    The process callback copies into preallocated arrays (at most ``capacity`` events);
+    ``xruns`` counts the server's xruns seen meanwhile.
+    """
+
+    def __init__(self, server: str, name: str = "midirec", capacity: int = 100_000) -> None:
+        self.client = jack.Client(name, servername=server, no_start_server=True)
+        self.port = self.client.midi_inports.register("in")
+        self.frames = np.zeros(capacity, np.int64)
+        self.data = np.zeros((capacity, 3), np.uint8)
+        self.sizes = np.zeros(capacity, np.int8)
+        self.count = 0
+        self.xruns = 0
+        self.client.set_xrun_callback(self._xrun)
+        self.client.set_process_callback(self._process)
+        self.client.activate()
+
+    def _xrun(self, delay):
+        self.xruns += 1
+
+    def _process(self, n):
+        base = self.client.last_frame_time
+        for offset, data in self.port.incoming_midi_events():
+            i = self.count
+            if i >= len(self.frames) or len(data) > 3:
+                continue
+            self.frames[i] = base + offset
+            self.data[i, :len(data)] = np.frombuffer(data, np.uint8)
+            self.sizes[i] = len(data)
+            self.count = i + 1
+
+    def events(self) -> list[tuple[int, bytes]]:
+        n = self.count
+        return [(int(self.frames[i]), bytes(self.data[i, :self.sizes[i]])) for i in range(n)]
+
+    def close(self):
+        self.client.deactivate()
+        self.client.close()

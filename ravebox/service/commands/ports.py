@@ -15,7 +15,7 @@ stripped) and which ``[jack] alsa_inputs`` entry would open each, or the reason
 none can be listed (no ``/dev/snd/seq``); it is printed even when JACK is down.
 Needs no models and no torch: ravebox's own ports are derived from the box's
 graph names (``<graph>_in_N``, ``<graph>_out_N``) and ``[jack] midi_inputs``
-(default ``midi_in``, ``clock_in``), plus ``midi_out``.
+(default ``midi_in``, ``clock_in``), plus ``midi_out`` and ``clock_out``.
 
 Runs on the main thread; opens one short-lived JACK client with no ports.
 """
@@ -35,14 +35,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def own_ports(graph_names: list[str], channels: int,
               midi_inputs: tuple[str, ...] | None = None) -> list[tuple[str, bool, bool]]:
     """``(shortname, is_input, is_audio)`` of the ports a ravebox client registers."""
-    from ravebox.config.jack import DEFAULT_MIDI_INPUTS, MIDI_OUTPUT
+    from ravebox.config.jack import CLOCK_OUTPUT, DEFAULT_MIDI_INPUTS, MIDI_OUTPUT
 
     ports = []
     for name in graph_names:
         ports += [(f"{name}_in_{c + 1}", True, True) for c in range(channels)]
         ports += [(f"{name}_out_{c + 1}", False, True) for c in range(channels)]
     inputs = DEFAULT_MIDI_INPUTS if midi_inputs is None else midi_inputs
-    ports += [(n, True, False) for n in inputs] + [(MIDI_OUTPUT, False, False)]
+    ports += [(n, True, False) for n in inputs] + [(MIDI_OUTPUT, False, False), (CLOCK_OUTPUT, False, False)]
     return ports
 
 
