@@ -269,7 +269,7 @@ def _port_name_problem(name: object) -> str | None:
         return (f"invalid JACK port name {name!r}: use letters, digits and _ . + -, "
                 f"starting with a letter or digit{hint}")
     if name in (MIDI_OUTPUT, CLOCK_OUTPUT):
-        return f"{name!r} is one of ravebox's MIDI output ports"
+        return f"{name!r} is ravebox's MIDI {'clock ' if name == CLOCK_OUTPUT else ''}output port"
     if _AUDIO_NAME.search(name):
         return f"{name!r} looks like an audio port name (<graph>_in_N / <graph>_out_N)"
     return None
