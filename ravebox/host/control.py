@@ -27,9 +27,14 @@ drained after the JACK MIDI ring, labelled ``"<input> <- <device>"``, may be
 copied thru, and never feed the clock follower (their stamps jitter by about
 one period). Empty (no ALSA inputs configured) costs one empty loop per pass.
 
-Thread: :meth:`run` is the control thread. :attr:`labels`, :attr:`alsa_sources`
-and the mapping runtime reference are replaced by the main thread; each is a
-single reference assignment.
+MIDI learn: while :attr:`learner` holds a capture
+(:class:`~ravebox.mapping.learn.LearnCapture`), every controller event is
+offered to it before the mapping, and one it consumes is not mapped nor
+copied thru (the move that teaches does not also play).
+
+Thread: :meth:`run` is the control thread. :attr:`labels`, :attr:`alsa_sources`,
+:attr:`learner` and the mapping runtime reference are replaced by other threads;
+each is a single reference assignment.
 """
 
 from __future__ import annotations
@@ -65,6 +70,7 @@ class ControlLoop(LoopThread):
         self.inputs = tuple(port_names)           # our MIDI input short names, per ring port index
         self.labels = list(port_names)            # what MidiEvent.port says, per ring port index
         self.alsa_sources: tuple = ()             # (ring, parser, label) per open direct-ALSA port
+        self.learner = None                       # a LearnCapture while MIDI learn waits for a control
         self._parsers = [parser_factory(name) for name in port_names]
         self.clock_index = self.inputs.index(clock_from) if clock_from in self.inputs else -1
         self.follower = follower
@@ -132,6 +138,9 @@ class ControlLoop(LoopThread):
     def step(self) -> None:
         """One pass (also called directly by tests and by render-like drivers)."""
         self.drain()
+        learner = self.learner
+        if learner is not None:
+            learner.poll(self._now())
         self._run_calls()
         try:
             self._sync_clock_params()
@@ -178,6 +187,9 @@ class ControlLoop(LoopThread):
                     self._error("clock follower", exc)
             return
         if kind in REALTIME_TYPES:
+            return
+        learner = self.learner
+        if learner is not None and learner.offer(event):
             return
         if self.mapping is not None:
             try:

@@ -470,6 +470,18 @@ def _duplicates(rules: list[Rule], diags: Diagnostics) -> None:
             break
 
 
+def rules_reading(mapping: Mapping, kind: str, number: int | None, channel: int, port: str) -> list[Rule]:
+    """The rules a message stream (``kind``/``number`` on 0-based ``channel`` from ``port``) reaches.
+
+    For MIDI learn: is this control already mapped? (A ``cc14`` stream also reads its two CCs.)
+    """
+    probe = Source(kind, number, frozenset({channel}), PortPattern(port))
+    streams = _footprint(probe)
+    return [r for r in mapping.rules
+            if r.source.accepts(port, channel) and (streams & _footprint(r.source)
+                                                    or (kind == r.source.kind == "program" and r.source.number is None))]
+
+
 def _overlap(a: Source, b: Source) -> bool:
     if a.port.text != b.port.text:
         return False

@@ -91,6 +91,7 @@ class Daemon:
         self.follower = None
         self.runtime = None
         self.reloader = None
+        self.learning = None          # MIDI learn (service/learning.py)
         self.mapping_settings = None
         self.host: Host | None = None
         self.graphs: list[GraphIO] = []
@@ -134,6 +135,7 @@ class Daemon:
                    required_rate=rate, late_policy=box.output.late_block,
                    torch_threads=box.output.torch_threads, stages=self._stages_factory(rate),
                    mute_fade_ms=box.output.mute_fade_ms)
+        self.learning = self._learning(rate)
         self._tune_runtime(jack_settings)
         self.state = "running"
         self._health_mark = (0, 0, time.monotonic())
@@ -177,6 +179,20 @@ class Daemon:
             log.warning("mapping %s: %s", path, problem)
         log.info("mapping '%s' from %s: %d rules", mapping.name, path, len(mapping.rules))
         return runtime, MappingReloader(runtime, path)
+
+    def _learning(self, rate: int):
+        """MIDI learn into the active mapping file (captures on the control thread, writes on this one)."""
+        from ravebox.service.learning import LearnService
+
+        def arm(capture) -> None:
+            self.host.control.learner = capture
+
+        def reload() -> tuple[bool, str]:
+            result = self.reloader.reload()
+            self._note_reload(result.ok, result.message)
+            return result.ok, result.message.splitlines()[0]
+        return LearnService(lambda: self.reloader.path if self.reloader else None, arm, reload,
+                            pair_window=int(0.01 * rate))
 
     def _stages_factory(self, rate: int) -> Callable:
         """``path -> [OutputStage]``: built per audio path, so they know its latency and period."""
@@ -227,6 +243,11 @@ class Daemon:
             except Exception:  # noqa: BLE001 - the main loop must outlive any one JACK hiccup
                 log.exception("host poll failed; continuing")
             self._log_engine_events()
+            try:
+                if self.learning is not None:
+                    self.learning.poll()
+            except Exception:  # noqa: BLE001 - a learn must never stop the box
+                log.exception("MIDI learn failed; continuing")
             now = time.monotonic()
             if self._reload_requested:
                 self._reload_requested = False
@@ -406,6 +427,7 @@ class Daemon:
             "latency": {"frames": path.latency, "ms": round(1000.0 * path.latency / path.sample_rate, 2),
                         "block": path.block, "period": path.period},
             "mapping": {"path": str(self.reloader.path) if self.reloader else None, "last_reload": self.last_reload},
+            "learn": self.learning.status() if self.learning else None,
             "alsa_inputs": host.alsa.status() if host.alsa is not None else None,
             "params": self.store.snapshot() if self.store else {},
             "counters": {"xruns": xruns, "late_blocks": late, "midi_events": control.events if control else 0,

@@ -177,8 +177,34 @@ class ControlSocketObserver:
             "reload": lambda req: on_main(d.reload),  # type: ignore[attr-defined]
             "preset": lambda req: on_main(lambda: d.recall_preset(_preset_ref(req))),  # type: ignore[attr-defined]
             "panic": lambda req: on_main(d.panic),  # type: ignore[attr-defined]
-            "help": lambda req: {"commands": ["status", "reload", "preset <name|number>", "panic", "help"]},
+            "learn": lambda req: _learn(d, req),
+            "help": lambda req: {"commands": ["status", "reload", "preset <name|number>", "panic",
+                                              "learn <target> [graph dim mode timeout_s] | learn cancel", "help"]},
         }
+
+
+def _learn(daemon: object, request: dict) -> dict:
+    """Socket thread: ``{"cmd": "learn", "target": ..., "graph", "dim", "mode", "timeout_s"}`` or ``"cancel": true``.
+
+    Runs on the socket thread, not the main thread: it waits for the player's move
+    while the main loop keeps running (and writes the file; see service/learning.py).
+    """
+    from ravebox.mapping.learnfile import LearnTarget
+
+    service = getattr(daemon, "learning", None)
+    if service is None:
+        raise ServiceError("learn: the daemon is not running a mapping")
+    target = request.get("target") or request.get("ref")
+    if request.get("cancel") or target == "cancel":
+        return service.cancel()
+    if not isinstance(target, str) or not target:
+        raise ServiceError("learn needs a target parameter: learn <target>, e.g. learn mix.wet")
+    dim = request.get("dim")
+    graph = request.get("graph")
+    if (dim is not None and not isinstance(dim, int)) or (graph is not None and not isinstance(graph, str)):
+        raise ServiceError("learn: graph must be a name and dim an integer")
+    return service.request(LearnTarget(target, graph, dim), str(request.get("mode") or "ask"),
+                           float(request.get("timeout_s") or 30.0))
 
 
 def _preset_ref(request: dict) -> str | int:

@@ -9,6 +9,9 @@ torch and no jack, so it answers at once on a Raspberry Pi.
     ravebox status reload          # re-read mapping and config
     ravebox status preset verse    # recall a preset by name or number
     ravebox status panic           # mute and reset the model state
+    ravebox status learn mix.wet [--graph G] [--dim N] [--replace|--add] [--timeout S]
+                                   # the next control you move drives mix.wet (written to the mapping file)
+    ravebox status learn --cancel  # stop waiting
 
 Exit codes: 0 answered, 1 the daemon refused the command, 2 unreachable.
 """
@@ -24,14 +27,24 @@ from typing import TextIO
 from ravebox.errors import ServiceError
 from ravebox.service.control_socket import ENV_PATH, ControlClient, default_path
 
-ACTIONS = ("status", "reload", "preset", "panic")
+ACTIONS = ("status", "reload", "preset", "panic", "learn")
 CLEAR = "\x1b[H\x1b[2J"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", nargs="?", choices=ACTIONS, default="status",
                         help="what to ask (default: status)")
-    parser.add_argument("ref", nargs="?", help="preset name or number (for 'preset')")
+    parser.add_argument("ref", nargs="?", help="preset name or number (for 'preset'), parameter (for 'learn')")
+    learn = parser.add_argument_group("learn")
+    learn.add_argument("--graph", help="learn: only this graph")
+    learn.add_argument("--dim", type=int, help="learn: only this latent dimension")
+    choice = learn.add_mutually_exclusive_group()
+    choice.add_argument("--replace", action="store_const", const="replace", dest="mode",
+                        help="learn: the control is mapped already; take it from its old entry")
+    choice.add_argument("--add", action="store_const", const="add", dest="mode",
+                        help="learn: the control is mapped already; keep both (layer = true)")
+    choice.add_argument("--cancel", action="store_true", help="learn: stop waiting for a control")
+    learn.add_argument("--timeout", type=float, default=30.0, help="learn: seconds to wait for a control (default 30)")
     parser.add_argument("--json", action="store_true", help="print the raw answer as JSON")
     parser.add_argument("--watch", action="store_true", help="refresh the status until Ctrl-C")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between --watch refreshes")
@@ -44,10 +57,14 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     if args.action == "preset" and not args.ref:
         print("ravebox status preset: give a preset name or number", file=sys.stderr)
         return 2
+    if args.action == "learn" and not (args.ref or getattr(args, "cancel", False)):
+        print("ravebox status learn: give a parameter (e.g. learn mix.wet) or --cancel", file=sys.stderr)
+        return 2
     if args.watch:
         return _watch(path, args, out)
     try:
-        with ControlClient(path) as client:
+        wait = args.timeout + 10.0 if args.action == "learn" else 10.0
+        with ControlClient(path, timeout_s=wait) as client:
             answer = _ask(client, args)
     except ServiceError as exc:
         print(f"ravebox status: {exc}", file=sys.stderr)
@@ -58,6 +75,13 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 def _ask(client: ControlClient, args: argparse.Namespace) -> dict:
     if args.action == "preset":
         return client.request("preset", ref=args.ref)
+    if args.action == "learn":
+        if args.cancel:
+            return client.request("learn", cancel=True)
+        print(f"learn {args.ref}: move a control now (Ctrl-C or 'ravebox status learn --cancel' to stop)",
+              file=sys.stderr, flush=True)
+        return client.request("learn", target=args.ref, graph=args.graph, dim=args.dim, mode=args.mode or "ask",
+                              timeout_s=args.timeout)
     return client.request(args.action)
 
 
@@ -70,7 +94,9 @@ def _show(answer: dict, args: argparse.Namespace, out: TextIO) -> int:
     elif args.action == "status":
         print(render(answer["result"]), file=out)
     else:
-        print(f"{args.action}: {_inline(answer.get('result'))}", file=out)
+        result = answer.get("result")
+        shown = result["message"] if isinstance(result, dict) and "message" in result else _inline(result)
+        print(f"{args.action}: {shown}", file=out)
     return 0 if ok else 1
 
 

@@ -1,0 +1,171 @@
+"""MIDI learn in the running daemon: arm a capture, write the mapping file, hot-reload it.
+
+The flow, and which thread does what:
+
+1. ``ravebox status learn TARGET`` reaches :meth:`LearnService.request` on a
+   control-socket thread. It checks the target, puts a fresh
+   :class:`~ravebox.mapping.learn.LearnCapture` on the control loop (one
+   reference assignment) and waits for it, up to ``timeout_s``.
+2. The **control thread** offers every controller event to the capture before
+   the mapping (so the teaching move does not also play) until one complete
+   source is seen.
+3. The **main thread** (:meth:`poll`, every pass of the daemon's main loop,
+   about every 20 ms) sees the result, edits the mapping file
+   (:func:`~ravebox.mapping.learnfile.learn_into`: layout kept, validated,
+   atomic) and reloads the mapping, then wakes the waiting socket thread with
+   the outcome. So the file is written and live a few tens of ms after the move.
+
+Already mapped: the outcome says so and nothing is written; the capture is kept
+for ``PENDING_S`` so that ``learn TARGET --replace`` (or ``--add``) applies it
+without moving the control again. ``learn --cancel`` (any thread) ends a
+waiting learn. One learn at a time: a second request cancels the first.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ravebox.errors import ConfigError, ServiceError
+from ravebox.mapping.learn import LearnCapture, LearnedSource
+from ravebox.mapping.learnfile import MODES, LearnOutcome, LearnTarget, learn_into
+
+log = logging.getLogger("ravebox.learn")
+
+PENDING_S = 120.0
+DEFAULT_TIMEOUT_S = 30.0
+MAX_TIMEOUT_S = 300.0
+
+
+@dataclass
+class _Learn:
+    capture: LearnCapture
+    target: LearnTarget
+    mode: str
+    outcome: LearnOutcome | None = None
+    finished: threading.Event = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        self.finished = threading.Event()
+
+
+class LearnService:
+    """Owns the one learn in progress. ``arm(capture)`` installs a capture on the control loop (None removes it);
+    ``reload()`` reloads the mapping on the main thread and returns ``(ok, message)``."""
+
+    def __init__(self, mapping_path: Callable[[], Path | None], arm: Callable[[LearnCapture | None], None],
+                 reload: Callable[[], tuple[bool, str]], pair_window: int = 480) -> None:
+        self._path = mapping_path
+        self._arm = arm
+        self._reload = reload
+        self._pair_window = pair_window
+        self._current: _Learn | None = None
+        self._pending: tuple[LearnedSource, LearnTarget, float] | None = None   # a conflict kept for --replace/--add
+        self._lock = threading.Lock()
+        self.last: dict | None = None             # the last outcome, for status
+
+    # -- socket threads -------------------------------------------------------------------
+    def request(self, target: LearnTarget, mode: str = "ask", timeout_s: float = DEFAULT_TIMEOUT_S) -> dict:
+        """Socket thread: learn the next control for ``target``; blocks until learned, cancelled or timed out."""
+        target.check()
+        if mode not in MODES:
+            raise ServiceError(f"learn mode must be one of {', '.join(MODES)}")
+        self._writable_mapping()
+        timeout_s = min(max(float(timeout_s), 0.1), MAX_TIMEOUT_S)
+        learn = _Learn(LearnCapture(self._pair_window), target, mode)
+        pending = self._pending
+        if pending is not None and mode != "ask" and pending[1] == target and time.monotonic() - pending[2] < PENDING_S:
+            learn.capture.result = pending[0]          # the move already made: apply it with the choice
+            learn.capture.done.set()
+        with self._lock:
+            if self._current is not None:
+                self._current.capture.cancel()
+            self._current = learn
+        if not learn.capture.done.is_set():
+            self._arm(learn.capture)
+        timed_out = not learn.finished.wait(timeout_s)
+        if timed_out:
+            if learn.capture.result is None:
+                learn.capture.cancel()
+            if not learn.finished.wait(5.0):    # a captured move is being written: let the main thread finish
+                self._finish(learn, None)
+        outcome = learn.outcome
+        if outcome is None:
+            why = f"no controller message within {timeout_s:g} s" if timed_out else "cancelled"
+            return {"ok": False, "error": f"learn {target.describe()}: {why}"}
+        return {"ok": outcome.ok, "message": outcome.message, "conflict": outcome.conflict,
+                **({} if outcome.ok or outcome.conflict else {"error": outcome.message})}
+
+    def cancel(self) -> dict:
+        """Any thread: cancel the learn in progress (and forget a kept conflict)."""
+        self._pending = None
+        with self._lock:
+            learn = self._current
+        if learn is None:
+            return {"ok": True, "message": "no learn in progress"}
+        learn.capture.cancel()
+        return {"ok": True, "message": f"learn {learn.target.describe()} cancelled"}
+
+    # -- main thread ----------------------------------------------------------------------
+    def poll(self) -> None:
+        """Main thread: once the capture has a result, write the file, reload, wake the requester."""
+        learn = self._current
+        if learn is None or not learn.capture.done.is_set():
+            return
+        source = learn.capture.result
+        if source is None:                          # cancelled
+            self._finish(learn, None)
+            return
+        try:
+            outcome = learn_into(self._writable_mapping(), source, learn.target, learn.mode)
+        except (ConfigError, ServiceError, OSError) as exc:
+            outcome = LearnOutcome(False, f"learn {learn.target.describe()} not written: {exc}")
+        if outcome.ok:
+            ok, message = self._reload()
+            if not ok:
+                outcome = LearnOutcome(False, f"{outcome.message}, but the reload failed: {message}")
+            self._pending = None
+        elif outcome.conflict:
+            self._pending = (source, learn.target, time.monotonic())
+        (log.info if outcome.ok else log.warning)("%s", outcome.message)
+        self._finish(learn, outcome)
+
+    def _finish(self, learn: _Learn, outcome: LearnOutcome | None) -> None:
+        with self._lock:
+            if self._current is learn:
+                self._current = None
+                self._arm(None)
+        learn.outcome = outcome
+        if outcome is not None:
+            self.last = {"ok": outcome.ok, "message": outcome.message, "at": time.strftime("%H:%M:%S")}
+        learn.finished.set()
+
+    # -- any thread -------------------------------------------------------------------------
+    def status(self) -> dict:
+        learn = self._current
+        return {"learning": learn.target.describe() if learn is not None else None, "last": self.last}
+
+    def _writable_mapping(self) -> Path:
+        path = self._path()
+        if path is None:
+            raise ServiceError("learn: no mapping file is active")
+        if _is_bundled(path):
+            raise ServiceError(f"learn: the active mapping is the bundled '{path.stem}' ({path}); copy it next to "
+                               "the box config, set [mapping] file to the copy, and learn into that")
+        if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+            raise ServiceError(f"learn: cannot write the active mapping {path} (read-only for this user)")
+        return path
+
+
+def _is_bundled(path: Path) -> bool:
+    from ravebox.mapping.bundled import bundled_path
+
+    try:
+        return bundled_path(path.stem).resolve() == path.resolve()
+    except FileNotFoundError:
+        return False
