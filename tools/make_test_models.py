@@ -13,8 +13,8 @@ Stages (one file, run three ways):
   *run dirs* (gin config + Lightning checkpoint with random weights), calls the
   packages' own CLIs (``rave export --streaming``, ``msprior export --continuous
   --temporal_ratio``, ``msprior combine``), and finally scripts the small
-  synthetic models (NaN model, RAVE v1 and nn_tilde 1.5 interface quirks) with
-  plain torch.
+  synthetic models (NaN model, RAVE v1 and nn_tilde 1.5 interface quirks, rate-sensitive
+  tone probes at 44.1/48 kHz and a discrete one) with plain torch.
 * ``--stage runs`` (inside the venv): only writes run dirs.
 * ``--full``: one full-size v2 model to ``models-full/`` (not committed).
 
@@ -264,7 +264,7 @@ def make_synthetic(out: Path) -> list[Path]:
     """Plain-torch modules that mimic interface quirks the real exporters no longer make."""
     import torch
 
-    classes = _synthetic_classes()
+    classes = {**_synthetic_classes(), **_rate_classes()}
     made = []
     for name, cls in classes.items():
         torch.manual_seed(5)
@@ -419,6 +419,98 @@ def _synthetic_classes() -> dict:
             return self.decode(self.encode(x))
 
     return {"nan_a.ts": NanModel, "v1_like.ts": V1Like, "nntilde15_like.ts": NnTilde15Like}
+
+
+def _rate_classes() -> dict:
+    """Rate-sensitive models (nn~ 1.6 interface) at 44.1 and 48 kHz, ratios 512 and 2048.
+
+    ``ToneProbe``: ``encode`` demodulates the input at 1 kHz *at its own rate* (per
+    frame: the in-phase and quadrature parts), ``decode`` re-modulates them onto a
+    1 kHz carrier at its own rate and adds a fixed 0.25 1 kHz tone. So a 1 kHz
+    input heard at the right rate gives constant latents (a wrong rate makes them
+    rotate at the error frequency), and whatever the latents, the output is at
+    1 kHz of the decoder's own clock: heard at the wrong rate it is off-pitch.
+    ``CodeProbe``: the same with latents quantised to codebook indices, the way
+    RAVE's discrete exports do (a ``quantizer`` child with ``n_codes``).
+    Clocks are integer sample counters modulo the rate (exact phase forever).
+    """
+    import torch
+    from typing import List
+
+    class Quantizer(torch.nn.Module):
+        def __init__(self, n_codes: int) -> None:
+            super().__init__()
+            self.n_codes = n_codes
+
+        def forward(self, z: torch.Tensor) -> torch.Tensor:
+            return z
+
+    class ToneProbe(torch.nn.Module):
+        def __init__(self, sr: int, ratio: int, n_codes: int = 0) -> None:
+            super().__init__()
+            self.sr = sr
+            self.ratio = ratio
+            self.freq = 1000
+            self.latent_size = 2
+            self.full_latent_size = 2
+            self.n_codes = n_codes
+            if n_codes:
+                self.quantizer = Quantizer(n_codes)
+            for method, params in (("encode", [1, 1, 2, ratio]), ("decode", [2, ratio, 1, 1]),
+                                   ("forward", [1, 1, 1, 1])):
+                self.register_buffer(f"{method}_params", torch.tensor(params))
+            self.register_buffer("_cache_in_clock", torch.zeros(1, dtype=torch.long))
+            self.register_buffer("_cache_out_clock", torch.zeros(1, dtype=torch.long))
+
+        @torch.jit.export
+        def get_methods(self) -> List[str]:
+            return ["encode", "decode", "forward"]
+
+        @torch.jit.export
+        def get_attributes(self) -> List[str]:
+            return []
+
+        @torch.jit.export
+        def get_sample_rate(self) -> int:
+            return self.sr
+
+        def _carrier(self, clock: torch.Tensor, n: int) -> torch.Tensor:
+            t = (clock + torch.arange(n)) * self.freq % self.sr
+            clock.copy_((clock + n) % self.sr)
+            return t.double() * (2.0 * 3.141592653589793 / self.sr)
+
+        @torch.jit.export
+        def encode(self, x: torch.Tensor) -> torch.Tensor:
+            n = x.shape[-1]
+            k = n // self.ratio
+            theta = self._carrier(self._cache_in_clock, n)
+            mono = x.mean(1).double()
+            i = (mono * torch.sin(theta)).reshape(x.shape[0], k, self.ratio).mean(-1) * 2.0
+            q = (mono * torch.cos(theta)).reshape(x.shape[0], k, self.ratio).mean(-1) * 2.0
+            z = torch.stack([i, q], 1).float()
+            if self.n_codes > 0:
+                z = torch.clamp(torch.round((z + 1.0) * 0.5 * (self.n_codes - 1)), 0.0, self.n_codes - 1.0)
+            return z
+
+        @torch.jit.export
+        def decode(self, z: torch.Tensor) -> torch.Tensor:
+            if self.n_codes > 0:
+                z = torch.clamp(z, 0.0, self.n_codes - 1.0).round() * (2.0 / (self.n_codes - 1)) - 1.0
+            n = z.shape[-1] * self.ratio
+            theta = self._carrier(self._cache_out_clock, n)
+            zz = torch.repeat_interleave(z.double(), self.ratio, dim=-1)
+            y = zz[:, 0] * torch.sin(theta) + zz[:, 1] * torch.cos(theta) + 0.25 * torch.sin(theta)
+            return y.unsqueeze(1).float()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.decode(self.encode(x))
+
+    made = {}
+    for sr in (44100, 48000):
+        for ratio in (512, 2048):
+            made[f"tone_{sr // 1000}k_{ratio}.ts"] = (lambda sr=sr, ratio=ratio: ToneProbe(sr, ratio))
+    made["codes_44k_2048.ts"] = lambda: ToneProbe(44100, 2048, 16)
+    return made
 
 
 # ------------------------------------------------------------------------ main
