@@ -20,6 +20,7 @@ EXTERNAL_SECTIONS = {
     "gates": "ravebox.config.gates",
     "jack": "ravebox.config.jack",
     "mapping": "ravebox.config.mapping",
+    "record": "ravebox.config.record",
 }
 
 ALL_SECTIONS = OWN_SECTIONS + tuple(EXTERNAL_SECTIONS)

@@ -117,6 +117,7 @@ class AudioPath:
         self.mutes = [GainRamp(sample_rate, self.max_period, mute_fade_ms) for _ in self.graphs]
         self.master = GainRamp(sample_rate, self.max_period, 20.0)
         self.stages: list[OutputStageLike] | None = None  # one per graph, or None: plain copy
+        self.tap = None         # a RecordTap while recording (ravebox.recording.tap), set by the main thread
         self.store = None
         self.clock = None  # a ClockView, replaced by the control thread
         self.written = 0        # input frames written (process thread)
@@ -165,6 +166,9 @@ class AudioPath:
             self.master.apply(out, n)
             for c, arr in enumerate(ports):
                 arr[:] = out[c, :n]
+        tap = self.tap
+        if tap is not None:
+            tap.push(n, self._out, ins)
         self.played = frame + n
         self.cycles += 1
 

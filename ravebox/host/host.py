@@ -252,6 +252,7 @@ class Host:
                 self.path = self._new_path(session.period, self._stages_factory, old.store)
                 self.path.clock = old.clock
                 self.path.late_blocks = old.late_blocks
+                self.path.tap = old.tap      # a recording goes on
             self.timeline.new_session(session.sample_rate)
             session.bind(self.path)
             session.activate()

@@ -112,6 +112,8 @@ _SPECS = (
      "Tempo of the internal clock when no external clock leads."),
     ("engine.reset", TR, GRAPH, 0.0, 1.0, 0.0, "", 0.0,
      "Panic: reset the model stream state of a graph."),
+    ("record.enabled", T, BOX, 0.0, 1.0, 0.0, "", 0.0,
+     "Record the box's output to FLAC while on ([record] in the box config; handled by the daemon)."),
 )
 
 PARAMS: dict[str, ParamSpec] = {

@@ -92,6 +92,7 @@ class Daemon:
         self.runtime = None
         self.reloader = None
         self.learning = None          # MIDI learn (service/learning.py)
+        self.recording = None         # recording on the box (service/recording.py)
         self.mapping_settings = None
         self.host: Host | None = None
         self.graphs: list[GraphIO] = []
@@ -136,6 +137,7 @@ class Daemon:
                    torch_threads=box.output.torch_threads, stages=self._stages_factory(rate),
                    mute_fade_ms=box.output.mute_fade_ms)
         self.learning = self._learning(rate)
+        self.recording = self._recording()
         self._tune_runtime(jack_settings)
         self.state = "running"
         self._health_mark = (0, 0, time.monotonic())
@@ -194,6 +196,20 @@ class Daemon:
         return LearnService(lambda: self.reloader.path if self.reloader else None, arm, reload,
                             pair_window=int(0.01 * rate))
 
+    def _recording(self):
+        from ravebox.recording.settings import RecordSettings
+        from ravebox.service.recording import RecordingService
+
+        settings = self.box.sections.get("record")
+        settings = settings if isinstance(settings, RecordSettings) else RecordSettings()
+        return RecordingService(settings, lambda: self.host.path, self.store)
+
+    def record(self, action: str) -> dict:
+        """Main thread: ``start`` or ``stop`` a take (``ravebox status record start|stop``)."""
+        if action not in ("start", "stop"):
+            return {"ok": False, "error": f"record start or record stop, not {action!r}"}
+        return self.recording.start() if action == "start" else self.recording.stop()
+
     def _stages_factory(self, rate: int) -> Callable:
         """``path -> [OutputStage]``: built per audio path, so they know its latency and period."""
         from ravebox.engine.output import OutputStage
@@ -243,11 +259,12 @@ class Daemon:
             except Exception:  # noqa: BLE001 - the main loop must outlive any one JACK hiccup
                 log.exception("host poll failed; continuing")
             self._log_engine_events()
-            try:
-                if self.learning is not None:
-                    self.learning.poll()
-            except Exception:  # noqa: BLE001 - a learn must never stop the box
-                log.exception("MIDI learn failed; continuing")
+            for part in (self.learning, self.recording):
+                try:
+                    if part is not None:
+                        part.poll()
+                except Exception:  # noqa: BLE001 - a learn or a take must never stop the box
+                    log.exception("%s failed; continuing", type(part).__name__)
             now = time.monotonic()
             if self._reload_requested:
                 self._reload_requested = False
@@ -428,6 +445,7 @@ class Daemon:
                         "block": path.block, "period": path.period},
             "mapping": {"path": str(self.reloader.path) if self.reloader else None, "last_reload": self.last_reload},
             "learn": self.learning.status() if self.learning else None,
+            "record": self.recording.status() if self.recording else None,
             "alsa_inputs": host.alsa.status() if host.alsa is not None else None,
             "params": self.store.snapshot() if self.store else {},
             "counters": {"xruns": xruns, "late_blocks": late, "midi_events": control.events if control else 0,
@@ -503,6 +521,11 @@ class Daemon:
                 log.warning("fade-out did not finish within %d ms", int(STOP_BUDGET_S * 1000))
         for observer in reversed(self.observers):
             self._call(observer, "on_stopping")
+        if self.recording is not None:
+            try:
+                self.recording.close()
+            except Exception:  # noqa: BLE001
+                log.exception("closing the recording failed")
         if host is not None:
             host.close()
         log.info("stopped")

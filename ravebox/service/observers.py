@@ -178,8 +178,10 @@ class ControlSocketObserver:
             "preset": lambda req: on_main(lambda: d.recall_preset(_preset_ref(req))),  # type: ignore[attr-defined]
             "panic": lambda req: on_main(d.panic),  # type: ignore[attr-defined]
             "learn": lambda req: _learn(d, req),
+            "record": lambda req: on_main(lambda: d.record(str(req.get("ref") or req.get("action") or ""))),  # type: ignore[attr-defined]
             "help": lambda req: {"commands": ["status", "reload", "preset <name|number>", "panic",
-                                              "learn <target> [graph dim mode timeout_s] | learn cancel", "help"]},
+                                              "learn <target> [graph dim mode timeout_s] | learn cancel",
+                                              "record start|stop", "help"]},
         }
 
 

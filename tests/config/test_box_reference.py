@@ -22,7 +22,9 @@ from ravebox.config import graphs as graphs_config
 from ravebox.config import jack as jack_config
 from ravebox.config import mapping as mapping_config
 from ravebox.config.box import load_box
+from ravebox.config import record as record_config
 from ravebox.config.sections import ALL_SECTIONS
+from ravebox.recording.settings import RecordSettings
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "box-config.md"
@@ -48,6 +50,7 @@ ACCEPTED: dict[str, dict[str, tuple[str, ...]]] = {
         "[[jack.connect]]": jack_config._RULE_KEYS,
     },
     "mapping": {"[mapping]": mapping_config.KEYS},
+    "record": {"[record]": record_config.KEYS},
 }
 
 # table -> values a key accepts from a fixed set (also read from the parsers).
@@ -64,6 +67,7 @@ DEFAULTS: dict[str, object] = {
     "output": graphs_config.OutputSettings(),
     "clock": ClockSettings(),
     "jack": jack_config.JackSettings(),
+    "record": RecordSettings(),
 }
 
 
@@ -173,7 +177,7 @@ def _states(cell: str, default: object) -> bool:
         default = default.value
     if isinstance(default, bool):
         return cell == str(default).lower()
-    if isinstance(default, str):
+    if isinstance(default, (str, Path)):
         return cell == f'"{default}"'
     if isinstance(default, (int, float)):
         try:

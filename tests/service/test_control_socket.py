@@ -100,7 +100,7 @@ def test_unknown_command_and_bad_json(served):
         bad = json.loads(reader.readline())
         sock.sendall(b"panic\n")
         bare = json.loads(reader.readline())
-    assert unknown == {"ok": False, "error": "unknown command 'volume' (commands: help, learn, panic, preset, reload, status)"}
+    assert unknown == {"ok": False, "error": "unknown command 'volume' (commands: help, learn, panic, preset, record, reload, status)"}
     assert bad["ok"] is False and bad["error"].startswith("bad request: ")
     assert bare["ok"] is True
 

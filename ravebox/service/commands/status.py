@@ -12,6 +12,8 @@ torch and no jack, so it answers at once on a Raspberry Pi.
     ravebox status learn mix.wet [--graph G] [--dim N] [--replace|--add] [--timeout S]
                                    # the next control you move drives mix.wet (written to the mapping file)
     ravebox status learn --cancel  # stop waiting
+    ravebox status record start    # record the output (and the dry input with [record] dry) to FLAC
+    ravebox status record stop
 
 Exit codes: 0 answered, 1 the daemon refused the command, 2 unreachable.
 """
@@ -27,14 +29,15 @@ from typing import TextIO
 from ravebox.errors import ServiceError
 from ravebox.service.control_socket import ENV_PATH, ControlClient, default_path
 
-ACTIONS = ("status", "reload", "preset", "panic", "learn")
+ACTIONS = ("status", "reload", "preset", "panic", "learn", "record")
 CLEAR = "\x1b[H\x1b[2J"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", nargs="?", choices=ACTIONS, default="status",
                         help="what to ask (default: status)")
-    parser.add_argument("ref", nargs="?", help="preset name or number (for 'preset'), parameter (for 'learn')")
+    parser.add_argument("ref", nargs="?",
+                        help="preset name or number (for 'preset'), parameter (for 'learn'), start or stop (for 'record')")
     learn = parser.add_argument_group("learn")
     learn.add_argument("--graph", help="learn: only this graph")
     learn.add_argument("--dim", type=int, help="learn: only this latent dimension")
@@ -57,6 +60,9 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     if args.action == "preset" and not args.ref:
         print("ravebox status preset: give a preset name or number", file=sys.stderr)
         return 2
+    if args.action == "record" and args.ref not in ("start", "stop"):
+        print("ravebox status record: say start or stop", file=sys.stderr)
+        return 2
     if args.action == "learn" and not (args.ref or getattr(args, "cancel", False)):
         print("ravebox status learn: give a parameter (e.g. learn mix.wet) or --cancel", file=sys.stderr)
         return 2
@@ -73,8 +79,8 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
 
 def _ask(client: ControlClient, args: argparse.Namespace) -> dict:
-    if args.action == "preset":
-        return client.request("preset", ref=args.ref)
+    if args.action in ("preset", "record"):
+        return client.request(args.action, ref=args.ref)
     if args.action == "learn":
         if args.cancel:
             return client.request("learn", cancel=True)
@@ -147,15 +153,38 @@ def render(status: dict) -> str:
         ("latency", _latency(status.get("latency"))),
         ("mapping", _mapping(status.get("mapping") or {})),
         ("preset", status.get("preset")),
+        ("record", _record(status.get("record"))),
+        ("learn", _learn(status.get("learn"))),
     ]
     lines = [f"{label:<12} {value}" for label, value in rows if value not in (None, "", {})]
     lines += [f"{'graph':<12} {_graph(g)}" for g in status.get("graphs") or []]
     params = status.get("params") or {}
     lines += [f"{'param':<12} {name} = {_number(value)}" for name, value in sorted(params.items())]
     shown = {"state", "clock", "gate_step", "late_blocks", "xruns", "latency", "mapping", "preset", "graphs",
-             "params", "counters"}
+             "params", "counters", "record", "learn"}
     lines += [f"{key:<12} {_inline(value)}" for key, value in sorted(status.items()) if key not in shown]
     return "\n".join(lines)
+
+
+def _record(record: object) -> str | None:
+    """``recording 12.3 s to FILE, 812.0 MB free`` / ``off, 812.0 MB free; <last take>``."""
+    if not isinstance(record, dict):
+        return None
+    free = f"{record['free_mb']:.0f} MB free" if isinstance(record.get("free_mb"), (int, float)) else ""
+    if record.get("recording"):
+        text = f"recording {record.get('seconds', 0):.1f} s to {record.get('file')}"
+        return ", ".join(t for t in (text, free) if t)
+    last = record.get("last")
+    return "off" + (f", {free}" if free else "") + (f"; {last}" if last else "")
+
+
+def _learn(learn: object) -> str | None:
+    if not isinstance(learn, dict):
+        return None
+    if learn.get("learning"):
+        return f"waiting for a control for {learn['learning']}"
+    last = learn.get("last")
+    return last.get("message") if isinstance(last, dict) else None
 
 
 def _tempo(clock: dict) -> str | None:
