@@ -20,7 +20,7 @@ device name or input name (see :mod:`ravebox.host.control`). Example::
     [jack]
     client_name = "ravebox"
     midi_inputs = ["keys", "knobs", "clock_in"]   # default ["midi_in", "clock_in"]
-    headroom_periods = 1         # added latency = one engine block + this many periods
+    headroom_periods = 4         # added latency = one engine block + this many periods (default: measured)
     worker_rt_priority = 2       # realtime priority of the inference worker, below JACK's (0 = off)
 
     [[jack.connect]]
@@ -135,7 +135,7 @@ class JackSettings:
     client_name: str = "ravebox"
     server: str = ""                 # JACK server name; "" = JACK_DEFAULT_SERVER or "default"
     midi_inputs: tuple[str, ...] = DEFAULT_MIDI_INPUTS   # our JACK MIDI input ports, in ring-index order
-    headroom_periods: int = 1
+    headroom_periods: int | None = None   # None: measured at start-up (ravebox.host.headroom)
     clock_from: str = "clock_in"     # one of midi_inputs, or "any": which MIDI inputs feed the clock follower
     midi_thru: bool = False
     control_interval_ms: float = 2.0
@@ -285,6 +285,8 @@ def _clock_from(value: object, inputs: tuple[str, ...], diags: Diagnostics, path
 
 def _scalar(key: str, value: object, diags: Diagnostics, path: str) -> object | None:
     default = JackSettings.__dataclass_fields__[key].default
+    if default is None:  # an optional integer (headroom_periods; absent = measured)
+        default = 0
     if key in _CHOICES:
         if value not in _CHOICES[key]:
             diags.error(path, f"must be one of {', '.join(_CHOICES[key])}" + did_you_mean(str(value), _CHOICES[key]))

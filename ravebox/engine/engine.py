@@ -26,9 +26,11 @@ import torch
 from ravebox.clock.view import ClockView
 from ravebox.config.box import BoxConfig
 from ravebox.config.graphs import ModelSpec
+from ravebox.engine.cost import GraphCost, measure_graph, measure_role
 from ravebox.engine.graph import GraphRunner
 from ravebox.engine.latent_ops import active_names
 from ravebox.errors import EngineError, ModelError, RaveboxError
+from ravebox.models.convtune import wants_tuning
 from ravebox.params.store import ParamStore
 
 Loader = Callable[[ModelSpec, int], object]
@@ -57,8 +59,10 @@ class Engine:
     """``Engine(box, sample_rate, seed)``: loads the box's models and runs its graphs."""
 
     def __init__(self, box: BoxConfig, sample_rate: int, seed: int | None = None,
-                 loader: Loader | None = None) -> None:
+                 loader: Loader | None = None, conv_tuning: str = "auto") -> None:
+        """``conv_tuning``: "auto" (large models), "on" or "off" (see ``ravebox.models.convtune``)."""
         self.box = box
+        self.conv_tuning = conv_tuning
         self.sample_rate = int(sample_rate)
         self.seed = int(box.output.seed if seed is None else seed)
         self._loader = loader or default_loader
@@ -71,12 +75,14 @@ class Engine:
         self.block_size = self._lcm_ratio() * box.output.block_multiple
         self.latency_frames = max((int(getattr(getattr(m, "info", None), "latency", 0) or 0)
                                    for ms in self.models.values() for m in ms.values()), default=0)
+        self.events: list[str] = []
+        self._tune_all()
+        self.costs: dict[str, GraphCost] = {}  # measured by measure(); a swap updates its graph's entry
         self.failed: dict[str, str] = {}
         # Staged swaps per graph, oldest first; the swap threads append and the worker pops
         # (deque appends and pops are atomic), so two swaps prepared before a block both land.
         self._pending: dict[str, collections.deque] = {name: collections.deque() for name in self.graphs}
         self._resets: dict[str, int] = {}
-        self.events: list[str] = []
         self.blocks = 0
 
     # -- building ------------------------------------------------------------------
@@ -112,6 +118,30 @@ class Engine:
             ratios = {n: int(self.models[g.name][n].ratio) for n in names}
             if len(set(ratios.values())) > 1:
                 raise EngineError(f"graphs.{g.name}: models disagree on the compression ratio {ratios}")
+
+    def _tune_all(self) -> None:
+        """Loading thread: choose each large model's conv backends at the engine block."""
+        for model in {id(m): m for ms in self.models.values() for m in ms.values()}.values():
+            self._tune(model)
+
+    def _tune(self, model: object) -> None:
+        if wants_tuning(model, self.conv_tuning):
+            report = model.tune_convs(self.block_size)
+            self.events.append(f"{model.path.name}: {report.summary()}")
+
+    # -- measuring (loading thread, before the worker runs) -----------------------------
+    def measure(self, calls: int = 30, budget_s: float = 2.0) -> dict[str, GraphCost]:
+        """Time every graph's models at the engine block (each model reset afterwards).
+
+        Call before the worker starts: a model cannot be timed while it plays.
+        """
+        self.costs = {name: measure_graph(name, _roles(runner), self.block_size, self.sample_rate, calls, budget_s)
+                      for name, runner in self.graphs.items()}
+        return self.costs
+
+    @property
+    def block_seconds(self) -> float:
+        return self.block_size / float(self.sample_rate)
 
     def _lcm_ratio(self) -> int:
         return math.lcm(*(int(m.ratio) for ms in self.models.values() for m in ms.values()))
@@ -194,6 +224,8 @@ class Engine:
                 raise ModelError(f"decoder index {index} out of range")
             model = self._loader(ModelSpec(f"{graph}.swap", _path(path)), self.sample_rate)
             staged = _stage_for(runner, role, model)
+            self._tune(model)
+            self._measure_swap(graph, runner, role, index, model)
         except (RaveboxError, OSError, RuntimeError, ValueError) as exc:
             message = f"swap of {graph} {role} to {path} failed, keeping the old model: {exc}"
             self.events.append(message)
@@ -201,12 +233,33 @@ class Engine:
         self._pending[graph].append((role, index, staged))
         return SwapResult(True, graph, f"{graph}: {role} {path} loaded, crossfading")
 
+    def _measure_swap(self, graph: str, runner: GraphRunner, role: str, index: int | None, model: object) -> None:
+        """Swap thread: time the incoming model alone and update its graph's cost (if measured)."""
+        cost = self.costs.get(graph)
+        if cost is None:
+            return
+        key = f"decoder:{runner.bank.current if index is None else index}" if role == "decoder" else role
+        self.costs[graph] = cost.with_part(key, measure_role(model, key, self.block_size))
+
     def status(self) -> dict[str, object]:
         """State per graph for the status socket and the render summary."""
         return {name: {"failed": self.failed.get(name), "decoder": r.bank.current, "fading": r.bank.fading,
                        "loop": r.loop.state, "dims": r.dims, "swaps": r.bank.swaps,
-                       "scrubbed": dict(r.scrubbed)}
+                       "scrubbed": dict(r.scrubbed),
+                       **({"cost": self.costs[name].to_json()} if name in self.costs else {})}
                 for name, r in self.graphs.items()}
+
+
+def _roles(runner: GraphRunner) -> dict[str, object]:
+    """The model playing each role of a graph, keyed as ``GraphCost.parts`` is."""
+    roles: dict[str, object] = {}
+    if runner.enc is not None:
+        roles["encoder"] = runner.enc.model
+    if runner.prior is not None:
+        roles["prior"] = runner.prior.driver.prior
+    for i, voice in enumerate(runner.bank.voices):
+        roles[f"decoder:{i}"] = voice.model
+    return roles
 
 
 def _stage_for(runner: GraphRunner, role: str, model: object) -> object:

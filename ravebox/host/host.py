@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from collections.abc import Callable, Sequence
 
 from ravebox.clock.clockout import ClockOut
@@ -36,6 +37,7 @@ from ravebox.host.alsa_inputs import AlsaInputs, FrameStamp
 from ravebox.host.audiopath import AudioPath, GraphIO
 from ravebox.host.autoconnect import AutoConnector, source_labels
 from ravebox.host.control import ControlLoop
+from ravebox.host.headroom import Headroom, choose
 from ravebox.host.rings import ByteRing, MidiRing
 from ravebox.host.session import Session, open_client
 from ravebox.host.timeline import Timeline
@@ -61,6 +63,7 @@ class Host:
         self.worker: InferenceWorker | None = None
         self.control: ControlLoop | None = None
         self.connector = AutoConnector(settings.connect)
+        self.headroom: Headroom | None = None
         self.reconnects = 0
         self.xruns_before = 0          # xruns of sessions that ended
         self.callback_errors_before = 0
@@ -93,8 +96,9 @@ class Host:
         """
         session = self._session(self._client)
         session.check_rate(required_rate, "the models")
+        self.headroom = self._headroom(engine, session)
         self._path_args = dict(graphs=list(graphs), sample_rate=session.sample_rate, block=engine.block_size,
-                               headroom_periods=self.settings.headroom_periods,
+                               headroom_periods=self.headroom.periods,
                                engine_latency=int(getattr(engine, "latency_frames", 0)),
                                late_policy=late_policy, mute_fade_ms=mute_fade_ms)
         self._stages_factory = stages
@@ -119,6 +123,23 @@ class Host:
         self._start_alsa(session, parser_factory)
         log.info("running: %d graph(s), engine block %d, latency %d frames (%.1f ms)", len(graphs),
                  self.path.block, self.path.latency, 1000.0 * self.path.latency / session.sample_rate)
+
+    def _headroom(self, engine, session: Session) -> Headroom:
+        """Main thread, before the worker starts: time the warm models and size the headroom.
+
+        One worker runs every graph in turn, so the block's cost is the sum of the graphs'.
+        """
+        measure = getattr(engine, "measure", None)
+        costs = measure() if callable(measure) else {}
+        p99 = sum(c.total.p99 for c in costs.values()) if costs else None
+        headroom = choose(self.settings.headroom_periods, p99, session.period, session.sample_rate,
+                          engine.block_size)
+        if p99 is not None:
+            log.info("measured inference p99 %.1f ms per %.1f ms block; headroom %d period(s) (%s)",
+                     1e3 * p99, 1e3 * headroom.block_s, headroom.periods, headroom.source)
+        for warning in headroom.warnings():
+            log.warning("%s", warning)
+        return headroom
 
     def _start_alsa(self, session: Session, parser_factory: Callable) -> None:
         """Open the direct-ALSA inputs, if any are configured (none: nothing is created)."""
@@ -265,6 +286,13 @@ class Host:
         self._autoconnect(session)
 
     # -- queries (any thread) --------------------------------------------------------------
+    def headroom_now(self) -> Headroom | None:
+        """The headroom in force, judged by the latest measured costs (a hot swap re-measures its model)."""
+        costs = getattr(self.worker.engine, "costs", None) if self.worker else None
+        if self.headroom is None or not costs:
+            return self.headroom
+        return replace(self.headroom, p99_s=sum(c.total.p99 for c in costs.values()))
+
     @property
     def connected(self) -> bool:
         return self.session is not None and not self.session.lost

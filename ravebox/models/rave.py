@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from ravebox.errors import ModelError
+from ravebox.models.convtune import TuneReport, tune_convs
 from ravebox.models.introspect import ModelInfo
 from ravebox.models.state import BufferSnapshot
 
@@ -49,6 +50,8 @@ class RaveModel:
         self.streaming: bool = info.streaming
         self.prior: PriorModel | None = None  # set by load_model for a combined file
         self._snapshot = BufferSnapshot(module, skip=skip_state)
+        self._calls: torch.jit.ScriptModule = module  # what encode/decode run: module, or its tuned copy
+        self.tuning: TuneReport | None = None         # the last conv tuning, if any
 
     def __repr__(self) -> str:
         return (f"RaveModel({self.path.name}, sr={self.sample_rate}, ratio={self.ratio}, "
@@ -58,23 +61,51 @@ class RaveModel:
         """Audio ``(1, in_channels, n)`` -> latents ``(1, latent_size, n // ratio)``; ``n % ratio == 0``."""
         self._check(x, self.in_channels, "encode", "audio", self.ratio)
         with torch.inference_mode():
-            z = self.module.encode(x.float())
+            z = self._calls.encode(x.float())
         return self._checked_out(z, self.latent_size, x.shape[-1] // self.ratio, "encode")
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Latents ``(1, latent_size, k)`` -> audio ``(1, out_channels, k * ratio)``."""
         self._check(z, self.latent_size, "decode", "latents", 1)
         with torch.inference_mode():
-            y = self.module.decode(z.float())
+            y = self._calls.decode(z.float())
         return self._checked_out(y, self.out_channels, z.shape[-1] * self.ratio, "decode")
 
     def reset(self) -> None:
         """Restore every buffer to its state right after load (before warm-up): a clean stream."""
         self._snapshot.restore()
 
-    def warm_up(self, blocks: int = 2) -> None:
+    @property
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.module.parameters())
+
+    def tune_convs(self, block: int, min_gain: float = 0.10) -> TuneReport:
+        """Loading thread: pick each conv layer's backend at ``block`` samples (see ``convtune``).
+
+        Encode/decode then run a frozen, tuned copy; the buffers (reset, snapshot,
+        streaming) stay the original module's, which the copy's constants alias.
+        The stream is reset afterwards.
+        """
+        if block <= 0 or block % self.ratio:
+            raise ModelError(f"{self.path}: conv tuning needs a block that is a multiple of the ratio "
+                             f"{self.ratio}, got {block}")
+        self._calls = self.module
+        calls = {"encode": [torch.zeros(1, self.in_channels, block)],
+                 "decode": [torch.zeros(1, self.latent_size, block // self.ratio)]}
+        tuned, self.tuning = tune_convs(self.module, calls, self.reset, min_gain=min_gain)
+        if tuned is not None:
+            self._calls = tuned
+            self.warm_up(block=block)
+        self.reset()
+        return self.tuning
+
+    def untune(self) -> None:
+        """Run encode/decode through the original module again (``ravebox fit`` compares both)."""
+        self._calls, self.tuning = self.module, None
+
+    def warm_up(self, blocks: int = 2, block: int | None = None) -> None:
         """Pay TorchScript's first-call optimisation cost now, then reset the stream."""
-        silence = torch.zeros(1, self.in_channels, self.ratio * 2)
+        silence = torch.zeros(1, self.in_channels, block or self.ratio * 2)
         for _ in range(blocks):
             z = self.encode(silence)
             self.decode(torch.zeros_like(z))

@@ -426,6 +426,7 @@ class Daemon:
             return {"state": self.state}
         late, xruns = path.late_blocks, host.xruns
         control = host.control
+        headroom = host.headroom_now()
         return {
             "state": "reconnecting" if self.state == "running" and not host.connected else self.state,
             "uptime_s": round(time.monotonic() - self.started_at, 1),
@@ -442,7 +443,9 @@ class Daemon:
             "gate_step": self._gate_steps(path),
             "late_blocks": late, "xruns": xruns,
             "latency": {"frames": path.latency, "ms": round(1000.0 * path.latency / path.sample_rate, 2),
-                        "block": path.block, "period": path.period},
+                        "block": path.block, "period": path.period,
+                        **({"headroom": headroom.to_json()} if headroom else {})},
+            "warnings": headroom.warnings() if headroom else [],
             "mapping": {"path": str(self.reloader.path) if self.reloader else None, "last_reload": self.last_reload},
             "learn": self.learning.status() if self.learning else None,
             "record": self.recording.status() if self.recording else None,

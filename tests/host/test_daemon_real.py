@@ -47,8 +47,12 @@ def test_real_engine_dry_path_has_the_reported_latency(jack_server, tmp_path):
             rate = sink.client.samplerate
             source.signal = 0.5 * impulses(rate)
             source.at = source.client.frame_time + 4 * host.path.period
-            latency = daemon.status()["latency"]["frames"]
-            assert latency == host.path.block + host.path.period + daemon.engine.latency_frames
+            status = daemon.status()["latency"]
+            latency, headroom = status["frames"], status["headroom"]
+            # no [jack] headroom_periods in the box: the headroom was measured at start-up
+            assert headroom["source"] == "measured" and headroom["periods"] == host.headroom.periods >= 1
+            assert headroom["measured_p99_ms"] > 0
+            assert latency == host.path.block + headroom["periods"] * host.path.period + daemon.engine.latency_frames
             end = source.at + len(source.signal) + latency + 8 * host.path.period
             assert wait_for(lambda: sink.first + sink.filled > end)
             delays = impulse_delays(2 * sink.recorded(0), 2 * sink.recorded(1))

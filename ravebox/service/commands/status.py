@@ -157,11 +157,12 @@ def render(status: dict) -> str:
         ("learn", _learn(status.get("learn"))),
     ]
     lines = [f"{label:<12} {value}" for label, value in rows if value not in (None, "", {})]
+    lines += [f"{'WARNING':<12} {w}" for w in status.get("warnings") or []]
     lines += [f"{'graph':<12} {_graph(g)}" for g in status.get("graphs") or []]
     params = status.get("params") or {}
     lines += [f"{'param':<12} {name} = {_number(value)}" for name, value in sorted(params.items())]
     shown = {"state", "clock", "gate_step", "late_blocks", "xruns", "latency", "mapping", "preset", "graphs",
-             "params", "counters", "record", "learn"}
+             "params", "counters", "record", "learn", "warnings"}
     lines += [f"{key:<12} {_inline(value)}" for key, value in sorted(status.items()) if key not in shown]
     return "\n".join(lines)
 
@@ -200,7 +201,11 @@ def _latency(latency: object) -> str | None:
     if isinstance(latency, dict):
         parts = [f"{latency['frames']} frames" if "frames" in latency else "",
                  f"{latency['ms']:.1f} ms" if isinstance(latency.get("ms"), (int, float)) else ""]
-        return " / ".join(p for p in parts if p) or None
+        text = " / ".join(p for p in parts if p)
+        headroom = latency.get("headroom")
+        if isinstance(headroom, dict) and text:
+            text += f" (headroom {headroom.get('periods')} periods, {headroom.get('source')})"
+        return text or None
     return None if latency is None else str(latency)
 
 

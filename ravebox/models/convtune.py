@@ -1,0 +1,224 @@
+"""Per-layer convolution backend choice, measured at load time (``tune_convs``).
+
+Why: at batch 1 PyTorch sends every ``conv1d`` of a RAVE export down its generic
+CPU path. For the wide layers of a full-size model oneDNN is much faster (the
+issue measured 0.57x per block), for the narrow layers of a small model it is
+several times slower. No static rule picks well on every CPU, so each conv node
+is timed on the machine that will play it, at the shape the engine block gives
+it, on the default path and through oneDNN, and only nodes that oneDNN runs at
+least ``min_gain`` faster are switched.
+
+How: the module is frozen (``torch.jit.freeze``, keeping the methods asked for),
+which turns weights into graph constants; conv shapes are recorded by one
+call of a probe copy of each method's graph; each chosen ``aten::conv1d`` node of the
+frozen graph is then replaced by ``aten::mkldnn_convolution`` (dense in, dense
+out). A frozen module shows no buffers, but its constants alias the original
+module's buffers (the streaming caches are updated in place), so a reset, a
+snapshot and the streaming check keep working through the original module.
+When no node wins, nothing is frozen and the original module is used as is.
+
+Runs on the loading thread (start-up or a hot swap), never on the audio path.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+CONV = "aten::conv1d"
+ONEDNN = "aten::mkldnn_convolution"
+POLICIES = ("auto", "on", "off")
+# "auto" tunes models at least this big: the small exports (0.2-0.3 M parameters) spend about
+# a millisecond per block, where oneDNN measured no gain and timing noise would pick at random;
+# a full-size v2 (31.5 M) measured 0.57x.
+AUTO_MIN_PARAMETERS = 2_000_000
+
+
+def wants_tuning(model: object, policy: str) -> bool:
+    """Whether ``policy`` ("auto", "on", "off") tunes ``model`` (only RAVE models can be tuned)."""
+    if policy not in POLICIES:
+        raise ValueError(f"conv tuning must be one of {', '.join(POLICIES)}, got {policy!r}")
+    if policy == "off" or not hasattr(model, "tune_convs"):
+        return False
+    return policy == "on" or int(getattr(model, "parameter_count", 0)) >= AUTO_MIN_PARAMETERS
+
+
+@dataclass(frozen=True, slots=True)
+class ConvTiming:
+    """One conv node: where it is, its input shape, and its cost on each path (microseconds)."""
+
+    method: str
+    index: int
+    input_shape: tuple[int, ...]
+    weight_shape: tuple[int, ...]
+    default_us: float
+    onednn_us: float
+    switched: bool
+
+
+@dataclass(slots=True)
+class TuneReport:
+    """What ``tune_convs`` measured and chose; ``reason`` says why nothing was tuned, if so."""
+
+    timings: list[ConvTiming] = field(default_factory=list)
+    seconds: float = 0.0
+    reason: str = ""
+
+    @property
+    def switched(self) -> int:
+        return sum(t.switched for t in self.timings)
+
+    @property
+    def estimated_gain(self) -> float:
+        """Measured conv time after / before (1.0: nothing switched)."""
+        before = sum(t.default_us for t in self.timings)
+        after = sum(t.onednn_us if t.switched else t.default_us for t in self.timings)
+        return after / before if before else 1.0
+
+    def summary(self) -> str:
+        if not self.timings:
+            return f"conv tuning: nothing tuned ({self.reason or 'no conv layers'})"
+        return (f"conv tuning: {self.switched} of {len(self.timings)} conv layers switched to oneDNN, "
+                f"conv time x{self.estimated_gain:.2f} (measured in {self.seconds:.1f} s)")
+
+
+def tune_convs(module: torch.jit.ScriptModule, calls: dict[str, Sequence[torch.Tensor]],
+               reset: Callable[[], None], min_gain: float = 0.10,
+               repeats: int = 7) -> tuple[torch.jit.ScriptModule | None, TuneReport]:
+    """A frozen copy of ``module`` with the faster conv backend per node, or None if no node wins.
+
+    ``calls`` maps each method to tune to example inputs at the engine block; ``reset``
+    restores the module's stream state (the probe calls advance it).
+    """
+    t0 = time.perf_counter()
+    report = TuneReport()
+    with warnings.catch_warnings():  # torch 2.13 deprecates jit.freeze; nn~ files are TorchScript
+        warnings.simplefilter("ignore", DeprecationWarning)
+        frozen = torch.jit.freeze(module, preserved_attrs=list(calls))
+    shapes = {}
+    with torch.inference_mode():
+        for method, args in calls.items():
+            shapes[method] = _conv_input_shapes(frozen, method, args)
+    reset()
+    plans: dict[str, list[torch._C.Node]] = {}
+    for method in calls:
+        nodes = [n for n in getattr(frozen, method).graph.nodes() if n.kind() == CONV]
+        chosen = []
+        for i, (node, shape) in enumerate(zip(nodes, shapes[method])):
+            timing = _time_node(method, i, node, shape, min_gain, repeats)
+            if timing is not None:
+                report.timings.append(timing)
+                if timing.switched:
+                    chosen.append(node)
+        plans[method] = chosen
+    if not report.switched:
+        report.reason = "no conv layer was faster through oneDNN"
+        return None, _done(report, t0)
+    for method, nodes in plans.items():
+        graph = getattr(frozen, method).graph
+        for node in nodes:
+            _switch(graph, node)
+        torch._C._jit_pass_lint(graph)
+    return frozen, _done(report, t0)
+
+
+def _done(report: TuneReport, t0: float) -> TuneReport:
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _conv_input_shapes(frozen: torch.jit.ScriptModule, method: str,
+                       args: Sequence[torch.Tensor]) -> list[tuple[int, ...]]:
+    """Input shape of every top-level ``aten::conv1d`` node of ``method``, in graph order.
+
+    Runs a copy of the method's graph that also returns each conv's input (the
+    copy is a separate function; the method's own graph stays unexecuted, so it
+    can still be rewritten). The call advances the stream: the caller resets.
+    """
+    graph = getattr(frozen, method).graph.copy()
+    inputs = [next(n.inputs()) for n in graph.nodes() if n.kind() == CONV]
+    if not inputs:
+        return []
+    probe = graph.create("prim::TupleConstruct", inputs)
+    graph.appendNode(probe)
+    probe.output().setType(torch._C.TupleType([v.type() for v in inputs]))
+    for _ in range(len(list(graph.outputs()))):
+        graph.eraseOutput(0)
+    graph.registerOutput(probe.output())
+    fn = torch._C._create_function_from_graph(f"conv_shapes_{method}", graph)
+    # a graph function knows no defaults (RAVE's decode has from_forward=False): pass them
+    declared = getattr(frozen, method).schema.arguments[1:]
+    defaults = [a.default_value for a in declared[len(args):]]
+    return [tuple(t.shape) for t in fn(frozen, *args, *defaults)]
+
+
+def _constants(node: torch._C.Node) -> list | None:
+    """The node's inputs as Python values, or None if any but the first is not a constant."""
+    values = []
+    for value in list(node.inputs())[1:]:
+        owner = value.node()
+        if owner.kind() != "prim::Constant":
+            return None
+        values.append(value.toIValue())
+    return values
+
+
+def _time_node(method: str, index: int, node: torch._C.Node, shape: tuple[int, ...], min_gain: float,
+               repeats: int) -> ConvTiming | None:
+    """Time one conv node standalone at ``shape`` on both paths; None if it cannot be switched."""
+    args = _constants(node)
+    if args is None or not isinstance(args[0], torch.Tensor) or len(shape) != 3:
+        return None
+    weight, bias, stride, padding, dilation, groups = args
+    x = torch.randn(shape)
+    stride, padding, dilation = (list(_tuple(v)) for v in (stride, padding, dilation))
+    if isinstance(padding[0], str):  # padding="same"/"valid": leave it to the default path
+        return None
+
+    def default() -> torch.Tensor:
+        return torch.conv1d(x, weight, bias, stride, padding, dilation, groups)
+
+    def onednn() -> torch.Tensor:
+        return torch.mkldnn_convolution(x, weight, bias, padding, stride, dilation, groups)
+
+    with torch.inference_mode():
+        try:
+            if not torch.allclose(default(), onednn(), rtol=1e-3, atol=1e-4):
+                return None
+        except RuntimeError:
+            return None
+        a, b = _race(default, onednn, repeats)
+    return ConvTiming(method, index, tuple(shape), tuple(weight.shape), a, b, b <= a * (1.0 - min_gain))
+
+
+def _race(a: Callable, b: Callable, repeats: int) -> tuple[float, float]:
+    """Median microseconds per call of each, interleaved so load changes hit both alike."""
+    for _ in range(2):
+        a(), b()
+    ta, tb = [], []
+    for _ in range(repeats):
+        for fn, out in ((a, ta), (b, tb)):
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+    ta.sort(), tb.sort()
+    return ta[len(ta) // 2] * 1e6, tb[len(tb) // 2] * 1e6
+
+
+def _tuple(value) -> tuple:
+    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+
+
+def _switch(graph: torch._C.Graph, node: torch._C.Node) -> None:
+    """Replace ``conv1d(x, w, b, stride, padding, dilation, groups)`` by oneDNN's dense conv."""
+    x, w, b, stride, padding, dilation, groups = node.inputs()
+    with graph.insert_point_guard(node):
+        new = graph.create(ONEDNN, [x, w, b, padding, stride, dilation, groups])
+        graph.insertNode(new)
+    new.output().setType(node.output().type())
+    node.output().replaceAllUsesWith(new.output())
+    node.destroy()

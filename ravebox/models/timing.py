@@ -1,0 +1,58 @@
+"""How long a model call takes on this machine: ``time_calls`` and ``CallTiming``.
+
+Why measure instead of estimate: the same export costs 2.5-3x more on a Pi 5
+core than on a desktop core, and whether a layer goes through oneDNN changes it
+again. The host sizes its latency headroom and ``ravebox fit`` its advice from
+these figures.
+
+Runs on the loading thread (start-up, a hot swap) or the ``fit`` command, never
+beside the inference worker on the same model (a streaming model's calls
+advance its state; callers reset it afterwards).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class CallTiming:
+    """Seconds per call: median, 99th percentile and worst of ``calls`` timed calls."""
+
+    p50: float
+    p99: float
+    worst: float
+    calls: int
+
+    def __add__(self, other: "CallTiming") -> "CallTiming":
+        """Calls made one after the other: quantiles add up (an upper bound for p99)."""
+        return CallTiming(self.p50 + other.p50, self.p99 + other.p99, self.worst + other.worst,
+                          min(self.calls, other.calls))
+
+    def scaled(self, factor: float) -> "CallTiming":
+        return CallTiming(self.p50 * factor, self.p99 * factor, self.worst * factor, self.calls)
+
+    def to_json(self) -> dict[str, float]:
+        return {"p50_ms": round(self.p50 * 1e3, 3), "p99_ms": round(self.p99 * 1e3, 3),
+                "max_ms": round(self.worst * 1e3, 3), "calls": self.calls}
+
+
+ZERO = CallTiming(0.0, 0.0, 0.0, 0)
+
+
+def time_calls(fn: Callable[[], object], calls: int = 30, budget_s: float = 2.0, warm: int = 2) -> CallTiming:
+    """Time ``fn`` ``calls`` times (fewer if ``budget_s`` runs out, at least 5) after ``warm`` untimed calls."""
+    for _ in range(warm):
+        fn()
+    times: list[float] = []
+    deadline = time.perf_counter() + budget_s
+    while len(times) < calls and (len(times) < 5 or time.perf_counter() < deadline):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    a = np.asarray(times)
+    return CallTiming(float(np.median(a)), float(np.quantile(a, 0.99)), float(a.max()), len(times))

@@ -1,0 +1,90 @@
+"""Per-layer conv tuning: the tuned copy computes the same stream, and reset/snapshot still work.
+
+The small test models never gain from oneDNN, so these tests force the switch
+(``min_gain`` far below zero switches every conv node oneDNN can run) to check
+the rewrite itself; which nodes win on a given CPU is the benchmark's business.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ravebox.models import load_model
+from ravebox.models.convtune import AUTO_MIN_PARAMETERS, ONEDNN, wants_tuning
+
+FORCE = -1e9  # switch every switchable node
+BLOCK = 4096
+
+
+def _audio(samples: int, seed: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return 0.2 * torch.randn(1, 1, samples, generator=generator)
+
+
+def _stream(model, x: torch.Tensor, block: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Encode + decode ``x`` block by block from a reset stream, seeded per block."""
+    model.reset()
+    zs, ys = [], []
+    for i in range(x.shape[-1] // block):
+        torch.manual_seed(100 + i)
+        z = model.encode(x[..., i * block:(i + 1) * block])
+        zs.append(z)
+        ys.append(model.decode(z))
+    return torch.cat(zs, -1), torch.cat(ys, -1)
+
+
+@pytest.fixture(scope="module", params=["rave_a", "combined_a"])
+def pair(request, models_dir):
+    """(plain, force-tuned) instances of the same file."""
+    path = models_dir / f"{request.param}.ts"
+    plain, tuned = load_model(path, sample_rate=48000), load_model(path, sample_rate=48000)
+    report = tuned.tune_convs(BLOCK, min_gain=FORCE)
+    return plain, tuned, report
+
+
+def test_forced_tuning_switches_nodes_and_keeps_the_stream(pair):
+    plain, tuned, report = pair
+    assert report.switched > 0 and tuned._calls is not tuned.module
+    nodes = [n.kind() for n in tuned._calls.decode.graph.nodes()]
+    assert nodes.count(ONEDNN) == sum(t.switched for t in report.timings if t.method == "decode")
+    x = _audio(BLOCK * 4, seed=3)
+    z0, y0 = _stream(plain, x, BLOCK)
+    z1, y1 = _stream(tuned, x, BLOCK)
+    assert torch.allclose(z0, z1, atol=1e-4, rtol=1e-3)
+    assert torch.allclose(y0, y1, atol=1e-4, rtol=1e-3)
+    assert y0.abs().max() > 1e-4  # a real signal, not two silences
+
+
+def test_reset_through_the_original_module_resets_the_tuned_copy(pair):
+    _, tuned, _ = pair
+    x = _audio(BLOCK * 3, seed=7)
+    first = _stream(tuned, x, BLOCK)
+    second = _stream(tuned, x, BLOCK)  # _stream resets first: the same stream again, bit for bit
+    assert torch.equal(first[0], second[0]) and torch.equal(first[1], second[1])
+    assert len(list(tuned.module.named_buffers())) > 0 and tuned.streaming
+
+
+def test_tuning_that_wins_nothing_keeps_the_original_module(models_dir):
+    model = load_model(models_dir / "rave_a.ts", sample_rate=48000)
+    report = model.tune_convs(BLOCK, min_gain=1e9)  # nothing can be infinitely faster
+    assert report.switched == 0 and model._calls is model.module
+    assert f"0 of {len(report.timings)} conv layers switched" in report.summary()
+
+
+def test_tuning_needs_a_block_of_whole_ratios(models_dir):
+    from ravebox.errors import ModelError
+
+    model = load_model(models_dir / "rave_a.ts", sample_rate=48000)
+    with pytest.raises(ModelError, match="multiple of the ratio 2048"):
+        model.tune_convs(3000)
+
+
+def test_auto_policy_tunes_only_large_models(models_dir):
+    small = load_model(models_dir / "rave_a.ts", sample_rate=48000)
+    prior = load_model(models_dir / "prior_a.ts", sample_rate=48000)
+    assert small.parameter_count < AUTO_MIN_PARAMETERS
+    assert not wants_tuning(small, "auto") and wants_tuning(small, "on") and not wants_tuning(small, "off")
+    assert not wants_tuning(prior, "on")  # a prior has no conv tuning
+    with pytest.raises(ValueError, match="auto, on, off"):
+        wants_tuning(small, "fast")
