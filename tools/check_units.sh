@@ -6,8 +6,9 @@
 #
 # The units' ExecStart= uses /usr/local/bin/ravebox, the link that
 # `ravebox install-service` creates. Where that link does not exist (CI, a
-# developer machine), the copy being verified points at the ravebox on PATH
-# instead; nothing else is changed.
+# fresh clone, a developer machine), the copy being verified points at the
+# checkout's .venv/bin/ravebox (what scripts/install.sh makes), else at the
+# ravebox on PATH; nothing else is changed.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,9 +20,11 @@ fail=0
 
 cp "$units_dir"/*.service "$work"/
 if [[ ! -x /usr/local/bin/ravebox ]]; then
-    ravebox_bin="$(command -v ravebox || true)"
+    ravebox_bin="$here/.venv/bin/ravebox"
+    [[ -x "$ravebox_bin" ]] || ravebox_bin="$(command -v ravebox || true)"
     if [[ -z "$ravebox_bin" ]]; then
-        echo "check_units: no /usr/local/bin/ravebox and no ravebox on PATH (pip install -e . first)" >&2
+        echo "check_units: no /usr/local/bin/ravebox, no $here/.venv/bin/ravebox and no ravebox on PATH" \
+             "(bash scripts/install.sh first)" >&2
         exit 2
     fi
     sed -i "s#/usr/local/bin/ravebox#${ravebox_bin}#g" "$work"/*.service

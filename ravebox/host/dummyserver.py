@@ -73,6 +73,9 @@ class JackServer:
     def _wait_ready(self, timeout: float) -> None:
         import jack
 
+        from ravebox.host import jackmessages
+
+        jackmessages.silence()   # no "Cannot connect to server socket" per probe while jackd starts
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc is not None and self._proc.poll() is not None:

@@ -36,6 +36,7 @@ import jack
 from ravebox.clock.clockout import ClockOut
 from ravebox.config.jack import CLOCK_OUTPUT, DEFAULT_MIDI_INPUTS, MIDI_OUTPUT
 from ravebox.errors import HostError
+from ravebox.host import jackmessages
 from ravebox.host.audiopath import AudioPath, GraphIO
 from ravebox.host.latency import LatencyReporter
 from ravebox.host.rings import ByteRing, MidiRing
@@ -45,10 +46,16 @@ log = logging.getLogger("ravebox.host")
 
 
 def open_client(name: str, server: str = "") -> jack.Client:
-    """Main thread: connect to a running server (never start one); HostError if none answers."""
+    """Main thread: connect to a running server (never start one); HostError if none answers.
+
+    libjack's own complaints go to DEBUG (:mod:`ravebox.host.jackmessages`); the HostError is the one line.
+    """
+    jackmessages.silence()
     try:
         return jack.Client(name, no_start_server=True, servername=server or None)
     except jack.JackError as exc:
+        for line in jackmessages.recent():
+            log.debug("libjack: %s", line)
         where = f"JACK server '{server}'" if server else "the default JACK server"
         raise HostError(f"cannot connect to {where}: {exc}") from exc
 

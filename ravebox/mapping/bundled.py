@@ -1,21 +1,19 @@
 """The mapping files shipped with ravebox (``mappings/`` in the source tree).
 
-Runs on the main thread at start-up. Looks in the source checkout first,
-then in installed package data (``ravebox/data/mappings``), so an editable
-install and a wheel both find them.
+Runs on the main thread at start-up. They are package data
+(``ravebox/data/mappings``, a link to ``mappings/`` in the source tree), so an
+editable install and a wheel both find them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from ravebox.data import mappings_dir
 from ravebox.mapping.loader import load_mapping
 from ravebox.mapping.model import Mapping
 
-_PLACES = (
-    Path(__file__).resolve().parents[2] / "mappings",
-    Path(__file__).resolve().parents[1] / "data" / "mappings",
-)
+_PLACES = (mappings_dir(),)
 
 
 def bundled_path(name: str = "default") -> Path:

@@ -21,6 +21,9 @@ nn-tilde 1.6.0) and older exports:
   channel*; ``num_rave_quantizers`` is a scripted int attribute. Its attention
   keeps a fixed window (``*_cached_attention_bias`` is ``[heads, L, L]``): one call
   may not exceed ``L`` steps, or it raises a size mismatch.
+* discrete RAVE (``discrete`` config): ``latent_size`` is the number of
+  quantizers; ``encode`` returns code indices and ``decode`` takes them (clamped
+  to ``0..n_codes-1``), read from the export's ``quantizer`` child.
 * streaming: cached_conv's ``*.cache.pad`` buffers, MSPrior's ``_keys_cache`` /
   ``_cache_length``: any buffer whose name mentions ``cache``.
 
@@ -74,6 +77,7 @@ class ModelInfo:
     in_latents: int | None = None
     prior_ratio: int | None = None
     max_prior_steps: int | None = None
+    codebook_size: int | None = None  # a discrete RAVE: decode takes code indices 0..codebook_size-1
     sources: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict:
@@ -108,6 +112,7 @@ def describe(module: torch.jit.ScriptModule, path: Path | str) -> ModelInfo:
         in_latents=prior.in_channels if prior else None,
         prior_ratio=prior.in_ratio if prior else None,
         max_prior_steps=_max_prior_steps(module) if prior else None,
+        codebook_size=_codebook_size(module) if kind in ("rave", "combined") else None,
         sources={"methods": methods_source, "attributes": attributes_source, "sample_rate": rate_source},
     )
 
@@ -189,6 +194,15 @@ def _ratio(kind: str, methods: dict[str, MethodInfo]) -> int | None:
         return decode.in_ratio // max(decode.out_ratio, 1)
     if kind == "prior" and "forward" in methods:
         return methods["forward"].in_ratio
+    return None
+
+
+def _codebook_size(module) -> int | None:
+    """Codes per quantizer of a discrete RAVE export (its ``quantizer`` child's ``n_codes``), else None."""
+    for owner in [module] + [child for _, child in module.named_children()]:
+        quantizer = getattr(owner, "quantizer", None)
+        if quantizer is not None:
+            return _scalar(quantizer, "n_codes")
     return None
 
 

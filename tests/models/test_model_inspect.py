@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from ravebox.models import inspect_model
 from ravebox.service import cli
@@ -96,3 +97,56 @@ def test_inspect_text_and_refusal(models_dir, tmp_path, capsys):
     bad.write_text("not a model")
     assert cli.main(["inspect", str(bad)]) == 1
     assert "not a TorchScript file" in capsys.readouterr().err
+
+
+class _Quantizer(torch.nn.Module):
+    """What RAVE's discrete export keeps of its residual VQ: the codebook size."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.n_codes = 1024
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.clamp(z, 0, self.n_codes - 1)
+
+
+class _DiscreteRave(torch.nn.Module):
+    """A plain-torch stand-in for a ``discrete`` RAVE export (4 quantizers, ratio 2048)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.quantizer = _Quantizer()
+        self.register_buffer("encode_params", torch.tensor([1, 1, 4, 2048]))
+        self.register_buffer("decode_params", torch.tensor([4, 2048, 1, 1]))
+        self.register_buffer("freeze_params", torch.tensor([0]))
+        self.sr = 48000
+
+    @torch.jit.export
+    def get_attributes(self) -> list[str]:
+        return ["freeze"]
+
+    @torch.jit.export
+    def get_freeze(self) -> tuple[bool]:   # nn~ getters return one value per declared type
+        return (False,)
+
+    @torch.jit.export
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(x.shape[0], 4, x.shape[-1] // 2048)
+
+    @torch.jit.export
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(z.shape[0], 1, z.shape[-1] * 2048) + self.quantizer(z).sum() * 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+
+def test_inspect_says_a_discrete_model_decodes_codes(tmp_path, capsys):
+    path = tmp_path / "discrete.ts"
+    torch.jit.script(_DiscreteRave()).save(str(path))
+    assert inspect_model(path).codebook_size == 1024
+    assert cli.main(["inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "latent size       4 codes per step (discrete: decode takes code indices 0..1023" in out
+    assert "(full" not in out
+    assert "freeze          bool = False" in out and "(False,)" not in out

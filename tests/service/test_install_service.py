@@ -95,3 +95,12 @@ def test_missing_program_is_a_clear_error(tmp_path, capsys):
     code = cli.main(["install-service", "--root", str(tmp_path), "--executable", str(tmp_path / "nope")])
     assert code == 2
     assert "no ravebox program at" in capsys.readouterr().err
+
+
+def test_a_program_under_tmp_is_warned_about(tmp_path, program, capsys):
+    """PrivateTmp=yes gives the service an empty /tmp: a venv there would vanish for it."""
+    assert str(program).startswith(("/tmp/", "/var/tmp/")), "pytest's tmp_path is expected under /tmp"
+    code = cli.main(["install-service", "--root", str(tmp_path / "root"), "--executable", str(program), "--dry-run"])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert f"warning: {program} is under a temporary folder" in err and "PrivateTmp=yes" in err

@@ -1,5 +1,6 @@
 """The shipped units: what the issue asks of them, verify-clean, exposure <= 2.0."""
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -8,6 +9,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 UNITS = ROOT / "systemd"
+# What a fresh machine has: no ravebox on PATH, only the checkout's .venv/bin/ravebox.
+BARE_ENV = {"HOME": os.environ.get("HOME", "/root"), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+
+
+def check_units(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(ROOT / "tools" / "check_units.sh"), *args], capture_output=True, text=True,
+                          env=BARE_ENV)
 
 
 def unit(name: str) -> dict[str, list[str]]:
@@ -64,7 +72,7 @@ def test_jackd_unit_picks_the_card_by_name_with_alsa_midi_bridge():
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze")
 def test_check_units_script_passes_on_the_shipped_units():
-    result = subprocess.run(["bash", str(ROOT / "tools" / "check_units.sh")], capture_output=True, text=True)
+    result = check_units()
     assert result.returncode == 0, result.stdout + result.stderr
     scores = [line for line in result.stdout.splitlines() if "exposure" in line]
     assert len(scores) == 2 and all(line.startswith("ok ") for line in scores)
@@ -74,8 +82,7 @@ def test_check_units_script_passes_on_the_shipped_units():
 def test_check_units_script_catches_an_ignored_bad_value(tmp_path):
     for path in UNITS.glob("*.service"):
         (tmp_path / path.name).write_text(path.read_text().replace("Restart=on-failure", "Restart=sometimes"))
-    result = subprocess.run(["bash", str(ROOT / "tools" / "check_units.sh"), str(tmp_path)],
-                            capture_output=True, text=True)
+    result = check_units(str(tmp_path))
     assert result.returncode == 1
     assert "Failed to parse service restart specifier, ignoring: sometimes" in result.stdout
 
@@ -86,8 +93,7 @@ def test_check_units_script_catches_a_weak_sandbox(tmp_path):
         text = "\n".join(line for line in path.read_text().splitlines()
                          if not line.startswith(("Protect", "Private", "SystemCall", "Capability", "Restrict")))
         (tmp_path / path.name).write_text(text + "\n")
-    result = subprocess.run(["bash", str(ROOT / "tools" / "check_units.sh"), str(tmp_path)],
-                            capture_output=True, text=True)
+    result = check_units(str(tmp_path))
     assert result.returncode == 1
     assert "FAIL ravebox.service exposure" in result.stdout
 

@@ -21,32 +21,11 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 log = logging.getLogger("ravebox.demo")
-
-DEV_MODEL = Path(__file__).resolve().parents[3] / "tests" / "models" / "rave_a.ts"
-
-FALLBACK_BOX = """
-# Written by `ravebox demo` because this install ships no default box.
-[box]
-name = "demo"
-[models]
-a = "{model}"
-[graphs.main]
-encoder = "a"
-[output]
-late_block = "dry"
-[gates]
-[[gates.pattern]]
-name = "eighths"
-rate = "1/8"
-steps = "x.xx x.x. x.xx xx.x"
-"""
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=None, help="stop after this many seconds (default: Ctrl-C)")
@@ -58,52 +37,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bpm", type=float, default=120.0, help="tempo of the performance (default 120)")
 
 
-def default_box() -> Path:
-    """The bundled default box (``ravebox.data``); failing that, a box on the committed test model."""
-    from ravebox.data import default_box_path
+def find_server(name: str | None, capture: Path | None = None):
+    """``(server name, JackServer we started or None)``: the running server, or a new dummy one.
 
-    path = default_box_path()
-    if path.is_file() and _models_exist(path):
-        return path
-    if not DEV_MODEL.is_file():
-        raise FileNotFoundError(f"the bundled default box lacks its models and there is no {DEV_MODEL}")
-    folder = Path(tempfile.mkdtemp(prefix="ravebox-demo-"))
-    (folder / "box.toml").write_text(FALLBACK_BOX.format(model=DEV_MODEL))
-    return folder / "box.toml"
-
-
-def _models_exist(box: Path) -> bool:
-    """Whether the box's model files are present (an installed wheel may ship the box without them)."""
-    import tomllib
-
-    models = tomllib.loads(box.read_text()).get("models", {})
-    paths = [m if isinstance(m, str) else m.get("path", "") for m in models.values()]
-    return all((box.parent / p).resolve().is_file() for p in paths)
-
-
-def find_server(name: str | None):
-    """``(server name, JackServer we started or None)``: the running server, or a new dummy one."""
+    libjack's own probe messages are silenced (:mod:`ravebox.host.jackmessages`); this prints one line.
+    """
     import jack
 
+    from ravebox.host import jackmessages
     from ravebox.host.dummyserver import JackServer
 
+    jackmessages.silence()
     wanted = name if name is not None else os.environ.get("JACK_DEFAULT_SERVER", "")
     try:
         probe = jack.Client("ravebox-demo-probe", no_start_server=True, servername=wanted or None)
         probe.close()
+        print(f"using the running JACK server '{wanted or 'default'}'")
         return wanted, None
     except jack.JackError:
         pass
     server = JackServer(name=wanted or f"ravebox-demo-{os.getpid()}").start()
-    print(f"no JACK server answered; started a dummy one: jackd -n {server.name} -d dummy")
+    hint = f"capturing to {capture}" if capture else "add --capture FILE to hear it"
+    print(f"no JACK server answered; started a dummy server (no sound card): {hint}"
+          f" [jackd -n {server.name} -d dummy{_card_hint()}]")
     return server.name, server
+
+
+def _card_hint() -> str:
+    """How to play through a sound card, when this machine has one (``/proc/asound/cards``)."""
+    try:
+        cards = [line for line in Path("/proc/asound/cards").read_text().splitlines() if line[:3].strip().isdigit()]
+    except OSError:
+        return ""
+    return "; to hear it live, start jackd -d alsa first" if cards else ""
 
 
 def run(args: argparse.Namespace) -> int:
     from ravebox.service import logs
 
     logs.configure(os.environ.get(logs.ENV_LEVEL, "WARNING"))
-    server_name, started = find_server(args.server)
+    server_name, started = find_server(args.server, args.capture)
     try:
         return _play(args, server_name)
     finally:
@@ -117,7 +90,9 @@ def _play(args: argparse.Namespace, server: str) -> int:
     from ravebox.host.performance import build
     from ravebox.service.daemon import Daemon
 
-    box = args.config or default_box()
+    from ravebox.data import default_box_path
+
+    box = args.config or default_box_path()
     daemon = Daemon(box, server=server, observers=[_Ticker()])
     print(f"loading {box} ...")
     try:
@@ -183,10 +158,20 @@ def _start_jack_midi_clock(daemon, server: str, bpm: float):
     return proc
 
 
+LEGEND = ("  (late: engine blocks the model finished after their deadline, played as [output] late_block says; "
+          "xruns: JACK periods the machine missed. A few of each on a busy machine are normal.)")
+
+
 class _Ticker:
-    """Prints one status line a second while the demo plays (main thread)."""
+    """Prints one status line a second while the demo plays (main thread); the first with a legend."""
+
+    def __init__(self) -> None:
+        self._explained = False
 
     def on_tick(self, daemon) -> None:
+        if not self._explained:
+            print(LEGEND, flush=True)
+            self._explained = True
         status = daemon.status()
         clock = status.get("clock") or {}
         print(f"  {clock.get('tempo_bpm', 0):6.1f} BPM {clock.get('lock', '?'):<8} beat {clock.get('beat', 0):7.2f}"

@@ -48,7 +48,7 @@ def format_text(info) -> str:
         f"  kind              {info.kind}",
         f"  sample rate       {rate}  [{info.sources.get('sample_rate')}]",
         f"  ratio             {info.ratio}",
-        f"  latent size       {info.latent_size} (full {info.full_latent_size})",
+        _latent_line(info),
         f"  streaming         {'yes' if info.streaming else 'no'} ({info.cache_buffers} cache buffers)",
     ]
     if info.in_latents is not None:
@@ -59,5 +59,21 @@ def format_text(info) -> str:
         lines.append(f"    {name:<16}({m.in_channels} ch / {m.in_ratio}) -> ({m.out_channels} ch / {m.out_ratio})")
     lines.append(f"  attributes        [{info.sources.get('attributes')}]" + ("" if info.attributes else " none"))
     for name, a in info.attributes.items():
-        lines.append(f"    {name:<16}{', '.join(a.types) or '?'} = {a.value!r}")
+        lines.append(f"    {name:<16}{', '.join(a.types) or '?'} = {value_text(a.value)}")
     return "\n".join(lines)
+
+
+def _latent_line(info) -> str:
+    if info.codebook_size:
+        return (f"  latent size       {info.latent_size} codes per step (discrete: decode takes code indices "
+                f"0..{info.codebook_size - 1}, not latent values)")
+    return f"  latent size       {info.latent_size} (full {info.full_latent_size})"
+
+
+def value_text(value) -> str:
+    """An attribute value as a person reads it: nn~ getters return one value per type, as a tuple or list."""
+    if isinstance(value, (tuple, list)):
+        return ", ".join(value_text(v) for v in value) if value else "(none)"
+    if hasattr(value, "shape"):   # a tensor
+        return f"tensor{list(value.shape)}"
+    return repr(value) if isinstance(value, str) else str(value)

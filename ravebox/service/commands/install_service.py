@@ -121,8 +121,9 @@ def plan(root: Path, units: Path, program: Path, card: str, enable: bool) -> lis
 
 def units_dir(explicit: str | None) -> Path:
     """``systemd/`` of the source tree this package runs from (editable or source install)."""
-    candidates = [Path(explicit)] if explicit else [Path(__file__).resolve().parents[3] / "systemd",
-                                                    Path(sys.prefix) / "share" / "ravebox" / "systemd"]
+    from ravebox.data import systemd_dir
+
+    candidates = [Path(explicit)] if explicit else [systemd_dir()]
     for folder in candidates:
         if all((folder / name).is_file() for name in UNITS):
             return folder
@@ -134,10 +135,21 @@ def executable(explicit: str | None) -> Path:
     program = Path(explicit) if explicit else Path(sys.executable).parent / "ravebox"
     if not program.is_file():
         raise ServiceError(f"no ravebox program at {program} (pass --executable)")
-    if program.resolve().is_relative_to("/root") or program.resolve().is_relative_to("/home"):
-        print(f"warning: {program} is under a home folder, which the sandbox (ProtectHome=yes) hides from "
-              "the service; install ravebox in a venv such as /opt/ravebox instead", file=sys.stderr)
+    hidden = _hidden_by_sandbox(program)
+    if hidden:
+        print(f"warning: {program} is under {hidden}; install ravebox in a venv such as /opt/ravebox instead",
+              file=sys.stderr)
     return program.absolute()
+
+
+def _hidden_by_sandbox(program: Path) -> str:
+    """Why the service could not see ``program`` ("" when it can): ProtectHome= and PrivateTmp= hide folders."""
+    real = program.resolve()
+    if real.is_relative_to("/root") or real.is_relative_to("/home"):
+        return "a home folder, which the sandbox (ProtectHome=yes) hides from the service"
+    if real.is_relative_to("/tmp") or real.is_relative_to("/var/tmp"):
+        return "a temporary folder, which the sandbox (PrivateTmp=yes) replaces with an empty one for the service"
+    return ""
 
 
 def _sysusers_file(root: Path) -> Step:

@@ -1,0 +1,1 @@
+../../../tests/models/rave_a.ts
