@@ -170,7 +170,7 @@ def _parse_graph(name: str, entry: object, diags: Diagnostics, models: Mapping[s
     kind = entry.get("kind", "prior" if "prior" in entry and "encoder" not in entry else "transfer")
     if kind not in GRAPH_KINDS:
         diags.error(f"{key}.kind", f"must be one of {', '.join(GRAPH_KINDS)}{did_you_mean(str(kind), GRAPH_KINDS)}")
-        return None
+        # no return: the rest of the graph is still checked, so `check` reports every problem at once
     decoders = _decoders(entry, diags, key)
     encoder = _model_ref(entry, "encoder", models, diags, key)
     prior = _model_ref(entry, "prior", models, diags, key)
@@ -181,6 +181,8 @@ def _parse_graph(name: str, entry: object, diags: Diagnostics, models: Mapping[s
     if kind in ("prior", "mixed") and prior is None and "prior" not in entry:
         diags.error(f"{key}.prior", f"a {kind} graph needs a prior model")
     match, index_map = _matching(entry, diags, key)
+    if kind not in GRAPH_KINDS:
+        return None
     return GraphSpec(name, kind, decoders, encoder, prior, match, index_map)
 
 

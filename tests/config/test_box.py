@@ -121,3 +121,14 @@ def test_other_sections_go_to_their_parsers(tmp_path):
 def test_toml_syntax_error_names_the_line(tmp_path):
     errors = _errors(_write(tmp_path, "[models]\na = \n"))
     assert errors[0].startswith(f"{tmp_path / 'box.toml'}:2: TOML syntax error")
+
+
+def test_an_invalid_kind_does_not_hide_the_rest_of_the_graph(tmp_path):
+    """`check` promises every problem at once: a bad kind is one of them, not the only one."""
+    a = MODELS / "rave_a.ts"
+    errors = _errors(_write(tmp_path, f'[models]\na = "{a}"\n[graphs.x]\nkind = "tranfser"\nencoder = "a"\n'
+                                      'decoder = "aa"\nmatch = "pad_zero"\ncolour = 1\n'))
+    assert any("graphs.x.kind: must be one of" in e and "'transfer'" in e for e in errors)
+    assert any("graphs.x.decoder" in e and "'a'" in e for e in errors), errors
+    assert any("graphs.x.match" in e for e in errors), errors
+    assert any("graphs.x.colour: unknown key" in e for e in errors), errors

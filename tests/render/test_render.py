@@ -165,6 +165,7 @@ def test_cli_json_summary(tmp_path, box, wav, capsys):
     assert main(["render", str(box), str(wav), "-o", str(out), "--seed", "5", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["seed"] == 5 and summary["output"] == str(out) and out.exists()
+    assert list(summary["channels"]) == ["voice", "dream"]     # the box's order, as in the file
     assert main(["render", str(box), str(tmp_path / "missing.wav"), "-o", str(out)]) == 1
 
 

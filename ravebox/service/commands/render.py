@@ -21,8 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True,
                         help="output audio file (.wav: float, .flac: 24 bit); one channel group per graph, "
                              "in the box's order")
-    parser.add_argument("--midi", help="Standard MIDI File with the performance (CCs, notes, program changes, "
-                                       "MIDI clock or a tempo map)")
+    parser.add_argument("--midi", help="Standard MIDI File with the performance (CCs, notes, program changes); "
+                                       "its tempo map drives the clock (a file cannot carry MIDI clock)")
     parser.add_argument("--seed", type=int, help="seed for every random draw (default: [output] seed)")
     parser.add_argument("--duration", type=float, help="seconds to render (default: the input's length)")
     parser.add_argument("--tail", type=float, default=0.0, help="extra seconds after the input ends")
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"ravebox render: {exc}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps(summary, indent=2, sort_keys=True))
+        print(json.dumps(summary, indent=2))   # unsorted: "channels" follows the box's (the file's) order
     else:
         print(f"wrote {summary['output']}: {summary['duration_s']:.2f} s, {summary['blocks']} blocks, "
               f"{summary['nonfinite_samples']} non-finite samples caught, "
