@@ -150,3 +150,8 @@ def test_inspect_says_a_discrete_model_decodes_codes(tmp_path, capsys):
     assert "latent size       4 codes per step (discrete: decode takes code indices 0..1023" in out
     assert "(full" not in out
     assert "freeze          bool = False" in out and "(False,)" not in out
+
+
+def test_inspect_the_committed_discrete_probe(models_dir, capsys):
+    assert cli.main(["inspect", str(models_dir / "codes_44k_2048.ts")]) == 0
+    assert "latent size       2 codes per step (discrete: decode takes code indices 0..15" in capsys.readouterr().out
