@@ -182,50 +182,55 @@ def dropout(name: str, seed: int) -> dict:
 
 
 # -- report ----------------------------------------------------------------------------
+def measure(name: str) -> dict[str, float]:
+    """Every figure of one follower (``FOLLOWERS`` key); ``bench/clock_torture.py`` reuses it."""
+    seeds = range(20)
+    r: dict[str, float] = {}
+    s1 = [steady(name, s, 1.0) for s in range(5)]
+    r["tempo_1ms"] = float(np.sqrt(np.mean([x["tempo_sigma"] ** 2 for x in s1])))
+    r["phase_1ms"] = float(np.sqrt(np.mean([x["phase_sigma"] ** 2 for x in s1])))
+    r["phase_bias"] = float(np.mean([x["phase_bias"] for x in s1]))
+    s2 = [steady(name, s, 2.0) for s in range(5)]
+    r["tempo_2ms"] = float(np.sqrt(np.mean([x["tempo_sigma"] ** 2 for x in s2])))
+    sq = [steady(name, s, 0.0, quantise=BLOCK) for s in range(2)]
+    r["tempo_quant"] = float(np.sqrt(np.mean([x["tempo_sigma"] ** 2 for x in sq])))
+    r["phase_quant"] = float(np.sqrt(np.mean([x["phase_sigma"] ** 2 for x in sq])))
+    st = [step(name, s) for s in seeds]
+    r["settle"] = float(np.median([x["settle"] for x in st]))
+    r["settle_max"] = float(np.max([x["settle"] for x in st]))
+    rp = [ramp(name, s) for s in range(3)]
+    r["ramp_rms"] = float(np.mean([x["ramp_rms"] for x in rp]))
+    r["ramp_phase_max"] = float(np.max([x["ramp_phase_max"] for x in rp]))
+    r["ramp_settle"] = float(np.median([x["settle"] for x in rp]))
+    big = [jump(name, s, a, b) for s in range(3) for a, b in ((120, 60), (120, 240), (60, 200), (140, 90))]
+    r["big_settle"] = float(np.max([x["settle"] for x in big]))
+    r["big_phase"] = float(np.max([x["phase_end"] for x in big]))
+    small = [jump(name, s, a, b) for s in range(3) for a, b in ((120, 121), (300, 290))]
+    r["small_settle"] = float(np.median([x["settle"] for x in small]))
+    dr = [dropout(name, s) for s in range(3)]
+    r["relock"] = float(np.median([x["relock"] for x in dr]))
+    r["backward"] = sum(x["backward"] for x in s1 + s2 + sq + st + rp + dr + big + small)
+    return r
+
+
+def print_figures(rb: dict[str, float]) -> None:
+    """The goal figures of the ravebox follower, as ``name: value`` lines."""
+    print(f"tempo_sigma_bpm_1ms: {rb['tempo_1ms']:.4f}")
+    print(f"settle_beats_step: {rb['settle']:.2f}")
+    print(f"phase_sigma_ms: {rb['phase_1ms']:.3f}")
+    print(f"backward_phase_events: {int(rb['backward'])}")
+
+
 def main() -> None:
     began = time.perf_counter()
-    seeds = range(20)
-    rows: dict[str, dict[str, float]] = {}
-    backward = 0
-    for name in FOLLOWERS:
-        r: dict[str, float] = {}
-        s1 = [steady(name, s, 1.0) for s in range(5)]
-        r["tempo_1ms"] = float(np.sqrt(np.mean([x["tempo_sigma"] ** 2 for x in s1])))
-        r["phase_1ms"] = float(np.sqrt(np.mean([x["phase_sigma"] ** 2 for x in s1])))
-        r["phase_bias"] = float(np.mean([x["phase_bias"] for x in s1]))
-        s2 = [steady(name, s, 2.0) for s in range(5)]
-        r["tempo_2ms"] = float(np.sqrt(np.mean([x["tempo_sigma"] ** 2 for x in s2])))
-        sq = [steady(name, s, 0.0, quantise=BLOCK) for s in range(2)]
-        r["tempo_quant"] = float(np.sqrt(np.mean([x["tempo_sigma"] ** 2 for x in sq])))
-        r["phase_quant"] = float(np.sqrt(np.mean([x["phase_sigma"] ** 2 for x in sq])))
-        st = [step(name, s) for s in seeds]
-        r["settle"] = float(np.median([x["settle"] for x in st]))
-        r["settle_max"] = float(np.max([x["settle"] for x in st]))
-        rp = [ramp(name, s) for s in range(3)]
-        r["ramp_rms"] = float(np.mean([x["ramp_rms"] for x in rp]))
-        r["ramp_phase_max"] = float(np.max([x["ramp_phase_max"] for x in rp]))
-        r["ramp_settle"] = float(np.median([x["settle"] for x in rp]))
-        big = [jump(name, s, a, b) for s in range(3) for a, b in ((120, 60), (120, 240), (60, 200), (140, 90))]
-        r["big_settle"] = float(np.max([x["settle"] for x in big]))
-        r["big_phase"] = float(np.max([x["phase_end"] for x in big]))
-        small = [jump(name, s, a, b) for s in range(3) for a, b in ((120, 121), (300, 290))]
-        r["small_settle"] = float(np.median([x["settle"] for x in small]))
-        dr = [dropout(name, s) for s in range(3)]
-        r["relock"] = float(np.median([x["relock"] for x in dr]))
-        r["backward"] = sum(x["backward"] for x in s1 + s2 + sq + st + rp + dr + big + small)
-        rows[name] = r
-        if name == "ravebox":
-            backward = int(r["backward"])
+    rows = {name: measure(name) for name in FOLLOWERS}
     print_table(rows)
     print(f"(ran {time.perf_counter() - began:.1f} s)")
     rb = rows["ravebox"]
     for base in ("ma24", "ma47"):
         print(f"ratio tempo_1ms {base}/ravebox: {rows[base]['tempo_1ms'] / rb['tempo_1ms']:.1f}x, "
               f"phase_1ms {base}/ravebox: {rows[base]['phase_1ms'] / rb['phase_1ms']:.1f}x")
-    print(f"tempo_sigma_bpm_1ms: {rb['tempo_1ms']:.4f}")
-    print(f"settle_beats_step: {rb['settle']:.2f}")
-    print(f"phase_sigma_ms: {rb['phase_1ms']:.3f}")
-    print(f"backward_phase_events: {backward}")
+    print_figures(rb)
 
 
 def print_table(rows: dict[str, dict[str, float]]) -> None:
