@@ -145,7 +145,8 @@ class Master:
             return 0.0, self.bpm, False
         tau, song, period, running = self.truth[i]
         frac = min((frame - tau) / period, 1.0)
-        return (song + (frac if running else 0.0)) / PPQN, 60.0 * SR / (PPQN * period), running
+        playing = running and frame - tau < 1.5 * period  # a master gone silent has no beat to check
+        return (song + (frac if running else 0.0)) / PPQN, 60.0 * SR / (PPQN * period), playing
 
 
 # -- scenarios -------------------------------------------------------------------------------

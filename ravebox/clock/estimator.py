@@ -1,30 +1,36 @@
-"""Tick-time estimator: an adaptive-window line fit of tick times over tick indices.
+"""Tick-time estimator: a DLL in Kalman form whose bandwidth adapts, with outlier gating and change tests.
 
-Why not a fixed-bandwidth DLL: with ±1 ms jitter a DLL narrow enough for
-0.01 BPM steadiness needs about 16 beats to settle after a tempo step, and one
-wide enough to settle in 1.5 beats jitters by tenths of a BPM. A least-squares
-line over the ticks since the last detected change has the smallest variance
-an unbiased linear estimator can have for that data, and its window grows
-while the tempo is steady (up to ``max_window`` ticks) and restarts on a step.
+Why this shape (Ardour's and x42's followers are a second-order DLL; this is
+the same loop written as a two-state Kalman filter, so its bandwidth is
+computed rather than tuned): the state is the time ``T`` of the newest tick
+and the tick period ``P``. After a (re)seed the filter is wide open and
+narrows as ticks agree, which makes it a least-squares line over the ticks
+since the seed; a small process noise caps its memory at about ``WINDOW``
+ticks. Its gain is therefore wide when little is known and narrow when
+much is, which is what a fixed-bandwidth DLL cannot be.
 
-How a step is caught: every new tick is compared with the line's prediction;
-the residual, normalised by the noise level (estimated from the fit itself)
-and by the prediction's own uncertainty, drives a two-sided CUSUM. Suspicious
-ticks are held back ("pending") instead of bending the line. When the CUSUM
-alarms, a change-point test compares "no change" with "a kink at tick c"
-(the new line anchored where the old one predicted tick c, since tick times are
-continuous across a tempo change) and with "a free new line" (a phase jump).
-Only a significant improvement restarts the fit; otherwise the pending ticks
-are committed (outliers dropped). In a tempo ramp the line is replaced by
-the tangent of a parabola through the recent ticks, once its curvature is
-unmistakable.
+Ticks are **counted**: tick ``n`` after the seed has index ``n``. Counting is
+right whatever the jitter (±5 ms is more than half a tick at 300 BPM, so no
+gap can be rounded to a tick count there), and a tempo halved or doubled is
+just a tempo change. Three things keep the line honest:
 
-How ticks are counted: each tick is indexed by its gap to the previous one
-rounded to whole periods (2 = one tick missed; under half a period = a
-duplicate, dropped). When the tempo jumps by a third or more, that rounding
-misreads the gaps, so odd gaps next to a change (or two long gaps in a row,
-or two duplicates within four ticks) make the estimator re-read the recent
-gaps with :func:`ravebox.clock.gaps.read_gaps` and re-index them.
+- **Gate**: a tick more than ``GATE`` sigmas from its prediction is held back
+  (*pending*) rather than bending the line. When a later tick fits the line
+  again, the held ones were outliers (a USB burst, a late message): their
+  times are dropped, their count kept.
+- **Change test**: when held ticks do not come back, or a CUSUM of the
+  residuals alarms (a small tempo step), the filter is rolled back to a tick
+  before the trouble and replayed under each hypothesis: a *kink* (new
+  tempo, the time line continuous), a *jump* (new phase and tempo), or an
+  *index shift* (a tick lost or doubled on the cable; only when the jitter is
+  small enough to tell one tick from another). A hypothesis wins only if the
+  newest ticks fit it and it explains the ticks clearly better.
+- **Resume** after a dropout: the master is assumed to have played on, so
+  the first ``RESUME_TICKS`` ticks are held and their index offset chosen
+  from all of them (one tick alone could round the wrong way).
+
+The jitter sigma is measured from second differences of tick times (their
+median absolute deviation), which no tempo step or lone outlier can inflate.
 
 Thread: the control thread (through :class:`~ravebox.clock.follower.ClockFollower`),
 or the render loop. Pure and deterministic: same ticks in, same lines out.
@@ -32,11 +38,22 @@ or the render loop. Pure and deterministic: same ticks in, same lines out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections import deque
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ravebox.clock.gaps import read_gaps
+GATE = 3.5            # sigmas of the prediction error a tick may be off and still count
+CUSUM_DRIFT = 0.5     # CUSUM slack, in sigmas
+CUSUM_ALARM = 6.0     # CUSUM threshold, in sigmas
+CHANGE_COST = 12.0    # squared sigmas a change must explain better than no change
+WINDOW = 384          # ticks of memory while the tempo is steady (16 beats)
+MAX_PENDING = 24      # held ticks before the filter gives up and re-seeds on them
+RESUME_TICKS = 6      # ticks after a dropout read together to find where the master is
+LOG = 64              # ticks kept for rolling back
+NOISE_TICKS = 64      # second differences the jitter estimate looks at
+WIDE = 2.0            # prior sigma of a new tempo, in periods: any tempo from a sixth to six times
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,533 +72,340 @@ class TickLine:
 
 
 @dataclass(frozen=True, slots=True)
-class EstimatorTuning:
-    """Knobs of :class:`TickEstimator`; the defaults meet the clock goals of issue 7."""
+class _Fit:
+    """Kalman state at tick ``k``: time ``T``, period ``P`` and their covariance."""
 
-    max_window: int = 384          # ticks kept in the fit when steady (16 beats)
-    cusum_drift: float = 1.0       # CUSUM slack k, in noise sigmas
-    cusum_alarm: float = 4.0       # CUSUM threshold h, in noise sigmas
-    change_gain: float = 16.0      # SSE improvement (in sigma^2) a change must buy
-    change_z: float = 3.0          # both last residuals must reach this many sigmas, same sign
-    outlier_z: float = 6.0         # |z| above which a pending tick is dropped on commit
-    max_pending: int = 12          # ticks held back at most before committing
-    anchor_weight: float = 8.0     # weight of the kink anchor, in ticks
-    noise_prior_count: float = 8.0  # pseudo-count of the previous noise estimate
-    min_noise: float = 0.5         # frames; timestamps are integers
-    min_fit: int = 24              # ticks committed unconditionally after a (re)start
-    history: int = 24              # raw ticks remembered for change-point search
-    kink_back: int = 16            # how far before the alarm a kink is looked for
-    kink_span: int = 4             # kink candidates searched either side of the detected one
-    curve_window: int = 48         # ticks a ramp (parabola) is fitted over
-    curve_min: int = 16            # fewest ticks before a ramp is considered
-    curve_t: float = 5.0           # curvature must be this many standard errors
-    reread_ticks: int = 6          # ticks after a jump over which its gaps are read again
-    odd_gap_cost: float = 9.0      # cost (in squared sigmas) of reading a gap as missed or duplicate
-    kink_young: int = 96           # ticks after a kink during which its location is re-fitted
+    k: int
+    T: float
+    P: float
+    tt: float
+    tp: float
+    pp: float
+
+    def predict(self, k: int, q: float) -> "_Fit":
+        n = k - self.k
+        return _Fit(k, self.T + n * self.P, self.P,
+                    self.tt + 2 * n * self.tp + n * n * self.pp + q * n ** 3 / 3.0,
+                    self.tp + n * self.pp + q * n * n / 2.0, self.pp + q * n)
+
+    def z(self, t: float, r: float) -> float:
+        """Residual of a tick at ``t`` (this fit predicted to its index) in sigmas."""
+        return (t - self.T) / math.sqrt(self.tt + r)
+
+    def update(self, t: float, r: float) -> "_Fit":
+        s = self.tt + r
+        e = t - self.T
+        kt, kp = self.tt / s, self.tp / s
+        return _Fit(self.k, self.T + kt * e, self.P + kp * e,
+                    self.tt * (1 - kt), self.tp * (1 - kt), self.pp - kp * self.tp)
 
 
-@dataclass(slots=True)
-class _Kink:
-    """A detected tempo change: the line before it and where it may have happened."""
-
-    old: TickLine
-    candidates: list[int]
-    pre: list[tuple[int, float]]  # raw ticks around the candidates
-    chosen: tuple[float, float] | None = None
+def _seeded(k: int, t: float, period: float, r: float) -> _Fit:
+    """A fit that knows where tick ``k`` fell and hardly anything about the tempo."""
+    return _Fit(k, t, period, r, 0.0, (WIDE * period) ** 2)
 
 
 @dataclass(slots=True)
-class _Episode:
-    """Ticks around a suspected jump, read again with every new tick for a few ticks.
-
-    Why: whether a long gap was a lost tick or a slower tempo (a short one a
-    doubled message or a faster tempo) shows only in the gaps after it, and
-    a wrong reading would shift the beat by whole ticks for good. So the
-    state from before the jump is kept and the indexing redone as gaps arrive.
-    """
-
-    keep: int
-    k: np.ndarray
-    t: np.ndarray
-    w: np.ndarray
-    old: TickLine
-    noise: float
-    restarts: int
-    times: list[float]
-    left: int
+class _Tick:
+    k: int
+    t: float
+    before: _Fit | None   # the fit before this tick (for rolling back)
 
 
 class TickEstimator:
-    """Fits tick times against tick indices; see the module docstring for why and how."""
+    """Follows tick times; see the module docstring for why and how."""
 
-    def __init__(self, initial_noise: float, tuning: EstimatorTuning | None = None,
-                 min_period: float = 0.0) -> None:
-        """``initial_noise``: tick-time sigma guess in frames; ``min_period``: frames below
-        which a gap is always a duplicate (the fastest tempo ever expected)."""
-        self.tuning = tuning or EstimatorTuning()
+    def __init__(self, initial_noise: float, min_period: float = 1.0, max_period: float = math.inf,
+                 initial_period: float | None = None) -> None:
+        """``initial_noise``: jitter sigma guess (frames) until measured; ``min_period`` /
+        ``max_period``: the fastest and slowest tempo a change may be read as (frames per tick);
+        ``initial_period``: the tempo guess before the first two ticks."""
         self.min_period = float(min_period)
-        cap = self.tuning.max_window + 1
-        self._k = np.zeros(cap)          # committed ticks (ring, oldest first after unroll)
-        self._t = np.zeros(cap)
-        self._w = np.zeros(cap)
-        self._n = 0
-        self._noise = max(float(initial_noise), self.tuning.min_noise)
-        self._prior_noise = self._noise
-        self._pending: list[tuple[int, float, float]] = []  # (k, t, z)
-        self._cusum_hi = 0.0
-        self._cusum_lo = 0.0
-        self._line: TickLine | None = None
-        self._leverage_terms = (0.0, 0.0, 0.0)  # (sum w, mean k, sum w (k-mean)^2)
-        self._history: list[tuple[int, float]] = []  # last raw ticks, committed or pending
-        self._kink: _Kink | None = None
-        self._raw: list[tuple[float, str]] = []  # last raw ticks and how their gap looked
-        self._unexplained = False
-        self._young_outliers = 0
-        self._episode: _Episode | None = None
+        self.max_period = float(max_period)
+        self._initial_noise = max(float(initial_noise), 0.5)
+        self._d2: deque[float] = deque(maxlen=NOISE_TICKS)
+        self._noise = self._initial_noise
+        self._fit: _Fit | None = None
+        self._log: deque[_Tick] = deque(maxlen=LOG)
+        self._pending = 0               # newest ticks in the log held back
+        self._cusum = [0.0, 0.0, 0]     # high, low, tick index where it left zero
+        self._resume: list[float] | None = None
+        self.prior_period = initial_period
         self.last_k: int | None = None
-        self.last_t: float | None = None
-        self.prior_period: float | None = None
+        self.matched = 0                # ticks in a row that met their prediction
+        self.age = 0                    # ticks since the last seed
         self.restarts = 0
         self.rejected = 0
+        self.shifts = 0
+        self._moves: list[tuple[int, int]] = []  # (first index moved, by how much), not yet taken
 
     # -- public -------------------------------------------------------------------
     @property
     def line(self) -> TickLine | None:
-        """The current fit, or None until two ticks (or a prior tempo) define one."""
-        return self._line
-
-    @property
-    def count(self) -> int:
-        """Ticks in the current fit (committed, not pending)."""
-        return self._n
-
-    @property
-    def lag(self) -> float:
-        """Frames by which the newest held-back tick trails the line (0 when none is held).
-
-        Why: while a change is being confirmed the line still predicts the old
-        tempo; once the evidence is strong (CUSUM past half its alarm), the
-        follower may shift the phase by this much so that gates do not drift
-        until the fit restarts.
-        """
-        if not self._pending or self._line is None:
-            return 0.0
-        if max(self._cusum_hi, self._cusum_lo) < 0.5 * self.tuning.cusum_alarm:
-            return 0.0
-        k, t, _ = self._pending[-1]
-        return t - self._line.time_of(k)
+        """The current line, or None until a tick seeds one."""
+        f = self._fit
+        return None if f is None else TickLine(f.T, float(f.k), max(f.P, 1.0))
 
     @property
     def noise(self) -> float:
-        """Estimated tick-time noise sigma, in frames."""
+        """Measured tick jitter sigma, in frames."""
         return self._noise
 
-    def tick(self, t: float) -> int | None:
-        """Take one tick stamped at frame ``t``; returns its tick index, or None if dropped."""
+    @property
+    def period_sigma(self) -> float:
+        """Standard error of the period, in frames (inf before two ticks)."""
+        f = self._fit
+        return math.inf if f is None or self.matched < 2 else math.sqrt(max(f.pp, 0.0))
+
+    @property
+    def held(self) -> int:
+        """Newest ticks held back: their place on the line is not decided yet."""
+        return self._pending + len(self._resume or ())
+
+    @property
+    def unsettled(self) -> bool:
+        """Ticks are being held back, or a change is building up."""
+        return self._pending > 0 or self._resume is not None or max(self._cusum[:2]) > CUSUM_ALARM / 2
+
+    def take_moves(self) -> list[tuple[int, int]]:
+        """Index corrections since the last call: ``(k, shift)`` = every index from ``k`` on
+        (as handed out before) moved by ``shift``. Whoever kept an index adds the shift."""
+        moves, self._moves = self._moves, []
+        return moves
+
+    def tick(self, t: float) -> int:
+        """Take one tick stamped at frame ``t``; returns its (counted) index."""
         t = float(t)
-        ep = self._episode
-        if ep is not None:  # still re-reading the gaps around a jump: one more gap to read
-            ep.times.append(t)
-            ep.left -= 1
-            if ep.left <= 0:
-                self._episode = None
-            return self._reread(ep)
-        kind, k = self._classify(t)
-        self._raw.append((t, kind))
-        del self._raw[:-8]
-        if self._needs_reacquire():
-            return self._reacquire()
-        if k is None:
-            self.rejected += 1
-            return None
-        self.last_k, self.last_t = k, t
-        self._history.append((k, t))
-        del self._history[:-self.tuning.history]
-        if self._line is None or self._n < self.tuning.min_fit:
-            if self._n >= 4 and abs(self._z(k, t)) > self.tuning.outlier_z:
-                self.rejected += 1
-                self._young_outliers += 1
-                self._unexplained = self._young_outliers >= 2  # a young fit that was wrong
-                return k
-            self._young_outliers = 0
-            self._commit(k, t, 1.0)
+        self._measure_noise(t)
+        if self._resume is not None:
+            return self._resume_tick(t)
+        k = 0 if self.last_k is None else self.last_k + 1
+        self.last_k = k
+        fit = self._fit
+        self._log.append(_Tick(k, t, fit))
+        if fit is None:
+            self._seed(k, t)
             return k
-        z = self._z(k, t)
-        if not self._pending and abs(z) <= self.tuning.cusum_drift:
-            self._cusum_hi = self._cusum_lo = 0.0
-            self._commit(k, t, 1.0)
+        pred = fit.predict(k, self._q())
+        z = pred.z(t, self._r())
+        if self._pending == 0 and abs(z) <= GATE:
+            self._accept(pred.update(t, self._r()), z)
+            if max(self._cusum[:2]) > CUSUM_ALARM:
+                self._test_change(self._position_of(int(self._cusum[2])))
             return k
-        self._cusum_hi = max(0.0, self._cusum_hi + z - self.tuning.cusum_drift)
-        self._cusum_lo = max(0.0, self._cusum_lo - z - self.tuning.cusum_drift)
-        self._pending.append((k, t, z))
-        self._settle_pending()
-        return self.last_k
+        self._pending += 1
+        self.matched = 0
+        self._resolve()
+        return k
+
+    def reseed(self) -> None:
+        """Forget the fit (keep the period as a prior and the jitter): the next tick starts anew.
+
+        For Start and a new source: whatever came before says nothing about
+        where the next tick falls.
+        """
+        if self._fit is not None:
+            self.prior_period = self._fit.P
+        self._fit = None
+        self._pending = 0
+        self._resume = None
+        self._cusum = [0.0, 0.0, 0]
+        self.matched = 0
+        self.age = 0
+        self._log.clear()
+        self.restarts += 1
 
     def resume(self) -> None:
-        """Forget the fit but keep counting: after a dropout, the next ticks re-acquire.
-
-        The last period is kept as a prior so that the first tick after the gap
-        gets the index the master most likely sent it with.
-        """
-        if self._line is not None:
-            self.prior_period = self._line.period
-        self._prior_noise = self._noise
-        self._n = 0
-        self._pending.clear()
-        self._cusum_hi = self._cusum_lo = 0.0
-        self._line = None
-        self._kink = None
+        """After a dropout: the master played on; the next ticks re-find their place on the line."""
+        self.matched = 0
+        self._pending = 0
+        self._cusum = [0.0, 0.0, 0]
+        if self._fit is not None:
+            self._resume = []
         self.restarts += 1
 
-    # -- indexing -----------------------------------------------------------------
-    def _classify(self, t: float) -> tuple[str, int | None]:
-        """Index a tick by its gap to the last one: "ok", "long" (ticks missed?) or "dup"."""
-        if self.last_t is None or self.last_k is None:
-            return "ok", 0
-        period = self._line.period if self._line is not None else self.prior_period
-        gap_frames = t - self.last_t
-        if gap_frames < self.min_period:
-            return "dup", None
-        if period is None:
-            return "ok", self.last_k + 1
-        ratio = gap_frames / period
-        if ratio < 0.5:
-            return "dup", None
-        gap = int(np.floor(ratio + 0.5))
-        return ("long" if gap >= 2 else "ok"), self.last_k + gap
+    # -- the filter ---------------------------------------------------------------
+    def _r(self) -> float:
+        return self._noise * self._noise
 
-    def _needs_reacquire(self) -> bool:
-        """Gaps that no longer fit the period: the tempo has moved by more than a third.
+    def _q(self) -> float:
+        """Process noise on the period: caps the memory at about WINDOW ticks."""
+        return self._r() / float(WINDOW) ** 4
 
-        Why: a single long gap is a missed tick and a single short one a
-        duplicate, but two long gaps in a row (judged one tick later, since two
-        missed ticks look the same), two duplicates in four ticks,
-        or ticks the change test cannot explain mean a new tempo, so the
-        recent ticks are re-indexed one apart.
-        """
-        kinds = [kind for _, kind in self._raw]
-        if kinds[-3:-1] == ["long", "long"] or kinds[-4:].count("dup") >= 2 or self._unexplained:
-            return self._n > 0 and len(self._recent_after_trusted()) >= 2
-        return False
+    def _seed(self, k: int, t: float) -> None:
+        self._fit = _seeded(k, t, self.prior_period or 1000.0, self._r())
+        self.matched = 0
+        self.age = 1
+        self._pending = 0
+        self._cusum = [0.0, 0.0, k + 1]
 
-    def _odd_gap_near_pending(self) -> bool:
-        """Whether a duplicate or a long gap came with (or just before) the held-back ticks.
+    def _accept(self, fit: _Fit, z: float) -> None:
+        self._fit = fit
+        self.matched += 1
+        self.age += 1
+        hi, lo, start = self._cusum
+        hi, lo = max(0.0, hi + z - CUSUM_DRIFT), max(0.0, lo - z - CUSUM_DRIFT)
+        if hi == 0.0 and lo == 0.0:
+            start = fit.k + 1
+        self._cusum = [hi, lo, start]
 
-        A lone missed tick is exactly predicted and never alarms, so an odd gap
-        next to an alarm means the period itself moved past the rounding.
-        """
-        if not self._pending:
-            return False
-        times = [t for t, _ in self._raw]
-        first = int(np.searchsorted(times, self._pending[0][1], "left"))
-        return any(kind != "ok" for _, kind in self._raw[max(0, first - 3):])
+    def _position_of(self, k: int) -> int:
+        """Log position of the tick with index ``k`` (clamped to the log)."""
+        for i, tick in enumerate(self._log):
+            if tick.k >= k:
+                return i
+        return len(self._log) - 1
 
-    def _trusted(self) -> int:
-        """How many committed ticks to keep: those before the first odd gap still remembered."""
-        odd = [t for t, kind in self._raw if kind != "ok"]
-        if not odd:
-            return self._n
-        return int(np.searchsorted(self._t[:self._n], odd[0], "left"))
+    def _measure_noise(self, t: float) -> None:
+        log = self._log
+        if len(log) >= 2 and self._resume is None:
+            self._d2.append(t - 2.0 * log[-1].t + log[-2].t)
+        if len(self._d2) >= 8:
+            d2 = np.fromiter(self._d2, dtype=np.float64)
+            mad = float(np.median(np.abs(d2 - np.median(d2))))
+            self._noise = max(1.4826 * mad / math.sqrt(6.0), 0.5)
 
-    def _recent_after_trusted(self) -> list[float]:
-        keep = self._trusted()
-        if keep == 0:
-            return []
-        t_trusted = self._t[keep - 1]
-        return [t for t, _ in self._raw if t > t_trusted]
-
-    def _reacquire(self) -> int | None:
-        """Start re-reading the ticks since the last trusted one (see :class:`_Episode`)."""
-        keep = self._trusted()
-        self._episode = _Episode(
-            keep, self._k[:keep].copy(), self._t[:keep].copy(), self._w[:keep].copy(),
-            self._line, self._noise, self.restarts, self._recent_after_trusted(), self.tuning.reread_ticks)
-        return self._reread(self._episode)
-
-    def _reread(self, ep: "_Episode") -> int | None:
-        """Index the episode's ticks by the best reading of their gaps, from the saved state.
-
-        :func:`read_gaps` decides which gaps were duplicates or missed ticks and
-        where the tempo changed. With no change, the ticks are committed with
-        their new indices; with one, the fit restarts from a kink there.
-        """
-        keep = ep.keep
-        self._k[:keep], self._t[:keep], self._w[:keep] = ep.k, ep.t, ep.w
-        k_tr, t_tr = int(ep.k[-1]), float(ep.t[-1])
-        old = ep.old
-        gaps = np.diff(np.concatenate([[t_tr], ep.times]))
-        change, steps = read_gaps(gaps, old.period, ep.noise, self.tuning.odd_gap_cost)
-        ks = k_tr + np.cumsum(steps)
-        self._pending.clear()
-        self._raw.clear()
-        self._cusum_hi = self._cusum_lo = 0.0
-        self._unexplained = False
-        self._young_outliers = 0
-        self._noise = ep.noise
-        self._kink = None
-        self.restarts = ep.restarts
-        ticks = [(int(k), t) for k, t, m in zip(ks, ep.times, steps) if m > 0]
-        if change is None:
-            self._n = keep
-            self._line = old
-            for k, t in ticks:
-                self._append(float(k), t, 1.0)
-        else:
-            self._prior_noise = ep.noise
-            self.prior_period = None
-            self._n = 0
-            kc = k_tr + int(np.sum(steps[:change]))
-            span = self.tuning.kink_span
-            pre = [(k_tr, t_tr)] + [(k, t) for k, t in ticks if k <= kc]
-            self._kink = _Kink(old, [kc + d for d in range(-span, span + 1) if kc + d >= k_tr], pre)
-            self.restarts += 1
-            for k, t in ticks:
-                if k > kc:
-                    self._append(float(k), t, 1.0)
-        self._refit()
-        self.last_k, self.last_t = ticks[-1] if ticks else (k_tr, t_tr)
-        self._history = ticks[-self.tuning.history:]
-        return self.last_k if steps[-1] > 0 else None
-
-    def _z(self, k: int, t: float) -> float:
-        """Residual of tick ``(k, t)`` in sigmas of the prediction error."""
-        line = self._line
-        assert line is not None
-        sw, kbar, skk = self._leverage_terms
-        lev = 1.0 / sw + ((k - kbar) ** 2 / skk if skk > 0 else 0.0)
-        return (t - line.time_of(k)) / (self._noise * np.sqrt(1.0 + lev))
-
-    # -- pending ticks and change detection -----------------------------------------
-    def _settle_pending(self) -> None:
-        tun = self.tuning
-        if self._cusum_hi > tun.cusum_alarm or self._cusum_lo > tun.cusum_alarm:
-            if self._odd_gap_near_pending():
-                # an odd gap at a change: the tempo moved by a third or more; read the gaps
-                # once a tick after the odd one shows the new spacing
-                if self._raw[-1][1] == "ok" and len(self._recent_after_trusted()) >= 3:
-                    self._reacquire()
-                return
-            if len(self._pending) >= 2 and self._try_change():
-                return
-            if len(self._pending) >= 3 and all(abs(z) > tun.outlier_z for *_, z in self._pending[-3:]):
-                self._unexplained = True  # far off and no kink explains it: re-index on the next tick
-                return
-            if len(self._pending) >= 3 or abs(self._pending[-1][2]) <= tun.outlier_z:
-                self._flush_pending()
+    # -- held ticks and changes -----------------------------------------------------
+    def _resolve(self) -> None:
+        """Decide what the held-back ticks were, if the ticks so far tell."""
+        first = len(self._log) - self._pending
+        newest = self._log[-1]
+        base = self._log[first].before
+        assert base is not None
+        if abs(self._fit.predict(newest.k, self._q()).z(newest.t, self._r())) <= GATE:
+            self._adopt(first, self._replay(base, first, 0, None))   # outliers after all
             return
-        if (self._cusum_hi == 0.0 and self._cusum_lo == 0.0) or len(self._pending) >= tun.max_pending:
-            self._flush_pending()
-
-    def _flush_pending(self) -> None:
-        """Commit held-back ticks that were noise after all; drop the outliers."""
-        pending, self._pending = self._pending, []
-        self._cusum_hi = self._cusum_lo = 0.0
-        for k, t, z in pending:
-            if abs(z) > self.tuning.outlier_z:
-                self.rejected += 1
-            else:
-                self._commit(k, t, 1.0)
-
-    def _try_change(self) -> bool:
-        """Test "no change" against a kink or a phase jump among the pending ticks."""
-        line = self._line
-        assert line is not None
-        ks = np.array([p[0] for p in self._pending], dtype=np.float64)
-        ts = np.array([p[1] for p in self._pending], dtype=np.float64)
-        base = ts - (line.t_ref + (ks - line.k_ref) * line.period)
-        zs = np.array([p[2] for p in self._pending], dtype=np.float64)
-        sse0 = float(np.sum(zs * zs)) * self._noise ** 2  # the old line's own uncertainty counts
-        best = (sse0, -1, None)
-        for c in range(-1, len(ks) - 2):  # change after pending tick c (-1: before all)
-            kc = ks[c] if c >= 0 else float(self.last_committed_k())
-            tc = line.time_of(kc)
-            post_k, post_t = ks[c + 1:] - kc, ts[c + 1:] - tc
-            slope = float(np.dot(post_k, post_t) / np.dot(post_k, post_k))
-            if not 0.25 < slope / line.period < 4.0:
-                continue  # no musical tempo change; an outlier pulled the slope
-            res = post_t - slope * post_k
-            sse = float(np.sum(base[:c + 1] ** 2) + np.sum(res * res))
-            if sse < best[0]:
-                best = (sse, c, (kc, tc, True))
-            if len(post_k) >= 5:  # a phase jump must beat every kink clearly
-                a, b = np.polyfit(post_k, post_t, 1)
-                res = post_t - (a * post_k + b)
-                sse = float(np.sum(base[:c + 1] ** 2) + np.sum(res * res))
-                if sse < best[0] - self.tuning.change_gain * self._noise ** 2:
-                    best = (sse, c, (kc, tc, False))
-        if sse0 - best[0] < self.tuning.change_gain * self._noise ** 2 or best[2] is None:
-            return False
-        (_, _, z1), (_, _, z2) = self._pending[-2:]
-        if min(abs(z1), abs(z2)) < self.tuning.change_z or z1 * z2 < 0.0:
-            return False  # ordinary jitter, or one outlier: a change moves two ticks the same way
-        self._restart_at(best[1], *best[2])
-        return True
-
-    def last_committed_k(self) -> int:
-        return int(self._k[self._n - 1]) if self._n else int(self.last_k or 0)
-
-    def _restart_at(self, c: int, kc: float, tc: float, anchored: bool) -> None:
-        """Start a new fit from the ticks after pending tick ``c``."""
-        post = self._pending[c + 1:]
-        self._pending = []
-        self._line_before_restart = self._line
-        self._cusum_hi = self._cusum_lo = 0.0
-        self.prior_period = self._line.period if self._line is not None else None
-        self._prior_noise = self._noise
-        self._n = 0
-        self._line = None
-        self.restarts += 1
-        old = self._line_before_restart
-        self._kink = None
-        if anchored and old is not None:
-            span, back = self.tuning.kink_span, self.tuning.kink_back
-            # a small step alarms many ticks late, so the kink may lie well before the alarm
-            pre = [(k, t) for k, t in self._history if kc - back <= k <= kc]
-            first = min([k for k, _ in pre], default=kc)
-            self._kink = _Kink(old, [c for c in range(int(kc) - back, int(kc) + span + 1) if c >= first], pre)
-        for k, t, _ in post:
-            self._append(float(k), t, 1.0)
-        self._refit()
-
-    # -- the fit ------------------------------------------------------------------
-    def _append(self, k: float, t: float, w: float) -> None:
-        cap = len(self._k)
-        if self._n == cap:
-            self._k[:-1] = self._k[1:]
-            self._t[:-1] = self._t[1:]
-            self._w[:-1] = self._w[1:]
-            self._n -= 1
-        self._k[self._n], self._t[self._n], self._w[self._n] = k, t, w
-        self._n += 1
-
-    def _commit(self, k: int, t: float, w: float) -> None:
-        self._append(float(k), t, w)
-        self._refit()
-
-    def _refit(self) -> None:
-        if self._kink is not None:
-            if self._n < self.tuning.kink_young and self._refit_kink(self._kink):
-                self._follow_curve()
-                return
-            self._end_kink(self._kink)
-        self._refit_free()
-        self._follow_curve()
-
-    def _follow_curve(self) -> None:
-        """In a tempo ramp, use the tangent of a parabola through the recent ticks.
-
-        Why: a line fit over a ramp lags by half its window. The parabola is
-        used only when its curvature is unmistakable (``curve_t`` standard
-        errors), so a steady tempo keeps the straight line and its precision.
-        """
-        tun = self.tuning
-        n = min(self._n, tun.curve_window)
-        if self._kink is not None and self._kink.chosen is not None:  # only ticks after the kink
-            n = min(n, int(np.count_nonzero(self._k[:self._n] > self._kink.chosen[0])))
-        if n < tun.curve_min or self._line is None:
+        if self._test_change(first):
             return
-        k, t, w = self._k[self._n - n:self._n], self._t[self._n - n:self._n], self._w[self._n - n:self._n]
-        x = k - k[-1]
-        y = t - self._line.time_of(k[-1])
-        sw = np.sqrt(w)
-        basis = np.stack([np.ones(n), x, x * x], axis=1) * sw[:, None]
-        coef, *_ = np.linalg.lstsq(basis, y * sw, rcond=None)
-        res = y * sw - basis @ coef
-        dof = max(float(w.sum()) - 3.0, 1.0)
-        sigma2 = max(float(res @ res) / dof, tun.min_noise ** 2)
-        cov = np.linalg.pinv(basis.T @ basis) * sigma2
-        if abs(coef[2]) < tun.curve_t * np.sqrt(max(cov[2, 2], 1e-30)):
-            return
-        self._noise = float(np.sqrt(sigma2))  # the line's residuals would count the curve as noise
-        self._forget_before(self._n - n)      # older ticks (and any kink) belong to another tempo
-        period = float(coef[1])  # slope at the newest tick
-        if 0.5 * self._line.period < period < 2.0 * self._line.period:
-            t_last = self._line.time_of(k[-1]) + float(coef[0])
-            self._line = TickLine(t_last, float(k[-1]), period)
+        if self._pending >= MAX_PENDING:
+            self._adopt(first, self._replay(base, first, 0, "jump"), restart=True)
 
-    def _refit_kink(self, kink: "_Kink") -> bool:
-        """Fit a slope from the best kink on the old line; re-choose the kink every tick.
-
-        Why re-choose: the CUSUM alarms a few ticks after the change, and a kink
-        placed one tick wrong biases the new tempo by a whole tick's drift.
-        """
-        n = self._n
-        pk = np.array([kk for kk, _ in kink.pre], dtype=np.float64)
-        pt = np.array([tt for _, tt in kink.pre], dtype=np.float64)
-        k = np.concatenate([pk, self._k[:n]])
-        t = np.concatenate([pt, self._t[:n]])
-        old = t - (kink.old.t_ref + (k - kink.old.k_ref) * kink.old.period)
-        best: tuple[float, float, float, float] | None = None  # sse, kc, tc, slope
-        for kc in kink.candidates:
-            post = k > kc
-            if np.count_nonzero(post) < 2:
+    def _test_change(self, since: int) -> bool:
+        """Roll back to before ``since`` (or a few ticks earlier) and try each hypothesis."""
+        log = self._log
+        since = max(1, min(since, len(log) - 1))
+        best = None
+        for c in range(max(1, since - 4), min(len(log) - 1, since + 12)):
+            base = log[c].before
+            if base is None:
                 continue
-            tc = kink.old.time_of(kc)
-            dk, dt = k[post] - kc, t[post] - tc
-            slope = float(np.dot(dk, dt) / np.dot(dk, dk))
-            res = dt - slope * dk
-            sse = float(np.dot(res, res) + np.sum(old[~post] ** 2))
-            if slope > 0.0 and (best is None or sse < best[0]):
-                best = (sse, kc, tc, slope)
+            old = self._replay(base, c, 0, None)
+            for how, shift in self._hypotheses():
+                trial = self._replay(base, c, shift, how)
+                if trial is None or not trial[2]:
+                    continue
+                gain = (old[1] if old else math.inf) - trial[1]
+                if gain > CHANGE_COST and (best is None or trial[1] < best[1][1]):
+                    best = (c, trial, how, shift)
+        self._cusum = [0.0, 0.0, log[-1].k + 1]
         if best is None:
             return False
-        _, kc, tc, slope = best
-        kink.chosen = (kc, tc)
-        self._line = TickLine(tc, kc, slope)
-        dk = self._k[:n] - kc
-        self._leverage_terms = (1e18, kc, float(np.dot(dk, dk)))
+        c, trial, how, shift = best
+        self._adopt(c, trial, restart=True, shift=shift)
         return True
 
-    def _end_kink(self, kink: "_Kink") -> None:
-        """The segment is old enough: keep the kink as one weighted point of a free fit."""
-        self._kink = None
-        if kink.chosen is not None:
-            kc, tc = kink.chosen
-            self._forget_before(int(np.count_nonzero(self._k[:self._n] <= kc)))  # old-tempo ticks
-            n = self._n
-            self._k[1:n + 1], self._t[1:n + 1], self._w[1:n + 1] = self._k[:n].copy(), self._t[:n].copy(), self._w[:n].copy()
-            self._k[0], self._t[0], self._w[0] = kc, tc, self.tuning.anchor_weight
-            self._n = n + 1
+    def _hypotheses(self) -> list[tuple[str | None, int]]:
+        fit = self._fit
+        hyps: list[tuple[str | None, int]] = [("kink", 0), ("jump", 0)]
+        if fit is not None and fit.P > 4.0 * GATE * self._noise:  # one tick is told from another
+            hyps += [(None, s) for s in (-2, -1, 1, 2)]
+        return hyps
 
-    def _forget_before(self, first: int) -> None:
-        """Keep only committed ticks from index ``first`` on."""
-        self._kink = None
-        if first <= 0:
-            return
-        n = self._n - first
-        self._k[:n], self._t[:n], self._w[:n] = self._k[first:self._n].copy(), self._t[first:self._n].copy(), self._w[first:self._n].copy()
-        self._n = n
+    def _replay(self, base: _Fit, first: int, shift: int, how: str | None):
+        """Run the filter from ``base`` over logged ticks ``first``.. with indices moved by
+        ``shift`` after a ``how`` ("kink", "jump" or None) at ``first``.
 
-    def _refit_free(self) -> None:
-        n = self._n
-        k, t, w = self._k[:n], self._t[:n], self._w[:n]
-        k0, t0 = k[n - 1], t[n - 1]
-        dk, dt = k - k0, t - t0
-        sw = float(w.sum())
-        kbar = float(np.dot(w, dk) / sw)
-        tbar = float(np.dot(w, dt) / sw)
-        ck = dk - kbar
-        skk = float(np.dot(w, ck * ck))
-        if skk <= 0.0:
-            if self.prior_period is not None:
-                self._line = TickLine(t0 + tbar, k0 + kbar, self.prior_period)
-                self._leverage_terms = (sw, k0 + kbar, 0.0)
-            return
-        period = float(np.dot(w, ck * (dt - tbar)) / skk)
-        if period <= 0.0:
-            return
-        self._line = TickLine(t0 + tbar, k0 + kbar, period)
-        self._leverage_terms = (sw, k0 + kbar, skk)
-        self._update_noise(dk, dt, w, kbar, tbar, period)
+        Returns (fit, cost, newest fit, befores) or None when the reading is no tempo at
+        all; cost is the sum of squared residuals (clipped at the gate), "newest fit"
+        whether the last two ticks met their predictions.
+        """
+        q, r = self._q(), self._r()
+        fit = base
+        ticks = list(self._log)[first:]
+        if how == "kink":
+            fit = replace(fit, pp=max(fit.pp, (WIDE * fit.P) ** 2), tp=0.0)
+        cost, fits, befores = 0.0, [], []
+        for i, tick in enumerate(ticks):
+            k = tick.k + shift
+            befores.append(fit)
+            if how == "jump" and i == 0:
+                fit = _seeded(k, tick.t, base.P, r)
+                fits.append(True)
+                cost += GATE * GATE  # a new phase must earn its keep like an outlier
+                continue
+            if k <= fit.k:  # a doubled message read away by the shift
+                fits.append(False)
+                continue
+            pred = fit.predict(k, q)
+            z = pred.z(tick.t, r)
+            ok = abs(z) <= GATE
+            fits.append(ok)
+            cost += min(z * z, GATE * GATE)
+            if ok:
+                fit = pred.update(tick.t, r)
+        if not self.min_period <= fit.P <= self.max_period:
+            return None
+        used = len(ticks) - (1 if how == "jump" else 0)
+        newest_fit = used >= 2 and all(fits[-2:])
+        return fit, cost, newest_fit, befores, fits.count(False)
 
-    def _update_noise(self, dk, dt, w, kbar, tbar, period) -> None:
-        dof = float(w.sum()) - 2.0
-        if dof <= 0.0 or self._n < 6:
+    def _adopt(self, first: int, result, restart: bool = False, shift: int = 0) -> None:
+        """Take a replay's outcome as the truth from logged tick ``first`` on."""
+        if result is None:
             return
-        res = (dt - tbar) - period * (dk - kbar)
-        sse = float(np.dot(w, res * res))
-        m = self.tuning.noise_prior_count
-        prior = self._prior_noise
-        var = (sse + m * prior * prior) / (dof + m)
-        self._noise = max(float(np.sqrt(var)), self.tuning.min_noise)
+        fit, _, _, befores, misses = result
+        ticks = list(self._log)[first:]
+        if shift and ticks:
+            self._moves.append((ticks[0].k, shift))
+        for tick, before in zip(ticks, befores):
+            tick.before = before
+            tick.k += shift
+        self.rejected += misses
+        self.last_k = ticks[-1].k if ticks else self.last_k
+        self._fit = fit
+        self._pending = 0
+        self._cusum = [0.0, 0.0, fit.k + 1]
+        if restart:
+            self.matched = 0
+            self.age = len(ticks)
+            self.restarts += 1
+            self.shifts += shift != 0
+        else:
+            self.matched = len(ticks) - misses
 
+    # -- after a dropout --------------------------------------------------------------
+    def _resume_tick(self, t: float) -> int:
+        """Hold ticks after a dropout until ``RESUME_TICKS`` of them came at a normal spacing,
+        then place them all by how far those lie from the line the master kept playing.
+
+        Why the spacing: a USB stall longer than the dropout delivers its ticks in one
+        burst; those were late, not lost, so they are counted. Ticks lost on a silent
+        cable show instead as normally spaced ticks a whole number of periods late.
+        """
+        held = self._resume
+        fit = self._fit
+        assert held is not None and fit is not None
+        held.append(t)
+        k0 = fit.k + 1
+        self.last_k = k0 + len(held) - 1
+        normal = [i for i in range(1, len(held)) if held[i] - held[i - 1] >= 0.5 * fit.P]
+        if len(normal) < RESUME_TICKS and len(held) < MAX_PENDING:
+            return self.last_k
+        use = np.asarray(normal or range(len(held)))
+        late = np.asarray(held)[use] - (fit.T + (k0 - fit.k + use) * fit.P)
+        shift = max(0, round(float(np.mean(late)) / fit.P))
+        if shift:
+            self._moves.append((k0, shift))
+        self._resume = None
+        self._log.clear()
+        for i, tt in enumerate(held):
+            self._log.append(_Tick(k0 + shift + i, tt, None))
+        self._log[0].before = fit
+        self._pending = len(held)
+        self.last_k = k0 + shift + len(held) - 1
+        result = self._replay(fit, 0, 0, None)
+        if result is not None and result[2]:
+            self._adopt(0, result)
+        else:
+            self._adopt(0, self._replay(fit, 0, 0, "kink") or self._replay(fit, 0, 0, "jump"), restart=True)
+        return self.last_k

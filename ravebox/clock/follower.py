@@ -27,6 +27,7 @@ Thread: the control thread (or the render loop) calls :meth:`feed` and
 
 from __future__ import annotations
 
+import logging
 import math
 from enum import Enum
 
@@ -36,7 +37,23 @@ from ravebox.clock.view import ClockView
 from ravebox.midi.events import MidiEvent
 
 PPQN = 24
-MAX_BPM = 600.0  # a gap shorter than a tick at this tempo is always a duplicate
+MAX_BPM = 600.0       # the fastest tempo a change is read as
+MIN_BPM = 5.0         # the slowest
+LOCK_BPM_SIGMA = 0.1  # locked only when the tempo is known this well (one standard error)
+LOCK_BEATS = 0.02     # ... and the published beat is this close to the followed line
+
+log = logging.getLogger(__name__)
+
+
+class Lock(str, Enum):
+    """What the follower can truthfully say about the clock it follows."""
+
+    INTERNAL = "internal"    # no external clock leads (none seen, or clock_follow off)
+    ACQUIRING = "acquiring"  # ticks since a (re)seed: tempo or phase not yet pinned down
+    LOCKED = "locked"        # the last lock_ticks ticks met their predictions; see is_locked
+    UNSTABLE = "unstable"    # ticks stopped meeting the predictions (a change, outliers)
+    LOST = "lost"            # the external clock went silent: freewheeling
+    CONFLICT = "conflict"    # the router sees clock from more than one source
 
 
 class Transport(str, Enum):
@@ -55,15 +72,18 @@ class ClockFollower:
         self.settings = settings or ClockSettings()
         s = self.settings
         self._estimator = TickEstimator(initial_noise=1e-3 * self.sample_rate,
-                                        min_period=self._period_of(MAX_BPM))
+                                        min_period=self._period_of(MAX_BPM),
+                                        max_period=self._period_of(MIN_BPM),
+                                        initial_period=self._period_of(s.internal_bpm))
         self._offset = s.offset_ms * 1e-3 * self.sample_rate
         self._internal = TickLine(0.0, 0.0, self._period_of(s.internal_bpm))
         self._external = False       # an external clock leads (ticks seen, maybe lost since)
         self._lost = False
         self._last_tick: float | None = None
         self._freewheel: TickLine | None = None
-        self._provisional: TickLine | None = None
-        self._acquired = 0           # ticks since the external clock was (re)acquired
+        self._conflict = False
+        self._lock = Lock.INTERNAL
+        self._was_locked = False     # locked since the last seed: trouble now is "unstable"
         self._transport = Transport.FREE
         self._song_base = 0.0        # song tick at source index k_base
         self._k_base = 0.0
@@ -129,21 +149,28 @@ class ClockFollower:
     def estimator(self) -> TickEstimator:
         return self._estimator
 
+    @property
+    def lock(self) -> Lock:
+        """The lock state of the last published view."""
+        return self._lock
+
+    def set_conflict(self, conflict: bool) -> None:
+        """The router saw clock from a second source (it follows one): show ``conflict``."""
+        self._conflict = bool(conflict)
+
     # -- ticks ----------------------------------------------------------------------
     def _on_clock(self, frame: int) -> None:
         if not self.settings.clock_follow:
             return  # the internal clock leads; Start and Continue already began at once
-        if self._lost:
-            self._lost = False
-            self._acquired = 0
+        self._lost = False
         k = self._estimator.tick(frame)
+        for first, shift in self._estimator.take_moves():  # a lost or doubled tick found late
+            if self._k_base >= first:
+                self._k_base += shift
+            if self._last_run_k is not None and self._last_run_k >= first:
+                self._last_run_k += shift
         self._last_tick = float(frame)
-        if k is None:
-            return
-        self._acquired += 1
         if not self._external:
-            # until a second tick gives a period, run at the internal tempo from this tick
-            self._provisional = TickLine(float(frame), float(k), self._internal.period)
             self._rebase_to_source(frame, float(k))
             self._external = True
         self._on_transport_tick(float(k), frame)
@@ -177,6 +204,9 @@ class ClockFollower:
     # -- transport ------------------------------------------------------------------
     def _on_transport(self, kind: str, frame: int, message) -> None:
         if kind == "start":
+            if self.settings.clock_follow:
+                self._estimator.reseed()  # Start re-anchors: the next tick is where the beat is
+                self._was_locked = False
             self._epoch += 1
             self._stop_at(frame)
             self._position, self._hold = 0, 0.0
@@ -227,7 +257,7 @@ class ClockFollower:
     def _source_line(self) -> TickLine | None:
         if not (self.settings.clock_follow and self._external):
             return self._internal
-        return self._estimator.line or self._freewheel or self._provisional
+        return self._estimator.line or self._freewheel
 
     def _rebase_to_source(self, frame: int, k: float) -> None:
         """Switch source (internal -> external) keeping the beat where the view has it."""
@@ -243,8 +273,13 @@ class ClockFollower:
         line = self._source_line()
         if line is None:
             return None
-        lag = self._estimator.lag if line is self._estimator.line else 0.0
-        index = line.index_at(frame - self._offset - lag)
+        est = self._estimator
+        if line == est.line and not self._lost and est.last_k is not None and (
+                est.age < 2 or est.last_k - self._k_base < est.held):
+            # the transport began at a tick the line cannot place yet (one tick says where,
+            # not how fast; a held-back tick may be a new tempo): hold there until it can
+            return self._song_base / PPQN, 0.0
+        index = line.index_at(frame - self._offset)
         return (self._song_base + index - self._k_base) / PPQN, 1.0 / (PPQN * line.period)
 
     def _make_view(self, frame: int) -> ClockView:
@@ -252,12 +287,14 @@ class ClockFollower:
         line = self._source_line()
         bpm = self._bpm_of(line.period) if line is not None else self._view.bpm
         self._display = self._displayed(bpm)
-        common = dict(
-            locked=self._is_locked(), bpm=bpm, display_bpm=self._display,
-            beats_per_bar=s.beats_per_bar, epoch=self._epoch, gates_open=self._gates_open(),
-        )
         target = self._target(frame)
         prev = self._view
+        near = target is None or not prev.running or abs(target[0] - prev.beat_at(frame)) <= LOCK_BEATS
+        self._update_lock(bpm, near)
+        common = dict(
+            locked=self._lock is Lock.LOCKED, lock=self._lock.value, bpm=bpm, display_bpm=self._display,
+            beats_per_bar=s.beats_per_bar, epoch=self._epoch, gates_open=self._gates_open(),
+        )
         relocated, self._relocated = self._relocated, False
         if target is None:
             if prev.running and prev.epoch == self._epoch and not relocated:
@@ -274,19 +311,45 @@ class ClockFollower:
         """A view from ``now`` that meets the target line, tempo bounded to ±max_slew."""
         now, beat = float(now), float(beat)
         error = beat - now
+        if slope <= 0.0:  # the target holds (a tick not yet placed): so does the view
+            return ClockView(frame, max(now, beat), 0.0, running=True, **common)
         if abs(error) <= 1e-12:
             return ClockView(frame, now, slope, running=True, **common)
         tau = max(self.settings.slew_ms * 1e-3 * self.sample_rate, 1.0)
-        limit = self.settings.max_slew * slope
+        # locked, a correction stays inaudible; otherwise catch up at up to twice the tempo, or wait
+        limit = (self.settings.max_slew if self._lock is Lock.LOCKED else 1.0) * slope
         fast = slope + min(max(error / tau, -limit), limit)
         knee = error / (fast - slope)
         return ClockView(frame, now, fast, running=True, slew_frames=knee,
                          tempo_beats_per_frame=slope, **common)
 
     # -- small helpers -------------------------------------------------------------
-    def _is_locked(self) -> bool:
-        return (self.settings.clock_follow and self._external and not self._lost
-                and self._acquired >= self.settings.lock_ticks)
+    def _update_lock(self, bpm: float, near: bool) -> None:
+        """Set the lock state (logged when it changes).
+
+        Locked means: the last ``lock_ticks`` ticks each arrived within the
+        estimator's gate (3.5 sigmas of the measured jitter) of where the line
+        predicted them, nothing is held back, the tempo's standard error is at
+        most ``LOCK_BPM_SIGMA`` and the published beat is within ``LOCK_BEATS``
+        of the line.
+        """
+        est = self._estimator
+        if not (self.settings.clock_follow and self._external):
+            state = Lock.INTERNAL
+        elif self._lost:
+            state = Lock.LOST
+        elif self._conflict:
+            state = Lock.CONFLICT
+        elif (est.matched >= self.settings.lock_ticks and not est.unsettled and near
+              and bpm * est.period_sigma / max(est.line.period, 1.0) <= LOCK_BPM_SIGMA):
+            state = Lock.LOCKED
+            self._was_locked = True
+        else:
+            state = Lock.UNSTABLE if self._was_locked else Lock.ACQUIRING
+        if state is not self._lock:
+            log.info("clock %s at %.2f BPM (jitter %.2f ms)", state.value, bpm,
+                     1e3 * est.noise / self.sample_rate)
+            self._lock = state
 
     def _gates_open(self) -> bool:
         return self._lost and self.settings.dropout_policy is DropoutPolicy.OPEN

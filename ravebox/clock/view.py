@@ -27,7 +27,8 @@ class ClockView:
 
     ``running`` is the transport state: while stopped the beat position holds
     at ``anchor_beat`` (gates and loops then use it as their position).
-    ``locked`` says whether an external clock currently leads; ``bpm`` is the
+    ``locked`` says whether an external clock leads and its ticks meet the follower's
+    predictions; ``lock`` says more (see :class:`ravebox.clock.follower.Lock`); ``bpm`` is the
     precise internal tempo, ``display_bpm`` the tempo with hysteresis for people.
     Beat 0.0 is the downbeat of bar 1; ``beats_per_bar`` defines bars.
     ``epoch`` counts transport Starts, so loops and patterns can re-trigger.
@@ -48,6 +49,7 @@ class ClockView:
     slew_frames: float = 0.0
     tempo_beats_per_frame: float = 0.0
     gates_open: bool = False
+    lock: str = "internal"
 
     def beat_at(self, frame: int) -> float:
         if not self.running:
