@@ -465,9 +465,9 @@ class Daemon:
             return {}
         follower = self.follower
         transport = getattr(getattr(follower, "transport", None), "value", None)
-        lock = "lost" if getattr(follower, "lost", False) else ("locked" if view.locked else "internal")
+        lock = view.lock  # internal, acquiring, locked, unstable, lost or conflict (clock/follower.py Lock)
         return {"tempo_bpm": round(view.display_bpm, 2), "bpm": view.bpm, "lock": lock,
-                "source": "midi" if view.locked else "internal",
+                "source": "internal" if lock == "internal" else "midi",
                 "transport": transport or ("playing" if view.running else "stopped"),
                 "beat": round(view.beat_at(self.host.now()), 3)}
 
