@@ -29,6 +29,10 @@ Two sources of wanted connections:
   both ends exist again. A disconnect while both ports still exist is a user's
   decision and is forgotten; one caused by a port vanishing is kept.
 
+A user's disconnect (``jack_disconnect``, a patchbay) also holds against the
+rules: the pair is *declined* until one of its ports goes away and comes back
+(a replug, a restart of either client), then the rules apply to it again.
+
 Thread: main thread only (it calls into JACK's non-realtime API); the name
 functions are pure and run anywhere.
 """
@@ -162,20 +166,24 @@ class AutoConnector:
     def __init__(self, rules: Sequence[ConnectRule]) -> None:
         self.rules = tuple(rules)
         self.remembered: set[tuple[str, str]] = set()
+        self.declined: set[tuple[str, str]] = set()  # disconnected by a user: not redone while both exist
         self.made = 0
         self.failed = 0
+        self.passes = 0
 
     def apply(self, client: jack.Client, own: Sequence[jack.Port]) -> int:
         """Connect whatever is wanted and missing; returns how many connections were made."""
+        self.passes += 1
         peers = list_ports(client)
         existing = {p.name for p in peers}
+        self.declined = {(s, d) for s, d in self.declined if s in existing and d in existing}
         wanted = [(s, d, f"rule {pat!r}") for s, d, pat in planned(self.rules, own, peers, client.name)]
         wanted += [(s, d, "remembered") for s, d in sorted(self.remembered) if s in existing and d in existing]
         present = {(a.name, b.name) if a.is_output else (b.name, a.name)
                    for a in own for b in client.get_all_connections(a)}
         made = 0
         for source, dest, why in wanted:
-            if (source, dest) in present:
+            if (source, dest) in present or (source, dest) in self.declined:
                 continue
             present.add((source, dest))
             if self._connect(client, source, dest, why):
@@ -211,12 +219,19 @@ class AutoConnector:
                 continue
             if connected:
                 self.remembered.add((a, b))
+                self.declined.discard((a, b))
                 continue
             if existing is None:
                 existing = {p.name for p in list_ports(client)}
-            if a in existing and b in existing and (a, b) in self.remembered:
+            if a in existing and b in existing and (a, b) not in self.declined:
                 self.remembered.discard((a, b))
-                log.info("forgot %s -> %s (disconnected while both ports exist)", a, b)
+                self.declined.add((a, b))
+                log.info("%s -> %s disconnected while both ports exist: kept apart until one of them "
+                         "goes away and comes back", a, b)
+
+    def forget_declined(self) -> None:
+        """Every port went away (the session ended): the rules apply to every pair again."""
+        self.declined.clear()
 
 
 def describe(rules: Sequence[ConnectRule], own_shortnames: Sequence[tuple[str, bool, bool]],

@@ -249,6 +249,7 @@ class Host:
 
     def _drop_session(self) -> None:
         session, self.session = self.session, None
+        self.connector.forget_declined()
         if self._stamp is not None:
             self._stamp.detach()
         reason = session.lost_reason or ("buffer size or sample rate changed" if session.format_changed else "")

@@ -94,7 +94,7 @@ class Session:
         self.callback_errors = 0
         self.callback_max_s = 0.0          # longest process callback so far (seconds)
         self.callback_total_s = 0.0
-        self.ports_changed = True          # a port appeared: the main thread re-runs auto-connect
+        self.ports_changed = True          # a port came or went: the main thread re-runs auto-connect
         self.connections_changed = True    # a connection or port came or went: the main thread relabels sources
         self.connection_events: collections.deque = collections.deque(maxlen=1024)
         self._in_ports: list[list[jack.OwnPort]] = []
@@ -240,8 +240,7 @@ class Session:
             self.format_changed = True
 
     def _on_port_registration(self, port: jack.Port | None, register: bool) -> None:
-        if register:
-            self.ports_changed = True
+        self.ports_changed = True  # a port gone matters too: a declined pair is released (autoconnect)
         self.connections_changed = True
 
     def _on_port_connect(self, a: jack.Port | None, b: jack.Port | None, connect: bool) -> None:

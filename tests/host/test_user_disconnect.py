@@ -1,0 +1,37 @@
+"""A user's ``jack_disconnect`` of a connection a rule allows holds until the peer port goes and comes back."""
+
+from __future__ import annotations
+
+import jack
+import pytest
+
+from tests.host.daemonkit import Controller, running_daemon, wait_for, write_box
+from tests.host.standins import PassEngine
+from tests.jackserver import needs_jackd
+
+pytestmark = [needs_jackd, pytest.mark.jack]
+
+PAIR = ("fakectl:out", "rbx:midi_in")
+
+
+def test_a_user_disconnect_holds_until_the_peer_comes_back(jack_server, tmp_path):
+    box = write_box(tmp_path)
+    with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
+        connector = daemon.host.connector
+        patch = jack.Client("patch", servername=jack_server.name, no_start_server=True)
+        try:
+            with Controller(jack_server.env()):
+                assert wait_for(lambda: PAIR in connector.remembered)
+                patch.disconnect(*PAIR)                                   # as jack_disconnect does
+                assert wait_for(lambda: PAIR in connector.declined)
+                for _ in range(3):                                        # more auto-connect passes: each
+                    passes = connector.passes                             # new port triggers one
+                    port = patch.midi_outports.register(f"poke_{passes}")
+                    assert wait_for(lambda: connector.passes > passes)
+                    port.unregister()
+                assert not patch.get_all_connections("fakectl:out")       # the rule did not redo it
+            assert wait_for(lambda: PAIR not in connector.declined)       # the peer went away...
+            with Controller(jack_server.env()):                           # ... and came back: the rule applies
+                assert wait_for(lambda: [p.name for p in patch.get_all_connections("fakectl:out")] == [PAIR[1]])
+        finally:
+            patch.close()
