@@ -21,6 +21,7 @@ COMMANDS = {
     "status": "ravebox.service.commands.status",
     "install-service": "ravebox.service.commands.install_service",
     "demo": "ravebox.service.commands.demo",
+    "fit": "ravebox.service.commands.fit",
 }
 
 HELPS = {
@@ -32,6 +33,7 @@ HELPS = {
     "status": "show the running daemon's state through its control socket",
     "install-service": "create the service user and folders, install the systemd units",
     "demo": "start a dummy JACK server if needed and play the bundled default box",
+    "fit": "measure a box (or model) at several block sizes and recommend the smallest that keeps up",
 }
 
 

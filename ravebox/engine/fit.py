@@ -1,0 +1,103 @@
+"""``ravebox fit``'s measurements: each graph at several engine blocks, with and without conv tuning.
+
+Why a separate pass from start-up's ``Engine.measure``: the question here is
+"which block size should this box use on this machine?", so every candidate
+block multiple is timed (and, for each, the conv backends are re-chosen at
+that block), and the smallest one whose p99 fits the block with ``margin`` to
+spare is recommended. One worker runs every graph in turn, so a box's cost
+per block is the sum of its graphs'.
+
+Runs on the main thread of the ``fit`` command; never in the daemon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from ravebox.engine.cost import GraphCost, measure_graph
+from ravebox.host.headroom import periods_for
+from ravebox.models.convtune import wants_tuning
+
+MULTIPLES = (1, 2, 4, 8)
+MARGIN = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class FitRow:
+    """One graph at one block multiple, tuned or not."""
+
+    graph: str
+    multiple: int
+    block: int
+    tuned: bool
+    cost: GraphCost
+    latency_frames: int
+
+    @property
+    def cost_per_second(self) -> float:
+        """CPU seconds per second of audio (median CPU time of the calling thread)."""
+        return self.cost.total.cpu / self.cost.block_s
+
+    @property
+    def realtime_factor(self) -> float:
+        """Seconds of audio per second of wall time (above 1: keeps up on this machine as loaded now)."""
+        return self.cost.block_s / self.cost.total.p50 if self.cost.total.p50 else float("inf")
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    multiple: int | None   # None: no candidate fits
+    tuned: bool
+    p99_s: float
+    block_s: float
+    margin: float
+
+    def text(self) -> str:
+        if self.multiple is None:
+            return (f"no block multiple keeps {self.margin:.0%} margin on this machine "
+                    f"(best: p99 {1e3 * self.p99_s:.1f} ms per {1e3 * self.block_s:.1f} ms block); "
+                    "use a smaller model or a faster CPU")
+        return (f"block_multiple = {self.multiple}, conv tuning {'on' if self.tuned else 'off'}: "
+                f"p99 {1e3 * self.p99_s:.1f} ms per {1e3 * self.block_s:.1f} ms block "
+                f"({1 - self.p99_s / self.block_s:.0%} spare, wanted {self.margin:.0%})")
+
+
+def measure(graphs: Mapping[str, Mapping[str, object]], ratio: int, sample_rate: int, period: int,
+            model_latency: int = 0, multiples: Iterable[int] = MULTIPLES, tunings: Iterable[bool] = (False, True),
+            calls: int = 12, budget_s: float = 3.0) -> list[FitRow]:
+    """Time every graph (``{graph: {role: model}}``) at ``ratio * m`` for each multiple and tuning."""
+    models = list({id(m): m for roles in graphs.values() for m in roles.values()}.values())
+    tunable = [m for m in models if wants_tuning(m, "on")]
+    rows = []
+    for tuned in tunings:
+        if tuned and not tunable:
+            continue
+        for m in multiples:
+            block = ratio * m
+            for model in tunable:
+                model.tune_convs(block) if tuned else model.untune()
+            for name, roles in graphs.items():
+                cost = measure_graph(name, dict(roles), block, sample_rate, calls, budget_s)
+                headroom = periods_for(cost.total.p99, period, sample_rate)
+                rows.append(FitRow(name, m, block, tuned, cost, block + headroom * period + model_latency))
+    for model in tunable:
+        model.untune()
+    return rows
+
+
+def recommend(rows: list[FitRow], margin: float = MARGIN) -> Recommendation:
+    """The smallest multiple (then untuned before tuned) whose summed p99 leaves ``margin`` of the block."""
+    totals: dict[tuple[int, bool], float] = {}
+    blocks: dict[int, float] = {}
+    for row in rows:
+        totals[row.multiple, row.tuned] = totals.get((row.multiple, row.tuned), 0.0) + row.cost.total.p99
+        blocks[row.multiple] = row.cost.block_s
+    best = None
+    for (multiple, tuned), p99 in sorted(totals.items(), key=lambda kv: (kv[0][0], kv[1])):
+        fits = p99 <= blocks[multiple] * (1.0 - margin)
+        if fits:
+            return Recommendation(multiple, tuned, p99, blocks[multiple], margin)
+        if best is None or p99 / blocks[multiple] < best.p99_s / best.block_s:
+            best = Recommendation(None, tuned, p99, blocks[multiple], margin)
+    return best or Recommendation(None, False, 0.0, 0.0, margin)
