@@ -15,8 +15,9 @@ its models and lets it play again.
 from __future__ import annotations
 
 import collections
-
+import functools
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ from ravebox.config.box import BoxConfig
 from ravebox.config.graphs import ModelSpec
 from ravebox.engine.cost import GraphCost, measure_graph, measure_role
 from ravebox.engine.graph import GraphRunner
+from ravebox.engine.parallel import GraphPool
 from ravebox.engine.latent_ops import active_names
 from ravebox.errors import EngineError, ModelError, RaveboxError
 from ravebox.models.convtune import wants_tuning
@@ -84,6 +86,7 @@ class Engine:
         self._pending: dict[str, collections.deque] = {name: collections.deque() for name in self.graphs}
         self._resets: dict[str, int] = {}
         self.blocks = 0
+        self._pool: GraphPool | None = None  # graphs in parallel (start_parallel), live only
 
     # -- building ------------------------------------------------------------------
     def _load_all(self) -> dict[str, dict[str, object]]:
@@ -165,13 +168,44 @@ class Engine:
             raise EngineError(f"block of {n} frames is not a multiple of the engine block {self.block_size}")
         active = active_names(store.snapshot())
         common = active.get(None, _EMPTY)
-        out = {}
+        tasks = []
         for name, runner in self.graphs.items():  # the model wrappers run in inference mode
             graph_active = active.get(name, _EMPTY)
-            out[name] = self._run(runner, inputs.get(name), n, start_frame, store, clock,
-                                  graph_active | common if common else graph_active)
+            tasks.append(functools.partial(self._run, runner, inputs.get(name), n, start_frame, store, clock,
+                                           graph_active | common if common else graph_active))
+        results = self._pool.run(tasks) if self._pool is not None else [task() for task in tasks]
         self.blocks += 1
-        return out
+        return dict(zip(self.graphs, results))
+
+    # -- graphs in parallel (inference worker) -------------------------------------------
+    @property
+    def parallel_lanes(self) -> int:
+        """Graphs that ``start_parallel`` would run at once: one per graph, at most one per core."""
+        return max(1, min(len(self.graphs), os.cpu_count() or 1))
+
+    def start_parallel(self, thread_init: Callable[[], object] | None = None) -> bool:
+        """Worker thread: from now on run each graph on its own thread (True if that applies).
+
+        Live only: torch's global random generator is shared, so parallel graphs' posterior
+        draws may interleave (see ``engine/parallel.py``); render keeps the graphs in turn.
+        """
+        if self._pool is not None or self.parallel_lanes < 2:
+            return False
+        self._pool = GraphPool(self.parallel_lanes - 1, thread_init)
+        return True
+
+    def stop_parallel(self) -> None:
+        """Worker thread (on stop): join the graph threads."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    def block_p99(self, lanes: int = 1) -> float | None:
+        """Measured p99 of one engine block with ``lanes`` graphs at once (None: not measured)."""
+        if not self.costs:
+            return None
+        p99s = [c.total.p99 for c in self.costs.values()]
+        return max(max(p99s), sum(p99s) / max(1, lanes))
 
     def _run(self, runner: GraphRunner, x: np.ndarray | None, n: int, start: int, store: ParamStore,
              clock: ClockView, active: set[str]) -> np.ndarray:
@@ -245,7 +279,7 @@ class Engine:
         """State per graph for the status socket and the render summary."""
         return {name: {"failed": self.failed.get(name), "decoder": r.bank.current, "fading": r.bank.fading,
                        "loop": r.loop.state, "dims": r.dims, "swaps": r.bank.swaps,
-                       "scrubbed": dict(r.scrubbed),
+                       "scrubbed": dict(r.scrubbed), "skipped_encodes": r.skipped_encodes,
                        **({"cost": self.costs[name].to_json()} if name in self.costs else {})}
                 for name, r in self.graphs.items()}
 

@@ -57,6 +57,9 @@ class GraphRunner:
         self._retrigger = ParamKey("loop.retrigger", self.name)
         self.reset_key = ParamKey("engine.reset", self.name)
         self.scrubbed: dict[str, int] = {}  # non-finite values kept out of the models, by stage
+        self.skip_unused_encodes = True     # see _encode_unused
+        self.skipped_encodes = 0
+        self._skipped: tuple[np.ndarray, int] | None = None  # (last skipped input block, its first frame)
 
     # -- stages (built on any thread; installed by the worker) ------------------------------
     def encoder_stage(self, model) -> "EncoderStage":
@@ -93,7 +96,12 @@ class GraphRunner:
         # absolute frames are only read when a parameter was set or the loop runs (saves an alloc)
         frames = start + offsets if active or self.loop.state != "idle" else offsets
         first = start // self.ratio
-        encoded = self._encode(x, n, start, store, active, first) if self.enc is not None else (None, None)
+        encoded: tuple = (None, None)
+        if self.enc is not None:
+            if self._encode_unused(frames, store, clock, active):
+                encoded = self._skip_encode(x, n, start, store, active, first, k)
+            else:
+                encoded = self._encode(x, n, start, store, active, first)
         z = self._source(encoded, frames, store, clock, active, first)
         if "latent.freeze" in active:
             self.freezer.process(z, per_frame(store, "latent.freeze", self.name, frames, active))
@@ -111,10 +119,61 @@ class GraphRunner:
             self._offsets = np.arange(k, dtype=np.int64) * self.ratio
         return self._offsets
 
+    def _encode_unused(self, frames: np.ndarray, store: ParamStore, clock: ClockView, active: set[str]) -> bool:
+        """Nobody will use this block's encoding: skip the encoder (the costliest call of a transfer graph).
+
+        - a transfer graph whose loop replays exactly (dissolve 0, no re-arm, no freeze
+          capturing the input): the loop overwrites every latent frame;
+        - a prior graph whose prior does not listen (``prior.listen`` 0 on every frame, and
+          no loop priming it): the prior then generates and ignores its input.
+        Not while an encoder swap crossfades. A muted graph (``graph.mute``) is NOT skipped:
+        the output stage applies the mute at play time, a block after the engine computes it,
+        so the first block after an unmute must already be real.
+        """
+        if not self.skip_unused_encodes or self._old_enc is not None:
+            return False
+        if self.spec.kind == "transfer":
+            if self.loop.state != "playing" or "latent.freeze" in active:
+                return False
+            return self.loop.replays_exactly(
+                clock.epoch, store.trigger_count(self._retrigger),
+                per_frame(store, "loop.enabled", self.name, frames, active),
+                per_frame(store, "loop.beats", self.name, frames, active),
+                per_frame(store, "loop.dissolve", self.name, frames, active))
+        if self.spec.kind == "prior":
+            return self.loop.state != "playing" and not per_frame(store, "prior.listen", self.name, frames, active).any()
+        return False
+
+    def _skip_encode(self, x: np.ndarray | None, n: int, start: int, store: ParamStore, active: set[str],
+                     first: int, k: int) -> tuple[np.ndarray | None, None]:
+        """Keep this block's input (for the resume) and stand in for the unused latents."""
+        audio = self._guard(self._input(x, n, start, store, active), "input")
+        held = self._skipped[0] if self._skipped is not None and self._skipped[0].shape == audio.shape else None
+        if held is None:
+            held = np.empty_like(audio)
+        np.copyto(held, audio)
+        self._skipped = (held, first)
+        self.skipped_encodes += 1
+        return (np.zeros((self.dims, k), np.float32) if self.spec.kind == "transfer" else None), None
+
+    def _resume_encoder(self) -> None:
+        """The encoder's stream state on resume: it hears the last skipped block first (output unused).
+
+        Why: its cached convolutions then hold the audio right before the block it encodes
+        now, as if it had never paused (exactly so when its receptive field fits in one block);
+        an untouched cache would splice audio from before the pause onto the present, and a
+        reset would start from silence. Costs one extra encode, once per resume.
+        """
+        audio, first = self._skipped
+        self._skipped = None
+        self.enc.run(audio, seeds.at(self._encode_seed, first))
+
     def _encode(self, x: np.ndarray | None, n: int, start: int, store: ParamStore, active: set[str],
                 first: int) -> tuple[np.ndarray, np.ndarray | None]:
         """(latents in the graph's space, latents for the prior's input) of the input block."""
         audio = self._guard(self._input(x, n, start, store, active), "input")
+        if self._skipped is not None:
+            self._resume_encoder()
         seed = seeds.at(self._encode_seed, first)
         live, listen = self.enc.run(audio, seed)
         if self._old_enc is None:
@@ -221,6 +280,7 @@ class GraphRunner:
         if self.prior is not None:
             self.prior.driver.reset()
         self._old_enc = self._old_prior = None
+        self._skipped = None
         self.bank.reset()
         self.freezer.on = False
         self.loop.state = "idle"

@@ -45,6 +45,18 @@ class LatentLoop:
             if self.state != IDLE:
                 self.state = ARMED
 
+    def replays_exactly(self, epoch: int, trigger: int, enabled: np.ndarray, beats_len: np.ndarray,
+                        dissolve: np.ndarray) -> bool:
+        """Whether the next ``process`` with these values will overwrite every frame with the loop.
+
+        Exactly the conditions under which each ``_frame`` takes the playing branch with
+        dissolve 0 and no re-arm; the graph then skips its encoder, whose output would be
+        overwritten (so this must never say True when ``process`` would not return True).
+        """
+        return (self.state == PLAYING and epoch == self._epoch and trigger == self._trigger
+                and bool(np.all(enabled != 0)) and bool(np.all(beats_len == self.beats))
+                and bool(np.all(dissolve <= 0.0)))
+
     def process(self, z: np.ndarray, enabled: np.ndarray, beats_len: np.ndarray, dissolve: np.ndarray,
                 beats: np.ndarray, frame_beats: float, running: bool) -> bool:
         """Apply the loop to ``z`` (dims, k) in place; True if every frame played the loop untouched."""

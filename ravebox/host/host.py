@@ -64,6 +64,7 @@ class Host:
         self.control: ControlLoop | None = None
         self.connector = AutoConnector(settings.connect)
         self.headroom: Headroom | None = None
+        self.parallel_graphs = True   # two or more graphs: one worker thread per graph (per core)
         self.reconnects = 0
         self.xruns_before = 0          # xruns of sessions that ended
         self.callback_errors_before = 0
@@ -113,7 +114,8 @@ class Host:
         if follower is not None:
             self.path.clock = follower.view()
         self.worker = InferenceWorker(lambda: self.path, engine, store, lambda: self.path.clock, torch_threads,
-                                      rt_priority=self.settings.worker_rt_priority)
+                                      rt_priority=self.settings.worker_rt_priority,
+                                      parallel_graphs=self.parallel_graphs)
         session.bind(self.path)
         self.control.start()
         self.worker.start()
@@ -127,11 +129,14 @@ class Host:
     def _headroom(self, engine, session: Session) -> Headroom:
         """Main thread, before the worker starts: time the warm models and size the headroom.
 
-        One worker runs every graph in turn, so the block's cost is the sum of the graphs'.
+        One worker runs the graphs in turn (the block costs the sum of theirs) or, with
+        graphs in parallel, one per core (about the slowest graph's).
         """
         measure = getattr(engine, "measure", None)
-        costs = measure() if callable(measure) else {}
-        p99 = sum(c.total.p99 for c in costs.values()) if costs else None
+        p99 = None
+        if callable(measure):
+            measure()
+            p99 = engine.block_p99(self._lanes(engine))
         headroom = choose(self.settings.headroom_periods, p99, session.period, session.sample_rate,
                           engine.block_size)
         if p99 is not None:
@@ -289,10 +294,14 @@ class Host:
     # -- queries (any thread) --------------------------------------------------------------
     def headroom_now(self) -> Headroom | None:
         """The headroom in force, judged by the latest measured costs (a hot swap re-measures its model)."""
-        costs = getattr(self.worker.engine, "costs", None) if self.worker else None
-        if self.headroom is None or not costs:
+        engine = self.worker.engine if self.worker else None
+        p99 = engine.block_p99(self._lanes(engine)) if hasattr(engine, "block_p99") else None
+        if self.headroom is None or p99 is None:
             return self.headroom
-        return replace(self.headroom, p99_s=sum(c.total.p99 for c in costs.values()))
+        return replace(self.headroom, p99_s=p99)
+
+    def _lanes(self, engine) -> int:
+        return int(getattr(engine, "parallel_lanes", 1)) if self.parallel_graphs else 1
 
     @property
     def connected(self) -> bool:

@@ -18,6 +18,10 @@ sample, so the cut does not click. If ``Engine.process`` itself raises, the work
 cannot attribute mutes every graph. ``progress`` counts finished blocks: the
 watchdog (service layer) checks that it moves.
 
+With two or more graphs (``parallel_graphs``), the engine runs each graph on a
+thread of its own, one per core (:mod:`ravebox.engine.parallel`); the worker
+starts those threads, with its realtime priority, and joins them when it stops.
+
 Thread: :meth:`run` is the worker thread; :meth:`stop` is called from the main thread.
 """
 
@@ -40,13 +44,16 @@ class InferenceWorker(LoopThread):
     """Owns the worker thread. ``path_ref()`` returns the current :class:`AudioPath`."""
 
     def __init__(self, path_ref: Callable[[], AudioPath], engine, store, clock_ref: Callable[[], object],
-                 torch_threads: int = 1, history: int = 4096, rt_priority: int = 0) -> None:
+                 torch_threads: int = 1, history: int = 4096, rt_priority: int = 0,
+                 parallel_graphs: bool = False) -> None:
         self._path_ref = path_ref
         self.engine = engine
         self.store = store
         self._clock_ref = clock_ref
         self._torch_threads = torch_threads
         self._rt_priority = rt_priority
+        self._parallel_graphs = parallel_graphs
+        self.parallel = False           # graphs run on their own threads (engine.start_parallel)
         self.realtime = False
         self.progress = 0               # blocks processed (written by the worker only)
         self.skipped = 0                # blocks skipped to catch up
@@ -77,12 +84,19 @@ class InferenceWorker(LoopThread):
                 torch.set_num_threads(self._torch_threads)
             except ImportError:
                 pass
-        while not self._stop.is_set():
-            path = self._path_ref()
-            path.wait(0.05)
-            if self.paused or path.written == 0:
-                continue
-            self._drain(path)
+        start = getattr(self.engine, "start_parallel", None)
+        if self._parallel_graphs and callable(start):
+            self.parallel = start(lambda: make_realtime(self._rt_priority, "graph worker"))
+        try:
+            while not self._stop.is_set():
+                path = self._path_ref()
+                path.wait(0.05)
+                if self.paused or path.written == 0:
+                    continue
+                self._drain(path)
+        finally:
+            if self.parallel:
+                self.engine.stop_parallel()
 
     def _drain(self, path: AudioPath) -> None:
         if self._bufs_for is not path:
