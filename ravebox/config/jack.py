@@ -114,6 +114,7 @@ class AlsaInputSpec:
 DEFAULT_MIDI_INPUTS = ("midi_in", "clock_in")
 MIDI_OUTPUT = "midi_out"
 CLOCK_OUTPUT = "clock_out"          # MIDI clock out (ravebox.clock.clockout), always registered
+FEEDBACK_SUFFIX = "_feedback"       # one MIDI output per controller input: "<input>_feedback"
 MAX_MIDI_INPUTS = 32                 # the MIDI ring stores the input index in an int16; 32 is plenty
 MAX_PORT_NAME = 64                   # short names; JACK allows more, but a name is read on a small screen
 MAX_ALSA_INPUTS = 16
@@ -123,6 +124,7 @@ _AUDIO_NAME = re.compile(r"_(in|out)_\d+\Z")
 DEFAULT_RULES = (
     ConnectRule("^midi_in$", ("^system:midi_capture_", "^a2j:.*\\(capture\\)"), ("(?i)through", "(?i)clock")),
     ConnectRule("^clock_in$", ("(?i)clock",), ()),
+    ConnectRule("^midi_in_feedback$", ("^system:midi_playback_", "^a2j:.*\\(playback\\)"), ("(?i)through",)),
     ConnectRule("_in_\\d+$", ("^system:capture_",), ()),
     ConnectRule("_out_\\d+$", ("^system:playback_",), ()),
 )
@@ -146,6 +148,11 @@ class JackSettings:
     control_rt_priority: int = 1     # ... of the control thread; both stay below JACK's client thread
     connect: tuple[ConnectRule, ...] = field(default=DEFAULT_RULES)
     alsa_inputs: tuple[AlsaInputSpec, ...] = ()   # direct-ALSA fallback inputs (none = nothing is opened)
+
+
+def feedback_inputs(midi_inputs: Sequence[str], clock_from: str) -> tuple[str, ...]:
+    """The MIDI inputs that get a feedback output ``<input>_feedback`` (every one but the clock input)."""
+    return tuple(name for name in midi_inputs if name != clock_from)
 
 
 _CHOICES = {"gc": ("freeze", "off", "default")}

@@ -71,6 +71,7 @@ class ControlLoop(LoopThread):
         self.labels = list(port_names)            # what MidiEvent.port says, per ring port index
         self.alsa_sources: tuple = ()             # (ring, parser, label) per open direct-ALSA port
         self.learner = None                       # a LearnCapture while MIDI learn waits for a control
+        self.feedback = None                      # a FeedbackSender (values back to the controllers), set by the owner
         self._parsers = [parser_factory(name) for name in port_names]
         self.clock_index = self.inputs.index(clock_from) if clock_from in self.inputs else -1
         self.follower = follower
@@ -142,6 +143,7 @@ class ControlLoop(LoopThread):
         if learner is not None:
             learner.poll(self._now())
         self._run_calls()
+        self._send_feedback()
         try:
             self._sync_clock_params()
             if self.follower is not None:
@@ -150,6 +152,16 @@ class ControlLoop(LoopThread):
         except Exception as exc:  # noqa: BLE001
             self._error("clock follower", exc)
         self.loops += 1
+
+    def _send_feedback(self) -> None:
+        """Parameters that changed (a move, a preset, a set, a reload) go back to the controllers, rate-limited."""
+        feedback = self.feedback
+        if feedback is None:
+            return
+        try:
+            feedback.step(getattr(self.mapping, "mapping", None), self._now())
+        except Exception as exc:  # noqa: BLE001
+            self._error("feedback", exc)
 
     def drain(self) -> int:
         count = 0

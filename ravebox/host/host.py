@@ -31,7 +31,7 @@ from dataclasses import replace
 from collections.abc import Callable, Sequence
 
 from ravebox.clock.clockout import ClockOut
-from ravebox.config.jack import JackSettings
+from ravebox.config.jack import FEEDBACK_SUFFIX, JackSettings, feedback_inputs
 from ravebox.errors import HostError
 from ravebox.host.alsa_inputs import AlsaInputs, FrameStamp
 from ravebox.host.audiopath import AudioPath, GraphIO
@@ -57,6 +57,8 @@ class Host:
         self.midi_in = MidiRing()
         self.midi_out = ByteRing(slots=1024)
         self.clock_out: ClockOut | None = None   # built once the rate is known; outlives sessions
+        self.feedback_inputs = feedback_inputs(settings.midi_inputs, settings.clock_from)
+        self._feedback_peers: tuple = ()         # who each feedback output is connected to (last look)
         self.timeline: Timeline | None = None
         self.session: Session | None = None
         self.path: AudioPath | None = None
@@ -111,6 +113,7 @@ class Host:
                                    self.settings.control_interval_ms, self.settings.clock_from,
                                    self.settings.midi_thru, self.settings.control_rt_priority)
         self.control.store = store
+        self.control.feedback = self._feedback_sender(store, session.sample_rate)
         if follower is not None:
             self.path.clock = follower.view()
         self.worker = InferenceWorker(lambda: self.path, engine, store, lambda: self.path.clock, torch_threads,
@@ -146,6 +149,16 @@ class Host:
             log.warning("%s", warning)
         return headroom
 
+    def _feedback_sender(self, store, rate: int):
+        """Values back to each controller: ``<input>_feedback`` gets what the rules for that input's device show."""
+        from ravebox.mapping.feedback import FeedbackSender
+
+        inputs = list(self.settings.midi_inputs)
+        index = [inputs.index(name) for name in self.feedback_inputs]
+        control, ring = self.control, self.midi_out
+        return FeedbackSender(store, int(0.01 * rate), lambda out, data: ring.push(0, out + 1, data),
+                              lambda: [control.labels[i] for i in index])
+
     def _start_alsa(self, session: Session, parser_factory: Callable) -> None:
         """Open the direct-ALSA inputs, if any are configured (none: nothing is created)."""
         if not self.settings.alsa_inputs:
@@ -163,7 +176,7 @@ class Host:
     def _session(self, client) -> Session:
         """A session with the configured MIDI inputs (the same names after every reconnect)."""
         return Session(client, self.timeline, self.midi_in, self.midi_out, self.settings.midi_inputs,
-                       self.clock_out)
+                       self.clock_out, self.feedback_inputs)
 
     def _warn_unconnectable_inputs(self) -> None:
         """Say at start-up which MIDI inputs no ``[[jack.connect]]`` rule names (they need manual patching)."""
@@ -232,6 +245,18 @@ class Host:
         if labels != self.control.labels:
             log.info("MIDI sources: %s", ", ".join(f"{n} <- {lbl!r}" for n, lbl in zip(session.midi_inputs, labels)))
         self.control.labels = labels
+        self._check_feedback_peers(session)
+
+    def _check_feedback_peers(self, session: Session) -> None:
+        """Main thread: a feedback output got a new peer (a controller came back): send every value again."""
+        try:
+            peers = tuple(tuple(sorted(p.name for p in session.client.get_all_connections(
+                f"{session.name}:{name}{FEEDBACK_SUFFIX}"))) for name in self.feedback_inputs)
+        except Exception:  # noqa: BLE001 - a port may vanish while we look; next poll
+            return
+        if peers != self._feedback_peers and self.control.feedback is not None:
+            self.control.feedback.resend()
+        self._feedback_peers = peers
 
     def _recover(self) -> None:
         now = time.monotonic()

@@ -158,5 +158,9 @@ class ByteRing(MidiRing):
         offset = slot * self.max_bytes
         return self._view[offset:offset + int(self.lengths[slot])]
 
+    def peek_port(self) -> int:
+        """Consumer: the port index of the oldest message (call after :meth:`peek_view` found one)."""
+        return int(self.ports[self.tail % self.slots])
+
     def advance(self) -> None:
         self.tail += 1

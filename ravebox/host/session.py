@@ -7,7 +7,8 @@ the main thread throws the session away and opens a new one (see
 Ports (short names): ``<graph>_in_<n>`` and ``<graph>_out_<n>`` per graph,
 the MIDI inputs named by ``[jack] midi_inputs`` (default ``midi_in`` for
 controllers and ``clock_in`` for MIDI clock; the index in that list is the
-port index in the MIDI ring), ``midi_out`` (feedback and thru) and ``clock_out``
+port index in the MIDI ring), ``midi_out`` (thru), ``<input>_feedback`` per controller
+input (values sent back to that controller, see :mod:`ravebox.mapping.feedback`) and ``clock_out``
 (MIDI clock from the published ClockView, see :mod:`ravebox.clock.clockout`).
 
 Threads:
@@ -34,7 +35,7 @@ from time import perf_counter
 import jack
 
 from ravebox.clock.clockout import ClockOut
-from ravebox.config.jack import CLOCK_OUTPUT, DEFAULT_MIDI_INPUTS, MIDI_OUTPUT
+from ravebox.config.jack import CLOCK_OUTPUT, DEFAULT_MIDI_INPUTS, FEEDBACK_SUFFIX, MIDI_OUTPUT
 from ravebox.errors import HostError
 from ravebox.host import jackmessages
 from ravebox.host.audiopath import AudioPath, GraphIO
@@ -76,7 +77,8 @@ class Session:
     """
 
     def __init__(self, client: jack.Client, timeline: Timeline, midi_in: MidiRing, midi_out: ByteRing,
-                 midi_inputs: Sequence[str] = DEFAULT_MIDI_INPUTS, clock_out: ClockOut | None = None) -> None:
+                 midi_inputs: Sequence[str] = DEFAULT_MIDI_INPUTS, clock_out: ClockOut | None = None,
+                 feedback_inputs: Sequence[str] = ()) -> None:
         self.client = client
         self.midi_inputs = tuple(midi_inputs)  # short names; position = port index in the MIDI ring
         self.name = client.name
@@ -86,6 +88,7 @@ class Session:
         self.midi_in = midi_in
         self.midi_out = midi_out
         self.clock_out = clock_out         # outlives sessions (it keeps the tick count), like the rings
+        self.feedback_inputs = tuple(feedback_inputs)   # ring port index i + 1 -> "<input>_feedback"
         self.path: AudioPath | None = None
         self.lost = False                  # set by the shutdown callback
         self.lost_reason = ""
@@ -104,6 +107,7 @@ class Session:
         self._midi_ports: list[jack.OwnMidiPort] = []
         self._midi_sources: tuple[tuple[int, jack.OwnMidiPort], ...] = ()   # (ring index, port), fixed at bind
         self._midi_out_port: jack.OwnMidiPort | None = None
+        self._out_ports_by_index: tuple[jack.OwnMidiPort, ...] = ()   # midi_out, then each feedback port
         self._clock_port: jack.OwnMidiPort | None = None
         self._clock_emit = None            # the clock port's write_midi_event, bound once
         self._latency: LatencyReporter | None = None
@@ -129,6 +133,8 @@ class Session:
         self._midi_ports = [self.client.midi_inports.register(n) for n in self.midi_inputs]
         self._midi_sources = tuple(enumerate(self._midi_ports))   # the process loop walks this; never rebuilt
         self._midi_out_port = self.client.midi_outports.register(MIDI_OUTPUT)
+        feedback = [self.client.midi_outports.register(n + FEEDBACK_SUFFIX) for n in self.feedback_inputs]
+        self._out_ports_by_index = (self._midi_out_port, *feedback)
         self._clock_port = self.client.midi_outports.register(CLOCK_OUTPUT)
         self._clock_emit = self._clock_port.write_midi_event
         self._latency = LatencyReporter(self.client, list(zip(self._in_ports, self._out_ports)),
@@ -151,7 +157,7 @@ class Session:
     def own_ports(self) -> list[jack.Port]:
         """Every port of ours: audio ins, audio outs, MIDI ins, MIDI out, clock out."""
         flat = [p for ports in self._in_ports + self._out_ports for p in ports]
-        outs = [p for p in (self._midi_out_port, self._clock_port) if p is not None]
+        outs = [*self._out_ports_by_index, *([self._clock_port] if self._clock_port else [])]
         return flat + self._midi_ports + outs
 
     def close(self) -> None:
@@ -211,15 +217,18 @@ class Session:
         self.callback_total_s += spent
 
     def _send_midi(self) -> None:
-        port = self._midi_out_port
-        port.clear_buffer()
+        ports = self._out_ports_by_index
+        for port in ports:
+            port.clear_buffer()
         out = self.midi_out
         view = out.peek_view()
         while view is not None:
-            try:
-                port.write_midi_event(0, view)
-            except jack.JackError:
-                break  # buffer full: the rest goes next cycle
+            index = out.peek_port()
+            if index < len(ports):
+                try:
+                    ports[index].write_midi_event(0, view)
+                except jack.JackError:
+                    break  # buffer full: the rest goes next cycle
             out.advance()
             view = out.peek_view()
 

@@ -33,14 +33,14 @@ from ravebox.params.table import PARAMS, ParamKey, ParamKind, ParamScope, ParamS
 
 TOP_KEYS = ("mapping", "defaults", "presets", "map")
 MAPPING_KEYS = ("name", "description", "device")
-DEFAULT_KEYS = ("channel", "port", "smoothing_ms", "takeover", "threshold")
+DEFAULT_KEYS = ("channel", "port", "smoothing_ms", "takeover", "threshold", "feedback")
 PRESET_TABLE_KEYS = ("dir", "files", "glide_ms")
 RULE_KEYS = SOURCE_KINDS + (
     "channel", "port", "order", "bits", "velocity", "source_range",
     "target", "graph", "dim", "preset", "value",
     "range", "reverse", "curve", "steepness", "gamma",
     "encoder", "step", "acceleration", "button", "threshold",
-    "takeover", "smoothing_ms", "glide_ms", "layer", "label",
+    "takeover", "smoothing_ms", "glide_ms", "layer", "label", "feedback",
 )
 ENCODER_NAMES = {**{str(k): v for k, v in ENCODERS.items()}, **{v: v for v in ENCODERS.values()}}
 ALIASES = {"pick-up": "pickup", "catch-up": "catchup", "pick_up": "pickup", "catch_up": "catchup"}
@@ -91,6 +91,7 @@ class _Defaults:
     smoothing_ms: float | None = None
     takeover: str = "jump"
     threshold: int = 64
+    feedback: bool = False
 
 
 def _defaults(table: dict, diags: Diagnostics) -> _Defaults:
@@ -101,6 +102,7 @@ def _defaults(table: dict, diags: Diagnostics) -> _Defaults:
         check.number(table["smoothing_ms"], "smoothing_ms", 0, 10000) if "smoothing_ms" in table else None,
         check.choice(table.get("takeover", "jump"), "takeover", TAKEOVERS) or "jump",
         int(check.integer(table.get("threshold", 64), "threshold", 1, 127) or 64),
+        check.boolean(table.get("feedback", False), "feedback"),
     )
 
 
@@ -418,6 +420,10 @@ class _RuleParser:
         self._source_options(kind, out)
         out["layer"] = check.boolean(e.get("layer", False), "layer")
         out["label"] = check.string(e.get("label", ""), "label")
+        out["feedback"] = check.boolean(e["feedback"], "feedback") if "feedback" in e else self.d.feedback
+        if "feedback" in e and out["feedback"] and (kind == "program" or spec is None):
+            check.fail("feedback", "feedback applies to controls that show a parameter (not program changes "
+                                   "or preset buttons)")
         return out
 
     def _takeover(self, kind: str, mode: str, out: dict) -> None:

@@ -118,6 +118,7 @@ class Rule:
     glide_ms: float | None = None      # preset recall glide (None = the mapping's)
     layer: bool = False
     label: str = ""
+    feedback: bool = False             # send the parameter's value back to the control (LEDs, rings, motor faders)
 
     def describe(self) -> str:
         """One line for status output: ``cc 1 on channel 1 -> loop.dissolve (dissolve)``."""

@@ -32,10 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--channels", type=int, default=2, help="audio channels assumed per graph (default 2)")
 
 
-def own_ports(graph_names: list[str], channels: int,
-              midi_inputs: tuple[str, ...] | None = None) -> list[tuple[str, bool, bool]]:
+def own_ports(graph_names: list[str], channels: int, midi_inputs: tuple[str, ...] | None = None,
+              clock_from: str = "clock_in") -> list[tuple[str, bool, bool]]:
     """``(shortname, is_input, is_audio)`` of the ports a ravebox client registers."""
-    from ravebox.config.jack import CLOCK_OUTPUT, DEFAULT_MIDI_INPUTS, MIDI_OUTPUT
+    from ravebox.config.jack import CLOCK_OUTPUT, DEFAULT_MIDI_INPUTS, FEEDBACK_SUFFIX, MIDI_OUTPUT, feedback_inputs
 
     ports = []
     for name in graph_names:
@@ -43,6 +43,7 @@ def own_ports(graph_names: list[str], channels: int,
         ports += [(f"{name}_out_{c + 1}", False, True) for c in range(channels)]
     inputs = DEFAULT_MIDI_INPUTS if midi_inputs is None else midi_inputs
     ports += [(n, True, False) for n in inputs] + [(MIDI_OUTPUT, False, False), (CLOCK_OUTPUT, False, False)]
+    ports += [(n + FEEDBACK_SUFFIX, False, False) for n in feedback_inputs(inputs, clock_from)]
     return ports
 
 
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         others = [p for p in ports if not p.name.startswith(me + ":")]
         print(f"JACK server '{server or 'default'}': {len(ports)} ports; rules of "
               f"{args.config or 'the built-in defaults'} for client '{me}'")
-        for line in describe(settings.connect, own_ports(graphs, args.channels, settings.midi_inputs), others, me):
+        for line in describe(settings.connect, own_ports(graphs, args.channels, settings.midi_inputs, settings.clock_from), others, me):
             print(line)
         mine = [p for p in ports if p.name.startswith(me + ":")]
         if mine:
