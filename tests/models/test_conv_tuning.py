@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from ravebox.models import load_model
-from ravebox.models.convtune import AUTO_MIN_PARAMETERS, ONEDNN, wants_tuning
+from ravebox.models.convtune import AUTO_MIN_PARAMETERS, CONV_T, ONEDNN, wants_tuning
 
 FORCE = -1e9  # switch every switchable node
 BLOCK = 4096
@@ -20,6 +20,13 @@ BLOCK = 4096
 def _audio(samples: int, seed: int) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
     return 0.2 * torch.randn(1, 1, samples, generator=generator)
+
+
+def _count_transposed(model) -> int:
+    """Transposed convs in the decode graph once everything is inlined (as in the frozen copy)."""
+    graph = model.module.decode.graph.copy()
+    torch._C._jit_pass_inline(graph)
+    return sum(n.kind() == CONV_T for n in graph.nodes())
 
 
 def _stream(model, x: torch.Tensor, block: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -47,7 +54,11 @@ def test_forced_tuning_switches_nodes_and_keeps_the_stream(pair):
     plain, tuned, report = pair
     assert report.switched > 0 and tuned._calls is not tuned.module
     nodes = [n.kind() for n in tuned._calls.decode.graph.nodes()]
-    assert nodes.count(ONEDNN) == sum(t.switched for t in report.timings if t.method == "decode")
+    decode = [t for t in report.timings if t.method == "decode"]
+    assert nodes.count(ONEDNN) == sum(t.switched for t in decode if not t.transposed)
+    switched_up = sum(t.switched for t in decode if t.transposed)
+    assert switched_up > 0 and "transposed convs to GEMM + fold" in report.summary()
+    assert nodes.count(CONV_T) == _count_transposed(tuned) - switched_up
     x = _audio(BLOCK * 4, seed=3)
     z0, y0 = _stream(plain, x, BLOCK)
     z1, y1 = _stream(tuned, x, BLOCK)
@@ -69,7 +80,7 @@ def test_tuning_that_wins_nothing_keeps_the_original_module(models_dir):
     model = load_model(models_dir / "rave_a.ts", sample_rate=48000)
     report = model.tune_convs(BLOCK, min_gain=1e9)  # nothing can be infinitely faster
     assert report.switched == 0 and model._calls is model.module
-    assert f"0 of {len(report.timings)} conv layers switched" in report.summary()
+    assert "0 of 55 conv layers switched to oneDNN, 0 of 4 transposed convs" in report.summary()
 
 
 def test_tuning_needs_a_block_of_whole_ratios(models_dir):
