@@ -501,8 +501,21 @@ class Daemon:
             if len(times):
                 item["worker_ms"] = round(1000.0 * float(np.percentile(times, 99)), 2)
                 item["worker_max_ms"] = round(1000.0 * float(times.max()), 2)
+            item.update(self._measured(g.name))
             out.append(item)
         return out
+
+    def _measured(self, graph: str) -> dict:
+        """The graph's inference time measured at load (or its last swap), the headroom and its margin."""
+        cost = (getattr(self.engine, "costs", None) or {}).get(graph)
+        headroom = self.host.headroom_now() if self.host else None
+        if cost is None or headroom is None:
+            return {}
+        total = cost.total
+        budget = headroom.budget_s
+        return {"inference_ms": {"p50": round(1e3 * total.p50, 2), "p99": round(1e3 * total.p99, 2)},
+                "headroom_ms": round(1e3 * budget, 3),
+                "margin": round(1.0 - total.p99 / budget, 3) if budget > 0 else None}
 
     def _spec(self, name: str):
         try:

@@ -52,6 +52,9 @@ def test_real_engine_dry_path_has_the_reported_latency(jack_server, tmp_path):
             # no [jack] headroom_periods in the box: the headroom was measured at start-up
             assert headroom["source"] == "measured" and headroom["periods"] == host.headroom.periods >= 1
             assert headroom["measured_p99_ms"] > 0
+            graph = daemon.status()["graphs"][0]
+            assert graph["inference_ms"]["p99"] >= graph["inference_ms"]["p50"] > 0
+            assert graph["headroom_ms"] == headroom["budget_ms"] and graph["margin"] < 1
             assert latency == host.path.block + headroom["periods"] * host.path.period + daemon.engine.latency_frames
             end = source.at + len(source.signal) + latency + 8 * host.path.period
             assert wait_for(lambda: sink.first + sink.filled > end)

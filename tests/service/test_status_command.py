@@ -159,3 +159,17 @@ def test_status_command_does_not_import_torch_or_jack(sock):
     result = subprocess.run([sys.executable, "-c", code, sock], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "tempo        123.4 BPM (locked)" in result.stdout
+
+
+def test_text_status_shows_measured_inference_headroom_margin_and_warnings():
+    text = status_command.render({
+        "state": "running",
+        "latency": {"frames": 5632, "ms": 117.3, "headroom": {"periods": 12, "source": "measured"}},
+        "warnings": ["measured inference p99 50.0 ms exceeds the engine block (42.7 ms): the CPU cannot keep up"],
+        "graphs": [{"name": "main", "models": ["full"], "worker_ms": 41.0, "block_ms": 42.7,
+                    "inference_ms": {"p50": 38.0, "p99": 41.5}, "headroom_ms": 64.0, "margin": 0.352}],
+    })
+    assert "latency      5632 frames / 117.3 ms (headroom 12 periods, measured)" in text
+    assert "WARNING      measured inference p99 50.0 ms exceeds the engine block" in text
+    assert ("graph        main: full  41.0 ms per block of 42.7 ms  measured 41.5 ms p99 of 64.0 ms headroom "
+            "(+35% margin)") in text

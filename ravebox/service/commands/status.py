@@ -228,6 +228,11 @@ def _graph(graph: dict) -> str:
         timing = f"  {graph['worker_ms']:.1f} ms per block"
         if isinstance(graph.get("block_ms"), (int, float)):
             timing += f" of {graph['block_ms']:.1f} ms"
+    measured = graph.get("inference_ms")
+    if isinstance(measured, dict) and isinstance(graph.get("headroom_ms"), (int, float)):
+        margin = graph.get("margin")
+        timing += (f"  measured {measured.get('p99')} ms p99 of {graph['headroom_ms']:.1f} ms headroom"
+                   + (f" ({margin:+.0%} margin)" if isinstance(margin, (int, float)) else ""))
     muted = "  MUTED" if graph.get("muted") else ""
     return f"{graph.get('name', '?')}: {models}{timing}{muted}"
 
