@@ -12,6 +12,7 @@ The file format is documented in ``docs/mapping-reference.md``; in short::
     [presets]
     dir = "presets"         # relative to this file
     glide_ms = 300
+    reset_unlisted = false  # true: a recall also resets what the preset does not list
     [[map]]
     cc = 1
     target = "loop.dissolve"
@@ -34,7 +35,7 @@ from ravebox.params.table import PARAMS, ParamKey, ParamKind, ParamScope, ParamS
 TOP_KEYS = ("mapping", "defaults", "presets", "map")
 MAPPING_KEYS = ("name", "description", "device")
 DEFAULT_KEYS = ("channel", "port", "smoothing_ms", "takeover", "threshold", "feedback")
-PRESET_TABLE_KEYS = ("dir", "files", "glide_ms")
+PRESET_TABLE_KEYS = ("dir", "files", "glide_ms", "reset_unlisted")
 RULE_KEYS = SOURCE_KINDS + (
     "channel", "port", "order", "bits", "velocity", "source_range",
     "target", "graph", "dim", "preset", "value",
@@ -62,13 +63,14 @@ def parse_mapping(data: dict, diags: Diagnostics, path: Path) -> Mapping | None:
             diags.error(key, f"unknown table{did_you_mean(key, TOP_KEYS)}; expected one of {', '.join(TOP_KEYS)}")
     meta = _table(data, "mapping", MAPPING_KEYS, diags)
     defaults = _defaults(_table(data, "defaults", DEFAULT_KEYS, diags), diags)
-    presets, glide_ms, preset_files = _presets(data, diags, path)
+    presets, glide_ms, preset_files, reset_unlisted = _presets(data, diags, path)
     rules = _rules(data.get("map", []), defaults, presets if "presets" in data else None, diags)
     _duplicates(rules, diags)
     if diags:
         return None
     name = meta.get("name", path.stem)
-    return Mapping(str(name), tuple(rules), presets, glide_ms, path, (path, *preset_files), "presets" in data)
+    return Mapping(str(name), tuple(rules), presets, glide_ms, path, (path, *preset_files), "presets" in data,
+                   reset_unlisted)
 
 
 # -- top-level tables ----------------------------------------------------------------
@@ -106,10 +108,12 @@ def _defaults(table: dict, diags: Diagnostics) -> _Defaults:
     )
 
 
-def _presets(data: dict, diags: Diagnostics, path: Path) -> tuple[PresetBank, float, tuple[Path, ...]]:
+def _presets(data: dict, diags: Diagnostics, path: Path) -> tuple[PresetBank, float, tuple[Path, ...], bool]:
+    """The ``[presets]`` table: bank, glide, files read, and whether a recall resets unlisted values."""
     table = _table(data, "presets", PRESET_TABLE_KEYS, diags)
     check = _Checker(diags, "presets")
     glide = check.number(table.get("glide_ms", 0), "glide_ms", 0, 60000) or 0.0
+    reset = check.boolean(table.get("reset_unlisted", False), "reset_unlisted")
     names: list[Path] = []
     if "dir" in table:
         names.append(path.parent / check.string(table["dir"], "dir"))
@@ -126,8 +130,8 @@ def _presets(data: dict, diags: Diagnostics, path: Path) -> tuple[PresetBank, fl
         bank = load_presets([n for n in names if n.exists()])
     except ConfigError as exc:
         diags.extend(exc.diagnostics)
-        return PresetBank(), glide, tuple(names)
-    return bank, glide, tuple(names) + tuple(f for f in bank.files if f not in names)
+        return PresetBank(), glide, tuple(names), reset
+    return bank, glide, tuple(names) + tuple(f for f in bank.files if f not in names), reset
 
 
 # -- rules -----------------------------------------------------------------------

@@ -174,6 +174,7 @@ class Mapping:
     path: Path | None = None
     files: tuple[Path, ...] = ()   # every file read (the mapping and its presets), for hot reload
     has_presets: bool = False      # the file declared a [presets] table
+    preset_reset_unlisted: bool = False  # a recall resets every moved value the preset does not list
     index: dict[tuple[str, int | None], tuple[Rule, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

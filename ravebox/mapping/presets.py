@@ -32,6 +32,16 @@ KEY = re.compile(r"^(?:(?P<graph>[^/\[\]]+)/)?(?P<name>[A-Za-z0-9_.]+)(?:\[(?P<d
 PRESET_KEYS = ("name", "program", "values")
 
 
+def is_sound_parameter(name: str) -> bool:
+    """Whether a preset stores parameter ``name``: graph and dimension values, not box-wide state.
+
+    Box-wide parameters (``preset.recall``, ``clock.bpm``, ``clock.offset_ms``, ``record.enabled``) and
+    triggers are left alone by ``save`` and by a recall with ``reset_unlisted``.
+    """
+    spec = PARAMS.get(name)
+    return spec is not None and spec.scope is not ParamScope.BOX and spec.kind is not ParamKind.TRIGGER
+
+
 def is_preset_table(data: dict) -> bool:
     """Does a parsed TOML file look like a preset file (``ravebox check`` detection)?"""
     return "values" in data or "preset" in data

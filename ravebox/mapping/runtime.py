@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from ravebox.mapping.inputs import ControlInput, ControllerState
-from ravebox.mapping.model import Mapping, PresetBank, Rule
+from ravebox.mapping.model import Mapping, Preset, PresetBank, Rule
+from ravebox.mapping.presets import is_sound_parameter
 from ravebox.mapping.shaping import accelerate, curve, denormalise, normalise, relative_delta
 from ravebox.midi.events import MidiEvent
 from ravebox.params.store import ParamStore
@@ -84,6 +85,7 @@ class MappingRuntime:
         self._explicit_presets = presets
         self._active = _Active(mapping, presets if presets is not None else mapping.presets)
         self._held: dict[tuple[str, int | None, str, int | None], tuple[_Active, int]] = {}
+        self.last_preset: str | None = None   # name of the last preset recalled (status shows it)
 
     @property
     def mapping(self) -> Mapping:
@@ -136,11 +138,22 @@ class MappingRuntime:
             self.stats.unknown_presets += 1
             return False
         glide = active.mapping.preset_glide_ms if glide_ms is None else glide_ms
+        if active.mapping.preset_reset_unlisted:
+            self._reset_unlisted(preset, frame, glide)
         for key, value in preset.values:
             self._set(key, value, frame, glide)
         self._set(ParamKey(RECALL), preset.index, frame, 0.0)
+        self.last_preset = preset.name
         self.stats.recalls += 1
         return True
+
+    def _reset_unlisted(self, preset: Preset, frame: int, glide: float) -> None:
+        """``[presets] reset_unlisted``: every moved sound value the preset leaves out goes back to its default."""
+        listed = {k for key, _ in preset.values if key.graph is None or key.graph in self.store.graphs
+                  for k in self.store.expand(key)}
+        for key in self.store.moved():
+            if key not in listed and is_sound_parameter(key.name):
+                self.store.set(key, self.store.default(key), frame, glide)
 
     # -- routing -----------------------------------------------------------------------
     def _route(self, active: _Active, port: str, inp: ControlInput) -> _Active:

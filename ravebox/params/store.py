@@ -57,9 +57,12 @@ class ParamStore:
     concrete keys it covers.
     """
 
-    def __init__(self, graphs: Mapping[str, int], sample_rate: int) -> None:
+    def __init__(self, graphs: Mapping[str, int], sample_rate: int,
+                 defaults: Mapping[ParamKey, float] | None = None) -> None:
         self.graphs = dict(graphs)
         self.sample_rate = int(sample_rate)
+        # the box's own starting values (e.g. ``[gates] depth``), by concrete key; the table's otherwise
+        self._defaults: dict[ParamKey, float] = {k: PARAMS[k.name].clamp(v) for k, v in (defaults or {}).items()}
         self._glides: dict[ParamKey, Glide] = {}
         self._triggers: dict[ParamKey, int] = {}
 
@@ -98,21 +101,26 @@ class ParamStore:
         return keys
 
     # -- reading (any thread) --------------------------------------------------------
+    def default(self, key: ParamKey) -> float:
+        """Where one concrete key starts: the box's default for it, else the table's."""
+        value = self._defaults.get(key)
+        return PARAMS[key.name].default if value is None else value
+
     def value(self, key: ParamKey, frame: int) -> float:
         """The value of one concrete key at ``frame``."""
         glide = self._glides.get(key)
-        return PARAMS[key.name].default if glide is None else glide.at(frame)
+        return self.default(key) if glide is None else glide.at(frame)
 
     def target(self, key: ParamKey) -> float:
         """Where ``key`` is heading (its value once any glide ends)."""
         glide = self._glides.get(key)
-        return PARAMS[key.name].default if glide is None else glide.end
+        return self.default(key) if glide is None else glide.end
 
     def over(self, key: ParamKey, frames: np.ndarray) -> np.ndarray:
         """Values of one concrete key at each of ``frames``."""
         glide = self._glides.get(key)
         if glide is None:
-            return np.full(frames.shape, PARAMS[key.name].default, dtype=np.float64)
+            return np.full(frames.shape, self.default(key), dtype=np.float64)
         return glide.over(frames)
 
     def dims_over(self, name: str, graph: str, frames: np.ndarray) -> np.ndarray:
@@ -128,8 +136,14 @@ class ParamStore:
         return self._triggers.get(key, 0)
 
     def snapshot(self) -> dict[str, float]:
-        """Targets of every value that was ever set, keyed by ``str(ParamKey)``."""
-        return {str(k): g.end for k, g in list(self._glides.items())}
+        """Targets of every value that was ever set or has a box default, keyed by ``str(ParamKey)``."""
+        values = {str(k): v for k, v in self._defaults.items()}
+        values.update((str(k), g.end) for k, g in list(self._glides.items()))
+        return values
+
+    def moved(self) -> list[ParamKey]:
+        """Concrete keys that were ever set (a preset recall with ``reset_unlisted`` resets the others)."""
+        return list(self._glides)
 
     def restore(self, values: Iterable[tuple[ParamKey, float]], frame: int, glide_ms: float | None) -> None:
         """Set many values at once (a preset recall)."""

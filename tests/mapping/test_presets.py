@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from maprig import Rig, cc, write
+from maprig import GRAPHS, SR, Rig, cc, write
 from ravebox.errors import ConfigError
 from ravebox.mapping import load_presets
+from ravebox.params.store import ParamStore
 from ravebox.params.table import ParamKey
 
 CALM = """
@@ -119,3 +120,42 @@ def test_clashing_program_numbers(tmp_path):
     write(tmp_path, CALM.replace('"calm"', '"other"'), "p/b.toml")
     with pytest.raises(ConfigError, match="program 0 is also used by preset 'calm'"):
         load_presets([tmp_path / "p"])
+
+
+PROGRAM = '[[map]]\nprogram = true\ntarget = "preset.recall"\n[[map]]\ncc = 7\ntarget = "clock.bpm"\nrange = [60, 180]\n'
+
+
+def test_a_recall_keeps_what_the_preset_does_not_list_by_default(tmp_path):
+    rig = rig_with_presets(tmp_path, PROGRAM)
+    rig.send(0xC0, 1).send(0xC0, 0)
+    assert rig.value("latent.bias", dim=3) == 2.5 and rig.value("latent.freeze") == 1.0   # wild's, kept
+    assert rig.value("mix.wet") == 0.5 and rig.runtime.last_preset == "calm"
+
+
+def test_reset_unlisted_puts_every_other_sound_value_back_to_its_default(tmp_path):
+    write(tmp_path, CALM, "presets/calm.toml")
+    write(tmp_path, WILD, "presets/wild.toml")
+    rig = Rig(tmp_path, f'[presets]\ndir = "presets"\nreset_unlisted = true\n{PROGRAM}')
+    rig.send(*cc(7, 127)).send(0xC0, 1).send(0xC0, 0)
+    assert (rig.value("latent.bias", dim=3), rig.value("latent.freeze"), rig.value("prior.temperature")) \
+        == (0.0, 0.0, 1.0)                                                               # wild's, reset
+    assert (rig.value("mix.wet"), rig.value("latent.bias", dim=0), rig.value("out.gain_db", "aux")) == (0.5, 1.0, -6.0)
+    assert rig.value("clock.bpm", None) == 180.0        # box-wide state is not a preset's to reset
+    assert rig.runtime.last_preset == "calm"
+
+
+def test_reset_unlisted_returns_to_the_boxs_own_defaults(tmp_path):
+    write(tmp_path, CALM, "presets/calm.toml")
+    write(tmp_path, WILD, "presets/wild.toml")
+    rig = Rig(tmp_path, f'[presets]\ndir = "presets"\nreset_unlisted = true\n{PROGRAM}')
+    rig.store = rig.runtime.store = ParamStore(GRAPHS, SR, defaults={ParamKey("gate.depth", "main"): 1.0})
+    rig.send(*cc(7, 64)).send(0xC0, 1)
+    rig.store.set(ParamKey("gate.depth", "main"), 0.25, rig.frame)
+    rig.send(0xC0, 0)
+    assert rig.value("gate.depth") == 1.0 and rig.value("gate.depth", "aux") == 0.0
+
+
+def test_reset_unlisted_must_be_a_boolean(tmp_path):
+    write(tmp_path, CALM, "presets/calm.toml")
+    with pytest.raises(ConfigError, match="presets.reset_unlisted: expected true or false"):
+        Rig(tmp_path, '[presets]\ndir = "presets"\nreset_unlisted = "yes"\n')
