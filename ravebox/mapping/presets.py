@@ -77,6 +77,15 @@ def load_presets(paths: Iterable[str | Path]) -> PresetBank:
     return PresetBank(tuple(numbered), tuple(files), tuple(paths))
 
 
+def parse_setting(key: str, value: object) -> list[tuple[ParamKey, float]]:
+    """One ``KEY = VALUE`` as a preset's ``[values]`` reads it (``set PARAM VALUE``); ConfigError if invalid."""
+    diags = Diagnostics("set")
+    pairs = _value(key, value, diags, key)
+    if diags.items:
+        raise ConfigError(diags.items)
+    return pairs
+
+
 def _expand(paths: Iterable[str | Path]) -> list[Path]:
     files: list[Path] = []
     for path in map(Path, paths):

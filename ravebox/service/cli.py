@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 COMMANDS = {
@@ -55,7 +56,23 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         build_parser(argv).print_help()
         return 2
-    return int(importlib.import_module(COMMANDS[args.command]).run(args) or 0)
+    try:
+        code = int(importlib.import_module(COMMANDS[args.command]).run(args) or 0)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _reader_left()
+
+
+def _reader_left() -> int:
+    """``ravebox status | head``: the reader closed the pipe; stop quietly (exit 0), no traceback.
+
+    stdout is pointed at /dev/null so the interpreter's own flush at exit cannot fail again.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0
 
 
 def _version() -> str:

@@ -7,11 +7,12 @@ Owned by the service layer. Contract with ``service/daemon.py``:
   second, also while unhealthy) and ``on_stopping(daemon)``. All three run on
   the main thread.
 - The daemon exposes ``status() -> dict``, ``reload() -> dict``,
-  ``recall_preset(ref) -> dict``, ``panic() -> dict`` and
-  ``health() -> tuple[bool, str]``.
+  ``recall_preset(ref) -> dict``, ``presets() -> dict``, ``set_param(key, value) -> dict``,
+  ``save_preset(name) -> dict``, ``panic() -> dict`` and ``health() -> tuple[bool, str]``.
 - ``status()`` may also be called from the control-socket thread, so it must
   return a snapshot (plain JSON-able values) without taking locks the audio
-  path or the worker holds. ``reload``, ``recall_preset`` and ``panic`` are only
+  path or the worker holds; so must ``presets()``. ``reload``, ``recall_preset``,
+  ``set_param``, ``save_preset`` and ``panic`` are only
   ever called on the main thread (queued from the socket, run in ``on_tick``).
 - ``health()`` is ``(True, "")`` only while the JACK process callback is
   advancing and the inference worker is making progress; otherwise ``(False,
@@ -177,9 +178,13 @@ class ControlSocketObserver:
             "reload": lambda req: on_main(d.reload),  # type: ignore[attr-defined]
             "preset": lambda req: on_main(lambda: d.recall_preset(_preset_ref(req))),  # type: ignore[attr-defined]
             "panic": lambda req: on_main(d.panic),  # type: ignore[attr-defined]
+            "presets": lambda req: d.presets(),  # type: ignore[attr-defined]
+            "set": lambda req: on_main(lambda: d.set_param(*_setting(req))),  # type: ignore[attr-defined]
+            "save": lambda req: on_main(lambda: d.save_preset(_preset_name(req))),  # type: ignore[attr-defined]
             "learn": lambda req: _learn(d, req),
             "record": lambda req: on_main(lambda: d.record(str(req.get("ref") or req.get("action") or ""))),  # type: ignore[attr-defined]
-            "help": lambda req: {"commands": ["status", "reload", "preset <name|number>", "panic",
+            "help": lambda req: {"commands": ["status", "reload", "preset <name|number>", "presets",
+                                              "set <param> <value>", "save <name>", "panic",
                                               "learn <target> [graph dim mode timeout_s] | learn cancel",
                                               "record start|stop", "help"]},
         }
@@ -207,6 +212,31 @@ def _learn(daemon: object, request: dict) -> dict:
         raise ServiceError("learn: graph must be a name and dim an integer")
     return service.request(LearnTarget(target, graph, dim), str(request.get("mode") or "ask"),
                            float(request.get("timeout_s") or 30.0))
+
+
+_WORDS = {"true": 1.0, "on": 1.0, "false": 0.0, "off": 0.0}
+
+
+def _setting(request: dict) -> tuple[str, float]:
+    """``{"param": "mix.wet", "value": 0.5}``, or the shorthand line ``set mix.wet 0.5``."""
+    param, value = request.get("param"), request.get("value")
+    if param is None and isinstance(request.get("ref"), str):
+        param, _, value = request["ref"].partition(" ")
+    if not param or value in (None, ""):
+        raise ServiceError("set needs a parameter and a value: set mix.wet 0.5 (keys as in a preset)")
+    text = str(value).strip().lower()
+    try:
+        number = float(value) if isinstance(value, (int, float)) else _WORDS[text] if text in _WORDS else float(text)
+    except ValueError:
+        raise ServiceError(f"set {param}: {value!r} is not a number") from None
+    return str(param), number
+
+
+def _preset_name(request: dict) -> str:
+    name = request.get("ref") or request.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ServiceError("save needs a preset name: save <name>")
+    return name.strip()
 
 
 def _preset_ref(request: dict) -> str | int:

@@ -52,6 +52,23 @@ class FakeDaemon:
         self.preset = ref
         return {"preset": ref}
 
+    def presets(self) -> dict:
+        return {"presets": [{"name": "init", "program": 0, "file": "/p/init.toml"},
+                            {"name": "verse", "program": 1, "file": "/p/verse.toml"}],
+                "current": self.preset}
+
+    def set_param(self, key: str, value: float) -> dict:
+        self.threads["set"] = threading.current_thread().name
+        if key != "mix.wet":
+            raise ConfigError([f"set: {key}: unknown parameter"])
+        self.params = {key: value}
+        return {"ok": True, "message": f"{key} = {value:g}"}
+
+    def save_preset(self, name: str) -> dict:
+        self.threads["save"] = threading.current_thread().name
+        self.saved = name
+        return {"ok": True, "message": f"preset '{name}' saved to /p/{name}.toml"}
+
     def panic(self) -> dict:
         self.threads["panic"] = threading.current_thread().name
         self.panics += 1

@@ -173,3 +173,42 @@ def test_text_status_shows_measured_inference_headroom_margin_and_warnings():
     assert "WARNING      measured inference p99 50.0 ms exceeds the engine block" in text
     assert ("graph        main: full  41.0 ms per block of 42.7 ms  measured 41.5 ms p99 of 64.0 ms headroom "
             "(+35% margin)") in text
+
+
+def test_preset_without_a_name_lists_them_and_marks_the_last_recalled(sock, daemon):
+    assert ravebox_status("preset", "verse", "--socket", sock)[0] == 0
+    code, text = ravebox_status("preset", "--socket", sock)
+    assert code == 0
+    assert text.splitlines() == ["    0  init  (/p/init.toml)", "*   1  verse  (/p/verse.toml)",
+                                 "* = last recalled (verse)"]
+
+
+def test_set_and_save_run_on_the_main_thread(sock, daemon):
+    assert ravebox_status("set", "mix.wet", "0.25", "--socket", sock) == (0, "set: mix.wet = 0.25\n")
+    assert daemon.params == {"mix.wet": 0.25}
+    code, text = ravebox_status("set", "mix.wte", "1", "--socket", sock)
+    assert code == 1 and "unknown parameter" in text
+    assert ravebox_status("set", "mix.wet", "loud", "--socket", sock) == (
+        1, "ravebox: set refused: set mix.wet: 'loud' is not a number\n")
+    assert ravebox_status("save", "chorus", "--socket", sock) == (0, "save: preset 'chorus' saved to /p/chorus.toml\n")
+    assert daemon.saved == "chorus"
+
+
+def test_set_and_save_on_a_bare_socket_line(sock, daemon):
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as raw:
+        raw.connect(sock)
+        raw.sendall(b"set mix.wet 0.5\n")
+        line = raw.makefile().readline()
+    assert json.loads(line) == {"ok": True, "result": {"ok": True, "message": "mix.wet = 0.5"}}
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(sock):
+    """``ravebox status | head``: the pipe closes before ravebox has written; it exits quietly."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)                                   # `head` already gone
+    done = subprocess.run([sys.executable, "-m", "ravebox.service.cli", "status", "--socket", sock],
+                          stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+    os.close(write_end)
+    assert done.returncode == 0 and "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr

@@ -8,6 +8,9 @@ torch and no jack, so it answers at once on a Raspberry Pi.
     ravebox status --watch         # refresh every second until Ctrl-C
     ravebox status reload          # re-read mapping and config
     ravebox status preset verse    # recall a preset by name or number
+    ravebox status preset          # list the presets (and which was recalled last)
+    ravebox status set mix.wet 0.4 # set a live value (keys as in a preset: main/latent.bias[2] ...)
+    ravebox status save verse      # write the live values as preset "verse" into the preset files
     ravebox status panic           # mute and reset the model state
     ravebox status learn mix.wet [--graph G] [--dim N] [--replace|--add] [--timeout S]
                                    # the next control you move drives mix.wet (written to the mapping file)
@@ -29,7 +32,7 @@ from typing import TextIO
 from ravebox.errors import ServiceError
 from ravebox.service.control_socket import ENV_PATH, ControlClient, default_path
 
-ACTIONS = ("status", "reload", "preset", "panic", "learn", "record")
+ACTIONS = ("status", "reload", "preset", "set", "save", "panic", "learn", "record")
 CLEAR = "\x1b[H\x1b[2J"
 
 
@@ -37,7 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", nargs="?", choices=ACTIONS, default="status",
                         help="what to ask (default: status)")
     parser.add_argument("ref", nargs="?",
-                        help="preset name or number (for 'preset'), parameter (for 'learn'), start or stop (for 'record')")
+                        help="preset name or number (for 'preset'; none lists them), parameter (for 'learn' "
+                             "and 'set'), preset name (for 'save'), start or stop (for 'record')")
+    parser.add_argument("value", nargs="?", help="the value (for 'set')")
     learn = parser.add_argument_group("learn")
     learn.add_argument("--graph", help="learn: only this graph")
     learn.add_argument("--dim", type=int, help="learn: only this latent dimension")
@@ -57,8 +62,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     path = args.socket or default_path()
-    if args.action == "preset" and not args.ref:
-        print("ravebox status preset: give a preset name or number", file=sys.stderr)
+    if args.action == "set" and (not args.ref or args.value is None):
+        print("ravebox status set: give a parameter and a value (e.g. set mix.wet 0.4)", file=sys.stderr)
+        return 2
+    if args.action == "save" and not args.ref:
+        print("ravebox status save: give the preset's name", file=sys.stderr)
         return 2
     if args.action == "record" and args.ref not in ("start", "stop"):
         print("ravebox status record: say start or stop", file=sys.stderr)
@@ -79,8 +87,12 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
 
 def _ask(client: ControlClient, args: argparse.Namespace) -> dict:
-    if args.action in ("preset", "record"):
+    if args.action == "preset" and not args.ref:
+        return client.request("presets")
+    if args.action in ("preset", "record", "save"):
         return client.request(args.action, ref=args.ref)
+    if args.action == "set":
+        return client.request("set", param=args.ref, value=args.value)
     if args.action == "learn":
         if args.cancel:
             return client.request("learn", cancel=True)
@@ -99,6 +111,8 @@ def _show(answer: dict, args: argparse.Namespace, out: TextIO) -> int:
         print(f"ravebox: {args.action} refused: {_reason(answer)}", file=out)
     elif args.action == "status":
         print(render(answer["result"]), file=out)
+    elif args.action == "preset" and not args.ref:
+        print(preset_list(answer.get("result") or {}), file=out)
     else:
         result = answer.get("result")
         shown = result["message"] if isinstance(result, dict) and "message" in result else _inline(result)
@@ -165,6 +179,17 @@ def render(status: dict) -> str:
              "params", "counters", "record", "learn", "warnings"}
     lines += [f"{key:<12} {_inline(value)}" for key, value in sorted(status.items()) if key not in shown]
     return "\n".join(lines)
+
+
+def preset_list(result: dict) -> str:
+    """One line per preset, ``program  name  (file)``, the last recalled one marked."""
+    presets = result.get("presets") or []
+    if not presets:
+        return "no presets (give the mapping a [presets] dir, or the box [mapping] presets)"
+    current = result.get("current")
+    lines = [f"{'*' if p.get('name') == current else ' '} {p.get('program', '?'):>3}  {p.get('name')}"
+             + (f"  ({p['file']})" if p.get("file") else "") for p in presets]
+    return "\n".join(lines + ([f"* = last recalled ({current})"] if current else []))
 
 
 def _record(record: object) -> str | None:
