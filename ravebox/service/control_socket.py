@@ -175,9 +175,13 @@ class ControlServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         self._clients = 0
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        _prepare_path(self.path)
-        super().__init__(str(self.path), _Connection)
-        os.chmod(self.path, mode)
+        try:
+            _prepare_path(self.path)
+            super().__init__(str(self.path), _Connection)
+            os.chmod(self.path, mode)
+        except OSError as exc:
+            raise ServiceError(f"cannot create the control socket {self.path}: {exc.strerror or exc} "
+                               f"(set ${ENV_PATH} or --control-socket to a writable place)") from exc
 
     def start(self) -> "ControlServer":
         self._thread = threading.Thread(target=self.serve_forever, name="control-socket", daemon=True)

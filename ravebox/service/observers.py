@@ -158,8 +158,12 @@ class ControlSocketObserver:
         self.server: control_socket.ControlServer | None = None
 
     def on_ready(self, daemon: object) -> None:
+        """Start serving; a socket that cannot be made is one error line, and the box plays on without it."""
         table = control_socket.CommandTable(self.handlers(daemon))
-        self.server = control_socket.ControlServer(self.path, table, self.mode).start()
+        try:
+            self.server = control_socket.ControlServer(self.path, table, self.mode).start()
+        except ServiceError as exc:
+            log.error("%s; `ravebox status` cannot reach this daemon", exc)
 
     def on_tick(self, daemon: object) -> None:
         self.calls.run_pending()

@@ -100,7 +100,7 @@ def test_unknown_command_and_bad_json(served):
         bad = json.loads(reader.readline())
         sock.sendall(b"panic\n")
         bare = json.loads(reader.readline())
-    assert unknown == {"ok": False, "error": "unknown command 'volume' (commands: help, learn, panic, preset, record, reload, status)"}
+    assert unknown == {"ok": False, "error": "unknown command 'volume' (commands: help, learn, panic, preset, presets, record, reload, save, set, status)"}
     assert bad["ok"] is False and bad["error"].startswith("bad request: ")
     assert bare["ok"] is True
 
@@ -161,3 +161,17 @@ def test_parse_request_and_default_path():
         parse_request('{"cmd": 3}')
     assert default_path({}) == "/run/ravebox/control.sock"
     assert default_path({"RAVEBOX_CONTROL_SOCKET": "/tmp/x.sock"}) == "/tmp/x.sock"
+
+
+def test_an_unwritable_socket_path_is_one_clear_log_line(tmp_path, daemon, caplog):
+    """Not a traceback: the box keeps playing, the log says where and what to change."""
+    locked = tmp_path / "locked"
+    locked.write_text("a file, so nothing can be created below it\n")
+    observer = ControlSocketObserver(str(locked / "run" / "control.sock"))
+    with caplog.at_level("ERROR"):
+        observer.on_ready(daemon)
+    [record] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert record.exc_info is None
+    assert f"cannot create the control socket {locked}/run/control.sock" in record.getMessage()
+    assert "RAVEBOX_CONTROL_SOCKET" in record.getMessage()
+    observer.on_stopping(daemon)
