@@ -6,10 +6,24 @@ control command) and only hands a ready, warmed-up model over through a
 one-slot dict, which ``process`` picks up at its next block. ``status`` may be
 read from anywhere.
 
-Failure policy: a model that raises inside ``process`` mutes its graph (the
-graph then outputs silence, the reason is kept in ``status()``) while the
-other graphs keep playing; an ``engine.reset`` trigger on that graph resets
-its models and lets it play again.
+Failure policy (``status()`` shows each graph's state and counters):
+
+* a model that raises inside ``process`` mutes its graph (the graph then
+  outputs silence, the reason is kept in ``status()``) while the other graphs
+  keep playing;
+* a graph whose wet output holds a NaN/Inf or a value beyond the safety
+  stage's clamp (+18 dBFS) in :data:`BAD_BLOCKS` blocks in a row is muted the
+  same way (``bad_blocks`` counts every such block); one stray block is left
+  to the safety stage;
+* a graph whose own models take longer than the block's real-time duration
+  in :data:`LATE_BLOCKS` blocks in a row is flagged ``degraded`` (cleared by
+  as many on-time blocks); a swap into a degraded (or muted) graph cuts over at once
+  instead of crossfading, so it never waits on the slow old model again;
+* an ``engine.reset`` trigger, or a successful swap into the graph, lets a
+  muted graph play again.
+
+Whether the box as a whole still makes progress is the host's business (the
+worker counts blocks finished in time; the service's watchdog reads that).
 """
 
 from __future__ import annotations
@@ -18,6 +32,7 @@ import collections
 import functools
 import math
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,6 +52,12 @@ from ravebox.params.store import ParamStore
 
 Loader = Callable[[ModelSpec, int], object]
 _EMPTY: frozenset[str] = frozenset()
+#: Blocks in a row with non-finite or huge wet output before the graph is muted.
+BAD_BLOCKS = 4
+#: Blocks in a row slower than real time before a graph is flagged degraded.
+LATE_BLOCKS = 4
+#: Wet output magnitude counted as "huge" (the safety stage's clamp, +18 dBFS).
+HUGE = 8.0
 
 
 def default_loader(spec: ModelSpec, sample_rate: int) -> object:
@@ -61,10 +82,13 @@ class Engine:
     """``Engine(box, sample_rate, seed)``: loads the box's models and runs its graphs."""
 
     def __init__(self, box: BoxConfig, sample_rate: int, seed: int | None = None,
-                 loader: Loader | None = None, conv_tuning: str = "auto") -> None:
-        """``conv_tuning``: "auto" (large models), "on" or "off" (see ``ravebox.models.convtune``)."""
+                 loader: Loader | None = None, conv_tuning: str = "auto",
+                 timer: Callable[[], float] = time.perf_counter) -> None:
+        """``conv_tuning``: "auto" (large models), "on" or "off" (see ``ravebox.models.convtune``);
+        ``timer`` (seconds) measures each graph's time per block for the degraded flag."""
         self.box = box
         self.conv_tuning = conv_tuning
+        self._timer = timer
         self.sample_rate = int(sample_rate)
         self.seed = int(box.output.seed if seed is None else seed)
         self._loader = loader or default_loader
@@ -87,6 +111,7 @@ class Engine:
         self._resets: dict[str, int] = {}
         self.blocks = 0
         self._pool: GraphPool | None = None  # graphs in parallel (start_parallel), live only
+        self.health = {name: GraphHealth() for name in self.graphs}
 
     # -- building ------------------------------------------------------------------
     def _load_all(self) -> dict[str, dict[str, object]]:
@@ -214,29 +239,50 @@ class Engine:
         self._take_swap(runner, start)
         if name in self.failed:
             return np.zeros((runner.channels, n), dtype=np.float32)
+        health = self.health[name]
+        t0 = self._timer()
         try:
-            return runner.process(x, n, start, store, clock, active)
+            y = runner.process(x, n, start, store, clock, active)
         except Exception as exc:  # a model raising must not stop the other graphs
-            self.failed[name] = f"{type(exc).__name__}: {exc}"
-            self.events.append(f"graph {name} muted: {self.failed[name]}")
+            self._mute(name, f"{type(exc).__name__}: {exc}")
             return np.zeros((runner.channels, n), dtype=np.float32)
+        change = health.timed(self._timer() - t0, n / self.sample_rate)
+        if change:
+            self.events.append(f"graph {name} {change}")
+        if health.checked(y) >= BAD_BLOCKS:
+            self._mute(name, f"output non-finite or beyond +18 dBFS in {BAD_BLOCKS} blocks in a row")
+            return np.zeros((runner.channels, n), dtype=np.float32)
+        return y
+
+    def _mute(self, name: str, reason: str) -> None:
+        self.failed[name] = reason
+        self.health[name].mutes += 1
+        self.events.append(f"graph {name} muted: {reason}")
 
     def _take_reset(self, runner: GraphRunner, store: ParamStore) -> None:
         count = store.trigger_count(runner.reset_key)
         if count != self._resets.setdefault(runner.name, count):
             self._resets[runner.name] = count
             runner.reset()
+            self.health[runner.name].fresh_start()
             if self.failed.pop(runner.name, None) is not None:
                 self.events.append(f"graph {runner.name} reset and playing again")
 
     def _take_swap(self, runner: GraphRunner, start: int) -> None:
+        """Install staged models; a degraded graph cuts over, a muted one plays again."""
         pending = self._pending[runner.name]
         while pending:
             role, index, staged = pending.popleft()
+            health = self.health[runner.name]
+            fade = not health.degraded and runner.name not in self.failed  # never through a broken model
             if role == "decoder":
-                runner.bank.replace(runner.bank.current if index is None else index, staged, start // runner.ratio)
+                runner.bank.replace(runner.bank.current if index is None else index, staged,
+                                    start // runner.ratio, fade=fade)
             else:
-                runner.install(role, staged)
+                runner.install(role, staged, fade=fade)
+            health.fresh_start()
+            if self.failed.pop(runner.name, None) is not None:
+                self.events.append(f"graph {runner.name} playing again after a model swap")
 
     # -- hot swap (any thread but the worker) ------------------------------------------
     def prepare_swap(self, graph: str, path: str, index: int | None = None, role: str = "decoder") -> SwapResult:
@@ -260,8 +306,9 @@ class Engine:
             staged = _stage_for(runner, role, model)
             self._tune(model)
             self._measure_swap(graph, runner, role, index, model)
-        except (RaveboxError, OSError, RuntimeError, ValueError) as exc:
-            message = f"swap of {graph} {role} to {path} failed, keeping the old model: {exc}"
+        except Exception as exc:  # noqa: BLE001 - whatever a load raises, the old model keeps playing
+            reason = exc if isinstance(exc, RaveboxError) else f"{type(exc).__name__}: {exc}"
+            message = f"swap of {graph} {role} to {path} failed, keeping the old model: {reason}"
             self.events.append(message)
             return SwapResult(False, graph, message)
         self._pending[graph].append((role, index, staged))
@@ -280,6 +327,7 @@ class Engine:
         return {name: {"failed": self.failed.get(name), "decoder": r.bank.current, "fading": r.bank.fading,
                        "loop": r.loop.state, "dims": r.dims, "swaps": r.bank.swaps,
                        "scrubbed": dict(r.scrubbed), "skipped_encodes": r.skipped_encodes,
+                       **self.health[name].status(),
                        **({"cost": self.costs[name].to_json()} if name in self.costs else {})}
                 for name, r in self.graphs.items()}
 
@@ -294,6 +342,55 @@ def _roles(runner: GraphRunner) -> dict[str, object]:
     for i, voice in enumerate(runner.bank.voices):
         roles[f"decoder:{i}"] = voice.model
     return roles
+
+
+class GraphHealth:
+    """One graph's output and timing record (worker thread writes, any thread reads)."""
+
+    def __init__(self) -> None:
+        self.bad_blocks = 0      # blocks with non-finite or huge wet output, ever
+        self.bad_run = 0         # ... in a row, up to now
+        self.late_blocks = 0     # blocks the graph's models took longer than real time, ever
+        self.late_run = 0
+        self.ok_run = 0
+        self.degraded = False
+        self.mutes = 0           # times this graph was muted for a failure
+        self.worst_ratio = 0.0   # slowest block / real-time duration
+
+    def checked(self, y: np.ndarray) -> int:
+        """Count a bad block (NaN/Inf or beyond :data:`HUGE`); returns the current run of them."""
+        if math.isfinite(np.vdot(y.ravel(), y.ravel())) and (y.size == 0 or float(np.abs(y).max()) <= HUGE):
+            self.bad_run = 0
+        else:
+            self.bad_blocks += 1
+            self.bad_run += 1
+        return self.bad_run
+
+    def timed(self, seconds: float, budget: float) -> str | None:
+        """Record one block's time against its real-time ``budget``; the change of state, if any."""
+        ratio = seconds / budget if budget > 0 else 0.0
+        self.worst_ratio = max(self.worst_ratio, ratio)
+        if ratio > 1.0:
+            self.late_blocks += 1
+            self.late_run, self.ok_run = self.late_run + 1, 0
+            if not self.degraded and self.late_run >= LATE_BLOCKS:
+                self.degraded = True
+                return f"degraded: its models took {ratio:.1f}x real time in {LATE_BLOCKS} blocks in a row"
+        else:
+            self.ok_run, self.late_run = self.ok_run + 1, 0
+            if self.degraded and self.ok_run >= LATE_BLOCKS:
+                self.degraded = False
+                return "back in time"
+        return None
+
+    def fresh_start(self) -> None:
+        """A new model: the old record of lateness and bad output no longer applies."""
+        self.bad_run = self.late_run = self.ok_run = 0
+        self.degraded = False
+
+    def status(self) -> dict[str, object]:
+        return {"degraded": self.degraded, "bad_blocks": self.bad_blocks, "late_blocks": self.late_blocks,
+                "mutes": self.mutes, "worst_time_ratio": round(self.worst_ratio, 3)}
 
 
 def _stage_for(runner: GraphRunner, role: str, model: object) -> object:

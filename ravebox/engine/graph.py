@@ -77,13 +77,14 @@ class GraphRunner:
         loop_in = LatentMatcher(self.dims, driver.in_latents, "pad_zeros", rng=self._rng)
         return PriorStage(driver, out, loop_in)
 
-    def install(self, role: str, stage) -> None:
-        """Worker thread: make a prepared stage current, crossfading latents from the old one."""
+    def install(self, role: str, stage, fade: bool = True) -> None:
+        """Worker thread: make a prepared stage current, crossfading latents from the old one
+        (``fade=False``: cut over, the old model is never called again)."""
         if role == "encoder":
-            self._old_enc = (self.enc, LatentFade(self._fade_frames))
+            self._old_enc = (self.enc, LatentFade(self._fade_frames)) if fade else None
             self.enc, self.encoder = stage, stage.model
         elif role == "prior":
-            self._old_prior = (self.prior, LatentFade(self._fade_frames))
+            self._old_prior = (self.prior, LatentFade(self._fade_frames)) if fade else None
             self.prior = stage
         else:
             raise ValueError(role)

@@ -59,18 +59,19 @@ class DecoderBank:
         if index != self.current:
             self._start_fade(self.voices[self.current], index, seed_at)
 
-    def replace(self, index: int, model, seed_at: int) -> None:
-        """Put a freshly loaded model at ``index`` and crossfade to it."""
+    def replace(self, index: int, model, seed_at: int, fade: bool = True) -> None:
+        """Put a freshly loaded model at ``index`` and crossfade to it (``fade=False``: cut over,
+        the old model is never called again -- for a graph whose old model is too slow)."""
         old = self.voices[self.current]
         self.voices[index] = self._voice(model)
-        self._start_fade(old, index, seed_at)
+        self._start_fade(old, index, seed_at, fade)
 
-    def _start_fade(self, old: Voice, index: int, seed_at: int) -> None:
+    def _start_fade(self, old: Voice, index: int, seed_at: int, fade: bool = True) -> None:
         self.current = index
         new = self.voices[index]
         torch.default_generator.manual_seed(seeds.mix(self.seed, self.graph_index, seeds.PRIME, seed_at))
         new.model.decode(torch.from_numpy(new.matcher.apply(self._history())[np.newaxis]))
-        self._old, self._fade_pos = (old, 0) if self.fade_samples > 0 else (None, 0)
+        self._old, self._fade_pos = (old, 0) if fade and self.fade_samples > 0 else (None, 0)
         self.swaps += 1
 
     def decode(self, z: np.ndarray, seed: int) -> np.ndarray:

@@ -15,8 +15,11 @@ the worker then ramps that graph's first silent block down from its last
 sample, so the cut does not click. If ``Engine.process`` itself raises, the worker asks the engine which graph failed
 (``failed_graph(exc)`` when the engine offers it), mutes that graph with a fade
 (one log line with the traceback) and keeps running the rest; an exception it
-cannot attribute mutes every graph. ``progress`` counts finished blocks: the
-watchdog (service layer) checks that it moves.
+cannot attribute mutes every graph. ``progress`` counts finished blocks and
+``on_time`` those committed before their first sample played: the watchdog
+(service layer) checks that ``on_time`` moves, so a model that hangs for
+seconds per block (the worker finishes a block now and then, every one late)
+counts as no progress.
 
 With two or more graphs (``parallel_graphs``), the engine runs each graph on a
 thread of its own, one per core (:mod:`ravebox.engine.parallel`); the worker
@@ -56,6 +59,7 @@ class InferenceWorker(LoopThread):
         self.parallel = False           # graphs run on their own threads (engine.start_parallel)
         self.realtime = False
         self.progress = 0               # blocks processed (written by the worker only)
+        self.on_time = 0                # ... of them committed before their first sample played
         self.skipped = 0                # blocks skipped to catch up
         self.errors = 0
         self.muted: set[str] = set()    # graphs muted after an exception
@@ -135,6 +139,8 @@ class InferenceWorker(LoopThread):
         path.commit(start)
         self.durations[self.progress % len(self.durations)] = time.perf_counter() - t0
         self.progress += 1
+        if path.played <= start + path.delay:
+            self.on_time += 1
 
     def _declick(self, path: AudioPath, g: int, start: int, block: np.ndarray) -> np.ndarray:
         """A graph just went silent: ramp from the previous block's last sample to 0 (5 ms), no click."""

@@ -27,6 +27,7 @@ import torch
 from ravebox.errors import ModelError
 from ravebox.models.introspect import ModelInfo
 from ravebox.models.state import BufferSnapshot
+from ravebox.models.vetting import vetted_call
 
 COERCE = {"bool": bool, "int": int, "float": float, "str": str}
 
@@ -103,7 +104,10 @@ class PriorModel:
         self._snapshot.restore()
 
     def warm_up(self, steps: int = 2, calls: int = 2) -> None:
-        """First calls are slow (TorchScript optimisation); pay that now, then reset."""
+        """First calls are slow (TorchScript optimisation); pay that now, then reset.
+
+        Non-finite output or a raise refuses the model (a ModelError naming the file).
+        """
         steps = min(steps, self.max_steps or steps)
         listen = self.get_attribute("listen") if hasattr(self.module, "get_listen") else None
         modes = [listen, not listen] if listen is not None else [None]
@@ -111,7 +115,8 @@ class PriorModel:
             if mode is not None:
                 self.set_listen(mode)
             for _ in range(calls):
-                self.forward(torch.zeros(1, self.in_latents, steps))
+                vetted_call(self.path, lambda: self.forward(torch.zeros(1, self.in_latents, steps)), "prior",
+                        audio=False)
         if listen is not None:
             self.set_listen(listen)
         self.reset()

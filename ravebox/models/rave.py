@@ -27,6 +27,7 @@ from ravebox.errors import ModelError
 from ravebox.models.convtune import TuneReport, tune_convs
 from ravebox.models.introspect import ModelInfo
 from ravebox.models.state import BufferSnapshot
+from ravebox.models.vetting import vetted_call
 
 if TYPE_CHECKING:
     from ravebox.models.prior import PriorModel
@@ -104,11 +105,17 @@ class RaveModel:
         self._calls, self.tuning = self.module, None
 
     def warm_up(self, blocks: int = 2, block: int | None = None) -> None:
-        """Pay TorchScript's first-call optimisation cost now, then reset the stream."""
+        """Pay TorchScript's first-call optimisation cost now, then reset the stream.
+
+        What came out is vetted (``models/vetting.py``): a model whose warm-up output
+        is non-finite, huge or full-scale from silence is refused with a ModelError.
+        Any exception the model raises (``torch.jit.Error`` is not a RuntimeError)
+        becomes a ModelError naming the file.
+        """
         silence = torch.zeros(1, self.in_channels, block or self.ratio * 2)
         for _ in range(blocks):
-            z = self.encode(silence)
-            self.decode(torch.zeros_like(z))
+            z = vetted_call(self.path, lambda: self.encode(silence), "encode", audio=False)
+            vetted_call(self.path, lambda: self.decode(torch.zeros_like(z)), "decode", from_silence=True)
         self.reset()
 
     def _check(self, t: torch.Tensor, channels: int, method: str, what: str, multiple: int) -> None:
@@ -129,3 +136,4 @@ class RaveModel:
             raise ModelError(
                 f"{self.path}: {method} returned shape {tuple(out.shape)}, expected (*, {channels}, {length})")
         return out
+

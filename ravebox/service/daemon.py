@@ -400,7 +400,7 @@ class Daemon:
         """Main thread, once a second: compare callback cycles and worker blocks with the last mark."""
         host = self.host
         cycles = host.path.cycles if host.path else 0
-        progress = host.worker.progress if host.worker else 0
+        progress = host.worker.on_time if host.worker else 0  # blocks in time: a hanging model is no progress
         last_cycles, last_progress, since = self._health_mark
         now = time.monotonic()
         if cycles != last_cycles and progress != last_progress:

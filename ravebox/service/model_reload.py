@@ -85,8 +85,15 @@ class ModelReloader:
         return messages
 
     def _swap(self, slot: Slot, path: str) -> None:
-        """Swap thread: load and warm up, then leave the crossfade to the worker."""
-        result = self.engine.prepare_swap(slot.graph, path, index=slot.index, role=slot.role)
+        """Swap thread: load and warm up, then leave the crossfade to the worker.
+
+        Whatever goes wrong is one "swap failed" line, never a thread traceback."""
+        try:
+            result = self.engine.prepare_swap(slot.graph, path, index=slot.index, role=slot.role)
+        except Exception as exc:  # noqa: BLE001 - the old model keeps playing
+            log.error("%s: swap to %s failed, keeping the old model: %s: %s", slot, path,
+                      type(exc).__name__, exc)
+            return
         (log.info if result.ok else log.error)("%s", result.message)
 
 

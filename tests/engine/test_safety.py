@@ -1,4 +1,8 @@
-"""A NaN/Inf/huge-producing model (nan_a) through engine and output stage: only finite, within ceiling."""
+"""A NaN/Inf/huge-producing model (nan_a) through engine and output stage: only finite, within ceiling.
+
+The loader's warm-up check refuses nan_a (tests/models/test_model_vetting.py); here it is
+loaded without warm-up, standing for a model that turns bad while it plays.
+"""
 
 import numpy as np
 from helpers import SR, make_engine, chirp
@@ -17,6 +21,12 @@ encoder = "a"
 [output]
 ceiling_db = -3.0
 """
+
+
+def _unvetted(spec, sample_rate):
+    from ravebox.models import load_model
+
+    return load_model(spec.path, sample_rate=sample_rate, warm_up=False)
 
 
 def _play(engine, blocks, ceiling_db, period=256, store_setup=None):
@@ -40,7 +50,7 @@ def _play(engine, blocks, ceiling_db, period=256, store_setup=None):
 
 
 def test_nan_model_yields_only_finite_output_within_ceiling(tmp_path):
-    engine = make_engine(tmp_path, NAN_BOX)
+    engine = make_engine(tmp_path, NAN_BOX, loader=_unvetted)
     out, stages = _play(engine, 8, ceiling_db=-3.0)
     ceiling = 10 ** (-3.0 / 20)
     bad = out["bad"]
@@ -55,7 +65,7 @@ def test_nan_model_yields_only_finite_output_within_ceiling(tmp_path):
 
 
 def test_nan_model_with_gain_and_dry_still_within_ceiling(tmp_path):
-    engine = make_engine(tmp_path, NAN_BOX)
+    engine = make_engine(tmp_path, NAN_BOX, loader=_unvetted)
 
     def loud(store):
         store.set(ParamKey("out.gain_db"), 12.0, 0, glide_ms=0)
