@@ -32,6 +32,20 @@ MIDI learn: while :attr:`learner` holds a capture
 offered to it before the mapping, and one it consumes is not mapped nor
 copied thru (the move that teaches does not also play).
 
+Load (a 10,000 CC/s flood must not starve the inference worker): each pass
+takes what waits in the MIDI ring into a backlog, keeps only the last message
+of every coalescable control change per (input, channel, controller) in it
+(``coalesced`` counts the rest; which CCs qualify is the mapping's call, see
+``MappingRuntime.coalescable_ccs``), and handles at most
+:data:`MAX_EVENTS_PER_PASS` messages; the rest wait for the next pass. The
+backlog never holds more than the ring does, so a sustained flood fills the
+ring, where the process callback counts every message it cannot keep
+(``MidiRing.dropped``). Nothing is lost uncounted.
+
+Vanished sources: when the main thread relabels an input because its source
+changed or went away, it asks :meth:`release_source` (run here, the store's one
+writer) to let go of the momentary controls that source held.
+
 Thread: :meth:`run` is the control thread. :attr:`labels`, :attr:`alsa_sources`,
 :attr:`learner` and the mapping runtime reference are replaced by other threads;
 each is a single reference assignment.
@@ -56,6 +70,9 @@ log = logging.getLogger("ravebox.host.control")
 
 CLOCK_TYPES = frozenset({"clock", "start", "stop", "continue", "songpos"})
 REALTIME_TYPES = frozenset({"clock", "start", "stop", "continue", "active_sensing", "reset"})
+#: Messages parsed and handled per control pass at most (about 2 ms apart).
+MAX_EVENTS_PER_PASS = 256
+_ALL_CCS: frozenset[int] = frozenset()
 
 
 class ControlLoop(LoopThread):
@@ -84,6 +101,9 @@ class ControlLoop(LoopThread):
         self._rt_priority = rt_priority
         self.realtime = False
         self.events = 0
+        self.coalesced = 0                        # CC messages superseded within a pass, never parsed
+        self.released = 0                         # momentary controls let go when their source vanished
+        self._backlog: list[tuple[int, int, bytes]] = []
         self.errors = 0
         self.loops = 0
         self.last_error = ""
@@ -165,13 +185,23 @@ class ControlLoop(LoopThread):
 
     def drain(self) -> int:
         count = 0
-        item = self.ring.pop()
-        while item is not None:
-            frame, port, data = item
+        backlog = self._backlog
+        ring = self.ring
+        room = ring.slots - len(backlog)
+        while room > 0:
+            item = ring.pop()
+            if item is None:
+                break
+            backlog.append(item)
+            room -= 1
+        if len(backlog) > 1:
+            self._coalesce(backlog)
+        take = min(len(backlog), MAX_EVENTS_PER_PASS)
+        for frame, port, data in backlog[:take]:
             for event in self._parsers[port].feed(frame, data):
                 self._route(port, event)
                 count += 1
-            item = self.ring.pop()
+        del backlog[:take]
         for ring, parser, label in self.alsa_sources:
             item = ring.pop()
             while item is not None:
@@ -181,6 +211,34 @@ class ControlLoop(LoopThread):
                 item = ring.pop()
         self.events += count
         return count
+
+    def _coalesce(self, backlog: list[tuple[int, int, bytes]]) -> None:
+        """Keep only the newest message per (input, status, controller) of coalescable CCs, in order."""
+        mapping = self.mapping
+        ccs = mapping.coalescable_ccs() if hasattr(mapping, "coalescable_ccs") else _ALL_CCS
+        if not ccs:
+            return
+        newest: dict[tuple[int, int, int], int] = {}
+        for i, (_, port, data) in enumerate(backlog):
+            if len(data) == 3 and data[0] & 0xF0 == 0xB0 and data[1] in ccs:
+                newest[(port, data[0], data[1])] = i
+        if not newest:
+            return
+        kept = [item for i, item in enumerate(backlog)
+                if not (len(item[2]) == 3 and item[2][0] & 0xF0 == 0xB0 and item[2][1] in ccs)
+                or newest[(item[1], item[2][0], item[2][1])] == i]
+        self.coalesced += len(backlog) - len(kept)
+        backlog[:] = kept
+
+    def release_source(self, label: str) -> None:
+        """Control thread (via :meth:`post`): release what the source labelled ``label`` held."""
+        release = getattr(self.mapping, "release_port", None)
+        if callable(release):
+            self.released += release(label, self._now())
+
+    def post(self, fn: Callable[[], object]) -> None:
+        """Any thread: run ``fn`` on the control thread at its next pass, without waiting."""
+        self._calls.append((fn, threading.Event(), []))
 
     def _route(self, port: int, event: MidiEvent) -> None:
         self._deliver(event, self.labels[port], port == self.clock_index or self.clock_any,

@@ -242,9 +242,13 @@ class Host:
             session.connections_changed = True
             log.debug("could not relabel MIDI sources: %s", exc)
             return
-        if labels != self.control.labels:
+        old = self.control.labels
+        if labels != old:
             log.info("MIDI sources: %s", ", ".join(f"{n} <- {lbl!r}" for n, lbl in zip(session.midi_inputs, labels)))
         self.control.labels = labels
+        for before, after in zip(old, labels):
+            if before != after:  # that source is gone (or shares the input now): release what it held
+                self.control.post(lambda label=before: self.control.release_source(label))
         self._check_feedback_peers(session)
 
     def _check_feedback_peers(self, session: Session) -> None:

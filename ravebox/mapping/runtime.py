@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from ravebox.mapping.inputs import ControlInput, ControllerState
+import mido
+
+from ravebox.mapping.inputs import (DATA_DEC, DATA_INC, DATA_LSB, DATA_MSB, NRPN_LSB, NRPN_MSB, RPN_LSB,
+                                    RPN_MSB, ControlInput, ControllerState)
 from ravebox.mapping.model import Mapping, Preset, PresetBank, Rule
 from ravebox.mapping.presets import is_sound_parameter
 from ravebox.mapping.shaping import accelerate, curve, denormalise, normalise, relative_delta
@@ -61,6 +64,7 @@ class _Active:
     mapping: Mapping
     presets: PresetBank
     states: dict[int, _RuleState] = field(default_factory=dict)
+    coalescable: frozenset[int] | None = None
 
     def state(self, rule: Rule) -> _RuleState:
         st = self.states.get(id(rule))
@@ -86,6 +90,7 @@ class MappingRuntime:
         self._active = _Active(mapping, presets if presets is not None else mapping.presets)
         self._held: dict[tuple[str, int | None, str, int | None], tuple[_Active, int]] = {}
         self.last_preset: str | None = None   # name of the last preset recalled (status shows it)
+        self._bends: dict[tuple[str, int | None], int] = {}   # last pitch bend per (port, channel)
 
     @property
     def mapping(self) -> Mapping:
@@ -112,12 +117,63 @@ class MappingRuntime:
         self._active = _Active(mapping, bank)
 
     # -- control thread --------------------------------------------------------------
+    def coalescable_ccs(self) -> frozenset[int]:
+        """CC numbers of which only the last message per drain matters (control thread).
+
+        Why: under a flood (10,000 CC/s) parsing every fader step starves the
+        inference worker, and an absolute control's intermediate positions are
+        overwritten within the same few milliseconds anyway. Left out: every CC
+        a relative or button rule listens to (each message counts), both halves
+        of a 14-bit pair a ``cc14`` rule reads, and the (N)RPN selection and
+        data-entry controllers (a sequence, not a position).
+        """
+        active = self._active
+        if active.coalescable is None:
+            keep: set[int] = {DATA_MSB, DATA_LSB, DATA_INC, DATA_DEC, NRPN_MSB, NRPN_LSB, RPN_MSB, RPN_LSB}
+            for rule in active.mapping.rules:
+                number = rule.source.number
+                if rule.source.kind == "cc" and rule.mode != "absolute" and number is not None:
+                    keep.add(number)
+                elif rule.source.kind == "cc14" and number is not None:
+                    keep.update((number, number + 32))
+            active.coalescable = frozenset(range(128)) - keep
+        return active.coalescable
+
+    def release_port(self, port: str, frame: int) -> int:
+        """Control thread: the source labelled ``port`` went away; let go of what it held.
+
+        Held notes get a note-off and held CC buttons (sustain, freeze, ...) a 0,
+        each through the mapping that saw the press, and a bent pitch wheel
+        returns to the centre. Returns how many controls were released.
+        """
+        released = 0
+        for key in [k for k in self._held if k[0] == port]:
+            _, channel, kind, number = key
+            active, _ = self._held.pop(key)
+            chan = channel or 0
+            message = (mido.Message("note_off", channel=chan, note=number) if kind == "note"
+                       else mido.Message("control_change", channel=chan, control=number, value=0))
+            inp = ControlInput(kind, number, channel, 0, press=False if kind == "note" else None)
+            self._input(active, MidiEvent(frame, port, message), inp)
+            released += 1
+        for (bent_port, channel), value in list(self._bends.items()):
+            if bent_port == port:
+                del self._bends[(bent_port, channel)]
+                if value:
+                    message = mido.Message("pitchwheel", channel=channel or 0, pitch=0)
+                    self._input(self._active, MidiEvent(frame, port, message),
+                                ControlInput("pitchbend", None, channel, 0))
+                    released += 1
+        return released
+
     def handle(self, event: MidiEvent) -> None:
         """Apply one event. Never raises: a failure is counted, so MIDI keeps flowing."""
         self.stats.events += 1
         try:
             active = self._active
             for inp in self.controller.inputs(event):
+                if inp.kind == "pitchbend":
+                    self._bends[(event.port, inp.channel)] = inp.value
                 self._input(self._route(active, event.port, inp), event, inp)
         except Exception as exc:  # noqa: BLE001 - the control thread must survive any bug
             self.stats.errors += 1

@@ -12,6 +12,15 @@ Wire format, one request and one answer per line (UTF-8 JSON objects)::
 
 A bare word line (``status``, ``preset 2``) is accepted too, so that
 ``socat - UNIX-CONNECT:/run/ravebox/control.sock`` works as a last resort.
+A refusal is always ``{"ok": false, "error": ...}`` (a handler's own
+``{"ok": false}`` result is lifted into the envelope, the result kept beside it).
+
+Why nobody can lock the operators out: a client must complete each request
+line within :data:`REQUEST_TIMEOUT_S` of connecting or of its last answer, or
+it is dropped; and when all :data:`MAX_CLIENTS` slots are taken, a new client
+takes the slot of the connection that has waited longest for a request (one
+running a command is never dropped). A request nested too deep for the JSON
+parser gets an error answer like any other bad request.
 
 Threads: one acceptor thread, plus one short-lived thread per connection
 (``socketserver``'s threading mix-in). Handlers run on those threads; the
@@ -30,6 +39,7 @@ import socket
 import socketserver
 import stat
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -40,7 +50,7 @@ log = logging.getLogger(__name__)
 DEFAULT_PATH = "/run/ravebox/control.sock"
 ENV_PATH = "RAVEBOX_CONTROL_SOCKET"
 MAX_LINE = 64 * 1024
-IDLE_TIMEOUT_S = 600.0
+REQUEST_TIMEOUT_S = 5.0
 MAX_CLIENTS = 8
 
 Handler = Callable[[dict], dict]
@@ -56,7 +66,10 @@ def parse_request(line: str) -> dict:
     """A JSON object, or ``word [arg]`` shorthand (``preset 2`` -> cmd preset, ref 2)."""
     line = line.strip()
     if line.startswith("{"):
-        request = json.loads(line)
+        try:
+            request = json.loads(line)
+        except RecursionError:
+            raise ValueError("JSON nested too deep") from None
         if not isinstance(request, dict) or not isinstance(request.get("cmd"), str):
             raise ValueError('a request must be a JSON object with a string "cmd"')
         return request
@@ -80,12 +93,16 @@ class CommandTable:
             known = ", ".join(sorted(self.handlers))
             return {"ok": False, "error": f"unknown command '{request['cmd']}' (commands: {known})"}
         try:
-            return {"ok": True, "result": handler(request)}
+            result = handler(request)
         except RaveboxError as exc:
             return {"ok": False, "error": str(exc)}
         except Exception as exc:  # a bug in a handler must not kill the socket thread
             log.exception("control command %r failed", request["cmd"])
             return {"ok": False, "error": f"internal error: {type(exc).__name__}: {exc}"}
+        if isinstance(result, dict) and result.get("ok") is False:
+            reason = result.get("error") or result.get("message") or "refused"
+            return {"ok": False, "error": str(reason), "result": result}
+        return {"ok": True, "result": result}
 
 
 class MainThreadCalls:
@@ -127,28 +144,27 @@ class MainThreadCalls:
                 ran += 1
 
 
-class _Connection(socketserver.StreamRequestHandler):
-    """Connection thread: answers request lines until the client hangs up."""
+class _Connection(socketserver.BaseRequestHandler):
+    """Connection thread: answers request lines until the client hangs up, dawdles or is evicted."""
 
-    timeout = IDLE_TIMEOUT_S
+    def setup(self) -> None:
+        self.waiting_since: float | None = None   # set while waiting for a request line
+        self._buffer = b""
 
     def handle(self) -> None:
         server: ControlServer = self.server  # type: ignore[assignment]
-        if not server.admit():
-            self._write({"ok": False, "error": f"too many control clients (max {MAX_CLIENTS})"})
+        if not server.admit(self):
+            self._write({"ok": False, "error": f"too many control clients busy (max {MAX_CLIENTS})"})
             return
         try:
             self._serve(server.table)
         finally:
-            server.leave()
+            server.leave(self)
 
     def _serve(self, table: CommandTable) -> None:
         while True:
-            try:
-                line = self.rfile.readline(MAX_LINE + 1)
-            except (OSError, TimeoutError):
-                return
-            if not line:
+            line = self._read_line()
+            if line is None:
                 return
             if len(line) > MAX_LINE:
                 self._write({"ok": False, "error": f"request longer than {MAX_LINE} bytes"})
@@ -156,10 +172,39 @@ class _Connection(socketserver.StreamRequestHandler):
             if line.strip():
                 self._write(table.answer(line.decode("utf-8", "replace")))
 
+    def _read_line(self) -> bytes | None:
+        """One line, complete within REQUEST_TIMEOUT_S; None when the client is gone or too slow."""
+        self.waiting_since = start = time.monotonic()
+        try:
+            while b"\n" not in self._buffer and len(self._buffer) <= MAX_LINE:
+                left = start + REQUEST_TIMEOUT_S - time.monotonic()
+                if left <= 0:
+                    return None
+                self.request.settimeout(left)
+                chunk = self.request.recv(4096)
+                if not chunk:
+                    return None
+                self._buffer += chunk
+        except OSError:  # a timeout, or evicted (shut down) by a newer client
+            return None
+        finally:
+            self.waiting_since = None
+        line, sep, rest = self._buffer.partition(b"\n")
+        self._buffer = rest
+        return line + sep
+
+    def evict(self) -> None:
+        """Any thread: end this connection's wait for a request (its slot is wanted)."""
+        try:
+            self.request.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
     def _write(self, answer: dict) -> None:
         try:
-            self.wfile.write(json.dumps(answer, default=str).encode("utf-8") + b"\n")
-        except OSError:
+            self.request.settimeout(REQUEST_TIMEOUT_S)
+            self.request.sendall(json.dumps(answer, default=str).encode("utf-8") + b"\n")
+        except (OSError, ValueError):
             pass
 
 
@@ -172,7 +217,8 @@ class ControlServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         self.path = Path(path)
         self.table = table
         self.mode = mode
-        self._clients = 0
+        self._clients: list[_Connection] = []
+        self.evicted = 0
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         try:
@@ -189,16 +235,25 @@ class ControlServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         log.info("control socket listening on %s (mode %o)", self.path, self.mode)
         return self
 
-    def admit(self) -> bool:
+    def admit(self, connection: _Connection) -> bool:
+        """Connection thread: take a slot, evicting the longest-waiting idle client when full;
+        False only when every slot is busy running a command."""
         with self._lock:
-            if self._clients >= MAX_CLIENTS:
-                return False
-            self._clients += 1
+            if len(self._clients) >= MAX_CLIENTS:
+                idle = [c for c in self._clients if c.waiting_since is not None]
+                if not idle:
+                    return False
+                oldest = min(idle, key=lambda c: c.waiting_since or 0.0)
+                self._clients.remove(oldest)
+                oldest.evict()
+                self.evicted += 1
+            self._clients.append(connection)
             return True
 
-    def leave(self) -> None:
+    def leave(self, connection: _Connection) -> None:
         with self._lock:
-            self._clients -= 1
+            if connection in self._clients:
+                self._clients.remove(connection)
 
     def close(self) -> None:
         if self._thread is not None:
