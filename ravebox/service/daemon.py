@@ -453,6 +453,9 @@ class Daemon:
             "params": self.store.snapshot() if self.store else {},
             "counters": {"xruns": xruns, "late_blocks": late, "midi_events": control.events if control else 0,
                          "midi_dropped": host.midi_in.dropped + host.midi_in.oversized,
+                         "midi_coalesced": control.coalesced if control else 0,
+                         "midi_released": control.released if control else 0,
+                         **self._safety_counters(path),
                          "midi_garbage": sum(s["garbage"] for s in control.parser_stats().values()) if control else 0,
                          "control_errors": control.errors if control else 0,
                          "worker_errors": host.worker.errors if host.worker else 0,
@@ -487,6 +490,13 @@ class Daemon:
             steps[g.name] = step_index(beat, pattern.step_beats, swing) % len(pattern.steps) + 1
         return steps
 
+    @staticmethod
+    def _safety_counters(path) -> dict:
+        """The output stages' scrub and limiter counters, summed over graphs."""
+        stages = [s.counters() for s in (path.stages or ()) if hasattr(s, "counters")]
+        keys = ("nonfinite_samples", "clamped_samples", "limited_samples")
+        return {key: sum(int(c.get(key, 0)) for c in stages) for key in keys}
+
     def _graph_status(self, path) -> list[dict]:
         worker = self.host.worker
         times = worker.block_times() if worker else np.zeros(0)
@@ -502,7 +512,20 @@ class Daemon:
                 item["worker_ms"] = round(1000.0 * float(np.percentile(times, 99)), 2)
                 item["worker_max_ms"] = round(1000.0 * float(times.max()), 2)
             item.update(self._measured(g.name))
+            item.update(self._graph_health(path, g.name))
             out.append(item)
+        return out
+
+    def _graph_health(self, path, graph: str) -> dict:
+        """Why a graph is muted, whether it is degraded (late), its bad-output and safety counters."""
+        engine = (self.engine.status() if hasattr(self.engine, "status") else {}).get(graph) or {}
+        index = next((i for i, g in enumerate(path.graphs) if g.name == graph), None)
+        stage = path.stages[index] if path.stages and index is not None else None
+        out = {key: engine[key] for key in ("failed", "degraded", "bad_blocks", "mutes") if key in engine}
+        if stage is not None and hasattr(stage, "counters"):
+            counters = stage.counters()
+            out["safety"] = {k: counters[k] for k in ("nonfinite_samples", "clamped_samples", "limited_samples",
+                                                     "max_gain_reduction_db") if k in counters}
         return out
 
     def _measured(self, graph: str) -> dict:

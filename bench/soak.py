@@ -1,0 +1,263 @@
+#!/usr/bin/env python3
+"""Soak: ravebox on a dummy jackd for a long run, every output sample checked, RSS tracked.
+
+One dummy jackd serves the run. ``ravebox run`` plays a one-graph box on the
+committed test model (``tests/models/rave_a.ts``), its input fed by a tone and
+its MIDI input by a steady stream of control changes (``--cc-rate`` per second,
+fader sweeps on two controls and encoder ticks on a third), all from a probe
+client in this process that also captures ravebox's output and checks every
+sample: non-finite, or above the box's ceiling (``[output] ceiling_db``, -1 dBFS).
+
+RSS: ravebox's ``VmRSS`` is read every ``--sample-s`` seconds; the growth rate
+is the least-squares slope (kB per minute) after the first ``--settle-s``
+seconds (imports, warm-up and the allocator's first growth are not a leak).
+The baseline is a bare JACK-Client pass-through process (``bench/realtime.py
+--bare-client``) living through the same run on the same server: its slope is
+what Python + libjack + numpy grow by on their own, and the ratio compares both.
+
+Lost events: the probe counts every CC it wrote; ravebox counts what it
+handled (``midi_events``) and what it coalesced on purpose
+(``midi_coalesced``); ``events_lost`` = sent - handled - coalesced (events
+dropped by a full ring are included; they are counted separately too).
+
+Ends with ``late_blocks``, ``rss_growth_kb_per_min``,
+``baseline_rss_growth_kb_per_min``, ``rss_growth_ratio``, ``nonfinite_samples``,
+``over_ceiling_samples`` and ``events_lost`` lines.
+
+Usage: python bench/soak.py [--minutes 10] [--cc-rate 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+MODEL = REPO / "tests" / "models" / "rave_a.ts"
+CEILING_DB = -1.0
+BOX = """
+[box]
+name = "soak"
+[models]
+a = "{model}"
+[graphs.main]
+encoder = "a"
+[output]
+ceiling_db = {ceiling}
+[mapping]
+file = "{mapping}"
+[jack]
+client_name = "ravebox"
+[[jack.connect]]
+port = "^main_in_"
+allow = ["^probe:tone$"]
+[[jack.connect]]
+port = "^main_out_"
+allow = ["^probe:in$"]
+[[jack.connect]]
+port = "^midi_in$"
+allow = ["^probe:cc$"]
+"""
+MAPPING = """
+[defaults]
+takeover = "jump"
+[[map]]
+cc = 7
+target = "out.gain_db"
+range = [-12, 6]
+[[map]]
+cc = 1
+target = "mix.wet"
+[[map]]
+cc = 16
+encoder = "twos_complement"
+step = 0.05
+target = "latent.bias"
+dim = 0
+"""
+
+
+class Probe:
+    """JACK client (process thread: fills and checks preallocated arrays only) feeding and checking ravebox."""
+
+    def __init__(self, server: str, cc_rate: float, ceiling: float) -> None:
+        import jack
+
+        self.client = jack.Client("probe", servername=server, no_start_server=True)
+        self.tone = self.client.outports.register("tone")
+        self.cc = self.client.midi_outports.register("cc")
+        self.inp = self.client.inports.register("in")
+        self.ceiling = np.float32(ceiling)
+        self.rate = self.client.samplerate
+        self.cc_every = max(1, int(round(self.rate / cc_rate)))
+        self.position = 0
+        self.sent = 0
+        self.samples = 0
+        self.nonfinite = 0
+        self.over = 0
+        self.checking = False
+        t = np.arange(self.rate, dtype=np.float64) / self.rate
+        self.wave = (0.3 * np.sin(2 * np.pi * 220.0 * t)).astype(np.float32)   # one second, loops
+        self.client.set_process_callback(self._process)
+        self.client.activate()
+
+    def _process(self, n: int) -> None:
+        pos = self.position
+        start = pos % self.rate
+        out = self.tone.get_array()
+        first = min(n, self.rate - start)
+        out[:first] = self.wave[start:start + first]
+        if first < n:
+            out[first:] = self.wave[:n - first]
+        self.cc.clear_buffer()
+        k = (-pos) % self.cc_every if self.checking else n    # events only while counted
+        while k < n:
+            step = (pos + k) // self.cc_every
+            which = step % 3
+            data = ((0xB0, 16, 1 if step % 6 < 3 else 127) if which == 2
+                    else (0xB0, 7 if which == 0 else 1, step % 128))
+            try:
+                self.cc.write_midi_event(k, data)
+                self.sent += 1
+            except Exception:  # noqa: BLE001 - a full buffer: not sent, not counted
+                pass
+            k += self.cc_every
+        if self.checking:
+            x = self.inp.get_array()
+            self.samples += n
+            finite = np.isfinite(x)
+            self.nonfinite += n - int(np.count_nonzero(finite))
+            self.over += int(np.count_nonzero(np.abs(np.where(finite, x, 0.0)) > self.ceiling))
+        self.position = pos + n
+
+    def close(self) -> None:
+        self.client.deactivate()
+        self.client.close()
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def slope_kb_per_min(samples: list[tuple[float, int]]) -> float:
+    if len(samples) < 3:
+        return float("nan")
+    t = np.array([s[0] for s in samples]) / 60.0
+    r = np.array([s[1] for s in samples], dtype=np.float64)
+    return float(np.polyfit(t, r, 1)[0])
+
+
+def status(sock: Path) -> dict:
+    from ravebox.service.control_socket import ControlClient
+
+    with ControlClient(sock, timeout_s=10) as client:
+        return client.request("status").get("result") or {}
+
+
+def wait_running(sock: Path, proc: subprocess.Popen, timeout: float = 180.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"ravebox exited with {proc.returncode}")
+        try:
+            found = status(sock)
+            if found.get("state") == "running":
+                return found
+        except Exception:  # noqa: BLE001 - not up yet
+            pass
+        time.sleep(0.5)
+    raise RuntimeError("ravebox did not come up")
+
+
+def counters(found: dict) -> dict:
+    return found.get("counters") or {}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--cc-rate", type=float, default=200.0, help="control changes per second")
+    parser.add_argument("--sample-s", type=float, default=5.0, help="seconds between RSS samples")
+    parser.add_argument("--settle-s", type=float, default=60.0, help="RSS before this is not fitted")
+    parser.add_argument("--period", type=int, default=256)
+    args = parser.parse_args()
+
+    from ravebox.host.dummyserver import JackServer
+
+    work = Path(tempfile.mkdtemp(prefix="ravebox-soak-"))
+    (work / "map.toml").write_text(MAPPING)
+    box = work / "box.toml"
+    box.write_text(BOX.format(model=MODEL, ceiling=CEILING_DB, mapping=work / "map.toml"))
+    sock = work / "control.sock"
+    ceiling = 10.0 ** (CEILING_DB / 20.0)
+    env = dict(os.environ, RAVEBOX_CONTROL_SOCKET=str(sock), NOTIFY_SOCKET="", RAVEBOX_LOG_LEVEL="WARNING",
+               JACK_NO_START_SERVER="1")
+    with JackServer(period=args.period) as server:
+        probe = Probe(server.name, args.cc_rate, ceiling)
+        bare = subprocess.Popen([sys.executable, str(REPO / "bench" / "realtime.py"), "--bare-client", server.name],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        proc = subprocess.Popen([sys.executable, "-m", "ravebox.service.cli", "run", "--config", str(box),
+                                 "--server", server.name], env=env, cwd=REPO)
+        try:
+            assert bare.stdout.readline().strip() == "ready"
+            first = wait_running(sock, proc)
+            time.sleep(2.0)                       # connections made, first blocks played
+            start = counters(status(sock))
+            sent0 = probe.sent
+            probe.checking = True
+            t0 = time.monotonic()
+            rss, base = [], []
+            while (elapsed := time.monotonic() - t0) < args.minutes * 60.0:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"ravebox died during the soak (exit {proc.returncode})")
+                if elapsed >= args.settle_s:
+                    rss.append((elapsed, rss_kb(proc.pid)))
+                    base.append((elapsed, rss_kb(bare.pid)))
+                time.sleep(args.sample_s)
+            probe.checking = False
+            sent = probe.sent - sent0
+            time.sleep(1.0)                       # the last events drained
+            end = counters(status(sock))
+        finally:
+            proc.terminate()
+            proc.wait(30)
+            bare.stdin.close()
+            bare.wait(20)
+            probe.close()
+
+    def delta(key: str) -> int:
+        return int(end.get(key, 0)) - int(start.get(key, 0))
+
+    handled, coalesced = delta("midi_events"), delta("midi_coalesced")
+    lost = sent - handled - coalesced
+    growth, baseline = slope_kb_per_min(rss), slope_kb_per_min(base)
+    print(f"jack: dummy, 48000 Hz, period {args.period}; model {MODEL.name}; {args.minutes:g} min; "
+          f"{args.cc_rate:g} CC/s; graph {first.get('graphs', [{}])[0].get('name', 'main')}")
+    print(f"rss_start_kb: {rss[0][1] if rss else 0}, rss_end_kb: {rss[-1][1] if rss else 0}")
+    print(f"samples_checked: {probe.samples}")
+    print(f"events: sent {sent}, handled {handled}, coalesced {coalesced}, ring dropped {delta('midi_dropped')}")
+    print(f"xruns: {delta('xruns')}, worker_skipped: {delta('worker_skipped')}")
+    print(f"late_blocks: {delta('late_blocks')}")
+    print(f"rss_growth_kb_per_min: {growth:.1f}")
+    print(f"baseline_rss_growth_kb_per_min: {baseline:.1f}")
+    print(f"rss_growth_ratio: {(growth + 1.0) / (abs(baseline) + 1.0):.2f}")
+    print(f"nonfinite_samples: {probe.nonfinite}")
+    print(f"over_ceiling_samples: {probe.over}")
+    print(f"events_lost: {lost}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
