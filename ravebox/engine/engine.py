@@ -17,7 +17,7 @@ Failure policy (``status()`` shows each graph's state and counters):
   to the safety stage;
 * a graph whose own models take longer than the block's real-time duration
   in :data:`LATE_BLOCKS` blocks in a row is flagged ``degraded`` (cleared by
-  as many on-time blocks); a swap into a degraded (or muted) graph cuts over at once
+  four times as many on-time blocks); a swap into a degraded (or muted) graph cuts over at once
   instead of crossfading, so it never waits on the slow old model again;
 * an ``engine.reset`` trigger, or a successful swap into the graph, lets a
   muted graph play again.
@@ -43,6 +43,7 @@ from ravebox.clock.view import ClockView
 from ravebox.config.box import BoxConfig
 from ravebox.config.graphs import ModelSpec
 from ravebox.engine.cost import GraphCost, measure_graph, measure_role
+from ravebox.engine.eventlog import EventLog
 from ravebox.engine.graph import GraphRunner
 from ravebox.engine.parallel import GraphPool
 from ravebox.engine.latent_ops import active_names
@@ -101,7 +102,7 @@ class Engine:
         self.block_size = self._lcm_ratio() * box.output.block_multiple
         self.latency_frames = max((int(getattr(getattr(m, "info", None), "latency", 0) or 0)
                                    for ms in self.models.values() for m in ms.values()), default=0)
-        self.events: list[str] = []
+        self.events = EventLog()
         self._tune_all()
         self.costs: dict[str, GraphCost] = {}  # measured by measure(); a swap updates its graph's entry
         self.failed: dict[str, str] = {}
@@ -378,7 +379,7 @@ class GraphHealth:
                 return f"degraded: its models took {ratio:.1f}x real time in {LATE_BLOCKS} blocks in a row"
         else:
             self.ok_run, self.late_run = self.ok_run + 1, 0
-            if self.degraded and self.ok_run >= LATE_BLOCKS:
+            if self.degraded and self.ok_run >= 4 * LATE_BLOCKS:  # hysteresis: no flapping on a busy machine
                 self.degraded = False
                 return "back in time"
         return None

@@ -44,14 +44,18 @@ class MappingReloader:
 
     def reload(self) -> Reload:
         """Validate the file now; swap it in if valid, else keep the current mapping."""
-        self._signature = self._sign()
         explicit = self.runtime.explicit_presets
         try:
+            self._signature = self._sign()
             mapping = self.loader(self.path)
             presets = load_presets(explicit.sources) if explicit is not None else None
         except ConfigError as exc:
             self.last_error = str(exc)
             return Reload(False, f"mapping not reloaded, keeping '{self.runtime.mapping.name}':\n{exc}")
+        except Exception as exc:  # noqa: BLE001 - RecursionError, a symlink loop, ENAMETOOLONG: keep playing
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            return Reload(False, f"mapping not reloaded, keeping '{self.runtime.mapping.name}': "
+                                 f"{self.last_error}")
         self.runtime.swap(mapping, presets)
         self.generation += 1
         self.last_error = None

@@ -70,6 +70,15 @@ def default_engine(box, sample_rate: int, seed: int):
     return Engine(box, sample_rate, seed)
 
 
+class StopDuringStart(BaseException):
+    """SIGTERM/SIGINT arrived while the daemon was starting: abandon the start, never go READY.
+
+    A BaseException (like KeyboardInterrupt), raised from the signal handler, so
+    no ``except Exception`` on the way (a model loader's) can swallow it; the
+    start-up's own cleanup closes whatever was opened.
+    """
+
+
 class Daemon:
     """One running box. Use as a context manager or call :meth:`start` / :meth:`close`.
 
@@ -139,6 +148,8 @@ class Daemon:
         self.learning = self._learning(rate)
         self.recording = self._recording()
         self._tune_runtime(jack_settings)
+        if self._stop.is_set():  # asked to stop from another thread while starting
+            raise StopDuringStart()
         self.state = "running"
         self._health_mark = (0, 0, time.monotonic())
         for observer in self.observers:
@@ -268,7 +279,7 @@ class Daemon:
             now = time.monotonic()
             if self._reload_requested:
                 self._reload_requested = False
-                self.reload()
+                self._guarded_reload()
             if now >= next_watch:
                 next_watch = now + 1.0
                 self._watch_mapping()
@@ -283,20 +294,26 @@ class Daemon:
     def _log_engine_events(self) -> None:
         """Main thread: log what the engine recorded on the worker (mutes, resets, swaps), once each."""
         events = getattr(self.engine, "events", None)
-        if not events or len(events) <= self._engine_events:
+        if events is None or not hasattr(events, "since"):
             return
-        for text in events[self._engine_events:]:
+        new, self._engine_events = events.since(self._engine_events)
+        for text in new:
             (log.error if "muted" in text else log.info)("%s", text)
-        self._engine_events = len(events)
 
     def muted_graphs(self) -> set[str]:
         """Graphs silenced by a failure (the engine's own record, or the host worker's)."""
         failed = set(getattr(self.engine, "failed", {}) or {})
         return failed | (set(self.host.worker.muted) if self.host and self.host.worker else set())
 
-    def request_stop(self, *_: object) -> None:
-        """Any thread or a signal handler: end :meth:`run` (fade, disconnect, exit 0)."""
+    def request_stop(self, *args: object) -> None:
+        """Any thread or a signal handler: end :meth:`run` (fade, disconnect, exit 0).
+
+        As a signal handler during start-up (model loading can take a minute on a Pi),
+        it raises :class:`StopDuringStart` at once: the start is abandoned, never READY.
+        """
         self._stop.set()
+        if args and self.state == "starting" and threading.current_thread() is threading.main_thread():
+            raise StopDuringStart()
 
     def _install_signals(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -324,6 +341,16 @@ class Daemon:
         self.last_reload = {"ok": ok, "message": message.splitlines()[0], "at": time.strftime("%H:%M:%S")}
 
     # -- commands (main thread) ------------------------------------------------------------------
+    def _guarded_reload(self) -> dict:
+        """Main thread (SIGHUP): :meth:`reload`, whatever it raises -- the old state keeps playing."""
+        try:
+            return self.reload()
+        except Exception as exc:  # noqa: BLE001 - no input file may stop the show
+            message = f"reload failed, keeping everything as it was: {type(exc).__name__}: {exc}"
+            log.error("%s", message)
+            self._note_reload(False, message)
+            return {"ok": False, "error": message}
+
     def reload(self) -> dict:
         """Reload the mapping, the box's auto-connect rules and changed model files (SIGHUP, socket).
 
@@ -359,6 +386,10 @@ class Daemon:
         except ConfigError as exc:
             log.error("box config not reloaded, keeping the current connect rules and models:\n%s", exc)
             return f"box config invalid, rules kept: {str(exc).splitlines()[0]}"
+        except Exception as exc:  # noqa: BLE001 - RecursionError, a symlink loop, ENAMETOOLONG, ...
+            why = f"{type(exc).__name__}: {exc}"
+            log.error("box config not reloaded, keeping the current connect rules and models: %s", why)
+            return f"box config unreadable, rules kept: {why}"
 
     def _reload_rules(self, box) -> str | None:
         settings = box.sections.get("jack")

@@ -127,3 +127,10 @@ def test_sandbox_keeps_realtime_scheduling(name):
         members = set().union(*(syscalls(g) if g.startswith("@") else {g} for g in groups))
         allowed = allowed - members if entry.startswith("~") else allowed | members
     assert REALTIME_SYSCALLS <= allowed, REALTIME_SYSCALLS - allowed
+
+
+def test_a_config_error_does_not_restart_loop():
+    """``ravebox run`` exits 2 on a configuration error (one line); systemd must not retry that."""
+    service = unit("ravebox.service")
+    assert service["Service.Restart"] == ["on-failure"]
+    assert service["Service.RestartPreventExitStatus"] == ["2"]

@@ -39,17 +39,35 @@ def run(args: argparse.Namespace) -> int:
     status = OK
     for name in args.files:
         path = Path(name)
-        files = sorted(path.rglob("*.toml")) if path.is_dir() else [path]
+        try:
+            files = sorted(path.rglob("*.toml")) if path.is_dir() else [path]
+        except (OSError, RuntimeError) as exc:   # a symlink loop, a name too long, no permission
+            print(f"{path}: cannot read: {_why(exc)}")
+            status = max(status, UNUSABLE)
+            continue
         for file in files or [path]:
             status = max(status, check_file(file, args.kind, args.quiet))
     return status
 
 
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deep to read (TOML arrays or tables thousands of levels deep)"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return f"{type(exc).__name__}: {exc}"
+
+
 def check_file(path: Path, kind: str = "auto", quiet: bool = False, out=None) -> int:
     """Check one file, print its verdict or problems, and return its exit status."""
     out = out or sys.stdout
-    if not path.is_file():
-        print(f"{path}: cannot read: {'is a folder' if path.is_dir() else 'no such file'}", file=out)
+    try:
+        is_file, is_dir = path.is_file(), path.is_dir()
+    except (OSError, RuntimeError) as exc:
+        print(f"{path}: cannot read: {_why(exc)}", file=out)
+        return UNUSABLE
+    if not is_file:
+        print(f"{path}: cannot read: {'is a folder' if is_dir else 'no such file'}", file=out)
         return UNUSABLE
     try:
         data, _ = read_toml(path)
@@ -60,6 +78,9 @@ def check_file(path: Path, kind: str = "auto", quiet: bool = False, out=None) ->
         return UNUSABLE if _unreadable(exc) else INVALID
     except _CannotCheck as exc:
         print(f"{path}: {exc}", file=out)
+        return UNUSABLE
+    except Exception as exc:  # noqa: BLE001 - check never tracebacks: name the file and the cause
+        print(f"{path}: cannot check: {_why(exc)}", file=out)
         return UNUSABLE
     if not quiet:
         print(f"{path}: ok ({summary})", file=out)

@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ravebox.service import logs
-    from ravebox.service.daemon import Daemon
+    from ravebox.service.daemon import Daemon, StopDuringStart
     from ravebox.service.observers import default_observers
 
     logs.configure(args.log_level)
@@ -46,4 +46,11 @@ def run(args: argparse.Namespace) -> int:
     except RaveboxError as exc:
         log.error("cannot start: %s", exc)
         return 3
+    except StopDuringStart:
+        log.info("stopped during start-up (never ready)")
+        return 0
+    except Exception as exc:  # noqa: BLE001 - unreadable input (a symlink loop, a 5,000-deep array): one line
+        print(f"ravebox: cannot start: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+              file=sys.stderr)
+        return 2
     return daemon.run()
