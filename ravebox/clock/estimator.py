@@ -164,8 +164,8 @@ class TickEstimator:
 
     @property
     def unsettled(self) -> bool:
-        """Ticks are being held back, or a change is building up."""
-        return self._pending > 0 or self._resume is not None or max(self._cusum[:2]) > CUSUM_ALARM / 2
+        """Ticks are being held back (outliers, or a change not yet explained)."""
+        return self.held > 0
 
     def take_moves(self) -> list[tuple[int, int]]:
         """Index corrections since the last call: ``(k, shift)`` = every index from ``k`` on

@@ -56,6 +56,57 @@ class Lock(str, Enum):
     CONFLICT = "conflict"    # the router sees clock from more than one source
 
 
+CLOCK_MESSAGES = frozenset({"clock", "start", "stop", "continue", "songpos"})
+
+
+def input_of(label: str) -> str:
+    """The input part of an event label: ``midi_in <- TR-8`` -> ``midi_in`` (a device may come and go)."""
+    return label.split(" <- ", 1)[0]
+
+
+class SourcePicker:
+    """Which input the clock is followed from: the first that sends clock or transport.
+
+    Why in the follower: MIDI on every input may carry clock (a drum machine on
+    ``midi_in``, a DAW on ``clock_in``), and two sources at once would be read
+    as one clock at twice the tempo. The first input keeps the clock until it
+    is silent for the dropout time; another input's clock messages meanwhile
+    are refused and counted, and :meth:`conflict` says so until it too is
+    silent that long. Identity is the input (the part of the label before
+    ``<-``), so a second device plugged into the same input does not count as
+    a new source. Pure; the follower's thread.
+    """
+
+    def __init__(self, hold_frames: float, on_new) -> None:
+        self.hold = float(hold_frames)
+        self.current: str | None = None
+        self.label: str | None = None
+        self.refused: dict[str, int] = {}
+        self._seen: dict[str, int] = {}
+        self._on_new = on_new
+
+    def admit(self, label: str, frame: int) -> bool:
+        source = input_of(label)
+        current = self.current
+        if current is not None and source != current and frame - self._seen.get(current, frame) <= self.hold:
+            self._seen[source] = frame
+            self.refused[label] = self.refused.get(label, 0) + 1
+            return False
+        if source != current:
+            previous, self.current = self.label, source
+            self._on_new(label, previous)
+        self.label = label
+        self._seen[source] = frame
+        return True
+
+    def others(self, frame: int) -> list[str]:
+        """Other inputs that sent clock within the hold time before ``frame``."""
+        return sorted(s for s, seen in self._seen.items() if s != self.current and frame - seen <= self.hold)
+
+    def conflict(self, frame: int) -> bool:
+        return bool(self.others(frame))
+
+
 class Transport(str, Enum):
     FREE = "free"                    # no transport message seen: ticks run the position
     STOPPED = "stopped"
@@ -81,7 +132,7 @@ class ClockFollower:
         self._lost = False
         self._last_tick: float | None = None
         self._freewheel: TickLine | None = None
-        self._conflict = False
+        self._sources = SourcePicker(s.dropout_ms * 1e-3 * self.sample_rate, self._new_source)
         self._lock = Lock.INTERNAL
         self._was_locked = False     # locked since the last seed: trouble now is "unstable"
         self._transport = Transport.FREE
@@ -110,6 +161,8 @@ class ClockFollower:
         """
         kind = event.message.type
         frame = int(event.frame)
+        if kind in CLOCK_MESSAGES and not self._sources.admit(event.port, frame):
+            return  # clock from a second source: refused (and shown as a conflict)
         if kind == "clock":
             self._on_clock(frame)
         elif self.settings.transport_follow and kind in ("start", "stop", "continue", "songpos"):
@@ -154,9 +207,24 @@ class ClockFollower:
         """The lock state of the last published view."""
         return self._lock
 
-    def set_conflict(self, conflict: bool) -> None:
-        """The router saw clock from a second source (it follows one): show ``conflict``."""
-        self._conflict = bool(conflict)
+    @property
+    def source(self) -> str | None:
+        """The label (``input <- device``) of the events the clock is followed from, if any."""
+        return self._sources.label
+
+    @property
+    def refused(self) -> dict[str, int]:
+        """Clock messages refused per other source (they sent clock while one was followed)."""
+        return dict(self._sources.refused)
+
+    def _new_source(self, label: str, previous: str | None) -> None:
+        """A first or replacing clock source: what came from another one says nothing of it."""
+        if previous is not None:
+            log.warning("clock now follows %s (%s went silent)", label, previous)
+            self._estimator.reseed()
+            self._was_locked = False
+        else:
+            log.info("clock follows %s", label)
 
     # -- ticks ----------------------------------------------------------------------
     def _on_clock(self, frame: int) -> None:
@@ -338,7 +406,7 @@ class ClockFollower:
             state = Lock.INTERNAL
         elif self._lost:
             state = Lock.LOST
-        elif self._conflict:
+        elif self._sources.conflict(self._now):
             state = Lock.CONFLICT
         elif (est.matched >= self.settings.lock_ticks and not est.unsettled and near
               and bpm * est.period_sigma / max(est.line.period, 1.0) <= LOCK_BPM_SIGMA):
@@ -347,8 +415,12 @@ class ClockFollower:
         else:
             state = Lock.UNSTABLE if self._was_locked else Lock.ACQUIRING
         if state is not self._lock:
-            log.info("clock %s at %.2f BPM (jitter %.2f ms)", state.value, bpm,
-                     1e3 * est.noise / self.sample_rate)
+            if state is Lock.CONFLICT:
+                log.warning("clock conflict: %s also sends clock; following %s only",
+                            ", ".join(self._sources.others(self._now)), self._sources.label)
+            else:
+                log.info("clock %s at %.2f BPM (jitter %.2f ms)", state.value, bpm,
+                         1e3 * est.noise / self.sample_rate)
             self._lock = state
 
     def _gates_open(self) -> bool:

@@ -29,7 +29,10 @@ device name or input name (see :mod:`ravebox.host.control`). Example::
     deny = ["(?i)through"]
 
 ``clock_from`` names the input whose clock messages drive the clock follower
-(one of ``midi_inputs``) or ``"any"``.
+(one of ``midi_inputs``) or ``"any"`` (the default: a drum machine on ``midi_in``
+just works). With ``"any"`` the follower locks to the first input that sends
+clock and refuses the others while it plays (``conflict`` in status; see
+:class:`ravebox.clock.follower.SourcePicker`).
 
 ``alsa_inputs`` is the direct-ALSA fallback for boxes without a ``-X seq``
 bridge or a2jmidid: each entry opens the ALSA sequencer ports whose name
@@ -138,7 +141,7 @@ class JackSettings:
     server: str = ""                 # JACK server name; "" = JACK_DEFAULT_SERVER or "default"
     midi_inputs: tuple[str, ...] = DEFAULT_MIDI_INPUTS   # our JACK MIDI input ports, in ring-index order
     headroom_periods: int | None = None   # None: measured at start-up (ravebox.host.headroom)
-    clock_from: str = "clock_in"     # one of midi_inputs, or "any": which MIDI inputs feed the clock follower
+    clock_from: str = "any"          # one of midi_inputs, or "any": which MIDI inputs feed the clock follower
     midi_thru: bool = False
     control_interval_ms: float = 2.0
     reconnect_backoff_s: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)

@@ -7,7 +7,8 @@ its frame stamp soon after it arrived. Nothing here touches JACK.
 
 Routing: clock, start, stop, continue and song position messages go to the
 clock follower when they arrive on the input named by ``clock_from`` (default
-``clock_in``; or on any input with ``clock_from = "any"``); every other message
+``"any"``: every input, and the follower picks the first that sends clock);
+every other message
 goes to the mapping. Optional MIDI thru copies controller messages (from every
 input but the clock input) to ``midi_out``. A message the mapping or follower
 chokes on is counted (``errors``), never fatal.
@@ -80,7 +81,7 @@ class ControlLoop(LoopThread):
 
     def __init__(self, ring: MidiRing, out_ring: ByteRing, port_names: list[str], parser_factory: Callable,
                  follower, mapping, now: Callable[[], int], publish_clock: Callable[[object], None],
-                 interval_ms: float = 2.0, clock_from: str = "clock_in", thru: bool = False,
+                 interval_ms: float = 2.0, clock_from: str = "any", thru: bool = False,
                  rt_priority: int = 0) -> None:
         self.ring = ring
         self.out_ring = out_ring

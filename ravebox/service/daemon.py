@@ -501,7 +501,8 @@ class Daemon:
         transport = getattr(getattr(follower, "transport", None), "value", None)
         lock = view.lock  # internal, acquiring, locked, unstable, lost or conflict (clock/follower.py Lock)
         return {"tempo_bpm": round(view.display_bpm, 2), "bpm": view.bpm, "lock": lock,
-                "source": "internal" if lock == "internal" else "midi",
+                "source": "internal" if lock == "internal" else (getattr(follower, "source", None) or "midi"),
+                "refused": getattr(follower, "refused", {}),
                 "transport": transport or ("playing" if view.running else "stopped"),
                 "beat": round(view.beat_at(self.host.now()), 3)}
 

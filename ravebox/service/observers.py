@@ -25,7 +25,7 @@ read (every key optional; unknown keys are shown as they are)::
     {"state": "running",
      "uptime_s": 12.0,
      "jack": {"server": "default", "sample_rate": 48000, "period": 256},
-     "clock": {"tempo_bpm": 120.0, "lock": "locked", "source": "midi",
+     "clock": {"tempo_bpm": 120.0, "lock": "locked", "source": "midi_in <- TR-8",
                "transport": "playing", "beat": 17.25},
      "gate_step": {"main": 3},
      "graphs": [{"name": "main", "models": ["percussion"], "block_ms": 42.7,

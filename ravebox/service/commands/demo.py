@@ -16,6 +16,7 @@ What it does, in order (main thread):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import shutil
@@ -103,7 +104,10 @@ def _play(args: argparse.Namespace, server: str) -> int:
     rate = daemon.host.path.sample_rate
     seconds = args.seconds if args.seconds else 600.0
     clock_proc = None
-    with Performer(build(rate, seconds + 5, args.bpm), server) as player, \
+    performance = build(rate, seconds + 5, args.bpm)
+    if args.clock != "builtin":  # one clock source only: two on clock_in would read as twice the tempo
+        performance = dataclasses.replace(performance, clock=(performance.clock[0][:0], []))
+    with Performer(performance, server) as player, \
             Recorder(seconds + 5, 2, server) as recorder:
         _patch(daemon, player, recorder, builtin_clock=args.clock == "builtin")
         if args.clock == "jack_midi_clock":
