@@ -47,10 +47,12 @@ import numpy as np
 GATE = 3.5            # sigmas of the prediction error a tick may be off and still count
 CUSUM_DRIFT = 0.5     # CUSUM slack, in sigmas
 CUSUM_ALARM = 6.0     # CUSUM threshold, in sigmas
-CHANGE_COST = 12.0    # squared sigmas a change must explain better than no change
+CUSUM_TICKS = 6       # fewest ticks a change found by the CUSUM is fitted over
+CHANGE_COST = 20.0    # squared sigmas a change must explain better than no change
 WINDOW = 384          # ticks of memory while the tempo is steady (16 beats)
 MAX_PENDING = 24      # held ticks before the filter gives up and re-seeds on them
 RESUME_TICKS = 6      # ticks after a dropout read together to find where the master is
+RESUME_PHASE = 0.3    # prior sigma of the phase after a dropout, in periods
 LOG = 64              # ticks kept for rolling back
 NOISE_TICKS = 64      # second differences the jitter estimate looks at
 WIDE = 2.0            # prior sigma of a new tempo, in periods: any tempo from a sixth to six times
@@ -190,8 +192,8 @@ class TickEstimator:
         z = pred.z(t, self._r())
         if self._pending == 0 and abs(z) <= GATE:
             self._accept(pred.update(t, self._r()), z)
-            if max(self._cusum[:2]) > CUSUM_ALARM:
-                self._test_change(self._position_of(int(self._cusum[2])))
+            if max(self._cusum[:2]) > CUSUM_ALARM:  # a small change needs more ticks to show its slope
+                self._test_change(self._position_of(int(self._cusum[2])), after=CUSUM_TICKS)
             return k
         self._pending += 1
         self.matched = 0
@@ -280,12 +282,13 @@ class TickEstimator:
         if self._pending >= MAX_PENDING:
             self._adopt(first, self._replay(base, first, 0, "jump"), restart=True)
 
-    def _test_change(self, since: int) -> bool:
-        """Roll back to before ``since`` (or a few ticks earlier) and try each hypothesis."""
+    def _test_change(self, since: int, after: int = 2) -> bool:
+        """Roll back to before ``since`` (or a few ticks earlier) and try each hypothesis
+        on at least ``after`` ticks."""
         log = self._log
         since = max(1, min(since, len(log) - 1))
         best = None
-        for c in range(max(1, since - 4), min(len(log) - 1, since + 12)):
+        for c in range(max(1, since - 4), min(len(log) + 1 - after, since + 12)):
             base = log[c].before
             if base is None:
                 continue
@@ -400,6 +403,8 @@ class TickEstimator:
         self._log.clear()
         for i, tt in enumerate(held):
             self._log.append(_Tick(k0 + shift + i, tt, None))
+        # the master may also have paused and come back off its old grid: the phase is re-measured
+        fit = replace(fit, tt=fit.tt + (RESUME_PHASE * fit.P) ** 2)
         self._log[0].before = fit
         self._pending = len(held)
         self.last_k = k0 + shift + len(held) - 1

@@ -32,6 +32,7 @@ import math
 from enum import Enum
 
 from ravebox.clock.estimator import TickEstimator, TickLine
+from ravebox.clock.interleave import SecondClock
 from ravebox.clock.settings import ClockSettings, DropoutPolicy
 from ravebox.clock.view import ClockView
 from ravebox.midi.events import MidiEvent
@@ -99,6 +100,11 @@ class SourcePicker:
         self._seen[source] = frame
         return True
 
+    def note(self, source: str, label: str, frame: int) -> None:
+        """A second source found by other means (a clock interleaved on the same input)."""
+        self._seen[source] = frame
+        self.refused[label] = self.refused.get(label, 0) + 1
+
     def others(self, frame: int) -> list[str]:
         """Other inputs that sent clock within the hold time before ``frame``."""
         return sorted(s for s, seen in self._seen.items() if s != self.current and frame - seen <= self.hold)
@@ -132,6 +138,8 @@ class ClockFollower:
         self._lost = False
         self._last_tick: float | None = None
         self._freewheel: TickLine | None = None
+        self._second = SecondClock()
+        self._rebase_next = False    # the next tick re-bases the beat (the count was wrong)
         self._sources = SourcePicker(s.dropout_ms * 1e-3 * self.sample_rate, self._new_source)
         self._lock = Lock.INTERNAL
         self._was_locked = False     # locked since the last seed: trouble now is "unstable"
@@ -163,6 +171,8 @@ class ClockFollower:
         frame = int(event.frame)
         if kind in CLOCK_MESSAGES and not self._sources.admit(event.port, frame):
             return  # clock from a second source: refused (and shown as a conflict)
+        if kind == "clock" and self._second_clock(event.port, frame):
+            return
         if kind == "clock":
             self._on_clock(frame)
         elif self.settings.transport_follow and kind in ("start", "stop", "continue", "songpos"):
@@ -217,6 +227,18 @@ class ClockFollower:
         """Clock messages refused per other source (they sent clock while one was followed)."""
         return dict(self._sources.refused)
 
+    def _second_clock(self, label: str, frame: int) -> bool:
+        """Whether this tick is a second clock merged into the followed input (see clock/interleave.py)."""
+        known = self._second.detected
+        if self._second.is_second(frame, " <- " not in label):
+            self._sources.note(f"{input_of(label)} (a second clock)", label, frame)
+            if not known:
+                log.warning("clock: two clocks interleave on %s; following one", label)
+                self._estimator.reseed()   # what was counted so far was both
+                self._rebase_next = True
+            return True
+        return False
+
     def _new_source(self, label: str, previous: str | None) -> None:
         """A first or replacing clock source: what came from another one says nothing of it."""
         if previous is not None:
@@ -238,9 +260,9 @@ class ClockFollower:
             if self._last_run_k is not None and self._last_run_k >= first:
                 self._last_run_k += shift
         self._last_tick = float(frame)
-        if not self._external:
+        if not self._external or self._rebase_next:
             self._rebase_to_source(frame, float(k))
-            self._external = True
+            self._external, self._rebase_next = True, False
         self._on_transport_tick(float(k), frame)
 
     def _on_transport_tick(self, k: float, frame: int) -> None:

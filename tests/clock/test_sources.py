@@ -65,3 +65,25 @@ def test_a_second_device_on_the_same_input_is_the_same_source():
     relabelled = [(fr, "midi_in" if i > 24 * 4 else lbl, k) for i, (fr, lbl, k) in enumerate(ticks)]
     play(f, relabelled)
     assert f.view().locked and not f.refused
+
+
+@pytest.mark.parametrize("offset", [0.2, 0.35, 0.7])
+def test_two_clocks_merged_into_one_input_are_told_apart(offset):
+    """Two connections to clock_in (label without a device): 264 BPM of ticks, 132 BPM followed."""
+    rng = np.random.default_rng(int(offset * 100))
+    period = 60.0 * SR / (24 * 132.0)
+    a = stream("clock_in", 132.0, 1000.0, 24 * 24, rng)
+    b = stream("clock_in", 132.0, 1000.0 + 24 * 4 * period + offset * period, 24 * 12, rng)
+    play(f := ClockFollower(SR), a + b, until=b[-1][0])
+    v = f.view()
+    assert v.lock == Lock.CONFLICT.value and v.bpm == pytest.approx(132.0, abs=0.1)
+    play(f, [e for e in a if e[0] >= b[-1][0]])
+    v = f.view()
+    assert v.lock == Lock.LOCKED.value and v.bpm == pytest.approx(132.0, abs=0.05)
+
+
+def test_one_jittery_clock_on_a_shared_input_is_not_a_conflict():
+    rng = np.random.default_rng(5)
+    f = ClockFollower(SR)
+    play(f, stream("clock_in", 300.0, 1000.0, 24 * 24, rng, jitter=240.0))
+    assert f.view().lock == Lock.LOCKED.value and not f.refused
