@@ -132,6 +132,7 @@ class TickEstimator:
         self._pending = 0               # newest ticks in the log held back
         self._cusum = [0.0, 0.0, 0]     # high, low, tick index where it left zero
         self._resume: list[float] | None = None
+        self._resume_from = 0           # index of the first tick after a dropout, before any shift
         self.prior_period = initial_period
         self.last_k: int | None = None
         self.matched = 0                # ticks in a row that met their prediction
@@ -158,6 +159,15 @@ class TickEstimator:
         """Standard error of the period, in frames (inf before two ticks)."""
         f = self._fit
         return math.inf if f is None or self.matched < 2 else math.sqrt(max(f.pp, 0.0))
+
+    def overdue(self, frame: float) -> bool:
+        """Whether the next tick should have come by ``frame`` and has not: the line no longer
+        predicts the clock (a slower tempo, a stall), whatever the ticks so far said."""
+        f = self._fit
+        if f is None or self.last_k is None:
+            return False
+        nxt = f.predict(self.last_k + 1, self._q())
+        return frame > nxt.T + GATE * math.sqrt(nxt.tt + self._r())
 
     @property
     def held(self) -> int:
@@ -224,6 +234,7 @@ class TickEstimator:
         self._cusum = [0.0, 0.0, 0]
         if self._fit is not None:
             self._resume = []
+            self._resume_from = (self.last_k if self.last_k is not None else self._fit.k) + 1  # held ticks count
         self.restarts += 1
 
     # -- the filter ---------------------------------------------------------------
@@ -389,7 +400,7 @@ class TickEstimator:
         fit = self._fit
         assert held is not None and fit is not None
         held.append(t)
-        k0 = fit.k + 1
+        k0 = self._resume_from
         self.last_k = k0 + len(held) - 1
         normal = [i for i in range(1, len(held)) if held[i] - held[i - 1] >= 0.5 * fit.P]
         if len(normal) < RESUME_TICKS and len(held) < MAX_PENDING:
@@ -401,16 +412,16 @@ class TickEstimator:
             self._moves.append((k0, shift))
         self._resume = None
         self._log.clear()
-        for i, tt in enumerate(held):
-            self._log.append(_Tick(k0 + shift + i, tt, None))
+        for i in use:  # a burst's ticks are counted but say nothing of where the grid is
+            self._log.append(_Tick(k0 + shift + int(i), held[i], None))
         # the master may also have paused and come back off its old grid: the phase is re-measured
         fit = replace(fit, tt=fit.tt + (RESUME_PHASE * fit.P) ** 2)
         self._log[0].before = fit
-        self._pending = len(held)
-        self.last_k = k0 + shift + len(held) - 1
+        self._pending = len(use)
         result = self._replay(fit, 0, 0, None)
         if result is not None and result[2]:
             self._adopt(0, result)
         else:
             self._adopt(0, self._replay(fit, 0, 0, "kink") or self._replay(fit, 0, 0, "jump"), restart=True)
+        self.last_k = k0 + shift + len(held) - 1  # every held tick counts, used or not
         return self.last_k

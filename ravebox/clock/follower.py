@@ -380,7 +380,7 @@ class ClockFollower:
         target = self._target(frame)
         prev = self._view
         near = target is None or not prev.running or abs(target[0] - prev.beat_at(frame)) <= LOCK_BEATS
-        self._update_lock(bpm, near)
+        self._update_lock(bpm, near, frame)
         common = dict(
             locked=self._lock is Lock.LOCKED, lock=self._lock.value, bpm=bpm, display_bpm=self._display,
             beats_per_bar=s.beats_per_bar, epoch=self._epoch, gates_open=self._gates_open(),
@@ -414,12 +414,13 @@ class ClockFollower:
                          tempo_beats_per_frame=slope, **common)
 
     # -- small helpers -------------------------------------------------------------
-    def _update_lock(self, bpm: float, near: bool) -> None:
+    def _update_lock(self, bpm: float, near: bool, frame: int) -> None:
         """Set the lock state (logged when it changes).
 
         Locked means: the last ``lock_ticks`` ticks each arrived within the
         estimator's gate (3.5 sigmas of the measured jitter) of where the line
-        predicted them, nothing is held back, the tempo's standard error is at
+        predicted them, nothing is held back, the next tick is not overdue
+        (later than the gate), the tempo's standard error is at
         most ``LOCK_BPM_SIGMA`` and the published beat is within ``LOCK_BEATS``
         of the line.
         """
@@ -431,6 +432,7 @@ class ClockFollower:
         elif self._sources.conflict(self._now):
             state = Lock.CONFLICT
         elif (est.matched >= self.settings.lock_ticks and not est.unsettled and near
+              and not est.overdue(frame)
               and bpm * est.period_sigma / max(est.line.period, 1.0) <= LOCK_BPM_SIGMA):
             state = Lock.LOCKED
             self._was_locked = True
