@@ -104,10 +104,13 @@ def running_daemon(box: Path, server: str, engine_factory=None, observers=()):
 
 
 class Controller:
-    """The MIDI sender subprocess (mido over rtmidi's JACK API), driven line by line."""
+    """The MIDI sender subprocess (mido over rtmidi's JACK API), driven line by line.
 
-    def __init__(self, env: dict, name: str = "fakectl") -> None:
-        self.proc = subprocess.Popen([sys.executable, str(SENDER), name], env=env, stdin=subprocess.PIPE,
+    ``script``: another sender with the same line protocol (``ready``, then ``ok`` per command).
+    """
+
+    def __init__(self, env: dict, name: str = "fakectl", script: Path = SENDER) -> None:
+        self.proc = subprocess.Popen([sys.executable, str(script), name], env=env, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
         assert self.proc.stdout.readline().strip() == "ready"
 

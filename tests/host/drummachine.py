@@ -4,7 +4,8 @@ Named like hardware behind a2j (``a2j:TR-8 [24] (capture): TR-8 MIDI 1``), so th
 default ``midi_in`` connect rule admits it as it would a USB drum machine. Why a
 separate process: python-rtmidi's JACK client must never share a process with a
 JACK-Client client (it deadlocks). The JACK server comes from
-``$JACK_DEFAULT_SERVER``. Commands on stdin, one per line, each answered ``ok``:
+``$JACK_DEFAULT_SERVER``; the client name is the first argument (default ``a2j``).
+Commands on stdin, one per line, each answered ``ok``:
 
     start                 Start, then 24 clocks per beat from the next tick on
     tempo BPM             change the tempo at the next tick (no Stop/Start)
@@ -29,9 +30,9 @@ JITTER_MS = 2.0
 
 
 class DrumMachine:
-    def __init__(self) -> None:
+    def __init__(self, client: str) -> None:
         backend = mido.Backend("mido.backends.rtmidi/UNIX_JACK")
-        self.out = backend.open_output(PORT, virtual=True, client_name="a2j")
+        self.out = backend.open_output(PORT, virtual=True, client_name=client)
         self.bpm = 120.0
         self.pending: list[str] = []
         self.lock = threading.Lock()
@@ -69,7 +70,7 @@ class DrumMachine:
 
 
 def main() -> int:
-    machine = DrumMachine()
+    machine = DrumMachine(sys.argv[1] if len(sys.argv) > 1 else "a2j")
     print("ready", flush=True)
     for line in sys.stdin:
         words = line.split()

@@ -7,13 +7,11 @@ to ``midi_in``, and ``clock_from`` keeps its default (any input).
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.host.daemonkit import running_daemon, wait_for, write_box
+from tests.host.daemonkit import Controller, running_daemon, wait_for, write_box
 from tests.host.standins import PassEngine
 from tests.jackserver import needs_jackd
 
@@ -22,28 +20,6 @@ pytestmark = [needs_jackd, pytest.mark.jack]
 MACHINE = Path(__file__).with_name("drummachine.py")
 PORT = "a2j:TR-8 [24] (capture): TR-8 MIDI 1"
 DEVICE = "a2j:TR-8 (capture): TR-8 MIDI 1"   # the label: a2j's ALSA client number removed
-
-
-class Machine:
-    def __init__(self, env: dict) -> None:
-        self.proc = subprocess.Popen([sys.executable, str(MACHINE)], env=env, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
-        assert self.proc.stdout.readline().strip() == "ready"
-
-    def send(self, line: str) -> None:
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
-        assert self.proc.stdout.readline().strip() == "ok"
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.write("quit\n")
-                self.proc.stdin.flush()
-                self.proc.wait(5)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
 
 
 def clock(daemon) -> dict:
@@ -58,7 +34,7 @@ def near(daemon, bpm: float) -> bool:
 def test_a_drum_machine_on_midi_in_drives_the_tempo_through_a_change(jack_server, tmp_path):
     box = write_box(tmp_path, connect="")
     with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
-        machine = Machine(jack_server.env())
+        machine = Controller(jack_server.env(), name="a2j", script=MACHINE)
         try:
             client = daemon.host.session.client
             assert wait_for(lambda: [p.name for p in client.get_all_connections("rbx:midi_in")]
