@@ -39,6 +39,7 @@ from ravebox.host.host import Host
 from ravebox.midi.parser import PortParser
 from ravebox.params.store import ParamStore
 from ravebox.params.table import ParamKey
+from ravebox.service import live_values
 from ravebox.service.model_reload import ModelReloader
 
 log = logging.getLogger("ravebox.daemon")
@@ -409,6 +410,18 @@ class Daemon:
         ok = host.control.call(lambda: runtime.recall(ref, host.now()))
         return {"ok": bool(ok), "preset": ref} if ok else {"ok": False, "error": f"no preset {ref!r}"}
 
+    def presets(self) -> dict:
+        """The presets the mapping offers and the last one recalled (any thread; see service/live_values.py)."""
+        return live_values.preset_list(self.runtime)
+
+    def set_param(self, key: str, value: float) -> dict:
+        """``set PARAM VALUE`` from the control socket (main thread; written on the control thread)."""
+        return live_values.set_value(self.store, self.host.control.call, self.host.now, key, value)
+
+    def save_preset(self, name: str) -> dict:
+        """``save NAME``: the live values become a preset in the mapping's preset files (main thread)."""
+        return live_values.save_live(self.runtime, self.store, name)
+
     def panic(self) -> dict:
         """Reset every graph's model state and let graphs muted by a failure play again."""
         store, host = self.store, self.host
@@ -478,6 +491,7 @@ class Daemon:
                         **({"headroom": headroom.to_json()} if headroom else {})},
             "warnings": headroom.warnings() if headroom else [],
             "mapping": {"path": str(self.reloader.path) if self.reloader else None, "last_reload": self.last_reload},
+            "preset": self.runtime.last_preset if self.runtime else None,
             "learn": self.learning.status() if self.learning else None,
             "record": self.recording.status() if self.recording else None,
             "alsa_inputs": host.alsa.status() if host.alsa is not None else None,

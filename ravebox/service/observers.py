@@ -321,6 +321,18 @@ class DebugHangObserver:
         pass
 
 
+class PresetRecallObserver:
+    """Logs every preset recall, however it came (MIDI, socket, knob); main thread, each tick."""
+
+    def __init__(self) -> None:
+        from ravebox.service.live_values import RecallLog
+
+        self.recalls = RecallLog()
+
+    def on_tick(self, daemon: object) -> None:
+        self.recalls.tick(getattr(daemon, "runtime", None))
+
+
 def default_observers(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> list[object]:
     """The observers ``ravebox run`` attaches: systemd notification, control socket, counter summaries.
 
@@ -330,7 +342,8 @@ def default_observers(args: argparse.Namespace, env: Mapping[str, str] | None = 
     """
     env = os.environ if env is None else env
     path = getattr(args, "control_socket", None) or control_socket.default_path(env)
-    observers: list[object] = [SystemdObserver(Notifier(env=env)), ControlSocketObserver(path), CounterLogObserver()]
+    observers: list[object] = [SystemdObserver(Notifier(env=env)), ControlSocketObserver(path), CounterLogObserver(),
+                               PresetRecallObserver()]
     if env.get(ENV_HANG):
         observers.append(DebugHangObserver(env[ENV_HANG]))
     return observers
