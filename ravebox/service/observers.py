@@ -329,8 +329,14 @@ class PresetRecallObserver:
 
         self.recalls = RecallLog()
 
+    def on_ready(self, daemon: object) -> None:
+        pass
+
     def on_tick(self, daemon: object) -> None:
         self.recalls.tick(getattr(daemon, "runtime", None))
+
+    def on_stopping(self, daemon: object) -> None:
+        self.on_tick(daemon)   # a recall in the last second is still logged
 
 
 def default_observers(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> list[object]:
