@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -114,6 +115,16 @@ class _Tick:
     before: _Fit | None   # the fit before this tick (for rolling back)
 
 
+class _Replay(NamedTuple):
+    """What running the filter again over logged ticks under one hypothesis gave."""
+
+    fit: _Fit
+    cost: float              # squared residuals in sigmas, each clipped at the gate
+    newest_fit: bool         # the last two ticks met their predictions
+    befores: list[_Fit]      # the fit before each replayed tick
+    misses: int              # ticks that did not meet their prediction (dropped as outliers)
+
+
 class TickEstimator:
     """Follows tick times; see the module docstring for why and how."""
 
@@ -124,9 +135,8 @@ class TickEstimator:
         ``initial_period``: the tempo guess before the first two ticks."""
         self.min_period = float(min_period)
         self.max_period = float(max_period)
-        self._initial_noise = max(float(initial_noise), 0.5)
         self._d2: deque[float] = deque(maxlen=NOISE_TICKS)
-        self._noise = self._initial_noise
+        self._noise = max(float(initial_noise), 0.5)
         self._fit: _Fit | None = None
         self._log: deque[_Tick] = deque(maxlen=LOG)
         self._pending = 0               # newest ticks in the log held back
@@ -173,11 +183,6 @@ class TickEstimator:
     def held(self) -> int:
         """Newest ticks held back: their place on the line is not decided yet."""
         return self._pending + len(self._resume or ())
-
-    @property
-    def unsettled(self) -> bool:
-        """Ticks are being held back (outliers, or a change not yet explained)."""
-        return self.held > 0
 
     def take_moves(self) -> list[tuple[int, int]]:
         """Index corrections since the last call: ``(k, shift)`` = every index from ``k`` on
@@ -306,15 +311,15 @@ class TickEstimator:
             old = self._replay(base, c, 0, None)
             for how, shift in self._hypotheses():
                 trial = self._replay(base, c, shift, how)
-                if trial is None or not trial[2]:
+                if trial is None or not trial.newest_fit:
                     continue
-                gain = (old[1] if old else math.inf) - trial[1]
-                if gain > CHANGE_COST and (best is None or trial[1] < best[1][1]):
-                    best = (c, trial, how, shift)
+                gain = (old.cost if old else math.inf) - trial.cost
+                if gain > CHANGE_COST and (best is None or trial.cost < best[1].cost):
+                    best = (c, trial, shift)
         self._cusum = [0.0, 0.0, log[-1].k + 1]
         if best is None:
             return False
-        c, trial, how, shift = best
+        c, trial, shift = best
         self._adopt(c, trial, restart=True, shift=shift)
         return True
 
@@ -325,14 +330,10 @@ class TickEstimator:
             hyps += [(None, s) for s in (-2, -1, 1, 2)]
         return hyps
 
-    def _replay(self, base: _Fit, first: int, shift: int, how: str | None):
+    def _replay(self, base: _Fit, first: int, shift: int, how: str | None) -> _Replay | None:
         """Run the filter from ``base`` over logged ticks ``first``.. with indices moved by
-        ``shift`` after a ``how`` ("kink", "jump" or None) at ``first``.
-
-        Returns (fit, cost, newest fit, befores) or None when the reading is no tempo at
-        all; cost is the sum of squared residuals (clipped at the gate), "newest fit"
-        whether the last two ticks met their predictions.
-        """
+        ``shift`` after a ``how`` ("kink", "jump" or None) at ``first``; None when the
+        reading is no tempo at all (outside ``min_period`` .. ``max_period``)."""
         q, r = self._q(), self._r()
         fit = base
         ticks = list(self._log)[first:]
@@ -361,9 +362,9 @@ class TickEstimator:
             return None
         used = len(ticks) - (1 if how == "jump" else 0)
         newest_fit = used >= 2 and all(fits[-2:])
-        return fit, cost, newest_fit, befores, fits.count(False)
+        return _Replay(fit, cost, newest_fit, befores, fits.count(False))
 
-    def _adopt(self, first: int, result, restart: bool = False, shift: int = 0) -> None:
+    def _adopt(self, first: int, result: _Replay | None, restart: bool = False, shift: int = 0) -> None:
         """Take a replay's outcome as the truth from logged tick ``first`` on."""
         if result is None:
             return
@@ -419,7 +420,7 @@ class TickEstimator:
         self._log[0].before = fit
         self._pending = len(use)
         result = self._replay(fit, 0, 0, None)
-        if result is not None and result[2]:
+        if result is not None and result.newest_fit:
             self._adopt(0, result)
         else:
             self._adopt(0, self._replay(fit, 0, 0, "kink") or self._replay(fit, 0, 0, "jump"), restart=True)

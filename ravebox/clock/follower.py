@@ -431,7 +431,7 @@ class ClockFollower:
             state = Lock.LOST
         elif self._sources.conflict(self._now):
             state = Lock.CONFLICT
-        elif (est.matched >= self.settings.lock_ticks and not est.unsettled and near
+        elif (est.matched >= self.settings.lock_ticks and not est.held and near
               and not est.overdue(frame)
               and bpm * est.period_sigma / max(est.line.period, 1.0) <= LOCK_BPM_SIGMA):
             state = Lock.LOCKED
