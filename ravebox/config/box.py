@@ -1,11 +1,18 @@
 """``load_box(path) -> BoxConfig``: one TOML file describing a whole box.
 
-Composition: this module reads the file and dispatches each top-level table
-to its owner -- ``[box]``, ``[models]``, ``[graphs]`` and ``[output]`` to
-``config/graphs.py``; ``[clock]``, ``[gates]``, ``[jack]`` and ``[mapping]`` to
-their layer's ``parse(table, diags, prefix)`` (see ``config/sections.py``).
-All problems of every section are collected into one :class:`Diagnostics`
-and raised together as a :class:`~ravebox.errors.ConfigError`.
+Composition: this module reads the file and hands each top-level table to its
+owner's parser -- ``[box]``, ``[models]``, ``[graphs]`` and ``[output]`` to
+``config/graphs.py``; ``[clock]``, ``[gates]``, ``[jack]``, ``[mapping]`` and
+``[record]`` to ``config/clock.py``, ``config/gates.py``, ``config/jack.py``,
+``config/mapping.py`` and ``config/record.py``. A table the file leaves out gets its defaults here (the
+parser of an empty table), so every field of :class:`BoxConfig` is always a
+settings object of its own type and no consumer needs to probe. All problems of
+every section are collected into one :class:`Diagnostics` and raised together as
+a :class:`~ravebox.errors.ConfigError`.
+
+To add a section: give its layer a frozen settings type and a
+``parse(table, diags, prefix)``, add a field to :class:`BoxConfig` and one line
+to :data:`SECTIONS` and :func:`parse_box_table`.
 
 Run on the main thread (daemon start and reload), by ``ravebox check`` and by
 render. Never imports torch.
@@ -13,23 +20,34 @@ render. Never imports torch.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ravebox.clock.settings import ClockSettings
+from ravebox.config import clock as clock_table
+from ravebox.config import gates as gates_table
 from ravebox.config import graphs as own
+from ravebox.config import jack as jack_table
+from ravebox.config import mapping as mapping_table
+from ravebox.config import record as record_table
 from ravebox.config.diagnostics import Diagnostics, did_you_mean, read_toml
+from ravebox.config.gates import GateSettings
 from ravebox.config.graphs import BoxSettings, GraphSpec, ModelSpec, OutputSettings
-from ravebox.config.sections import ALL_SECTIONS, EXTERNAL_SECTIONS
+from ravebox.config.jack import JackSettings
+from ravebox.config.mapping import MappingSettings
+from ravebox.recording.settings import RecordSettings
+
+#: Every top-level table a box file may have.
+SECTIONS = ("box", "models", "graphs", "output", "clock", "gates", "jack", "mapping", "record")
 
 
 @dataclass(frozen=True, slots=True)
 class BoxConfig:
-    """A validated box. ``sections`` holds the other layers' settings by table name.
+    """A validated box; every section is filled (with its defaults when the file omits it).
 
-    ``path`` is the config file; relative paths inside other sections (a
-    mapping file, say) resolve against ``path.parent``.
+    ``path`` is the config file; relative paths inside sections (a mapping
+    file, say) resolve against ``path.parent``.
     """
 
     path: Path
@@ -37,7 +55,11 @@ class BoxConfig:
     models: Mapping[str, ModelSpec]
     graphs: tuple[GraphSpec, ...]
     output: OutputSettings
-    sections: Mapping[str, object]
+    jack: JackSettings
+    clock: ClockSettings
+    gates: GateSettings
+    mapping: MappingSettings
+    record: RecordSettings
 
     def graph(self, name: str) -> GraphSpec:
         for spec in self.graphs:
@@ -56,24 +78,26 @@ def load_box(path: str | Path) -> BoxConfig:
     table, diags = read_toml(path)
     box = parse_box_table(table, diags, path)
     diags.raise_if_any()
+    assert box is not None  # a section that failed to parse left an error in diags
     return box
 
 
-def parse_box_table(table: Mapping, diags: Diagnostics, path: Path) -> BoxConfig:
-    """Validate an already parsed TOML table (tests and ``check`` may build tables in code)."""
+def parse_box_table(table: Mapping, diags: Diagnostics, path: Path) -> BoxConfig | None:
+    """Validate an already parsed TOML table; None when a section could not be built (see ``diags``)."""
     for name in table:
-        if name not in ALL_SECTIONS:
-            diags.error(name, f"unknown table{did_you_mean(name, ALL_SECTIONS)}")
+        if name not in SECTIONS:
+            diags.error(name, f"unknown table{did_you_mean(name, SECTIONS)}")
     settings = own.parse_box(table.get("box", {}), diags)
     models = own.parse_models(table.get("models", {}), diags, path.parent)
     if "graphs" not in table:
         diags.error("graphs", "missing [graphs.NAME] table: a box needs at least one graph")
     graphs = own.parse_graphs(table.get("graphs", {}), diags, models)
     output = own.parse_output(table.get("output", {}), diags)
-    sections = {name: parse_section(name, table[name], diags) for name in EXTERNAL_SECTIONS if name in table}
-    return BoxConfig(path, settings, own.freeze(models), graphs, output, own.freeze(sections))
-
-
-def parse_section(name: str, table: object, diags: Diagnostics) -> object:
-    """Hand one table to its layer's parser (imported only when the box has that table)."""
-    return importlib.import_module(EXTERNAL_SECTIONS[name]).parse(table, diags, name)
+    jack = jack_table.parse(table.get("jack", {}), diags, "jack")
+    clock = clock_table.parse(table.get("clock", {}), diags, "clock")
+    gates = gates_table.parse(table.get("gates", {}), diags, "gates")
+    mapping = mapping_table.parse(table.get("mapping", {}), diags, "mapping")
+    record = record_table.parse(table.get("record", {}), diags, "record")
+    if mapping is None:
+        return None
+    return BoxConfig(path, settings, own.freeze(models), graphs, output, jack, clock, gates, mapping, record)

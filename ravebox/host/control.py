@@ -5,13 +5,13 @@ gains (and the next engine block) within milliseconds, not one model block
 (43 ms at ratio 2048) later, and the clock follower must see every tick with
 its frame stamp soon after it arrived. Nothing here touches JACK.
 
-Routing: clock, start, stop, continue and song position messages go to the
-clock follower when they arrive on the input named by ``clock_from`` (default
-``"any"``: every input, and the follower picks the first that sends clock);
-every other message
-goes to the mapping. Optional MIDI thru copies controller messages (from every
-input but the clock input) to ``midi_out``. A message the mapping or follower
-chokes on is counted (``errors``), never fatal.
+Routing is the event router's (:class:`~ravebox.assembly.router.EventRouter`,
+the same object render drives): this loop tells it whether an event's input
+feeds the clock (the input named by ``clock_from``; default ``"any"``: every
+input, and the follower picks the first that sends clock). Optional MIDI thru
+copies controller messages (from every input but the clock input) to
+``midi_out``. A message the mapping or follower chokes on is counted
+(``errors``), never fatal.
 
 Labels: ``MidiEvent.port`` is the device identity a mapping's ``port = ...``
 filter matches. :attr:`labels` holds one per input (ring port index); the main
@@ -28,7 +28,7 @@ drained after the JACK MIDI ring, labelled ``"<input> <- <device>"``, may be
 copied thru, and never feed the clock follower (their stamps jitter by about
 one period). Empty (no ALSA inputs configured) costs one empty loop per pass.
 
-MIDI learn: while :attr:`learner` holds a capture
+MIDI learn: while :attr:`learner` (the router's) holds a capture
 (:class:`~ravebox.mapping.learn.LearnCapture`), every controller event is
 offered to it before the mapping, and one it consumes is not mapped nor
 copied thru (the move that teaches does not also play).
@@ -48,8 +48,8 @@ changed or went away, it asks :meth:`release_source` (run here, the store's one
 writer) to let go of the momentary controls that source held.
 
 Thread: :meth:`run` is the control thread. :attr:`labels`, :attr:`alsa_sources`,
-:attr:`learner` and the mapping runtime reference are replaced by other threads;
-each is a single reference assignment.
+:attr:`learner` and :attr:`feedback` are replaced by other threads; each is a
+single reference assignment.
 """
 
 from __future__ import annotations
@@ -60,17 +60,14 @@ import threading
 import time
 from collections.abc import Callable
 
+from ravebox.assembly.router import EventRouter, EventSink, Learner
+from ravebox.clock.view import ClockView
 from ravebox.host.loopthread import LoopThread
 from ravebox.host.rings import ByteRing, MidiRing
 from ravebox.midi.events import MidiEvent
-from ravebox.params.table import ParamKey
-
-CLOCK_BPM, CLOCK_OFFSET = ParamKey("clock.bpm"), ParamKey("clock.offset_ms")
 
 log = logging.getLogger("ravebox.host.control")
 
-CLOCK_TYPES = frozenset({"clock", "start", "stop", "continue", "songpos"})
-REALTIME_TYPES = frozenset({"clock", "start", "stop", "continue", "active_sensing", "reset"})
 #: Messages parsed and handled per control pass at most (about 2 ms apart).
 MAX_EVENTS_PER_PASS = 256
 _ALL_CCS: frozenset[int] = frozenset()
@@ -80,7 +77,7 @@ class ControlLoop(LoopThread):
     """Drains the MIDI ring every ``interval_ms`` and publishes the clock view."""
 
     def __init__(self, ring: MidiRing, out_ring: ByteRing, port_names: list[str], parser_factory: Callable,
-                 follower, mapping, now: Callable[[], int], publish_clock: Callable[[object], None],
+                 router: EventRouter, now: Callable[[], int], publish_clock: Callable[[ClockView], None],
                  interval_ms: float = 2.0, clock_from: str = "any", thru: bool = False,
                  rt_priority: int = 0) -> None:
         self.ring = ring
@@ -88,12 +85,11 @@ class ControlLoop(LoopThread):
         self.inputs = tuple(port_names)           # our MIDI input short names, per ring port index
         self.labels = list(port_names)            # what MidiEvent.port says, per ring port index
         self.alsa_sources: tuple = ()             # (ring, parser, label) per open direct-ALSA port
-        self.learner = None                       # a LearnCapture while MIDI learn waits for a control
         self.feedback = None                      # a FeedbackSender (values back to the controllers), set by the owner
         self._parsers = [parser_factory(name) for name in port_names]
         self.clock_index = self.inputs.index(clock_from) if clock_from in self.inputs else -1
-        self.follower = follower
-        self.mapping = mapping
+        self.router = router
+        router.on_error = self._error             # count and log; never stop the control thread
         self._now = now
         self._publish = publish_clock
         self.interval = interval_ms / 1000.0
@@ -108,10 +104,22 @@ class ControlLoop(LoopThread):
         self.errors = 0
         self.loops = 0
         self.last_error = ""
-        self.store = None                         # set by the owner: clock.* params drive the follower
-        self._clock_params = (None, None)
         self._calls: collections.deque = collections.deque()
         self._init_thread("ravebox-control")
+
+    @property
+    def mapping(self) -> EventSink | None:
+        """The mapping runtime the router delivers to."""
+        return self.router.mapping
+
+    @property
+    def learner(self) -> Learner | None:
+        """The router's MIDI-learn capture (set by the main thread while learn waits)."""
+        return self.router.learner
+
+    @learner.setter
+    def learner(self, capture: Learner | None) -> None:
+        self.router.learner = capture
 
     def parser_stats(self) -> dict[str, dict]:
         return {p.port: p.stats.as_dict() for p in self._parsers}
@@ -144,19 +152,6 @@ class ControlLoop(LoopThread):
                 self._error("command", exc)
             done.set()
 
-    def _sync_clock_params(self) -> None:
-        """Follow ``clock.bpm`` and ``clock.offset_ms`` when a mapping moved them."""
-        store, follower = self.store, self.follower
-        if store is None or follower is None:
-            return
-        bpm, offset = store.target(CLOCK_BPM), store.target(CLOCK_OFFSET)
-        old_bpm, old_offset = self._clock_params
-        if old_bpm is not None and bpm != old_bpm:
-            follower.set_internal_bpm(bpm)
-        if old_offset is not None and offset != old_offset:
-            follower.set_offset_ms(offset)
-        self._clock_params = (bpm, offset)
-
     def step(self) -> None:
         """One pass (also called directly by tests and by render-like drivers)."""
         self.drain()
@@ -166,10 +161,9 @@ class ControlLoop(LoopThread):
         self._run_calls()
         self._send_feedback()
         try:
-            self._sync_clock_params()
-            if self.follower is not None:
-                self.follower.advance(self._now())
-                self._publish(self.follower.view())
+            view = self.router.advance(self._now())
+            if view is not None:
+                self._publish(view)
         except Exception as exc:  # noqa: BLE001
             self._error("clock follower", exc)
         self.loops += 1
@@ -246,28 +240,10 @@ class ControlLoop(LoopThread):
                       self.thru and port != self.clock_index)
 
     def _deliver(self, event: MidiEvent, label: str, feeds_clock: bool, thru: bool) -> None:
-        """Label ``event``; clock messages to the follower (if ``feeds_clock``), the rest to the mapping."""
+        """Label ``event`` and route it; copy a controller message to ``midi_out`` if ``thru``."""
         if label != event.port:
             event = MidiEvent(event.frame, label, event.message)
-        kind = event.message.type
-        if kind in CLOCK_TYPES:
-            if self.follower is not None and feeds_clock:
-                try:
-                    self.follower.feed(event)
-                except Exception as exc:  # noqa: BLE001
-                    self._error("clock follower", exc)
-            return
-        if kind in REALTIME_TYPES:
-            return
-        learner = self.learner
-        if learner is not None and learner.offer(event):
-            return
-        if self.mapping is not None:
-            try:
-                self.mapping.handle(event)
-            except Exception as exc:  # noqa: BLE001
-                self._error("mapping", exc)
-        if thru:
+        if self.router.route(event, feeds_clock) and thru:
             self.out_ring.push(0, 0, event.message.bin())
 
     def _error(self, where: str, exc: Exception) -> None:

@@ -2,8 +2,9 @@
 
 What it owns and in which order it starts them (and stops them in reverse):
 JACK session (ports, callbacks) -> control thread -> inference worker -> activate
--> auto-connect. The engine, parameter store, clock follower and mapping are
-built by the composition root (``service/daemon.py``) and handed in.
+-> auto-connect. The engine, parameter store and event router (over the clock
+follower and mapping) are built by the assembly (:mod:`ravebox.assembly`) and
+handed in by the composition root (``service/daemon.py``).
 
 Fault handling, all driven by :meth:`Host.poll` on the main thread (never
 blocking for long, so signals and the watchdog stay responsive):
@@ -30,6 +31,7 @@ import time
 from dataclasses import replace
 from collections.abc import Callable, Sequence
 
+from ravebox.assembly.router import EventRouter
 from ravebox.clock.clockout import ClockOut
 from ravebox.config.jack import FEEDBACK_SUFFIX, JackSettings, feedback_inputs
 from ravebox.errors import HostError
@@ -88,7 +90,7 @@ class Host:
                  self._client.samplerate, self._client.blocksize)
         return self._client.samplerate, self._client.blocksize
 
-    def start(self, graphs: Sequence[GraphIO], engine, store, follower, mapping, parser_factory: Callable,
+    def start(self, graphs: Sequence[GraphIO], engine, store, router: EventRouter | None, parser_factory: Callable,
               *, required_rate: int, late_policy: str = "dry", torch_threads: int = 1,
               stages=None, mute_fade_ms: float = 10.0) -> None:
         """Build the audio path, start control thread and worker, activate, auto-connect.
@@ -96,7 +98,9 @@ class Host:
         ``stages`` is None (plain copy of the wet signal, for tests) or a callable
         ``path -> [OutputStage per graph]``, so the stages are built with the path's
         latency and largest period (and rebuilt if a new server has another period).
+        ``router`` None routes nowhere (host tests about audio only).
         """
+        router = router or EventRouter(None, None)
         session = self._session(self._client)
         session.check_rate(required_rate, "the models")
         self.headroom = self._headroom(engine, session)
@@ -109,13 +113,12 @@ class Host:
         self.path.master.set_target(1.0)
         self._warn_unconnectable_inputs()
         self.control = ControlLoop(self.midi_in, self.midi_out, list(self.settings.midi_inputs),
-                                   parser_factory, follower, mapping, self.timeline.now, self._publish_clock,
+                                   parser_factory, router, self.timeline.now, self._publish_clock,
                                    self.settings.control_interval_ms, self.settings.clock_from,
                                    self.settings.midi_thru, self.settings.control_rt_priority)
-        self.control.store = store
         self.control.feedback = self._feedback_sender(store, session.sample_rate)
-        if follower is not None:
-            self.path.clock = follower.view()
+        if router.follower is not None:
+            self.path.clock = router.follower.view()
         self.worker = InferenceWorker(lambda: self.path, engine, store, lambda: self.path.clock, torch_threads,
                                       rt_priority=self.settings.worker_rt_priority,
                                       parallel_graphs=self.parallel_graphs)

@@ -11,6 +11,11 @@ from dataclasses import dataclass
 
 import mido
 
+#: Messages the clock follower takes (MIDI clock, transport, song position).
+CLOCK_TYPES = frozenset({"clock", "start", "stop", "continue", "songpos"})
+#: System realtime messages; none of them ever reaches a mapping.
+REALTIME_TYPES = frozenset({"clock", "start", "stop", "continue", "active_sensing", "reset"})
+
 
 @dataclass(frozen=True, slots=True)
 class MidiEvent:

@@ -15,11 +15,10 @@ from pathlib import Path
 import mido
 
 from ravebox.errors import MidiError
-from ravebox.midi.events import MidiEvent
+from ravebox.midi.events import CLOCK_TYPES, MidiEvent
 from ravebox.midi.smf import TempoMap, read_smf
 
 PPQN = 24
-CLOCK_TYPES = ("clock", "start", "stop", "continue", "songpos")
 
 
 def load_performance(path: str | Path, sample_rate: int, port: str = "smf") -> list[MidiEvent]:

@@ -1,11 +1,13 @@
 """Offline render: box config + input audio (+ SMF performance) -> audio file, via the daemon's code.
 
 Why the same code: a performance bounced here must sound as it would live,
-and tests check behaviour sample-exactly through it. So render builds the
-same parts the daemon does -- ``ParamStore``, ``ClockFollower``,
-``MappingRuntime``, ``GateSequencer``, ``Engine``, ``OutputStage`` -- and plays
-the role of the control thread (MIDI into mapping and clock, in frame order)
-and of the worker and process thread (one engine block at a time).
+and tests check behaviour sample-exactly through it. So render builds its
+parts with the daemon's assembly (:func:`ravebox.assembly.assemble`: engine,
+store, clock follower, mapping runtime, event router; output stages and gate
+sequencer from :meth:`~ravebox.assembly.BoxParts.output_stages`) and plays the
+role of the control thread (every event through the same
+:class:`~ravebox.assembly.EventRouter`, in frame order) and of the worker and
+process thread (one engine block at a time).
 
 Determinism: every random draw is seeded from ``seed`` and the position in
 the stream, the loop is single-threaded, and files are written with fixed
@@ -23,15 +25,13 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ravebox.clock.follower import ClockFollower
+from ravebox.assembly import assemble
+from ravebox.assembly.parts import real_engine
 from ravebox.config.box import BoxConfig, load_box
-from ravebox.engine.engine import Engine, Loader
-from ravebox.engine.output import OutputStage
+from ravebox.engine.engine import Loader
 from ravebox.errors import RaveboxError
 from ravebox.midi.events import MidiEvent
-from ravebox.params.store import ParamStore
-from ravebox.params.table import ParamKey
-from ravebox.render.performance import CLOCK_TYPES, end_frame, load_performance
+from ravebox.render.performance import end_frame, load_performance
 from ravebox.render.progress import Progress
 
 
@@ -116,41 +116,16 @@ def _no_peak_chunk(handle: sf.SoundFile) -> None:
 
 
 class _Session:
-    """The daemon's parts, wired for one offline run."""
+    """The daemon's parts (the same assembly), driven for one offline run."""
 
     def __init__(self, box: BoxConfig, sr: int, seed: int | None, loader: Loader | None) -> None:
         self.box, self.sr = box, sr
-        self.engine = Engine(box, sr, seed, loader=loader)
-        self.store = ParamStore(self.engine.graph_dims, sr)
-        self.follower = ClockFollower(sr, box.sections.get("clock") if _is_settings(box, "clock") else None)
-        self.mapping = self._mapping()
-        gates = self._gates(self.engine.block_size)
+        self.parts = assemble(box, sr, seed=seed, engine_factory=real_engine(loader))
+        self.engine, self.store, self.router = self.parts.engine, self.parts.store, self.parts.router
         n = self.engine.block_size
-        self.stages = {name: OutputStage(name, ch_out, sr, box.output, self.engine.latency_frames, n,
-                                         max(ch_in, 1), gates)
-                       for name, (ch_in, ch_out) in self.engine.channels.items()}
+        names = list(self.engine.channels)
+        self.stages = dict(zip(names, self.parts.output_stages(self.engine.latency_frames, n)))
         self.midi_events = 0
-        self._clock_params = (None, None)
-
-    def _mapping(self):
-        """The box's mapping, or -- as the daemon does -- the bundled default mapping."""
-        from ravebox.mapping import MappingRuntime
-
-        settings = self.box.sections.get("mapping")
-        if settings is not None and hasattr(settings, "mapping"):
-            return MappingRuntime(settings.mapping, self.store, settings.presets)
-        from ravebox.mapping.bundled import bundled_path
-        from ravebox.mapping.loader import load_mapping
-
-        return MappingRuntime(load_mapping(bundled_path("default")), self.store)
-
-    def _gates(self, max_block: int):
-        settings = self.box.sections.get("gates")
-        if settings is None or not hasattr(settings, "patterns") or not settings.patterns:
-            return None
-        from ravebox.gates.sequencer import GateSequencer
-
-        return GateSequencer(settings.patterns, self.sr, max_block=max_block)
 
     def run(self, audio: np.ndarray | None, events: list[MidiEvent], frames: int,
             progress: Progress | None) -> tuple[np.ndarray, list[float]]:
@@ -165,7 +140,7 @@ class _Session:
         for b in range(blocks):
             start = b * n
             cursor = self._control(events, cursor, start + n)
-            clock = self.follower.advance(start)
+            clock = self.router.advance(start)
             dry = self._block(audio, start, n)
             t0 = time.perf_counter()
             wet = self.engine.process({g: dry for g in self.engine.graphs}, start, self.store, clock)
@@ -176,28 +151,12 @@ class _Session:
         return out[:, :frames], timing
 
     def _control(self, events: list[MidiEvent], cursor: int, until: int) -> int:
-        """The control thread's job: events before ``until`` into clock and mapping, in order."""
+        """The control thread's job: events before ``until`` through the router, in order."""
         while cursor < len(events) and events[cursor].frame < until:
-            event = events[cursor]
-            if event.message.type in CLOCK_TYPES:
-                self.follower.feed(event)
-            if self.mapping is not None:
-                self.mapping.handle(event)
+            self.router.route(events[cursor], feeds_clock=True)
             self.midi_events += 1
             cursor += 1
-        self._clock_parameters(until)
         return cursor
-
-    def _clock_parameters(self, frame: int) -> None:
-        """``clock.offset_ms`` and ``clock.bpm`` are read by the follower, as in the daemon."""
-        offset = self.store.value(ParamKey("clock.offset_ms"), frame)
-        bpm = self.store.target(ParamKey("clock.bpm")) if "clock.bpm" in self.store.snapshot() else None
-        last_offset, last_bpm = self._clock_params
-        if offset != (last_offset if last_offset is not None else 0.0):
-            self.follower.set_offset_ms(offset)
-        if bpm is not None and bpm != last_bpm:
-            self.follower.set_internal_bpm(bpm, frame)
-        self._clock_params = (offset, bpm)
 
     @staticmethod
     def _block(audio: np.ndarray | None, start: int, n: int) -> np.ndarray | None:
@@ -234,7 +193,3 @@ class _Session:
             "graphs": self.engine.status(), "events": list(self.engine.events),
         }
 
-
-def _is_settings(box: BoxConfig, name: str) -> bool:
-    value = box.sections.get(name)
-    return value is not None and not isinstance(value, dict) and not hasattr(value, "keys")

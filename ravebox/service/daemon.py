@@ -1,11 +1,12 @@
 """The composition root of ``ravebox run``: config -> JACK host + engine + clock + mapping -> main loop.
 
 Start order (stopped in reverse, in ``finally``): load and validate the box;
-connect to JACK (its rate and period decide the engine's); build the engine
-(loads and warms every model; a rate mismatch is a clear error); parameter
-store, clock follower, mapping runtime and reloader; the host (ports, control
-thread, worker, activate, auto-connect); then freeze the garbage collector and
-tell the observers we are ready.
+connect to JACK (its rate and period decide the engine's); assemble the parts
+(:func:`ravebox.assembly.assemble`, the same function render uses: engine --
+loads and warms every model, a rate mismatch is a clear error -- parameter
+store, clock follower, mapping runtime, event router); the mapping reloader;
+the host (ports, control thread, worker, activate, auto-connect); then freeze
+the garbage collector and tell the observers we are ready.
 
 The main loop (main thread, about every 20 ms) handles signals and the host's
 faults: SIGTERM/SIGINT fade every output to silence (``fade_out_ms``, waiting at
@@ -33,9 +34,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ravebox.assembly import BoxParts, assemble
+from ravebox.config.box import BoxConfig
 from ravebox.config.jack import JackSettings
 from ravebox.host.audiopath import GraphIO
 from ravebox.host.host import Host
+from ravebox.mapping.reloader import MappingReloader
 from ravebox.midi.parser import PortParser
 from ravebox.params.store import ParamStore
 from ravebox.params.table import ParamKey
@@ -64,13 +68,6 @@ def latent_dims(engine) -> dict[str, int]:
     return {r.name: int(r.dims) for r in engine.runners}
 
 
-def default_engine(box, sample_rate: int, seed: int):
-    """The real engine (imported late: it imports torch)."""
-    from ravebox.engine.engine import Engine
-
-    return Engine(box, sample_rate, seed)
-
-
 class StopDuringStart(BaseException):
     """SIGTERM/SIGINT arrived while the daemon was starting: abandon the start, never go READY.
 
@@ -93,8 +90,9 @@ class Daemon:
         self.observers = list(observers)
         self._server = server
         self._client_name = client_name
-        self._engine_factory = engine_factory or default_engine
-        self.box = None
+        self._engine_factory = engine_factory
+        self.box: BoxConfig | None = None
+        self.parts: BoxParts | None = None
         self.engine = None
         self.model_reloader = None
         self.store: ParamStore | None = None
@@ -103,7 +101,6 @@ class Daemon:
         self.reloader = None
         self.learning = None          # MIDI learn (service/learning.py)
         self.recording = None         # recording on the box (service/recording.py)
-        self.mapping_settings = None
         self.host: Host | None = None
         self.graphs: list[GraphIO] = []
         self.state = "starting"
@@ -135,16 +132,18 @@ class Daemon:
         jack_settings = self._jack_settings(box)
         self.host = host = Host(jack_settings)
         rate, period = host.open()
-        self.engine = self._engine_factory(box, rate, box.output.seed)
+        self.parts = parts = assemble(box, rate, seed=box.output.seed, engine_factory=self._engine_factory)
+        self.engine, self.store, self.follower, self.runtime = parts.engine, parts.store, parts.follower, parts.mapping
         if hasattr(self.engine, "prepare_swap"):
             self.model_reloader = ModelReloader(self.engine, box)
         self.graphs = graph_io(self.engine)
-        self.store = ParamStore(latent_dims(self.engine), rate)
-        self.follower = self._follower(box, rate)
-        self.runtime, self.reloader = self._mapping(box)
-        host.start(self.graphs, self.engine, self.store, self.follower, self.runtime, PortParser,
+        self.reloader = MappingReloader(parts.mapping, box.mapping.path)
+        log.info("mapping '%s' from %s: %d rules", box.mapping.mapping.name, box.mapping.path,
+                 len(box.mapping.mapping.rules))
+        host.start(self.graphs, self.engine, self.store, parts.router, PortParser,
                    required_rate=rate, late_policy=box.output.late_block,
-                   torch_threads=box.output.torch_threads, stages=self._stages_factory(rate),
+                   torch_threads=box.output.torch_threads,
+                   stages=lambda path: parts.output_stages(path.latency, path.max_period),
                    mute_fade_ms=box.output.mute_fade_ms)
         self.learning = self._learning(rate)
         self.recording = self._recording()
@@ -157,42 +156,13 @@ class Daemon:
             self._call(observer, "on_ready")
         return self
 
-    def _jack_settings(self, box) -> JackSettings:
-        settings = box.sections.get("jack") if hasattr(box, "sections") else None
-        if not isinstance(settings, JackSettings):
-            settings = JackSettings()
+    def _jack_settings(self, box: BoxConfig) -> JackSettings:
         changes = {}
         if self._server is not None:
             changes["server"] = self._server
         if self._client_name is not None:
             changes["client_name"] = self._client_name
-        return replace(settings, **changes) if changes else settings
-
-    def _follower(self, box, rate: int):
-        from ravebox.clock.follower import ClockFollower
-        from ravebox.clock.settings import ClockSettings
-
-        settings = box.sections.get("clock")
-        return ClockFollower(rate, settings if isinstance(settings, ClockSettings) else None)
-
-    def _mapping(self, box):
-        from ravebox.mapping import MappingRuntime
-        from ravebox.mapping.bundled import bundled_path
-        from ravebox.mapping.loader import load_mapping
-        from ravebox.mapping.reloader import MappingReloader
-
-        settings = box.sections.get("mapping")
-        if settings is not None and hasattr(settings, "mapping"):
-            path, mapping, presets = settings.path, settings.mapping, settings.presets
-        else:
-            path = bundled_path("default")
-            mapping, presets = load_mapping(path), None
-        self.mapping_settings = settings
-        runtime = MappingRuntime(mapping, self.store, presets)
-        for problem in getattr(mapping, "unknown_graphs", lambda g: [])(self.store.graphs):
-            log.warning("mapping %s: %s", path, problem)
-        log.info("mapping '%s' from %s: %d rules", mapping.name, path, len(mapping.rules))
-        return runtime, MappingReloader(runtime, path)
+        return replace(box.jack, **changes) if changes else box.jack
 
     def _learning(self, rate: int):
         """MIDI learn into the active mapping file (captures on the control thread, writes on this one)."""
@@ -209,41 +179,15 @@ class Daemon:
                             pair_window=int(0.01 * rate))
 
     def _recording(self):
-        from ravebox.recording.settings import RecordSettings
         from ravebox.service.recording import RecordingService
 
-        settings = self.box.sections.get("record")
-        settings = settings if isinstance(settings, RecordSettings) else RecordSettings()
-        return RecordingService(settings, lambda: self.host.path, self.store)
+        return RecordingService(self.box.record, lambda: self.host.path, self.store)
 
     def record(self, action: str) -> dict:
         """Main thread: ``start`` or ``stop`` a take (``ravebox status record start|stop``)."""
         if action not in ("start", "stop"):
             return {"ok": False, "error": f"record start or record stop, not {action!r}"}
         return self.recording.start() if action == "start" else self.recording.stop()
-
-    def _stages_factory(self, rate: int) -> Callable:
-        """``path -> [OutputStage]``: built per audio path, so they know its latency and period."""
-        from ravebox.engine.output import OutputStage
-
-        gates_settings = self.box.sections.get("gates")
-        engine_gates = getattr(self.engine, "gates", None)
-
-        def build(path) -> list:
-            gates = engine_gates or self._gates(gates_settings, rate, path.max_period)
-            return [OutputStage(g.name, g.outputs, rate, self.box.output, path.latency, path.max_period,
-                                max(g.inputs, 1), gates) for g in path.graphs]
-        return build
-
-    @staticmethod
-    def _gates(settings, rate: int, max_block: int):
-        """The rhythmic gate sequencer of the ``[gates]`` patterns (None without patterns)."""
-        patterns = getattr(settings, "patterns", ())
-        if not patterns:
-            return None
-        from ravebox.gates.sequencer import GateSequencer
-
-        return GateSequencer(patterns, rate, max_block)
 
     def _tune_runtime(self, settings: JackSettings) -> None:
         """Keep Python's pauses off the audio path: short GIL switch interval, frozen gc."""
@@ -327,7 +271,7 @@ class Daemon:
         self._reload_requested = True
 
     def _watch_mapping(self) -> None:
-        if self.reloader is None or (self.mapping_settings is not None and not self.mapping_settings.watch):
+        if self.reloader is None or self.box is None or not self.box.mapping.watch:
             return
         try:
             result = self.reloader.poll()
@@ -393,8 +337,7 @@ class Daemon:
             return f"box config unreadable, rules kept: {why}"
 
     def _reload_rules(self, box) -> str | None:
-        settings = box.sections.get("jack")
-        rules = settings.connect if isinstance(settings, JackSettings) else JackSettings().connect
+        rules = box.jack.connect
         if rules == self.host.connector.rules:
             return None
         self.host.connector.rules = tuple(rules)
@@ -522,7 +465,7 @@ class Daemon:
 
     def _gate_steps(self, path) -> dict:
         """Current step (1-based) of each graph's selected gate pattern, when the box has patterns."""
-        patterns = getattr(self.box.sections.get("gates"), "patterns", ()) if self.box else ()
+        patterns = self.box.gates.patterns if self.box else ()
         if not patterns or path.clock is None or self.store is None:
             return {}
         from ravebox.gates.patterns import step_index

@@ -111,8 +111,8 @@ def test_other_sections_go_to_their_parsers(tmp_path):
     a = MODELS / "rave_a.ts"
     box = load_box(_write(tmp_path, f'[models]\na = "{a}"\n[graphs.g]\nencoder = "a"\n'
                                     '[clock]\ninternal_bpm = 90.0\n[mapping]\nfile = "default"\n'))
-    assert box.sections["clock"].internal_bpm == 90.0
-    assert box.sections["mapping"].mapping is not None
+    assert box.clock.internal_bpm == 90.0
+    assert box.mapping.mapping is not None
     errors = _errors(_write(tmp_path, f'[models]\na = "{a}"\n[graphs.g]\nencoder = "a"\n'
                                       '[clock]\ninternal_bmp = 90.0\n', "bad.toml"))
     assert any("clock.internal_bmp" in e and "internal_bpm" in e for e in errors)

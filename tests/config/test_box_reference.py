@@ -23,7 +23,7 @@ from ravebox.config import jack as jack_config
 from ravebox.config import mapping as mapping_config
 from ravebox.config.box import load_box
 from ravebox.config import record as record_config
-from ravebox.config.sections import ALL_SECTIONS
+from ravebox.config.box import SECTIONS
 from ravebox.recording.settings import RecordSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -127,18 +127,18 @@ def _place_example(tmp_path: Path) -> Path:
 def test_example_loads(tmp_path):
     box = load_box(_place_example(tmp_path))
     table = tomllib.loads(_example())
-    assert set(table) == set(ALL_SECTIONS), "the example shows every top-level table"
+    assert set(table) == set(SECTIONS), "the example shows every top-level table"
     # what the brief of the example promises: transfer A->B with an index map, plus a prior voice
     kinds = {g.kind: g for g in box.graphs}
     assert len(box.graphs) == 2 and set(kinds) == {"transfer", "prior"}
     transfer = kinds["transfer"]
     assert transfer.match == "map" and transfer.index_map and transfer.encoder not in transfer.decoders[:1]
     assert kinds["prior"].prior is not None
-    assert len(box.sections["gates"].patterns) >= 2
-    jack = box.sections["jack"]
+    assert len(box.gates.patterns) >= 2
+    jack = box.jack
     assert jack.connect and jack.clock_from in (*jack.midi_inputs, "any")
-    assert box.sections["clock"].clock_follow
-    assert box.sections["mapping"].mapping is not None
+    assert box.clock.clock_follow
+    assert box.mapping.mapping is not None
 
 
 def test_example_builds_an_engine(tmp_path):
@@ -152,7 +152,7 @@ def test_example_builds_an_engine(tmp_path):
 
 
 def test_every_table_has_a_section():
-    for table in ALL_SECTIONS:
+    for table in SECTIONS:
         _section(table)
 
 

@@ -19,6 +19,7 @@ from ravebox.config.diagnostics import Diagnostics
 from ravebox.config.jack import AlsaInputSpec, JackSettings, parse
 from ravebox.errors import ConfigError
 from ravebox.host.alsa_inputs import AlsaInputs, FrameStamp
+from ravebox.assembly.router import EventRouter
 from ravebox.host.control import ControlLoop
 from ravebox.host.rings import ByteRing, MidiRing
 from ravebox.host.timeline import Timeline
@@ -142,8 +143,9 @@ def rig(tmp_path: Path, ports: list[str], specs=(AlsaInputSpec("knobs", "nanokon
     """A FakeAlsa, an AlsaInputs on it, and a real ControlLoop/ParamStore/mapping fed by it."""
     (tmp_path / "map.toml").write_text(MAPPING)
     store = ParamStore({"main": 8}, 48000)
-    loop = ControlLoop(MidiRing(), ByteRing(), ["midi_in"], PortParser, None,
-                       MappingRuntime(load_mapping(tmp_path / "map.toml"), store), lambda: 0, lambda view: None)
+    loop = ControlLoop(MidiRing(), ByteRing(), ["midi_in"], PortParser,
+                       EventRouter(None, MappingRuntime(load_mapping(tmp_path / "map.toml"), store)),
+                       lambda: 0, lambda view: None)
     timeline = Timeline(48000)
     timeline.on_cycle(1000, 256)                                  # the latest JACK cycle started at frame 1000
     stamp = FrameStamp(timeline)

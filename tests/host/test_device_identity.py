@@ -21,6 +21,7 @@ from ravebox.config.diagnostics import Diagnostics
 from ravebox.config.jack import ConnectRule, JackSettings, parse
 from ravebox.errors import ConfigError
 from ravebox.host.autoconnect import device_label, strip_client_number
+from ravebox.assembly.router import EventRouter
 from ravebox.host.control import ControlLoop
 from ravebox.host.rings import ByteRing, MidiRing
 from ravebox.mapping import MappingRuntime, load_mapping
@@ -161,8 +162,9 @@ def test_control_loop_labels_events_per_input_and_knows_the_clock_input(tmp_path
     (tmp_path / "map.toml").write_text(TWO_DEVICES_MAPPING)
     store = ParamStore({"main": 8}, 48000)
     ring, out = MidiRing(), ByteRing()
-    loop = ControlLoop(ring, out, ["keys", "knobs", "sync"], PortParser, None,
-                       MappingRuntime(load_mapping(tmp_path / "map.toml"), store), lambda: 0, lambda view: None,
+    loop = ControlLoop(ring, out, ["keys", "knobs", "sync"], PortParser,
+                       EventRouter(None, MappingRuntime(load_mapping(tmp_path / "map.toml"), store)),
+                       lambda: 0, lambda view: None,
                        clock_from="sync", thru=True)
     assert loop.clock_index == 2 and loop.labels == ["keys", "knobs", "sync"]
     loop.labels = [PAD[0], "nanoKONTROL2:midi/capture_1", "sync"]       # as the main thread sets them
@@ -178,7 +180,8 @@ def test_control_loop_labels_events_per_input_and_knows_the_clock_input(tmp_path
         thru.append(bytes(view))
         out.advance()
     assert thru == [bytes([0xB0, 7, 0]), bytes([0xB0, 7, 32])]
-    assert ControlLoop(ring, out, ["keys"], PortParser, None, None, lambda: 0, lambda v: None).clock_index == -1
+    lone = ControlLoop(ring, out, ["keys"], PortParser, EventRouter(None, None), lambda: 0, lambda v: None)
+    assert lone.clock_index == -1
 
 
 # -- config validation ----------------------------------------------------------------------

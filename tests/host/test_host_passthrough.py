@@ -57,7 +57,7 @@ def test_impulses_come_out_after_declared_latency(jack_server):
     settings = JackSettings(server=jack_server.name, connect=())
     with Host(settings) as host:
         rate, period = host.open()
-        host.start(graphs, engine, None, None, None, PortParser, required_rate=rate)
+        host.start(graphs, engine, None, None, PortParser, required_rate=rate)
         source, sink = Source(jack_server.name), Sink(jack_server.name, channels=3)
         try:
             me = host.session.name

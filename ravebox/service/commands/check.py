@@ -16,7 +16,6 @@ a file that cannot be read (or checked) at all.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 
@@ -76,9 +75,6 @@ def check_file(path: Path, kind: str = "auto", quiet: bool = False, out=None) ->
     except ConfigError as exc:
         print(exc, file=out)
         return UNUSABLE if _unreadable(exc) else INVALID
-    except _CannotCheck as exc:
-        print(f"{path}: {exc}", file=out)
-        return UNUSABLE
     except Exception as exc:  # noqa: BLE001 - check never tracebacks: name the file and the cause
         print(f"{path}: cannot check: {_why(exc)}", file=out)
         return UNUSABLE
@@ -94,10 +90,6 @@ def detect(data: dict) -> str:
     if any(table in data for table in BOX_TABLES):
         return "box"
     return "preset" if is_preset_table(data) else "mapping"
-
-
-class _CannotCheck(Exception):
-    pass
 
 
 def _mapping(path: Path) -> str:
@@ -116,14 +108,11 @@ def _presets(path: Path) -> str:
 
 
 def _box(path: Path) -> str:
-    try:
-        box = importlib.import_module("ravebox.config.box")
-    except ImportError as exc:
-        raise _CannotCheck(f"cannot check box configs: {exc}") from exc
-    config = box.load_box(path)
-    text = "box config: graphs " + ", ".join(getattr(config, "graph_names", ()))
-    mapping = getattr(getattr(config, "sections", {}).get("mapping"), "mapping", None)
-    return text + (f"; mapping '{mapping.name}': {len(mapping.rules)} rules" if mapping is not None else "")
+    from ravebox.config.box import load_box
+
+    config = load_box(path)
+    mapping = config.mapping.mapping
+    return f"box config: graphs {', '.join(config.graph_names)}; mapping '{mapping.name}': {len(mapping.rules)} rules"
 
 
 def _unreadable(exc: ConfigError) -> bool:

@@ -64,8 +64,7 @@ def run(args: argparse.Namespace) -> int:
         except RaveboxError as exc:
             print(exc, file=sys.stderr)
             return 2
-        jack_settings = box.sections.get("jack")
-        settings = jack_settings if isinstance(jack_settings, JackSettings) else settings
+        settings = box.jack
         graphs = list(box.graph_names)
     server = args.server if args.server is not None else settings.server
     try:
