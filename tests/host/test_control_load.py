@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+from ravebox.assembly.router import EventRouter
 from ravebox.host.control import MAX_EVENTS_PER_PASS, ControlLoop
 from ravebox.host.rings import ByteRing, MidiRing
 from ravebox.mapping import MappingRuntime, load_mapping
@@ -45,7 +46,8 @@ def rig(tmp_path, slots: int = 4096):
     store = ParamStore({"main": 4}, 48000)
     runtime = MappingRuntime(load_mapping(tmp_path / "map.toml"), store)
     ring = MidiRing(slots)
-    loop = ControlLoop(ring, ByteRing(), ["midi_in"], PortParser, None, runtime, lambda: 1000, lambda view: None)
+    loop = ControlLoop(ring, ByteRing(), ["midi_in"], PortParser, EventRouter(None, runtime), lambda: 1000,
+                       lambda view: None)
     return loop, ring, store, runtime
 
 
