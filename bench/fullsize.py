@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Full-size RAVE in real time: block multiples, conv tuning, skipped encodes, parallel graphs.
+
+Every figure is a ratio against a baseline measured in the same run, in
+interleaved rounds (two shared cores: drift and other users' load hit both
+alike), CPU time of the calling thread unless it says wall:
+
+- ``fullsize_cost_ratio``: CPU per second of audio, x4 engine block with the conv
+  tuning, over today's bare x1 loop (encode + decode per 2048 samples, untuned);
+- ``fullsize_decode_only_ratio``: the same for decode alone (what a graph costs
+  while its encode is skipped: an exact loop, a prior that does not listen);
+- ``fullsize_engine_overhead``: ``Engine.process`` over the bare loop on the same
+  model instance at x1 (bench/engine_overhead.py's method), and
+  ``small_block_overhead_ms``: the engine's fixed cost per block on rave_a;
+- ``two_graph_parallel_ratio``: wall time per block of a two-graph box (the
+  full-size model twice) with one thread per graph over one worker for both;
+- ``fullsize_late_blocks``: ``ravebox run`` on the default box with the full-size
+  model (measured headroom, default block) on a dummy jackd at period 256, for
+  ``--seconds``, against a bare pass-through client's xruns (bench/realtime.py).
+
+Without ``--model`` it uses models-full/rave_full.ts, building it with
+``tools/make_test_models.py --full`` first if it is missing (minutes; not committed).
+
+Usage: python bench/fullsize.py [--model PATH] [--rounds 5] [--seconds 30] [--no-realtime]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from ravebox.clock.view import ClockView  # noqa: E402
+from ravebox.config.box import load_box  # noqa: E402
+from ravebox.engine.engine import Engine  # noqa: E402
+from ravebox.models import load_model  # noqa: E402
+from ravebox.params.store import ParamStore  # noqa: E402
+
+BLOCK = 2048
+
+
+def full_model(path: Path | None) -> Path:
+    if path is not None:
+        return path.resolve()
+    default = REPO / "models-full" / "rave_full.ts"
+    if not default.exists():
+        subprocess.run([sys.executable, str(REPO / "tools" / "make_test_models.py"), "--full"], check=True)
+    return default
+
+
+def cpu_per_block(fn, blocks: int) -> float:
+    """CPU seconds of this thread per call of ``fn`` (mean over ``blocks`` calls)."""
+    c0 = time.thread_time()
+    for _ in range(blocks):
+        fn()
+    return (time.thread_time() - c0) / blocks
+
+
+def cost_ratios(model_path: Path, rounds: int) -> dict[str, float]:
+    """Bare x1 untuned vs x4 tuned (encode+decode, decode only): CPU per second of audio."""
+    bare = load_model(model_path, num_threads=1)
+    tuned = load_model(model_path, num_threads=1)
+    report = tuned.tune_convs(4 * BLOCK)
+    print(f"# {report.summary()}", flush=True)
+    x1 = 0.1 * torch.randn(1, 1, BLOCK)
+    x4 = 0.1 * torch.randn(1, 1, 4 * BLOCK)
+    z4 = torch.zeros(1, tuned.latent_size, 4)
+
+    def bare_x1():
+        bare.decode(bare.encode(x1))
+
+    def tuned_x4():
+        tuned.decode(tuned.encode(x4))
+
+    def decode_x4():
+        tuned.decode(z4)
+
+    for fn in (bare_x1, tuned_x4, decode_x4):
+        fn()
+    seconds = {"bare": BLOCK / 48000, "tuned": 4 * BLOCK / 48000, "decode": 4 * BLOCK / 48000}
+    costs: dict[str, list[float]] = {k: [] for k in seconds}
+    for r in range(rounds):
+        order = [("bare", bare_x1, 4), ("tuned", tuned_x4, 1), ("decode", decode_x4, 1)]
+        for name, fn, blocks in (order if r % 2 == 0 else order[::-1]):
+            costs[name].append(cpu_per_block(fn, blocks * 3) / seconds[name])
+    ratios = [t / b for t, b in zip(costs["tuned"], costs["bare"])]
+    dec = [d / b for d, b in zip(costs["decode"], costs["bare"])]
+    print(f"# CPU per second of audio: bare x1 {statistics.median(costs['bare']):.3f} s, "
+          f"x4 tuned {statistics.median(costs['tuned']):.3f} s, x4 tuned decode only "
+          f"{statistics.median(costs['decode']):.3f} s", flush=True)
+    return {"fullsize_cost_ratio": statistics.median(ratios), "fullsize_decode_only_ratio": statistics.median(dec)}
+
+
+def engine_overhead(model_path: Path, rounds: int, blocks: int) -> tuple[float, float]:
+    """(engine / bare CPU ratio, engine - bare CPU ms per block) at x1, on the engine's own model instance.
+
+    bench/engine_overhead.py's method (a reconstruction graph, interleaved rounds, alternating
+    which goes first), in CPU time of this thread instead of wall time.
+    """
+    import engine_overhead as eo
+
+    probe = load_model(model_path, num_threads=1, warm_up=False)
+    with tempfile.TemporaryDirectory() as folder:
+        engine = Engine(eo._box(model_path, BLOCK, probe.ratio, Path(folder)), probe.sample_rate or 48000, 0)
+    bare = engine.graphs["g"].encoder
+    store = ParamStore(engine.graph_dims, engine.sample_rate)
+    clock = ClockView.internal(120.0, engine.sample_rate)
+    audio = (0.1 * np.random.default_rng(0).standard_normal((1, BLOCK))).astype(np.float32)
+    tensor = torch.from_numpy(audio)[None]
+    frame = [0]
+
+    def bare_block():
+        bare.decode(bare.encode(tensor))
+
+    def engine_block():
+        engine.process({"g": audio}, frame[0], store, clock)
+        frame[0] += BLOCK
+
+    for _ in range(3):
+        bare_block(), engine_block()
+    ratios, diffs = [], []
+    for i in range(rounds):
+        pair = (bare_block, engine_block) if i % 2 == 0 else (engine_block, bare_block)
+        first, second = (cpu_per_block(fn, blocks) for fn in pair)
+        b, e = (first, second) if i % 2 == 0 else (second, first)
+        ratios.append(e / b)
+        diffs.append((e - b) * 1e3)
+    return statistics.median(ratios), statistics.median(diffs)
+
+
+def engine_overheads(model_path: Path, rounds: int) -> dict[str, float]:
+    full_ratio, _ = engine_overhead(model_path, max(3, rounds), 3)
+    _, small_ms = engine_overhead(REPO / "tests" / "models" / "rave_a.ts", 21, 20)
+    return {"fullsize_engine_overhead": full_ratio, "small_block_overhead_ms": small_ms}
+
+
+def two_graph_ratio(model_path: Path, rounds: int) -> float:
+    """Wall per block of two full-size graphs: one thread per graph over both on one thread."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "two.toml"
+        path.write_text(f'[models]\nm = "{model_path}"\n[graphs.a]\nencoder = "m"\n[graphs.b]\nencoder = "m"\n')
+        engine = Engine(load_box(path), 48000, 0, conv_tuning="off")
+    store = ParamStore(engine.graph_dims, 48000)
+    clock = ClockView.internal(120.0, 48000)
+    audio = (0.1 * np.random.default_rng(0).standard_normal((1, engine.block_size))).astype(np.float32)
+    frame = [0]
+
+    def block():
+        engine.process({"a": audio, "b": audio}, frame[0], store, clock)
+        frame[0] += engine.block_size
+
+    def wall(blocks: int) -> float:
+        t0 = time.perf_counter()
+        for _ in range(blocks):
+            block()
+        return (time.perf_counter() - t0) / blocks
+
+    block()
+    ratios = []
+    for r in range(rounds):
+        one = wall(3)
+        if not engine.start_parallel():
+            print("# one core only: graphs cannot run in parallel", flush=True)
+            return 1.0
+        two = wall(3)
+        engine.stop_parallel()
+        ratios.append(two / one)
+    return statistics.median(ratios)
+
+
+def late_blocks(model_path: Path, seconds: float, period: int) -> dict[str, float]:
+    """The default box with the full-size model on a dummy jackd: late blocks, xruns vs a bare client."""
+    import realtime
+
+    from ravebox.host.democlients import XrunCounter
+    from ravebox.host.dummyserver import JackServer
+
+    work = Path(tempfile.mkdtemp(prefix="ravebox-fullsize-"))
+    box = work / "box.toml"
+    box.write_text(realtime.BOX.format(model=model_path))
+    with JackServer(period=period) as server:
+        xruns = XrunCounter(server.name)
+        try:
+            bare = realtime.phase_bare(server.name, seconds, xruns)
+            rb, status = realtime.phase_ravebox(server.name, box, seconds, xruns, work / "ctl.sock")
+        finally:
+            xruns.close()
+    headroom = (status.get("latency") or {}).get("headroom") or {}
+    graph = status["graphs"][0]
+    print(f"# realtime {seconds:g} s at period {period}: headroom {headroom.get('periods')} periods "
+          f"({headroom.get('source')}, measured p99 {headroom.get('measured_p99_ms')} ms), latency "
+          f"{status['latency']['ms']} ms, worker p99 {graph.get('worker_ms')} ms of {graph.get('block_ms')} ms, "
+          f"xruns ravebox {rb} / bare {bare}", flush=True)
+    return {"fullsize_late_blocks": status["late_in_phase"], "fullsize_xrun_ratio": realtime.ratio(rb, bare)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=30.0, help="realtime run length (default 30)")
+    parser.add_argument("--period", type=int, default=256)
+    parser.add_argument("--no-realtime", action="store_true", help="skip the JACK run")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    model = full_model(args.model)
+    load = os.getloadavg()
+    print(f"# model {model}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {os.cpu_count()} cores",
+          flush=True)
+    figures: dict[str, float] = {}
+    figures.update(cost_ratios(model, args.rounds))
+    figures.update(engine_overheads(model, args.rounds))
+    figures["two_graph_parallel_ratio"] = two_graph_ratio(model, args.rounds)
+    if not args.no_realtime:
+        figures.update(late_blocks(model, args.seconds, args.period))
+    load = os.getloadavg()
+    print(f"# load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    for name, value in figures.items():
+        print(f"{name}: {value:.3f}" if isinstance(value, float) else f"{name}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
