@@ -44,8 +44,12 @@ def _box(model: Path, block: int, ratio: int, folder: Path):
     return load_box(path)
 
 
-def measure(model_path: Path, block: int, rounds: int, blocks: int) -> tuple[float, float, float]:
-    """(median bare ms per block, median engine ms per block, median of the per-round ratios)."""
+def measure(model_path: Path, block: int, rounds: int, blocks: int,
+            timer=time.perf_counter) -> tuple[float, float, float]:
+    """(median bare ms per block, median engine ms per block, median of the per-round ratios).
+
+    ``timer``: wall clock by default; ``time.thread_time`` counts only this thread's CPU
+    (bench/fullsize.py, on a machine others share)."""
     probe = load_model(model_path, num_threads=1, warm_up=False)
     with tempfile.TemporaryDirectory() as folder:
         engine = Engine(_box(model_path, block, probe.ratio, Path(folder)), probe.sample_rate or 48000, 0)
@@ -71,7 +75,7 @@ def measure(model_path: Path, block: int, rounds: int, blocks: int) -> tuple[flo
     bare_ms, engine_ms, ratios = [], [], []
     for i in range(rounds):  # alternate which goes first, so neither always follows the other
         first, second = (bare_block, engine_block) if i % 2 == 0 else (engine_block, bare_block)
-        a, b = _timed(first, blocks), _timed(second, blocks)
+        a, b = _timed(first, blocks, timer), _timed(second, blocks, timer)
         bare_t, engine_t = (a, b) if i % 2 == 0 else (b, a)
         bare_ms.append(bare_t)
         engine_ms.append(engine_t)
@@ -79,11 +83,11 @@ def measure(model_path: Path, block: int, rounds: int, blocks: int) -> tuple[flo
     return statistics.median(bare_ms), statistics.median(engine_ms), statistics.median(ratios)
 
 
-def _timed(fn, blocks: int) -> float:
-    start = time.perf_counter()
+def _timed(fn, blocks: int, timer=time.perf_counter) -> float:
+    start = timer()
     for _ in range(blocks):
         fn()
-    return (time.perf_counter() - start) / blocks * 1000.0
+    return (timer() - start) / blocks * 1000.0
 
 
 def main() -> int:

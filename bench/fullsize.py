@@ -103,47 +103,14 @@ def cost_ratios(model_path: Path, rounds: int) -> dict[str, float]:
     return {"fullsize_cost_ratio": statistics.median(ratios), "fullsize_decode_only_ratio": statistics.median(dec)}
 
 
-def engine_overhead(model_path: Path, rounds: int, blocks: int) -> tuple[float, float]:
-    """(engine / bare CPU ratio, engine - bare CPU ms per block) at x1, on the engine's own model instance.
-
-    bench/engine_overhead.py's method (a reconstruction graph, interleaved rounds, alternating
-    which goes first), in CPU time of this thread instead of wall time.
-    """
-    import engine_overhead as eo
-
-    probe = load_model(model_path, num_threads=1, warm_up=False)
-    with tempfile.TemporaryDirectory() as folder:
-        engine = Engine(eo._box(model_path, BLOCK, probe.ratio, Path(folder)), probe.sample_rate or 48000, 0)
-    bare = engine.graphs["g"].encoder
-    store = ParamStore(engine.graph_dims, engine.sample_rate)
-    clock = ClockView.internal(120.0, engine.sample_rate)
-    audio = (0.1 * np.random.default_rng(0).standard_normal((1, BLOCK))).astype(np.float32)
-    tensor = torch.from_numpy(audio)[None]
-    frame = [0]
-
-    def bare_block():
-        bare.decode(bare.encode(tensor))
-
-    def engine_block():
-        engine.process({"g": audio}, frame[0], store, clock)
-        frame[0] += BLOCK
-
-    for _ in range(3):
-        bare_block(), engine_block()
-    ratios, diffs = [], []
-    for i in range(rounds):
-        pair = (bare_block, engine_block) if i % 2 == 0 else (engine_block, bare_block)
-        first, second = (cpu_per_block(fn, blocks) for fn in pair)
-        b, e = (first, second) if i % 2 == 0 else (second, first)
-        ratios.append(e / b)
-        diffs.append((e - b) * 1e3)
-    return statistics.median(ratios), statistics.median(diffs)
-
-
 def engine_overheads(model_path: Path, rounds: int) -> dict[str, float]:
-    full_ratio, _ = engine_overhead(model_path, max(3, rounds), 3)
-    _, small_ms = engine_overhead(REPO / "tests" / "models" / "rave_a.ts", 21, 20)
-    return {"fullsize_engine_overhead": full_ratio, "small_block_overhead_ms": small_ms}
+    """bench/engine_overhead.py's method (same model instance, interleaved rounds) in this thread's CPU time."""
+    import engine_overhead
+
+    _, _, full_ratio = engine_overhead.measure(model_path, BLOCK, max(3, rounds), 3, timer=time.thread_time)
+    bare_ms, engine_ms, _ = engine_overhead.measure(REPO / "tests" / "models" / "rave_a.ts", BLOCK, 21, 20,
+                                                    timer=time.thread_time)
+    return {"fullsize_engine_overhead": full_ratio, "small_block_overhead_ms": engine_ms - bare_ms}
 
 
 def two_graph_ratio(model_path: Path, rounds: int) -> float:

@@ -45,8 +45,8 @@ from ravebox.config.graphs import ModelSpec
 from ravebox.engine.cost import GraphCost, measure_graph, measure_role
 from ravebox.engine.eventlog import EventLog
 from ravebox.engine.graph import GraphRunner
-from ravebox.engine.parallel import GraphPool
 from ravebox.engine.latent_ops import active_names
+from ravebox.engine.parallel import GraphPool
 from ravebox.errors import EngineError, ModelError, RaveboxError
 from ravebox.models.convtune import wants_tuning
 from ravebox.params.store import ParamStore
@@ -148,9 +148,12 @@ class Engine:
             if len(set(ratios.values())) > 1:
                 raise EngineError(f"graphs.{g.name}: models disagree on the compression ratio {ratios}")
 
+    def _distinct_models(self) -> list[object]:
+        return list({id(m): m for ms in self.models.values() for m in ms.values()}.values())
+
     def _tune_all(self) -> None:
         """Loading thread: choose each large model's conv backends at the engine block."""
-        for model in {id(m): m for ms in self.models.values() for m in ms.values()}.values():
+        for model in self._distinct_models():
             self._tune(model)
 
     def _tune(self, model: object) -> None:
@@ -164,7 +167,7 @@ class Engine:
 
         Call before the worker starts: a model cannot be timed while it plays.
         """
-        self.costs = {name: measure_graph(name, _roles(runner), self.block_size, self.sample_rate, calls, budget_s)
+        self.costs = {name: measure_graph(name, graph_roles(runner), self.block_size, self.sample_rate, calls, budget_s)
                       for name, runner in self.graphs.items()}
         return self.costs
 
@@ -333,7 +336,7 @@ class Engine:
                 for name, r in self.graphs.items()}
 
 
-def _roles(runner: GraphRunner) -> dict[str, object]:
+def graph_roles(runner: GraphRunner) -> dict[str, object]:
     """The model playing each role of a graph, keyed as ``GraphCost.parts`` is."""
     roles: dict[str, object] = {}
     if runner.enc is not None:

@@ -173,6 +173,8 @@ def test_every_allowed_value_is_named(table):
 
 def _states(cell: str, default: object) -> bool:
     cell = cell.strip().strip("`")
+    if default is None:  # measured at start-up when absent (headroom_periods, block_multiple)
+        return "measured" in cell
     if isinstance(default, enum.Enum):
         default = default.value
     if isinstance(default, bool):

@@ -44,3 +44,4 @@ def test_a_swap_re_measures_only_the_incoming_model(tmp_path):
 def test_an_unmeasured_engine_reports_no_cost(tmp_path):
     engine = make_engine(tmp_path, '\n[graphs.t]\nencoder = "a"\n')
     assert engine.costs == {} and "cost" not in engine.status()["t"]
+

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -83,12 +84,13 @@ def _graphs(target: Path) -> tuple[dict, int, int, int]:
     """``({graph: {role: model}}, lcm ratio, sample rate, model latency)`` for a box or one model."""
     if target.suffix == ".toml":
         from ravebox.config.box import load_box
-        from ravebox.engine.engine import Engine, _roles
+        from ravebox.engine.engine import Engine, graph_roles
 
         box = load_box(target)
+        box = replace(box, output=replace(box.output, block_multiple=1))  # fit times every multiple itself
         engine = Engine(box, box.box.sample_rate, conv_tuning="off")
-        graphs = {name: _roles(runner) for name, runner in engine.graphs.items()}
-        return graphs, engine.block_size // box.output.block_multiple, engine.sample_rate, engine.latency_frames
+        graphs = {name: graph_roles(runner) for name, runner in engine.graphs.items()}
+        return graphs, engine.block_size, engine.sample_rate, engine.latency_frames
     from ravebox.models import load_model
 
     model = load_model(target)
