@@ -324,7 +324,8 @@ class Engine:
         if cost is None:
             return
         key = f"decoder:{runner.bank.current if index is None else index}" if role == "decoder" else role
-        self.costs[graph] = cost.with_part(key, measure_role(model, key, self.block_size))
+        # few calls: this thread competes with the playing worker for the cores
+        self.costs[graph] = cost.with_part(key, measure_role(model, key, self.block_size, calls=8, budget_s=0.5))
 
     def status(self) -> dict[str, object]:
         """State per graph for the status socket and the render summary."""
