@@ -34,6 +34,7 @@ _NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
 MATCH_MODES = ("pad_zeros", "crop", "pad_noise", "map")
 GRAPH_KINDS = ("transfer", "prior", "mixed")
 LATE_POLICIES = ("dry", "silence")
+CONV_TUNING = ("auto", "on", "off")  # ravebox.models.convtune.POLICIES (config imports no torch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,7 @@ class OutputSettings:
     dc_hz: float = 5.0
     release_ms: float = 80.0
     mute_fade_ms: float = 10.0
+    conv_tuning: str = "auto"   # per-layer conv backends timed at load: "auto" (large models), "on", "off"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,7 @@ _GRAPH_KEYS = ("kind", "encoder", "decoder", "decoders", "prior", "match", "map"
 _OUTPUT_TYPES: dict[str, tuple[type, ...]] = {
     "ceiling_db": (int, float), "crossfade_ms": (int, float), "late_block": (str,),
     "block_multiple": (int,), "seed": (int,), "torch_threads": (int,), "dc_hz": (int, float),
-    "release_ms": (int, float), "mute_fade_ms": (int, float),
+    "release_ms": (int, float), "mute_fade_ms": (int, float), "conv_tuning": (str,),
 }
 _BOX_KEYS = ("name", "sample_rate")
 
@@ -264,6 +266,9 @@ def _check_output_ranges(values: dict, diags: Diagnostics, prefix: str) -> None:
         if key in values and not low <= values[key] <= high:
             diags.error(f"{prefix}.{key}", f"must be between {low} and {high}, got {values[key]}")
             del values[key]
+    if "conv_tuning" in values and values["conv_tuning"] not in CONV_TUNING:
+        word = values.pop("conv_tuning")
+        diags.error(f"{prefix}.conv_tuning", f"must be one of {', '.join(CONV_TUNING)}{did_you_mean(word, CONV_TUNING)}")
     if "late_block" in values and values["late_block"] not in LATE_POLICIES:
         word = values.pop("late_block")
         diags.error(f"{prefix}.late_block", f"must be one of {', '.join(LATE_POLICIES)}{did_you_mean(word, LATE_POLICIES)}")

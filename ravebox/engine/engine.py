@@ -83,12 +83,13 @@ class Engine:
     """``Engine(box, sample_rate, seed)``: loads the box's models and runs its graphs."""
 
     def __init__(self, box: BoxConfig, sample_rate: int, seed: int | None = None,
-                 loader: Loader | None = None, conv_tuning: str = "auto",
+                 loader: Loader | None = None, conv_tuning: str | None = None,
                  timer: Callable[[], float] = time.perf_counter) -> None:
-        """``conv_tuning``: "auto" (large models), "on" or "off" (see ``ravebox.models.convtune``);
-        ``timer`` (seconds) measures each graph's time per block for the degraded flag."""
+        """``conv_tuning``: "auto" (large models), "on" or "off" (see ``ravebox.models.convtune``;
+        None: the box's ``[output] conv_tuning``); ``timer`` (seconds) measures each graph's
+        time per block for the degraded flag."""
         self.box = box
-        self.conv_tuning = conv_tuning
+        self.conv_tuning = conv_tuning or box.output.conv_tuning
         self._timer = timer
         self.sample_rate = int(sample_rate)
         self.seed = int(box.output.seed if seed is None else seed)

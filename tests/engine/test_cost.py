@@ -45,3 +45,20 @@ def test_an_unmeasured_engine_reports_no_cost(tmp_path):
     engine = make_engine(tmp_path, '\n[graphs.t]\nencoder = "a"\n')
     assert engine.costs == {} and "cost" not in engine.status()["t"]
 
+
+
+def test_conv_tuning_comes_from_the_box(tmp_path):
+    auto = make_engine(tmp_path, '\n[graphs.t]\nencoder = "a"\n')
+    assert auto.conv_tuning == "auto" and auto.graphs["t"].encoder.tuning is None  # small: not tuned
+    on = make_engine(tmp_path, '\n[graphs.t]\nencoder = "a"\n[output]\nconv_tuning = "on"\n')
+    assert on.conv_tuning == "on" and on.graphs["t"].encoder.tuning is not None
+    assert any("conv tuning:" in str(e) for e in on.events)
+
+
+def test_a_bad_conv_tuning_value_is_a_config_error(tmp_path):
+    import pytest
+
+    from ravebox.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="output.conv_tuning: must be one of auto, on, off"):
+        make_engine(tmp_path, '\n[graphs.t]\nencoder = "a"\n[output]\nconv_tuning = "fast"\n')
