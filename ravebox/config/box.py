@@ -3,8 +3,8 @@
 Composition: this module reads the file and hands each top-level table to its
 owner's parser -- ``[box]``, ``[models]``, ``[graphs]`` and ``[output]`` to
 ``config/graphs.py``; ``[clock]``, ``[gates]``, ``[jack]``, ``[mapping]`` and
-``[record]`` to ``config/clock.py``, ``config/gates.py``, ``config/jack.py``,
-``config/mapping.py`` and ``config/record.py``. A table the file leaves out gets its defaults here (the
+``[record]``, ``[osc]`` to ``config/clock.py``, ``config/gates.py``, ``config/jack.py``,
+``config/mapping.py``, ``config/record.py`` and ``config/osc.py``. A table the file leaves out gets its defaults here (the
 parser of an empty table), so every field of :class:`BoxConfig` is always a
 settings object of its own type and no consumer needs to probe. All problems of
 every section are collected into one :class:`Diagnostics` and raised together as
@@ -30,16 +30,18 @@ from ravebox.config import gates as gates_table
 from ravebox.config import graphs as own
 from ravebox.config import jack as jack_table
 from ravebox.config import mapping as mapping_table
+from ravebox.config import osc as osc_table
 from ravebox.config import record as record_table
 from ravebox.config.diagnostics import Diagnostics, did_you_mean, read_toml
 from ravebox.config.gates import GateSettings
 from ravebox.config.graphs import BoxSettings, GraphSpec, ModelSpec, OutputSettings
 from ravebox.config.jack import JackSettings
 from ravebox.config.mapping import MappingSettings
+from ravebox.config.osc import OscSettings
 from ravebox.recording.settings import RecordSettings
 
 #: Every top-level table a box file may have.
-SECTIONS = ("box", "models", "graphs", "output", "clock", "gates", "jack", "mapping", "record")
+SECTIONS = ("box", "models", "graphs", "output", "clock", "gates", "jack", "mapping", "record", "osc")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,7 @@ class BoxConfig:
     gates: GateSettings
     mapping: MappingSettings
     record: RecordSettings
+    osc: OscSettings
 
     def graph(self, name: str) -> GraphSpec:
         for spec in self.graphs:
@@ -98,6 +101,7 @@ def parse_box_table(table: Mapping, diags: Diagnostics, path: Path) -> BoxConfig
     gates = gates_table.parse(table.get("gates", {}), diags, "gates")
     mapping = mapping_table.parse(table.get("mapping", {}), diags, "mapping")
     record = record_table.parse(table.get("record", {}), diags, "record")
+    osc = osc_table.parse(table.get("osc", {}), diags, "osc")
     if mapping is None:
         return None
-    return BoxConfig(path, settings, own.freeze(models), graphs, output, jack, clock, gates, mapping, record)
+    return BoxConfig(path, settings, own.freeze(models), graphs, output, jack, clock, gates, mapping, record, osc)

@@ -101,6 +101,8 @@ class Daemon:
         self.reloader = None
         self.learning = None          # MIDI learn (service/learning.py)
         self.recording = None         # recording on the box (service/recording.py)
+        self.osc = None               # OSC control, only with [osc] port (service/osc.py)
+        self.osc_error: str | None = None
         self.host: Host | None = None
         self.graphs: list[GraphIO] = []
         self.state = "starting"
@@ -147,6 +149,7 @@ class Daemon:
                    mute_fade_ms=box.output.mute_fade_ms)
         self.learning = self._learning(rate)
         self.recording = self._recording()
+        self.osc = self._osc()
         self._tune_runtime(jack_settings)
         if self._stop.is_set():  # asked to stop from another thread while starting
             raise StopDuringStart()
@@ -183,6 +186,32 @@ class Daemon:
 
         return RecordingService(self.box.record, lambda: self.host.path, self.store)
 
+    def _osc(self):
+        """The OSC listener, only when the box has ``[osc] port``; a port that cannot be bound is logged, not fatal."""
+        from ravebox.errors import ServiceError
+        from ravebox.mapping.learnfile import LearnTarget
+        from ravebox.service.osc import OscService
+
+        settings = self.box.osc
+        if not settings.enabled:
+            return None
+        host, store, runtime = self.host, self.store, self.runtime
+
+        def set_param(key, value: float) -> None:
+            host.control.post(lambda: store.set(key, value, host.now()))
+
+        def recall(ref) -> None:
+            host.control.post(lambda: runtime.recall(ref, host.now()))
+
+        def learn(target: str, graph, dim) -> dict:
+            return self.learning.request(LearnTarget(target, graph, dim))
+        try:
+            return OscService(settings, dict(store.graphs), set_param, recall, learn, store.snapshot).start()
+        except ServiceError as exc:
+            self.osc_error = str(exc)
+            log.error("%s; running without OSC", exc)
+            return None
+
     def record(self, action: str) -> dict:
         """Main thread: ``start`` or ``stop`` a take (``ravebox status record start|stop``)."""
         if action not in ("start", "stop"):
@@ -215,7 +244,7 @@ class Daemon:
             except Exception:  # noqa: BLE001 - the main loop must outlive any one JACK hiccup
                 log.exception("host poll failed; continuing")
             self._log_engine_events()
-            for part in (self.learning, self.recording):
+            for part in (self.learning, self.recording, self.osc):
                 try:
                     if part is not None:
                         part.poll()
@@ -437,6 +466,7 @@ class Daemon:
             "preset": self.runtime.last_preset if self.runtime else None,
             "learn": self.learning.status() if self.learning else None,
             "record": self.recording.status() if self.recording else None,
+            "osc": self.osc.status() if self.osc else ({"error": self.osc_error} if self.osc_error else None),
             "alsa_inputs": host.alsa.status() if host.alsa is not None else None,
             "params": self.store.snapshot() if self.store else {},
             "counters": {"xruns": xruns, "late_blocks": late, "midi_events": control.events if control else 0,
@@ -549,11 +579,12 @@ class Daemon:
                 log.warning("fade-out did not finish within %d ms", int(STOP_BUDGET_S * 1000))
         for observer in reversed(self.observers):
             self._call(observer, "on_stopping")
-        if self.recording is not None:
+        for part in (self.osc, self.recording):
             try:
-                self.recording.close()
+                if part is not None:
+                    part.close()
             except Exception:  # noqa: BLE001
-                log.exception("closing the recording failed")
+                log.exception("closing %s failed", type(part).__name__)
         if host is not None:
             host.close()
         log.info("stopped")

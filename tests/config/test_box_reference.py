@@ -22,6 +22,7 @@ from ravebox.config import graphs as graphs_config
 from ravebox.config import jack as jack_config
 from ravebox.config import mapping as mapping_config
 from ravebox.config.box import load_box
+from ravebox.config import osc as osc_config
 from ravebox.config import record as record_config
 from ravebox.config.box import SECTIONS
 from ravebox.recording.settings import RecordSettings
@@ -51,6 +52,7 @@ ACCEPTED: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "mapping": {"[mapping]": mapping_config.KEYS},
     "record": {"[record]": record_config.KEYS},
+    "osc": {"[osc]": osc_config.KEYS},
 }
 
 # table -> values a key accepts from a fixed set (also read from the parsers).
