@@ -212,6 +212,7 @@ class Host:
             return
         if session.connection_events:
             events = [session.connection_events.popleft() for _ in range(len(session.connection_events))]
+            self._feedback_connected(session, events)
             try:
                 self.connector.observe(session.client, events, session.name)
             except Exception as exc:  # noqa: BLE001 - ports come and go while we look
@@ -253,6 +254,12 @@ class Host:
             if before != after:  # that source is gone (or shares the input now): release what it held
                 self.control.post(lambda label=before: self.control.release_source(label))
         self._check_feedback_peers(session)
+
+    def _feedback_connected(self, session: Session, events: list) -> None:
+        """Main thread: JACK reports a new connection of a feedback output (it is in the graph now): resend."""
+        names = {f"{session.name}:{name}{FEEDBACK_SUFFIX}" for name in self.feedback_inputs}
+        if self.control.feedback is not None and any(made and (a in names or b in names) for a, b, made in events):
+            self.control.feedback.resend()
 
     def _check_feedback_peers(self, session: Session) -> None:
         """Main thread: a feedback output got a new peer (a controller came back): send every value again."""

@@ -63,6 +63,8 @@ def test_a_full_ring_skips_the_period_and_counts_it_instead_of_overwriting():
 def feed(take: Recorder, blocks: list[np.ndarray], dry: list[np.ndarray] | None = None) -> None:
     for i, block in enumerate(blocks):
         while take.tap.capacity - take.tap.available() < block.shape[1]:
+            if not take.running:
+                return                                   # the take ended (disk full): nobody drains any more
             time.sleep(0.01)
         take.tap.push(block.shape[1], [block], [[d for d in dry[i]]] if dry else [])
 
