@@ -82,7 +82,7 @@ def assemble(box: BoxConfig, sample_rate: int, *, seed: int | None = None,
              engine_factory: EngineFactory | None = None) -> BoxParts:
     """Build the box's parts for ``sample_rate``; ``seed`` None means ``[output] seed``."""
     engine = (engine_factory or real_engine())(box, sample_rate, seed)
-    store = ParamStore(engine.graph_dims, sample_rate)
+    store = ParamStore(engine.graph_dims, sample_rate, defaults=box.gates.param_defaults(engine.graph_dims))
     follower = ClockFollower(sample_rate, box.clock)
     settings = box.mapping
     mapping = MappingRuntime(settings.mapping, store, settings.presets)

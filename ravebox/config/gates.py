@@ -4,6 +4,7 @@
 switch them live. Example::
 
     [gates]
+    depth = 1.0                  # where every graph's gate.depth starts (1: closed steps are silent)
     attack_ms = 2.0              # defaults for every pattern
     release_ms = 5.0
 
@@ -31,10 +32,12 @@ Parsed on the main thread at start-up and on reload; never raises itself.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ravebox.config.diagnostics import Diagnostics, did_you_mean
 from ravebox.gates.patterns import GatePattern, Step, euclid, parse_condition, parse_rate, parse_step_string
+from ravebox.params.table import ParamKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +47,15 @@ class GateSettings:
     patterns: tuple[GatePattern, ...] = ()
     attack_ms: float = 2.0
     release_ms: float = 5.0
+    depth: float = 1.0   # gate.depth's starting value when the box has patterns, so they are heard at once
+
+    def param_defaults(self, graphs: Iterable[str]) -> dict[ParamKey, float]:
+        """The box's starting ``gate.depth`` per graph (for ``ParamStore(defaults=...)``); none without patterns."""
+        return {ParamKey("gate.depth", g): self.depth for g in graphs} if self.patterns else {}
 
 
-_TOP = ("attack_ms", "release_ms", "pattern")
+
+_TOP = ("depth", "attack_ms", "release_ms", "pattern")
 _PATTERN = ("name", "rate", "steps", "euclid", "length", "swing", "attack_ms", "release_ms", "seed")
 _STEP = ("level", "tie", "probability", "condition")
 _EUCLID = ("pulses", "steps", "rotate")
@@ -61,6 +70,7 @@ def parse(table: object, diags: Diagnostics, prefix: str = "gates") -> GateSetti
     attack = _number(table.get("attack_ms", 2.0), 0.0, 100.0, diags, f"{prefix}.attack_ms")
     release = _number(table.get("release_ms", 5.0), 0.0, 500.0, diags, f"{prefix}.release_ms")
     defaults = (2.0 if attack is None else attack, 5.0 if release is None else release)
+    depth = _number(table.get("depth", 1.0), 0.0, 1.0, diags, f"{prefix}.depth")
     raw = table.get("pattern", [])
     if not isinstance(raw, list):
         diags.error(f"{prefix}.pattern", "must be an array of tables ([[gates.pattern]])")
@@ -73,7 +83,7 @@ def parse(table: object, diags: Diagnostics, prefix: str = "gates") -> GateSetti
     names = [p.name for p in patterns]
     for name in sorted({n for n in names if names.count(n) > 1}):
         diags.error(f"{prefix}.pattern", f"pattern name {name!r} is used more than once")
-    return GateSettings(tuple(patterns), *defaults)
+    return GateSettings(tuple(patterns), *defaults, 1.0 if depth is None else depth)
 
 
 def _pattern(item: object, diags: Diagnostics, path: str, defaults: tuple[float, float],

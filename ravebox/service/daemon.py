@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import signal
 import sys
 import threading
@@ -446,7 +447,7 @@ class Daemon:
         return {
             "state": "reconnecting" if self.state == "running" and not host.connected else self.state,
             "uptime_s": round(time.monotonic() - self.started_at, 1),
-            "jack": {"server": host.settings.server or "default", "client": host.settings.client_name,
+            "jack": {"server": host.settings.server or os.environ.get("JACK_DEFAULT_SERVER") or "default", "client": host.settings.client_name,
                      "sample_rate": path.sample_rate, "period": path.period, "connected": host.connected,
                      "reconnects": host.reconnects,
                      "callback_max_ms": round(1000.0 * host.session.callback_max_s, 3) if host.session else None,
@@ -571,6 +572,7 @@ class Daemon:
         if self._closed:
             return
         self._closed = True
+        failed = self.state == "failed"   # start() failed: the caller reports why, then "stopped"
         self.state = "stopping"
         host = self.host
         if host is not None:
@@ -587,7 +589,8 @@ class Daemon:
                 log.exception("closing %s failed", type(part).__name__)
         if host is not None:
             host.close()
-        log.info("stopped")
+        if not failed:
+            log.info("stopped")
 
     close = shutdown
 

@@ -72,6 +72,20 @@ def test_run_bad_config_exits_2_with_every_problem(tmp_path):
     done = ravebox("run", "--config", str(bad), "--server", "whatever")
     assert done.returncode == 2
     assert "jack.headroom_period: unknown key" in done.stderr and "nope" in done.stderr
+    lines = done.stderr.splitlines()
+    stopped = [i for i, line in enumerate(lines) if line.rstrip().endswith("stopped")]
+    reason = [i for i, line in enumerate(lines) if "jack.headroom_period: unknown key" in line]
+    assert len(stopped) == 1 and reason[0] < stopped[0], done.stderr     # the reason first, then "stopped"
+
+
+def test_status_names_the_jack_server_actually_used(jack_server, tmp_path, monkeypatch):
+    """No --server and no [jack] server: libjack takes $JACK_DEFAULT_SERVER, and so does the status."""
+    from tests.host.daemonkit import running_daemon
+    from tests.host.standins import PassEngine
+
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", jack_server.name)
+    with running_daemon(write_box(tmp_path), None, PassEngine.factory()) as daemon:
+        assert daemon.status()["jack"]["server"] == jack_server.name
 
 
 def test_run_sighup_reloads_and_sigterm_exits_0(jack_server, tmp_path):

@@ -190,6 +190,21 @@ def test_gate_hook_gates_the_output_in_time_with_the_clock(tmp_path, wav):
     assert np.sqrt(np.mean(f[step:3 * step] ** 2)) > 1e-4
 
 
+def test_gate_patterns_are_heard_without_touching_gate_depth(tmp_path, wav):
+    """[gates] depth (default 1) is where gate.depth starts: a pattern gates from the first beat."""
+    text = (f'[models]\na = "{MODELS / "rave_a.ts"}"\n[graphs.g]\nencoder = "a"\n[clock]\ninternal_bpm = 120.0\n'
+            '[gates]\n{depth}\n[[gates.pattern]]\nname = "eighths"\nrate = "1/8"\nsteps = "x.x.x.x."\n')
+    step, margin = SR // 4, SR // 100
+    levels = {}
+    for depth in ("", "depth = 0.0"):
+        box = tmp_path / f"gates{len(depth)}.toml"
+        box.write_text(text.replace("{depth}", depth))
+        render(RenderJob(box, tmp_path / "out.wav", wav, seed=1))
+        out, _ = sf.read(tmp_path / "out.wav")
+        levels[depth] = max(np.abs(out[i * step + margin:(i + 1) * step - margin]).max() for i in range(1, 10, 2))
+    assert levels[""] < 1e-4 and levels["depth = 0.0"] > 1e-3
+
+
 def test_stereo_input_is_downmixed_for_a_mono_encoder(tmp_path, box, wav):
     mono, _ = sf.read(wav, dtype="float32")
     stereo = tmp_path / "stereo.wav"

@@ -40,17 +40,25 @@ def run(args: argparse.Namespace) -> int:
                     client_name=args.client_name)
     try:
         daemon.start()
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    except RaveboxError as exc:
-        log.error("cannot start: %s", exc)
-        return 3
     except StopDuringStart:
         log.info("stopped during start-up (never ready)")
         return 0
-    except Exception as exc:  # noqa: BLE001 - unreadable input (a symlink loop, a 5,000-deep array): one line
-        print(f"ravebox: cannot start: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-              file=sys.stderr)
-        return 2
+    except Exception as exc:  # noqa: BLE001 - every failure: its reason first, then "stopped"
+        code = _report_start_failure(exc, log)
+        log.info("stopped")
+        return code
     return daemon.run()
+
+
+def _report_start_failure(exc: Exception, log: logging.Logger) -> int:
+    """The one clear reason a start failed, and the exit code (see the module docstring)."""
+    if isinstance(exc, ConfigError):
+        print(exc, file=sys.stderr)
+        return 2
+    if isinstance(exc, RaveboxError):
+        log.error("cannot start: %s", exc)
+        return 3
+    # unreadable input (a symlink loop, a 5,000-deep array): one line
+    print(f"ravebox: cannot start: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+          file=sys.stderr)
+    return 2
