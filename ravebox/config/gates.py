@@ -54,7 +54,6 @@ class GateSettings:
         return {ParamKey("gate.depth", g): self.depth for g in graphs} if self.patterns else {}
 
 
-
 _TOP = ("depth", "attack_ms", "release_ms", "pattern")
 _PATTERN = ("name", "rate", "steps", "euclid", "length", "swing", "attack_ms", "release_ms", "seed")
 _STEP = ("level", "tie", "probability", "condition")
