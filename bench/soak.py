@@ -246,9 +246,12 @@ def main() -> int:
     print(f"jack: dummy, 48000 Hz, period {args.period}; model {MODEL.name}; {args.minutes:g} min; "
           f"{args.cc_rate:g} CC/s; graph {first.get('graphs', [{}])[0].get('name', 'main')}")
     print(f"rss_start_kb: {rss[0][1] if rss else 0}, rss_end_kb: {rss[-1][1] if rss else 0}")
+    per_minute = [r for t, r in rss if int(t) % 60 < args.sample_s]
+    print(f"rss_each_minute_kb: {' '.join(str(r) for r in per_minute)}")
     print(f"samples_checked: {probe.samples}")
     print(f"events: sent {sent}, handled {handled}, coalesced {coalesced}, ring dropped {delta('midi_dropped')}")
-    print(f"xruns: {delta('xruns')}, worker_skipped: {delta('worker_skipped')}")
+    print(f"xruns: {delta('xruns')}, worker_skipped: {delta('worker_skipped')} "
+          "(a cycle JACK skips at an xrun can take the probe's MIDI with it: events_lost follows xruns)")
     print(f"late_blocks: {delta('late_blocks')}")
     print(f"rss_growth_kb_per_min: {growth:.1f}")
     print(f"baseline_rss_growth_kb_per_min: {baseline:.1f}")

@@ -31,6 +31,7 @@ from ravebox.config.box import BoxConfig, load_box
 from ravebox.engine.engine import Loader
 from ravebox.errors import RaveboxError
 from ravebox.midi.events import MidiEvent
+from ravebox.render.audio_file import AudioFileError, write_audio
 from ravebox.render.performance import end_frame, load_performance
 from ravebox.render.progress import Progress
 
@@ -91,28 +92,12 @@ def _length(job: RenderJob, audio: np.ndarray | None, events: list[MidiEvent], s
 
 
 def _write(path: str | Path, out: np.ndarray, sr: int, subtype: str | None) -> None:
-    """Write ``out`` (channels, frames); float WAV without libsndfile's time-stamped PEAK chunk."""
-    path = Path(path)
-    if subtype is None:
-        subtype = "PCM_24" if path.suffix.lower() in (".flac", ".ogg") else "FLOAT"
+    """Write ``out`` (channels, frames) atomically (``render/audio_file.py``): a failure names its
+    cause and never damages a previous render at ``path``."""
     try:
-        with sf.SoundFile(str(path), "w", sr, out.shape[0], subtype=subtype) as handle:
-            _no_peak_chunk(handle)
-            handle.write(out.T)
-    except (RuntimeError, TypeError, ValueError, sf.LibsndfileError) as exc:
-        raise RenderError(f"cannot write {path}: {exc}") from exc
-
-
-SFC_SET_ADD_PEAK_CHUNK = 0x1050
-
-
-def _no_peak_chunk(handle: sf.SoundFile) -> None:
-    """Float WAV files carry a PEAK chunk with a wall-clock timestamp, which would make two
-    identical renders differ in bytes; libsndfile's SFC_SET_ADD_PEAK_CHUNK turns it off."""
-    try:
-        sf._snd.sf_command(handle._file, SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
-    except AttributeError:  # a soundfile without its cffi handles: bytes then differ in the timestamp
-        pass
+        write_audio(path, out, sr, subtype)
+    except AudioFileError as exc:
+        raise RenderError(str(exc)) from exc
 
 
 class _Session:

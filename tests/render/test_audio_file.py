@@ -100,3 +100,15 @@ def test_the_file_size_limit_is_named(tmp_path):
                           timeout=120)
     assert "file size limit reached" in done.stdout, done.stderr
     assert not (tmp_path / "big.wav").exists()
+
+
+def test_render_writes_through_the_atomic_writer(tmp_path):
+    """``ravebox render`` over a good take: a failing write is a RenderError and the take survives."""
+    from ravebox.render.render import RenderError, _write
+
+    out = tmp_path / "take.wav"
+    _write(out, tone(0.5), SR, None)
+    good = out.read_bytes()
+    with pytest.raises(RenderError, match="untouched"):
+        _write(out, tone(0.5), SR, "NOT_A_SUBTYPE")
+    assert out.read_bytes() == good
