@@ -61,6 +61,10 @@ class ConnectRule:
     port: str
     allow: tuple[str, ...]
     deny: tuple[str, ...] = ()
+    #: Only hardware peers: JACK's physical flag on a port of the server's own ``system`` client
+    #: (the ALSA driver's audio ports, the ``-X seq`` bridge's MIDI ports). No other client can
+    #: take that name, while any client can pick a name or alias a pattern would match.
+    hardware: bool = False
 
     def matches_own(self, shortname: str) -> bool:
         return re.search(self.port, shortname) is not None
@@ -124,12 +128,14 @@ MAX_ALSA_INPUTS = 16
 _PORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*\Z")
 _AUDIO_NAME = re.compile(r"_(in|out)_\d+\Z")
 
+# Hardware only (see ConnectRule.hardware): a client that names itself "*clock*" or gives its port
+# the alias "system:midi_capture_N" is never patched in by default.
 DEFAULT_RULES = (
-    ConnectRule("^midi_in$", ("^system:midi_capture_", "^a2j:.*\\(capture\\)"), ("(?i)through", "(?i)clock")),
-    ConnectRule("^clock_in$", ("(?i)clock",), ()),
-    ConnectRule("^midi_in_feedback$", ("^system:midi_playback_", "^a2j:.*\\(playback\\)"), ("(?i)through",)),
-    ConnectRule("_in_\\d+$", ("^system:capture_",), ()),
-    ConnectRule("_out_\\d+$", ("^system:playback_",), ()),
+    ConnectRule("^midi_in$", ("^system:midi_capture_",), ("(?i)through", "(?i)clock"), hardware=True),
+    ConnectRule("^clock_in$", ("(?i)clock",), (), hardware=True),
+    ConnectRule("^midi_in_feedback$", ("^system:midi_playback_",), ("(?i)through",), hardware=True),
+    ConnectRule("_in_\\d+$", ("^system:capture_",), (), hardware=True),
+    ConnectRule("_out_\\d+$", ("^system:playback_",), (), hardware=True),
 )
 
 
@@ -159,7 +165,7 @@ def feedback_inputs(midi_inputs: Sequence[str], clock_from: str) -> tuple[str, .
 
 
 _CHOICES = {"gc": ("freeze", "off", "default")}
-_RULE_KEYS = ("port", "allow", "deny")
+_RULE_KEYS = ("port", "allow", "deny", "hardware")
 _ALSA_KEYS = ("input", "device")
 
 
@@ -364,7 +370,11 @@ def _rule(item: object, diags: Diagnostics, path: str) -> ConnectRule | None:
         if not all(_regex(p, diags, f"{path}.{key}") for p in patterns):
             return None
         lists[key] = tuple(patterns)
-    return ConnectRule(port, lists["allow"], lists["deny"])
+    hardware = item.get("hardware", False)
+    if not isinstance(hardware, bool):
+        diags.error(f"{path}.hardware", "must be true or false")
+        return None
+    return ConnectRule(port, lists["allow"], lists["deny"], hardware)
 
 
 def _regex(pattern: str, diags: Diagnostics, path: str) -> bool:

@@ -83,6 +83,18 @@ def source_labels(client: jack.Client, own_client: str, inputs: Sequence[str]) -
     return [_label_of(client.get_all_connections(f"{own_client}:{short}"), short) for short in inputs]
 
 
+def is_hardware(port: jack.Port) -> bool:
+    """A port of the JACK server's own hardware backends: physical, and owned by its ``system`` client.
+
+    Why both: any client may set the physical flag on its own ports, and any client may give its
+    port an alias such as ``system:midi_capture_3``; but only the server owns the ``system`` client.
+    """
+    try:
+        return bool(port.is_physical) and port.name.startswith("system:")
+    except jack.JackError:  # the port vanished while we looked
+        return False
+
+
 def _label_of(sources: Sequence[jack.Port], short: str) -> str:
     if len(sources) != 1:
         return short
@@ -132,6 +144,8 @@ def _plan_group(rule: ConnectRule, ours: list[jack.Port], peers: Sequence[jack.P
         if peer.name.startswith(own_client + ":") or peer.is_input == first.is_input:
             continue
         if peer.is_audio != first.is_audio:
+            continue
+        if rule.hardware and not is_hardware(peer):
             continue
         pattern = rule.matching_pattern(names[peer.name])
         if pattern is not None:

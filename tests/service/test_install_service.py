@@ -47,10 +47,11 @@ def test_install_creates_users_folders_units_and_links(tmp_path, program, capsys
     assert users["ravebox"][5:] == ["/var/lib/ravebox", "/usr/sbin/nologin"]
     assert "ravebox-jack" in users
     groups = {line.split(":")[0]: line.split(":")[3].split(",") for line in (root / "etc/group").read_text().splitlines()}
-    assert sorted(groups["audio"]) == ["ravebox", "ravebox-jack"]
+    assert groups["audio"] == ["ravebox-jack"]                    # only jackd touches the sound card
+    assert groups["ravebox-jack"] == ["ravebox"]                  # only ravebox joins the JACK server
     models = (root / "var/lib/ravebox/models").stat()
     assert stat.S_IMODE(models.st_mode) == 0o750
-    assert models.st_uid == int(users["ravebox"][2])
+    assert models.st_uid == 0 and models.st_gid == int(users["ravebox"][3])   # models are code: read-only
     for name in ("ravebox.service", "ravebox-jackd.service"):
         assert (root / "etc/systemd/system" / name).read_text() == (ROOT / "systemd" / name).read_text()
         assert (root / "etc/systemd/system/multi-user.target.wants" / name).is_symlink()

@@ -90,6 +90,9 @@ class Box:
             shutil.copy(ROOT / "systemd" / name, units / name)
         drop_in(units, "ravebox-jackd.service", f"""[Service]
 User=daemon
+Group=audio
+SupplementaryGroups=
+Environment=JACK_PROMISCUOUS_SERVER=audio
 ExecStart=
 ExecStart=/usr/bin/jackd --realtime --realtime-priority 70 -n {self.server} -d dummy -r 48000 -p 256
 StandardOutput=append:{self.base / 'jackd.log'}
@@ -107,6 +110,10 @@ StandardError=append:{self.base / 'jackd.log'}
         drop_in(units, "ravebox.service", f"""[Service]
 User=nobody
 Group=nogroup
+SupplementaryGroups=
+SupplementaryGroups=audio
+Environment=JACK_PROMISCUOUS_SERVER=audio
+ReadOnlyPaths=
 ExecStart=
 ExecStart={exec_start}
 Environment=JACK_DEFAULT_SERVER={self.server} PYTHONPATH={ROOT} RAVEBOX_DEBUG_HANG_FILE={self.hang}

@@ -42,7 +42,7 @@ def test_ravebox_unit_is_notify_bound_to_jackd_with_a_watchdog():
     assert u["Service.WatchdogSec"] == ["10"]
     assert u["Service.Restart"] == ["on-failure"]
     assert u["Service.User"] == ["ravebox"]
-    assert u["Service.SupplementaryGroups"] == ["audio"]
+    assert u["Service.SupplementaryGroups"] == ["ravebox-jack"]
     assert u["Service.ExecStart"] == ["/usr/local/bin/ravebox run --config /etc/ravebox/box.toml"]
     assert u["Service.StateDirectory"] == ["ravebox"]
     assert u["Service.ConfigurationDirectory"] == ["ravebox"]
@@ -134,3 +134,13 @@ def test_a_config_error_does_not_restart_loop():
     service = unit("ravebox.service")
     assert service["Service.Restart"] == ["on-failure"]
     assert service["Service.RestartPreventExitStatus"] == ["2"]
+
+
+def test_jack_is_restricted_to_the_box_group_and_models_are_read_only():
+    """Whoever joins the JACK server controls the box: only the ravebox-jack group, not all of audio."""
+    jackd, box = unit("ravebox-jackd.service"), unit("ravebox.service")
+    assert jackd["Service.Group"] == ["ravebox-jack"] and jackd["Service.SupplementaryGroups"] == ["audio"]
+    for u in (jackd, box):
+        env = " ".join(u["Service.Environment"])
+        assert "JACK_PROMISCUOUS_SERVER=ravebox-jack" in env and "JACK_PROMISCUOUS_SERVER=audio" not in env
+    assert box["Service.ReadOnlyPaths"] == ["/var/lib/ravebox/models"]

@@ -7,8 +7,11 @@ the plan; ``--root DIR`` installs into a folder instead of ``/`` (tests,
 image builds) and then never touches the running system.
 
 Users come from a sysusers.d file applied by ``systemd-sysusers`` (the
-distribution's own idempotent tool): ``ravebox`` (groups ravebox, audio) runs
-the daemon, ``ravebox-jack`` (group audio) runs jackd.
+distribution's own idempotent tool): ``ravebox`` (groups ravebox, ravebox-jack)
+runs the daemon, ``ravebox-jack`` (groups ravebox-jack, audio) runs jackd. Only
+members of ``ravebox-jack`` can join the JACK server (it plays and patches the
+box); ``/var/lib/ravebox/models`` is ``root:ravebox`` 0750: the daemon reads the
+models (TorchScript is code) and cannot rewrite them.
 
 Runs in the operator's shell as root; imports no torch and no jack.
 """
@@ -32,9 +35,9 @@ SYSUSERS = """\
 # ravebox service users (installed by `ravebox install-service`)
 g ravebox -
 u ravebox -:ravebox "ravebox neural audio daemon" /var/lib/ravebox /usr/sbin/nologin
-m ravebox audio
 u ravebox-jack - "JACK server for ravebox" /var/lib/ravebox-jack /usr/sbin/nologin
 m ravebox-jack audio
+m ravebox ravebox-jack
 """
 JACKD_ENV = """\
 # JACK server settings for ravebox-jackd.service (read at every start).
@@ -104,7 +107,7 @@ def plan(root: Path, units: Path, program: Path, card: str, enable: bool) -> lis
     """Every step in order: users, folders, config templates, program link, units, enable."""
     steps = [_sysusers_file(root), _apply_sysusers(root)]
     steps += [_folder(root, "etc/ravebox", 0o755, None), _folder(root, "var/lib/ravebox", 0o750, "ravebox"),
-              _folder(root, "var/lib/ravebox/models", 0o750, "ravebox")]
+              _folder(root, "var/lib/ravebox/models", 0o750, "root:ravebox")]  # models are code: read-only
     steps += [_template(root / "etc/ravebox/jackd.env", JACKD_ENV.format(card=card)),
               _template(root / "etc/ravebox/ravebox.env", RAVEBOX_ENV)]
     steps.append(_link(root / LINK, program))
@@ -161,7 +164,8 @@ def _apply_sysusers(root: Path) -> Step:
     def missing() -> bool:
         names = {line.split(":", 1)[0] for line in _lines(root / "etc/passwd")}
         members = {line.split(":")[0]: line.rstrip().split(":")[3].split(",") for line in _lines(root / "etc/group")}
-        return not ({"ravebox", "ravebox-jack"} <= names and {"ravebox", "ravebox-jack"} <= set(members.get("audio", [])))
+        return not ({"ravebox", "ravebox-jack"} <= names and "ravebox-jack" in members.get("audio", [])
+                    and "ravebox" in members.get("ravebox-jack", []))
 
     def apply() -> None:
         tool = shutil.which("systemd-sysusers")
@@ -169,7 +173,8 @@ def _apply_sysusers(root: Path) -> Step:
             raise ServiceError("systemd-sysusers not found: is this a systemd system?")
         _run([tool, f"--root={root}", str(root / "etc/sysusers.d/ravebox.conf")])
 
-    return Step("create users ravebox and ravebox-jack (group audio) with systemd-sysusers", missing, apply)
+    return Step("create users ravebox and ravebox-jack (groups ravebox-jack, audio) with systemd-sysusers",
+                missing, apply)
 
 
 def _folder(root: Path, rel: str, mode: int, owner: str | None) -> Step:
@@ -238,7 +243,15 @@ def _enable(root: Path) -> Step:
 
 
 def _ids(root: Path, name: str) -> tuple[int, int]:
-    """uid and gid of ``name`` from ``root``'s passwd (not the host's, under --root)."""
+    """uid and gid of ``name`` (``user`` or ``user:group``) from ``root``'s passwd and group files
+    (not the host's, under --root)."""
+    if ":" in name:
+        user, group = name.split(":", 1)
+        for line in _lines(root / "etc/group"):
+            fields = line.split(":")
+            if fields[0] == group:
+                return (0 if user == "root" else _ids(root, user)[0]), int(fields[2])
+        raise ServiceError(f"group {group} not found in {root / 'etc/group'}")
     for line in _lines(root / "etc/passwd"):
         fields = line.split(":")
         if fields[0] == name:
