@@ -85,7 +85,8 @@ class RaveModel:
 
         Encode/decode then run a frozen, tuned copy; the buffers (reset, snapshot,
         streaming) stay the original module's, which the copy's constants alias.
-        The stream is reset afterwards.
+        The stream is reset afterwards. If tuning fails, the model plays untuned and
+        the report says why.
         """
         if block <= 0 or block % self.ratio:
             raise ModelError(f"{self.path}: conv tuning needs a block that is a multiple of the ratio "
@@ -93,10 +94,14 @@ class RaveModel:
         self._calls = self.module
         calls = {"encode": [torch.zeros(1, self.in_channels, block)],
                  "decode": [torch.zeros(1, self.latent_size, block // self.ratio)]}
-        tuned, self.tuning = tune_convs(self.module, calls, self.reset, min_gain=min_gain)
-        if tuned is not None:
-            self._calls = tuned
-            self.warm_up(block=block)
+        try:
+            tuned, self.tuning = tune_convs(self.module, calls, self.reset, min_gain=min_gain)
+            if tuned is not None:
+                self._calls = tuned
+                self.warm_up(block=block)
+        except Exception as exc:  # noqa: BLE001 - an export freeze cannot handle still plays untuned
+            self._calls = self.module
+            self.tuning = TuneReport(reason=f"tuning failed, playing untuned: {type(exc).__name__}: {exc}")
         self.reset()
         return self.tuning
 

@@ -99,3 +99,17 @@ def test_auto_policy_tunes_only_large_models(models_dir):
     assert not wants_tuning(prior, "on")  # a prior has no conv tuning
     with pytest.raises(ValueError, match="auto, on, off"):
         wants_tuning(small, "fast")
+
+
+def test_a_model_tuning_cannot_handle_plays_untuned_and_says_why(models_dir, monkeypatch):
+    import ravebox.models.rave as rave_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("freeze cannot handle this export")
+
+    model = load_model(models_dir / "rave_a.ts", sample_rate=48000)
+    monkeypatch.setattr(rave_module, "tune_convs", broken)
+    report = model.tune_convs(BLOCK)
+    assert model._calls is model.module and report.switched == 0
+    assert "tuning failed, playing untuned: RuntimeError: freeze cannot handle this export" in report.summary()
+    assert model.decode(torch.zeros(1, model.latent_size, 2)).shape == (1, 1, 4096)
