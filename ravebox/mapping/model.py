@@ -31,6 +31,9 @@ BUTTONS = ("momentary", "toggle", "trigger")
 TAKEOVERS = ("jump", "pickup", "catchup")
 
 
+ANY_PORT = "*"   # the port label of events every port filter accepts (render --midi without --port)
+
+
 @dataclass(frozen=True, slots=True)
 class PortPattern:
     """Which source ports a rule listens to.
@@ -45,6 +48,8 @@ class PortPattern:
     text: str = "*"
 
     def matches(self, port: str) -> bool:
+        if port == ANY_PORT:   # an event that stands for every controller (a performance file in render)
+            return True
         pattern, name = _fold(self.text), _fold(port)
         if re.search(r"[*?\[]", pattern):
             return fnmatch.fnmatchcase(name, pattern)

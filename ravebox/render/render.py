@@ -30,6 +30,7 @@ from ravebox.assembly.parts import real_engine
 from ravebox.config.box import BoxConfig, load_box
 from ravebox.engine.engine import Loader
 from ravebox.errors import RaveboxError
+from ravebox.mapping.model import ANY_PORT
 from ravebox.midi.events import MidiEvent
 from ravebox.render.audio_file import AudioFileError, write_audio
 from ravebox.render.performance import end_frame, load_performance
@@ -51,6 +52,7 @@ class RenderJob:
     tail: float = 0.0               # extra seconds rendered after the input ends
     subtype: str | None = None      # soundfile subtype; default FLOAT for WAV, PCM_24 for FLAC
     loader: Loader | None = None
+    port: str | None = None         # port name the file's events come from; None: every port filter accepts them
     progress: Progress | None = field(default=None, repr=False)
 
 
@@ -59,7 +61,7 @@ def render(job: RenderJob) -> dict:
     box = job.box if isinstance(job.box, BoxConfig) else load_box(job.box)
     sr = box.box.sample_rate
     audio = _read_input(job.input, sr)
-    events = load_performance(job.midi, sr) if job.midi else []
+    events = load_performance(job.midi, sr, job.port or ANY_PORT) if job.midi else []
     frames = _length(job, audio, events, sr)
     session = _Session(box, sr, job.seed, job.loader)
     started = time.perf_counter()
@@ -176,5 +178,15 @@ class _Session:
             "realtime_factor": round((frames / self.sr) / wall, 2) if wall > 0 else None,
             "midi_events": self.midi_events,
             "graphs": self.engine.status(), "events": list(self.engine.events),
+            "warnings": self._warnings(job),
         }
+
+    def _warnings(self, job: RenderJob) -> list[str]:
+        """What the player should know: a performance nothing in the mapping took."""
+        stats = self.parts.mapping.stats
+        if stats.unmatched and not stats.matched:
+            where = f"port '{job.port}'" if job.port else "the file"
+            return [f"{stats.unmatched} controller message(s) from {where} arrived and no mapping entry took "
+                    f"any: check the mapping's port and channel filters (or --port)"]
+        return []
 

@@ -205,6 +205,26 @@ def test_gate_patterns_are_heard_without_touching_gate_depth(tmp_path, wav):
     assert levels[""] < 1e-4 and levels["depth = 0.0"] > 1e-3
 
 
+def test_a_port_filtered_mapping_hears_the_file_unless_told_another_port(tmp_path, wav, capsys):
+    """Every bundled controller mapping filters by port; a file's events match any filter by default."""
+    box = tmp_path / "nano.toml"
+    box.write_text(f'[models]\na = "{MODELS / "rave_a.ts"}"\n[graphs.g]\nencoder = "a"\n'
+                   '[mapping]\nfile = "nanokontrol2"\n')
+    sweep = [(i / 10, mido.Message("control_change", control=0, value=v)) for i, v in enumerate((60, 70, 127))]
+    midi = _smf(tmp_path / "faders.mid", sweep)             # pickup: the fader crosses the value, then takes it
+    plain = render(RenderJob(box, tmp_path / "plain.wav", wav, seed=1))
+    heard = render(RenderJob(box, tmp_path / "heard.wav", wav, midi=midi, seed=1))
+    other = render(RenderJob(box, tmp_path / "other.wav", wav, midi=midi, seed=1, port="MIDImix"))
+    assert heard["warnings"] == [] and plain["warnings"] == []
+    assert _digest(tmp_path / "heard.wav") != _digest(tmp_path / "plain.wav")        # the faders moved the latents
+    assert _digest(tmp_path / "other.wav") == _digest(tmp_path / "plain.wav")
+    assert other["warnings"] == ["3 controller message(s) from port 'MIDImix' arrived and no mapping entry took "
+                                 "any: check the mapping's port and channel filters (or --port)"]
+    assert main(["render", str(box), str(wav), "-o", str(tmp_path / "cli.wav"), "--midi", str(midi),
+                 "--port", "MIDImix"]) == 0
+    assert "ravebox render: warning: 3 controller message(s) from port 'MIDImix'" in capsys.readouterr().err
+
+
 def test_stereo_input_is_downmixed_for_a_mono_encoder(tmp_path, box, wav):
     mono, _ = sf.read(wav, dtype="float32")
     stereo = tmp_path / "stereo.wav"

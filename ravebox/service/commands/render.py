@@ -23,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "in the box's order")
     parser.add_argument("--midi", help="Standard MIDI File with the performance (CCs, notes, program changes); "
                                        "its tempo map drives the clock (a file cannot carry MIDI clock)")
+    parser.add_argument("--port", help="port name the MIDI file's events come from, for the mapping's port filters "
+                                       "(default: every port filter accepts them)")
     parser.add_argument("--seed", type=int, help="seed for every random draw (default: [output] seed)")
     parser.add_argument("--duration", type=float, help="seconds to render (default: the input's length)")
     parser.add_argument("--tail", type=float, default=0.0, help="extra seconds after the input ends")
@@ -38,12 +40,15 @@ def run(args: argparse.Namespace) -> int:
 
     progress = Progress(enabled=False if args.no_progress else None)
     job = RenderJob(box=args.box, output=args.output, input=args.input, midi=args.midi, seed=args.seed,
-                    duration=args.duration, tail=args.tail, subtype=args.subtype, progress=progress)
+                    duration=args.duration, tail=args.tail, subtype=args.subtype, progress=progress,
+                    port=args.port)
     try:
         summary = render(job)
     except RaveboxError as exc:
         print(f"ravebox render: {exc}", file=sys.stderr)
         return 1
+    for warning in summary.get("warnings", []):
+        print(f"ravebox render: warning: {warning}", file=sys.stderr)
     if args.json:
         print(json.dumps(summary, indent=2))   # unsorted: "channels" follows the box's (the file's) order
     else:
