@@ -44,6 +44,7 @@ class ModelSpec:
     name: str
     path: Path
     allow_non_streaming: bool = False
+    resample: str = "auto"   # "auto": play at the model's own rate, converted; "off": at the box rate (nn~)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +88,8 @@ class BoxSettings:
     sample_rate: int = 48000
 
 
-_MODEL_KEYS = ("path", "allow_non_streaming")
+_MODEL_KEYS = ("path", "allow_non_streaming", "resample")
+RESAMPLE_MODES = ("auto", "off")
 _GRAPH_KEYS = ("kind", "encoder", "decoder", "decoders", "prior", "match", "map")
 _OUTPUT_TYPES: dict[str, tuple[type, ...]] = {
     "ceiling_db": (int, float), "crossfade_ms": (int, float), "late_block": (str,),
@@ -142,7 +144,12 @@ def parse_models(table: object, diags: Diagnostics, base: Path, prefix: str = "m
         if not isinstance(allow, bool):
             diags.error(f"{key}.allow_non_streaming", "must be true or false")
             allow = False
-        models[name] = ModelSpec(name, resolved, allow)
+        resample = entry.get("resample", "auto")
+        if resample not in RESAMPLE_MODES:
+            diags.error(f"{key}.resample", f"must be one of {', '.join(RESAMPLE_MODES)}"
+                        f"{did_you_mean(str(resample), RESAMPLE_MODES)}")
+            resample = "auto"
+        models[name] = ModelSpec(name, resolved, allow, resample)
     return models
 
 

@@ -25,10 +25,10 @@ ROLES = ("encoder", "prior", "decoder")
 def measure_role(model, role: str, block: int, calls: int = 30, budget_s: float = 2.0) -> CallTiming:
     """Seconds per engine block of ``model`` in ``role`` (``"decoder"`` or ``"decoder:N"``), reset afterwards."""
     ratio = int(model.ratio)
-    k = block // ratio
+    k = max(1, -(-block // ratio))  # a model at another rate runs about this many frames a block
     kind = role.split(":")[0]
     if kind == "encoder":
-        x = torch.zeros(1, int(model.in_channels), block)
+        x = torch.zeros(1, int(model.in_channels), k * ratio)
 
         def call() -> object:
             return model.encode(x)

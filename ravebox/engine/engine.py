@@ -44,6 +44,7 @@ from ravebox.config.box import BoxConfig
 from ravebox.config.graphs import ModelSpec
 from ravebox.engine.cost import GraphCost, measure_graph, measure_role
 from ravebox.engine.eventlog import EventLog
+from ravebox.engine.domains import BoxRates, block_size, plan_graph
 from ravebox.engine.graph import GraphRunner
 from ravebox.engine.latent_ops import active_names
 from ravebox.engine.parallel import GraphPool
@@ -68,8 +69,7 @@ def default_loader(spec: ModelSpec, sample_rate: int) -> object:
     """
     from ravebox.models import load_model
 
-    return load_model(spec.path, sample_rate=sample_rate, allow_non_streaming=spec.allow_non_streaming,
-                      warm_up=True, num_threads=None)
+    return load_model(spec.path, allow_non_streaming=spec.allow_non_streaming, warm_up=True, num_threads=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,12 +97,16 @@ class Engine:
         torch.set_num_threads(box.output.torch_threads)
         self.models = self._load_all()
         fade = int(round(box.output.crossfade_ms * self.sample_rate / 1000.0))
-        self.graphs = {spec.name: GraphRunner(spec, i, self.models[spec.name], self.sample_rate, self.seed, fade)
+        self._check_alternatives()
+        self.rates = self._box_rates()
+        self.graphs = {spec.name: GraphRunner(spec, i, self.models[spec.name], self.sample_rate, self.seed, fade,
+                                              self.rates)
                        for i, spec in enumerate(box.graphs)}
-        self._check_ratios()
-        self.block_size = self._lcm_ratio() * box.output.block_multiple
-        self.latency_frames = max((int(getattr(getattr(m, "info", None), "latency", 0) or 0)
-                                   for ms in self.models.values() for m in ms.values()), default=0)
+        self.block_size = self.rates.block
+        model_latency = max((int(getattr(getattr(m, "info", None), "latency", 0) or 0)
+                             for ms in self.models.values() for m in ms.values()), default=0)
+        self.conversion_latency = self.rates.latency
+        self.latency_frames = model_latency + self.conversion_latency
         self.events = EventLog()
         self._tune_all()
         self.costs: dict[str, GraphCost] = {}  # measured by measure(); a swap updates its graph's entry
@@ -142,12 +146,19 @@ class Engine:
             if g.prior and not hasattr(models[g.prior], "set_temperature"):
                 raise EngineError(f"graphs.{g.name}: model '{g.prior}' is not a prior (no temperature)")
 
-    def _check_ratios(self) -> None:
+    def _check_alternatives(self) -> None:
+        """Decoder alternatives of one graph crossfade sample by sample in one latent stream, so they
+        must share the first decoder's rate and ratio (a graph's encoder and prior need not)."""
         for g in self.box.graphs:
-            names = [n for n in (*g.decoders, g.encoder, g.prior) if n]
-            ratios = {n: int(self.models[g.name][n].ratio) for n in names}
-            if len(set(ratios.values())) > 1:
-                raise EngineError(f"graphs.{g.name}: models disagree on the compression ratio {ratios}")
+            models = self.models[g.name]
+            first = models[g.decoders[0]]
+            for name in g.decoders[1:]:
+                m = models[name]
+                if (int(m.ratio), self._played(g.decoders[0], first)) != (int(first.ratio), self._played(name, m)):
+                    raise EngineError(
+                        f"graphs.{g.name}: decoder alternative '{name}' runs at {self._played(name, m)} Hz / ratio "
+                        f"{m.ratio} but '{g.decoders[0]}' at {self._played(g.decoders[0], first)} Hz / ratio "
+                        f"{first.ratio}; alternatives of one graph must share rate and ratio (put it in its own graph)")
 
     def _distinct_models(self) -> list[object]:
         return list({id(m): m for ms in self.models.values() for m in ms.values()}.values())
@@ -176,8 +187,32 @@ class Engine:
     def block_seconds(self) -> float:
         return self.block_size / float(self.sample_rate)
 
-    def _lcm_ratio(self) -> int:
-        return math.lcm(*(int(m.ratio) for ms in self.models.values() for m in ms.values()))
+    def _played(self, name: str, model: object) -> int:
+        """The rate a model plays at: its own, or the box's with ``resample = "off"`` (or none stored)."""
+        spec = self.box.models.get(name)
+        if getattr(spec, "resample", "auto") == "off":
+            return self.sample_rate
+        return int(getattr(model, "sample_rate", None) or self.sample_rate)
+
+    def _box_rates(self) -> BoxRates:
+        """Engine block, played rates and the box-wide conversion latency every graph is padded to."""
+        played = {id(m): self._played(name, m) for ms in self.models.values() for name, m in ms.items()}
+        draft = BoxRates(self.sample_rate, 1, 0, played)
+        domains = [draft.domain(m) for ms in self.models.values() for m in ms.values()]
+        block = block_size(domains, self.sample_rate, self.box.output.block_multiple)
+        rates = BoxRates(self.sample_rate, block, 0, played)
+        latency = 0
+        for g in self.box.graphs:
+            models = self.models[g.name]
+            dec, enc = models[g.decoders[0]], models[g.encoder] if g.encoder else None
+            plan = plan_graph(self.sample_rate, block, rates.domain(dec), rates.domain(enc) if enc else None,
+                              int(dec.out_channels), int(enc.in_channels) if enc else 0)
+            latency = max(latency, plan.latency)
+        return BoxRates(self.sample_rate, block, latency, played)
+
+    def played_rates(self) -> dict[str, dict[str, int]]:
+        """Per graph, the rate each of its models plays at (for status and render summaries)."""
+        return {g: {name: self.rates.domain(m).rate for name, m in ms.items()} for g, ms in self.models.items()}
 
     @property
     def graph_dims(self) -> dict[str, int]:
@@ -401,8 +436,10 @@ class GraphHealth:
 
 def _stage_for(runner: GraphRunner, role: str, model: object) -> object:
     """Check that ``model`` fits ``role`` in ``runner`` and build what the worker installs (caller's thread)."""
-    if int(model.ratio) != runner.ratio:
-        raise ModelError(f"ratio {model.ratio} differs from the graph's {runner.ratio}")
+    if role == "decoder" and runner.rates.domain(model) != runner.domain:
+        d = runner.rates.domain(model)
+        raise ModelError(f"a decoder at {d.rate} Hz / ratio {d.ratio} cannot replace one at "
+                         f"{runner.domain.rate} Hz / ratio {runner.domain.ratio} (alternatives share rate and ratio)")
     if role == "prior":
         if not hasattr(model, "set_temperature"):
             raise ModelError("not a prior (no temperature)")

@@ -1,5 +1,12 @@
 """One voice of the box: input -> encoder / prior -> latent ops -> decoder bank.
 
+Rates: the graph's latent frames are its (first) decoder's, at that decoder's
+own sample rate and ratio. Box audio reaches the encoder through a resampler
+and the encoder's latents reach the decoder's frame rate through a latent-rate
+converter (both identity when the rates agree); the decoder's audio returns to
+the box rate through a resampler and a queue, so an engine block need not hold
+a whole number of model frames (``ravebox.engine.domains`` plans the counts).
+
 Thread: the inference worker (live) or the render loop, once per engine
 block. Pure given its inputs, its state and the seed: the same audio,
 parameters and clock give the same output, block for block.
@@ -15,10 +22,13 @@ import torch
 from ravebox.clock.view import ClockView
 from ravebox.config.graphs import GraphSpec
 from ravebox.engine import seeds
+from ravebox.engine.domains import BoxRates, Domain, box_frames, frames_due, plan_graph
+from ravebox.engine.latent_rate import LatentRateConverter
 from ravebox.engine.latent_ops import Freezer, Shaper, per_frame
 from ravebox.engine.loop import LatentLoop
 from ravebox.engine.matching import LatentMatcher
 from ravebox.engine.prior import PriorDriver
+from ravebox.engine.resample import StreamResampler
 from ravebox.engine.swap import DecoderBank, LatentFade
 from ravebox.params.store import ParamStore
 from ravebox.params.table import PARAMS, ParamKey
@@ -30,26 +40,40 @@ class GraphRunner:
     """Runs one :class:`GraphSpec` with loaded models; owns all per-graph state."""
 
     def __init__(self, spec: GraphSpec, index: int, models: dict, sample_rate: int, seed: int,
-                 fade_samples: int) -> None:
+                 fade_samples: int, rates: BoxRates | None = None) -> None:
         self.spec, self.name, self.index, self.seed = spec, spec.name, index, seed
         decoders = [models[name] for name in spec.decoders]
         self.encoder = models[spec.encoder] if spec.encoder else None
+        self.rates = rates or BoxRates(sample_rate, int(decoders[0].ratio))
+        self.domain = self.rates.domain(decoders[0])
         self.ratio = int(decoders[0].ratio)
         self.dims = int(decoders[0].latent_size)
         self.channels = int(decoders[0].out_channels)
         self.in_channels = int(self.encoder.in_channels) if self.encoder else 0
         self._rng = rng = np.random.default_rng(seeds.mix(seed, index, 0))
-        self._fade_frames = max(1, fade_samples // self.ratio)
+        self._frame_box = self.domain.box_frames_per_frame(sample_rate)   # box frames per latent frame
+        self._fade_frames = max(1, int(fade_samples // self._frame_box))
+        self.plan = plan_graph(self.rates.box_rate, self.rates.block, self.domain,
+                               self.rates.domain(self.encoder) if self.encoder is not None else None,
+                               self.channels, self.in_channels)
+        self.latency = max(self.plan.latency, self.rates.latency)  # padded to the box's slowest graph
+        self.output = OutputQueue(StreamResampler(self.domain.rate, sample_rate, self.channels),
+                                  self.latency - self.plan.latency)
+        self._box_total = 0      # box frames asked of this graph so far
+        self._frames_done = 0    # latent frames run so far
+        self._origin: int | None = None  # latent frame index of the first block (seeds)
         self.prior = self.prior_stage(models[spec.prior]) if spec.prior else None
         self.enc = self.encoder_stage(self.encoder) if self.encoder is not None else None
         self._old_enc: tuple[EncoderStage, LatentFade] | None = None
         self._old_prior: tuple[PriorStage, LatentFade] | None = None
         self.bank = DecoderBank(decoders, self.dims, self.channels, fade_samples, seed, index, rng)
         # room for the longest loop at the slowest tempo the parameter table allows
-        longest = PARAMS["loop.beats"].maximum * 60.0 / PARAMS["clock.bpm"].minimum * sample_rate / self.ratio
+        longest = PARAMS["loop.beats"].maximum * 60.0 / PARAMS["clock.bpm"].minimum * sample_rate / float(self._frame_box)
         self.freezer, self.loop = Freezer(self.dims), LatentLoop(self.dims, int(math.ceil(longest)) + 1)
         self.shaper = Shaper(self.name, self.dims, np.random.default_rng(seeds.mix(seed, index, 1)))
         self.sample_rate = sample_rate
+        self.native = self._frame_box.denominator == 1 and self.output.identity and (
+            self.enc is None or self.enc.native)
         self._select = ParamKey("model.select", self.name)
         self._encode_seed = seeds.mix(seed, index, seeds.ENCODE)
         self._decode_seed = seeds.mix(seed, index, seeds.DECODE)
@@ -68,7 +92,22 @@ class GraphRunner:
         live = LatentMatcher(int(model.latent_size), self.dims, spec.match, spec.index_map, self._rng, where)
         listen = (LatentMatcher(int(model.latent_size), self.prior.driver.in_latents, "pad_zeros", rng=self._rng)
                   if self.prior is not None else None)
-        return EncoderStage(model, live, listen)
+        return EncoderStage(model, live, listen, self._feed(model))
+
+    def _feed(self, model) -> "EncoderFeed":
+        """Box audio -> the encoder's rate -> whole encoder blocks -> latents at the graph's frame rate.
+
+        The first encoder gets the planned delay; a swapped-in encoder of another rate keeps the
+        graph's latency where it can (never less than its own causal minimum)."""
+        rates, domain = self.rates, self.rates.domain(model)
+        plan = plan_graph(rates.box_rate, rates.block, self.domain, domain, self.channels, int(model.in_channels))
+        if model is not self.encoder and plan.latency < self.plan.latency:
+            plan = plan_graph(rates.box_rate, rates.block, self.domain, domain, self.channels,
+                              int(model.in_channels), latency=self.plan.latency)
+        converter = LatentRateConverter(int(model.latent_size), plan.latent_step, plan.latent_delay,
+                                        hold=bool(getattr(model, "discrete", False)))
+        return EncoderFeed(StreamResampler(rates.box_rate, domain.rate, int(model.in_channels)), domain.ratio,
+                           converter)
 
     def prior_stage(self, model) -> "PriorStage":
         spec, where = self.spec, f"graphs.{self.spec.name}"
@@ -91,18 +130,25 @@ class GraphRunner:
 
     def process(self, x: np.ndarray | None, n: int, start: int, store: ParamStore, clock: ClockView,
                 active: set[str]) -> np.ndarray:
-        """Wet audio (channels, n) for input ``x`` (ch, n) or None; ``n`` a multiple of the ratio."""
-        k = n // self.ratio
-        offsets = self._frame_offsets(k)
+        """Wet audio (channels, n) for input ``x`` (ch, n) or None (``n``: the engine block)."""
+        k0 = self._frames_done
+        if self._origin is None:
+            self._origin = start // int(self._frame_box) if self.native else int(start / self._frame_box)
+        self._box_total += n
+        k = int(frames_due(self._box_total, self.rates.box_rate, self.domain)) - k0
+        self._frames_done += k
+        offsets = self._frame_offsets(k0, k, n)
         # absolute frames are only read when a parameter was set or the loop runs (saves an alloc)
         frames = start + offsets if active or self.loop.state != "idle" else offsets
-        first = start // self.ratio
+        first = self._origin + k0
         encoded: tuple = (None, None)
-        if self.enc is not None:
-            if self._encode_unused(frames, store, clock, active):
-                encoded = self._skip_encode(x, n, start, store, active, first, k)
+        if self.enc is not None:  # skipping is for encoders at the graph's rates (a converter keeps counts)
+            if self.enc.native and self._encode_unused(frames, store, clock, active):
+                encoded = self._skip_encode(x, n, start, store, active, k)
             else:
-                encoded = self._encode(x, n, start, store, active, first)
+                encoded = self._encode(x, n, start, store, active, k)
+        if k == 0:
+            return self.output.take(None, n)
         z = self._source(encoded, frames, store, clock, active, first)
         if "latent.freeze" in active:
             self.freezer.process(z, per_frame(store, "latent.freeze", self.name, frames, active))
@@ -113,9 +159,12 @@ class GraphRunner:
             self.bank.select(int(store.value(self._select, start)), first)
         seed = (seeds.mix(self.seed, self.index, seeds.LOOP, self.loop.generation, self.loop.slot)
                 if exact else seeds.at(self._decode_seed, first))
-        return self.bank.decode(z, seed)
+        return self.output.take(self.bank.decode(z, seed), n)
 
-    def _frame_offsets(self, k: int) -> np.ndarray:
+    def _frame_offsets(self, k0: int, k: int, n: int) -> np.ndarray:
+        """Box frame of each latent frame of this block, relative to the block's start."""
+        if not self.native:
+            return box_frames(k0, k, self.rates.box_rate, self.domain) - (self._box_total - n)
         if len(self._offsets) != k:
             self._offsets = np.arange(k, dtype=np.int64) * self.ratio
         return self._offsets
@@ -146,14 +195,15 @@ class GraphRunner:
         return False
 
     def _skip_encode(self, x: np.ndarray | None, n: int, start: int, store: ParamStore, active: set[str],
-                     first: int, k: int) -> tuple[np.ndarray | None, None]:
+                     k: int) -> tuple[np.ndarray | None, None]:
         """Keep this block's input (for the resume) and stand in for the unused latents."""
         audio = self._guard(self._input(x, n, start, store, active), "input")
         held = self._skipped[0] if self._skipped is not None and self._skipped[0].shape == audio.shape else None
         if held is None:
             held = np.empty_like(audio)
         np.copyto(held, audio)
-        self._skipped = (held, first)
+        self._skipped = (held, self.enc.feed.encoded)
+        self.enc.feed.encoded += k   # seeds stay where an unskipped run would have them
         self.skipped_encodes += 1
         return (np.zeros((self.dims, k), np.float32) if self.spec.kind == "transfer" else None), None
 
@@ -167,20 +217,19 @@ class GraphRunner:
         """
         audio, first = self._skipped
         self._skipped = None
-        self.enc.run(audio, seeds.at(self._encode_seed, first))
+        self.enc.prime(audio, seeds.at(self._encode_seed, first))
 
     def _encode(self, x: np.ndarray | None, n: int, start: int, store: ParamStore, active: set[str],
-                first: int) -> tuple[np.ndarray, np.ndarray | None]:
-        """(latents in the graph's space, latents for the prior's input) of the input block."""
+                k: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """(latents in the graph's space, latents for the prior's input) for the block's ``k`` frames."""
         audio = self._guard(self._input(x, n, start, store, active), "input")
         if self._skipped is not None:
             self._resume_encoder()
-        seed = seeds.at(self._encode_seed, first)
-        live, listen = self.enc.run(audio, seed)
+        live, listen = self.enc.run(audio, k, self._encode_seed)
         if self._old_enc is None:
             return live, listen
         old, fade = self._old_enc
-        old_live, old_listen = old.run(audio, seed)
+        old_live, old_listen = old.run(audio, k, self._encode_seed)
         g = fade.gains(live.shape[1])
         if fade.done:
             self._old_enc = None
@@ -271,7 +320,7 @@ class GraphRunner:
         length = per_frame(store, "loop.beats", self.name, frames, active)
         dissolve = per_frame(store, "loop.dissolve", self.name, frames, active)
         beats = clock.beats_over(frames)
-        frame_beats = self.ratio * clock.beats_per_frame
+        frame_beats = float(self._frame_box) * clock.beats_per_frame
         return self.loop.process(z, enabled, length, dissolve, beats, frame_beats, clock.running)
 
     def reset(self) -> None:
@@ -288,16 +337,77 @@ class GraphRunner:
 
 
 
+class OutputQueue:
+    """Decoder audio at the decoder's rate -> exactly ``n`` box frames per engine block.
+
+    ``pad`` frames of silence first line this graph up with the box's slowest one.
+    Identity (no copy) when the decoder runs at the box rate and fills the block exactly."""
+
+    def __init__(self, resampler: StreamResampler, pad: int) -> None:
+        self.resampler = resampler
+        self.identity = resampler.identity and pad == 0
+        self._queue = np.zeros((resampler.channels, max(0, pad)), dtype=np.float32)
+
+    def take(self, y: np.ndarray | None, n: int) -> np.ndarray:
+        y = self.resampler.process(y) if y is not None else None
+        if not self._queue.shape[1] and y is not None and y.shape[1] == n:
+            return y
+        if y is not None and y.shape[1]:
+            self._queue = np.concatenate([self._queue, y], axis=1)
+        have = self._queue.shape[1]
+        if have < n:  # never expected: the schedule runs enough frames; pad rather than fail
+            self._queue = np.concatenate([self._queue, np.zeros((self._queue.shape[0], n - have), np.float32)], axis=1)
+        out, self._queue = self._queue[:, :n], self._queue[:, n:]
+        return out
+
+
+class EncoderFeed:
+    """Box audio -> encoder rate -> whole encoder blocks; latents -> the graph's frame rate.
+
+    Both halves are identity when the encoder runs at the box rate and the graph's frame rate:
+    then every block is encoded whole and its frames pass straight through."""
+
+    def __init__(self, resampler: StreamResampler, ratio: int, converter: LatentRateConverter) -> None:
+        self.resampler, self.ratio, self.converter = resampler, ratio, converter
+        self.native = resampler.identity and converter.identity
+        self._pending = np.zeros((resampler.channels, 0), dtype=np.float32)
+        self.encoded = 0   # encoder frames produced so far (seeds)
+
+    def whole_blocks(self, audio: np.ndarray) -> np.ndarray:
+        """The samples (at the encoder's rate) that fill whole encoder frames now; the rest waits."""
+        a = self.resampler.process(audio)
+        if self._pending.shape[1]:
+            a = np.concatenate([self._pending, a], axis=1)
+        whole = a.shape[1] - a.shape[1] % self.ratio
+        self._pending = a[:, whole:]
+        return a[:, :whole] if whole < a.shape[1] else a
+
+
 class EncoderStage:
-    """An encoder and the matchers that bring its latents to the graph (and to the prior)."""
+    """An encoder, its feed across rates, and the matchers that bring its latents to the graph
+    (and to the prior)."""
 
-    def __init__(self, model, live: LatentMatcher, listen: LatentMatcher | None) -> None:
-        self.model, self.live, self.listen = model, live, listen
+    def __init__(self, model, live: LatentMatcher, listen: LatentMatcher | None, feed: EncoderFeed) -> None:
+        self.model, self.live, self.listen, self.feed = model, live, listen, feed
+        self.native = feed.native
 
-    def run(self, audio: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
-        torch.default_generator.manual_seed(seed)
-        z = self.model.encode(torch.from_numpy(audio[np.newaxis])).numpy()[0]
+    def run(self, audio: np.ndarray, k: int, seed_base: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """(live, listen) latents for the next ``k`` graph frames, from one box block of ``audio``."""
+        feed = self.feed
+        block = feed.whole_blocks(audio)
+        if block.shape[1]:
+            torch.default_generator.manual_seed(seeds.at(seed_base, feed.encoded))
+            z = self.model.encode(torch.from_numpy(np.ascontiguousarray(block)[np.newaxis])).numpy()[0]
+            feed.encoded += z.shape[1]
+            feed.converter.push(z)
+        z = feed.converter.pull(k)
         return self.live.apply(z), (self.listen.apply(z) if self.listen is not None else None)
+
+    def prime(self, audio: np.ndarray, seed: int) -> None:
+        """Let the encoder hear ``audio`` (its stream state moves on); the latents are dropped and
+        the feed's counts stay (native encoders only: their feed is an identity)."""
+        torch.default_generator.manual_seed(seed)
+        self.model.encode(torch.from_numpy(np.ascontiguousarray(audio)[np.newaxis]))
 
 
 class PriorStage:

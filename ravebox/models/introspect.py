@@ -78,6 +78,11 @@ class ModelInfo:
     prior_ratio: int | None = None
     max_prior_steps: int | None = None
     codebook_size: int | None = None  # a discrete RAVE: decode takes code indices 0..codebook_size-1
+
+    @property
+    def discrete(self) -> bool:
+        """Latents are code indices: converted by holding, never interpolating (docs/rates.md)."""
+        return self.codebook_size is not None
     sources: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict:

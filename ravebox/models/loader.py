@@ -4,7 +4,8 @@ Why refuse so much at load time: everything found wrong here would otherwise
 surface as noise or an exception on the inference thread during a show. The
 checks, in order: a readable undamaged TorchScript archive; the methods the
 role needs; a streaming export (cache buffers) unless non-streaming is
-explicitly allowed (offline render); the host's sample rate.
+explicitly allowed (offline render); and, only when a caller asks for one, an
+exact sample rate (the engine never does: it converts, see docs/rates.md).
 
 Runs on the loading thread (main thread at start-up, or the hot-swap loader).
 """
@@ -96,8 +97,7 @@ def _check_sample_rate(info: ModelInfo, sample_rate: int | None) -> None:
     if sample_rate is not None and info.sample_rate is not None and info.sample_rate != sample_rate:
         raise ModelError(
             f"{info.path}: model sample rate is {info.sample_rate} Hz but the host runs at "
-            f"{sample_rate} Hz; run JACK at {info.sample_rate} Hz or use a model trained/exported "
-            f"for {sample_rate} Hz (rave export --sr)")
+            f"{sample_rate} Hz (the engine converts rates itself and never asks for this check)")
 
 
 def _wrap(module: torch.jit.ScriptModule, info: ModelInfo, role: str) -> RaveModel | PriorModel:

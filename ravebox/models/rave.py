@@ -49,6 +49,8 @@ class RaveModel:
         self.in_channels: int = encode.in_channels
         self.out_channels: int = decode.out_channels
         self.streaming: bool = info.streaming
+        self.discrete: bool = info.discrete            # latents are code indices: hold, never interpolate
+        self.codebook_size: int | None = info.codebook_size
         self.prior: PriorModel | None = None  # set by load_model for a combined file
         self._snapshot = BufferSnapshot(module, skip=skip_state)
         self._calls: torch.jit.ScriptModule = module  # what encode/decode run: module, or its tuned copy

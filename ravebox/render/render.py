@@ -77,10 +77,21 @@ def _read_input(path: str | Path | None, sample_rate: int) -> np.ndarray | None:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (RuntimeError, OSError) as exc:
         raise RenderError(f"cannot read input audio {path}: {exc}") from exc
-    if rate != sample_rate:
-        raise RenderError(f"{path}: sample rate {rate} Hz, the box runs at {sample_rate} Hz "
-                          "(resample the file, or set [box] sample_rate for models of that rate)")
+    if rate != sample_rate:  # offline, whole file: libsamplerate's best sinc, time-aligned, no latency
+        data = convert_file_rate(data, rate, sample_rate)
     return np.ascontiguousarray(data.T)
+
+
+def convert_file_rate(data: np.ndarray, rate: int, sample_rate: int) -> np.ndarray:
+    """``(frames, channels)`` at ``rate`` -> ``sample_rate``, exactly ``floor(frames * sr / rate)`` frames."""
+    import samplerate
+
+    frames = data.shape[0] * sample_rate // rate
+    out = np.asarray(samplerate.resample(data, sample_rate / rate, "sinc_best"), dtype=np.float32)
+    out = out.reshape(-1, data.shape[1])[:frames]
+    if out.shape[0] < frames:
+        out = np.concatenate([out, np.zeros((frames - out.shape[0], data.shape[1]), np.float32)])
+    return out
 
 
 def _length(job: RenderJob, audio: np.ndarray | None, events: list[MidiEvent], sr: int) -> int:

@@ -153,11 +153,12 @@ def test_load_performance_adds_clock_from_tempo_map(tmp_path):
     assert any(e.message.type == "note_on" and e.frame == 24576 for e in events)
 
 
-def test_sample_rate_mismatch_is_reported(tmp_path, box):
+def test_an_input_at_another_rate_is_converted_to_the_box_rate(tmp_path, box):
     path = tmp_path / "44k.wav"
-    sf.write(path, np.zeros(4410, np.float32), 44100)
-    with pytest.raises(RenderError, match="44100 Hz"):
-        render(RenderJob(box, tmp_path / "o.wav", path))
+    sf.write(path, 0.3 * np.sin(2 * np.pi * 1000.0 * np.arange(44100) / 44100), 44100)
+    summary = render(RenderJob(box, tmp_path / "o.wav", path))
+    data, rate = sf.read(tmp_path / "o.wav")
+    assert rate == SR and summary["frames"] == len(data) == 48000
 
 
 def test_cli_json_summary(tmp_path, box, wav, capsys):
