@@ -24,8 +24,8 @@ from math import gcd
 import numpy as np
 
 CONVERTER = "sinc_medium"
-_PROBE_CHUNKS = (1, 7, 64, 509)  # input chunk sizes whose worst shortfall sets the latency
-_PROBE_SAMPLES = 16384
+_PROBE_CHUNKS = (3, 64, 509)  # input chunk sizes whose worst shortfall sets the latency
+_PROBE_SAMPLES = 8192
 
 
 def _library_resampler(channels: int, converter: str):
@@ -37,7 +37,7 @@ def _library_resampler(channels: int, converter: str):
 class StreamResampler:
     """``(channels, n)`` float32 at ``rate_in`` -> ``(channels, m)`` at ``rate_out``, exact counts."""
 
-    def __init__(self, rate_in: int, rate_out: int, channels: int, converter: str = CONVERTER) -> None:
+    def __init__(self, rate_in: int, rate_out: int, channels: int, converter: str | None = None) -> None:
         if rate_in <= 0 or rate_out <= 0 or channels <= 0:
             raise ValueError(f"rates and channels must be positive, got {rate_in}, {rate_out}, {channels}")
         g = gcd(int(rate_in), int(rate_out))
@@ -45,7 +45,7 @@ class StreamResampler:
         self._num, self._den = self.rate_out // g, self.rate_in // g
         self.identity = self._num == self._den
         self.ratio = self.rate_out / self.rate_in
-        self.converter = converter
+        self.converter = converter = converter or CONVERTER
         self.consumed = 0   # input samples taken in total
         self.emitted = 0    # output samples given out in total
         self.short = 0      # output samples the library owed and did not deliver (padded; expected 0)

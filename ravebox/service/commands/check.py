@@ -9,6 +9,12 @@ The kind of a file is told by its tables: a box config has ``[box]``,
 
 A folder argument checks every ``*.toml`` below it.
 
+A box config's model files are opened too (their interfaces only: no warm-up,
+no stream; this imports torch): roles, rates and ratios of decoder
+alternatives, latent counts, streaming, mapping dims and latent operations
+on discrete models (``ravebox.engine.boxcheck``). ``--no-models`` skips that;
+``--models`` takes model files (``*.ts``) as arguments and checks each alone.
+
 Exit codes: 0 every file is valid, 1 some file is invalid, 2 usage error or
 a file that cannot be read (or checked) at all.
 """
@@ -32,20 +38,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kind", choices=("auto", "mapping", "preset", "box"), default="auto",
                         help="what the files are (default: tell by their tables)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    models = parser.add_mutually_exclusive_group()
+    models.add_argument("--models", action="store_true",
+                        help="the files are model files (.ts): open each one's interface and report problems")
+    models.add_argument("--no-models", action="store_true",
+                        help="check box configs without opening their model files (no torch import)")
 
 
 def run(args: argparse.Namespace) -> int:
     status = OK
+    pattern, check = ("*.ts", check_model_file) if args.models else ("*.toml", check_file)
     for name in args.files:
         path = Path(name)
         try:
-            files = sorted(path.rglob("*.toml")) if path.is_dir() else [path]
+            files = sorted(path.rglob(pattern)) if path.is_dir() else [path]
         except (OSError, RuntimeError) as exc:   # a symlink loop, a name too long, no permission
             print(f"{path}: cannot read: {_why(exc)}")
             status = max(status, UNUSABLE)
             continue
         for file in files or [path]:
-            status = max(status, check_file(file, args.kind, args.quiet))
+            status = max(status, check(file, args.kind, args.quiet, models=not args.no_models))
     return status
 
 
@@ -57,7 +69,35 @@ def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def check_file(path: Path, kind: str = "auto", quiet: bool = False, out=None) -> int:
+def check_model_file(path: Path, kind: str = "auto", quiet: bool = False, out=None, models: bool = True) -> int:
+    """Open one model file's interface; print what it is, or why it cannot play."""
+    out = out or sys.stdout
+    if not path.is_file():
+        print(f"{path}: cannot read: {'is a folder' if path.is_dir() else 'no such file'}", file=out)
+        return UNUSABLE
+    from ravebox.models.loader import inspect_model
+
+    try:
+        info = inspect_model(path)
+    except Exception as exc:  # noqa: BLE001 -- any damage to the file is reported, never raised
+        print(f"{path}: cannot open the model: {exc}", file=out)
+        return INVALID
+    problems = []
+    if info.kind == "unknown":
+        problems.append("neither a RAVE model (encode and decode) nor a prior (forward and temperature)")
+    if not info.streaming:
+        problems.append("not a streaming export (no cache buffers): live it clicks at every block")
+    for problem in problems:
+        print(f"{path}: {problem}", file=out)
+    if not problems and not quiet:
+        rate = f"{info.sample_rate} Hz" if info.sample_rate else "rate unknown (plays at the box rate)"
+        latents = f"discrete, codebook of {info.codebook_size}" if info.discrete else "continuous"
+        print(f"{path}: ok ({info.kind}, {rate}, ratio {info.ratio}, {info.latent_size} latents, {latents})",
+              file=out)
+    return INVALID if problems else OK
+
+
+def check_file(path: Path, kind: str = "auto", quiet: bool = False, out=None, models: bool = True) -> int:
     """Check one file, print its verdict or problems, and return its exit status."""
     out = out or sys.stdout
     try:
@@ -71,7 +111,7 @@ def check_file(path: Path, kind: str = "auto", quiet: bool = False, out=None) ->
     try:
         data, _ = read_toml(path)
         kind = detect(data) if kind == "auto" else kind
-        summary = CHECKERS[kind](path)
+        summary = _box(path, models) if kind == "box" else CHECKERS[kind](path)
     except ConfigError as exc:
         print(exc, file=out)
         return UNUSABLE if _unreadable(exc) else INVALID
@@ -107,10 +147,16 @@ def _presets(path: Path) -> str:
     return "presets: " + ", ".join(f"{p.index} '{p.name}'" for p in bank.presets)
 
 
-def _box(path: Path) -> str:
+def _box(path: Path, models: bool = True) -> str:
     from ravebox.config.box import load_box
 
     config = load_box(path)
+    if models:
+        from ravebox.engine.boxcheck import check_models
+
+        problems = check_models(config)
+        if problems:
+            raise ConfigError(problems)
     mapping = config.mapping.mapping
     return f"box config: graphs {', '.join(config.graph_names)}; mapping '{mapping.name}': {len(mapping.rules)} rules"
 

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Rate conversion: latency, CPU against the models' own inference, pitch, round trip, aliasing.
+
+* ``resample_latency_ms``: added latency per direction at 44.1 <-> 48 kHz (the worse one);
+* ``conversion_cpu_fraction``: all conversion work (resamplers, latent converters, output queues)
+  of a two-graph box whose 48 kHz models play on a 44.1 kHz box, over the models' own
+  encode/decode time, both timed in the same run (the models' calls are the baseline);
+* ``sine_freq_error_pct``: a 1 kHz sine through a 44.1 kHz tone probe (encode + decode) on a
+  48 kHz box, measured at the box rate;
+* ``roundtrip_db``: a 1 kHz sine 48 -> 44.1 -> 48 kHz through the engine's resamplers;
+* ``alias_db``: the strongest line other than a 20 kHz tone after 48 -> 44.1 kHz.
+
+Usage: python bench/rates.py [--seconds 20] [MODEL.ts]  (default: tests/models/rave_a.ts and rave_b.ts;
+give models-full/*.ts to measure against a full-size model)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from ravebox.clock.view import ClockView  # noqa: E402
+from ravebox.config.box import load_box  # noqa: E402
+from ravebox.engine import graph, latent_rate, resample  # noqa: E402
+from ravebox.engine.engine import Engine  # noqa: E402
+from ravebox.engine.resample import StreamResampler  # noqa: E402
+from ravebox.models import rave  # noqa: E402
+from ravebox.params.store import ParamStore  # noqa: E402
+
+MODELS = REPO / "tests" / "models"
+
+
+class Stopwatch:
+    """Wraps methods so their time adds up into one of two buckets; nested calls count once."""
+
+    def __init__(self) -> None:
+        self.spent = {"conversion": 0.0, "models": 0.0}
+        self._depth = 0
+
+    def wrap(self, owner, name: str, bucket: str) -> None:
+        inner = getattr(owner, name)
+
+        def timed(obj, *args, **kwargs):
+            if self._depth:
+                return inner(obj, *args, **kwargs)
+            self._depth += 1
+            t0 = time.perf_counter()
+            try:
+                return inner(obj, *args, **kwargs)
+            finally:
+                self.spent[bucket] += time.perf_counter() - t0
+                self._depth -= 1
+        setattr(owner, name, timed)
+
+
+def conversion_fraction(models: list[Path], seconds: float) -> tuple[float, float, float]:
+    """(conversion s, model s, fraction) for two graphs of 48 kHz models on a 44.1 kHz box."""
+    a, b = models[0], models[-1]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "box.toml"
+        path.write_text(f'[models]\na = "{a}"\nb = "{b}"\n[graphs.one]\nencoder = "a"\n'
+                        '[graphs.two]\nencoder = "a"\ndecoder = "b"\n')
+        engine = Engine(load_box(path), 44100, 1)
+    watch = Stopwatch()
+    for owner, name in ((StreamResampler, "process"), (latent_rate.LatentRateConverter, "push"),
+                        (latent_rate.LatentRateConverter, "pull"), (graph.OutputQueue, "take"),
+                        (graph.EncoderFeed, "whole_blocks")):
+        watch.wrap(owner, name, "conversion")
+    for name in ("encode", "decode"):
+        watch.wrap(rave.RaveModel, name, "models")
+    n, sr = engine.block_size, engine.sample_rate
+    store, clock = ParamStore(engine.graph_dims, sr), ClockView.internal(120.0, sr)
+    x = (0.3 * np.random.default_rng(0).standard_normal((1, n))).astype(np.float32)
+    for b in range(int(seconds * sr) // n):
+        engine.process({"one": x, "two": x}, b * n, store, clock)
+    conv, model = watch.spent["conversion"], watch.spent["models"]
+    return conv, model, conv / model
+
+
+def sine_error_pct(seconds: float) -> float:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "box.toml"
+        path.write_text(f'[models]\nt = "{MODELS / "tone_44k_2048.ts"}"\n[graphs.g]\nencoder = "t"\n')
+        engine = Engine(load_box(path), 48000, 1)
+    n = engine.block_size
+    blocks = int(seconds * 48000) // n
+    x = (0.4 * np.sin(2 * np.pi * 1000.0 * np.arange(blocks * n) / 48000)).astype(np.float32)[None]
+    store, clock = ParamStore(engine.graph_dims, 48000), ClockView.internal(120.0, 48000)
+    y = np.concatenate([engine.process({"g": x[:, i * n:(i + 1) * n]}, i * n, store, clock)["g"]
+                        for i in range(blocks)], axis=1)[0][blocks * n // 4:]
+    up = np.flatnonzero((y[:-1] < 0) & (y[1:] >= 0))
+    freq = 48000.0 * (len(up) - 1) / (up[-1] - up[0])
+    return 100.0 * abs(freq - 1000.0) / 1000.0
+
+
+def roundtrip_db() -> float:
+    down, up = StreamResampler(48000, 44100, 1), StreamResampler(44100, 48000, 1)
+    x = np.sin(2 * np.pi * 1000.0 * np.arange(96000) / 48000).astype(np.float32)[None]
+    y = np.concatenate([up.process(down.process(x[:, a:a + 2048])) for a in range(0, 96000, 2048)], axis=1)[0]
+    delay = down.latency * 48000 / 44100 + up.latency
+    expected = np.sin(2 * np.pi * 1000.0 * (np.arange(len(y)) - delay) / 48000)
+    err = y[4000:] - expected[4000:]
+    return 20 * np.log10(np.sqrt(np.mean(err ** 2)) / np.sqrt(np.mean(expected[4000:] ** 2)))
+
+
+def alias_db() -> float:
+    r = StreamResampler(48000, 44100, 1)
+    x = (0.5 * np.sin(2 * np.pi * 20000.0 * np.arange(96000) / 48000)).astype(np.float32)[None]
+    y = np.concatenate([r.process(x[:, a:a + 2048]) for a in range(0, 96000, 2048)], axis=1)[0][4410:]
+    spec = np.abs(np.fft.rfft(y * np.hanning(len(y))))
+    freqs = np.fft.rfftfreq(len(y), 1 / 44100)
+    tone = spec[np.abs(freqs - 20000.0) < 50.0].max()
+    return 20 * np.log10(spec[np.abs(freqs - 20000.0) > 300.0].max() / tone)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--converter", default=resample.CONVERTER, help="libsamplerate converter to measure")
+    parser.add_argument("models", nargs="*", type=Path)
+    args = parser.parse_args(argv)
+    resample.CONVERTER = args.converter
+    models = args.models or [MODELS / "rave_a.ts", MODELS / "rave_b.ts"]
+    latency = max(StreamResampler(44100, 48000, 1).latency / 48000, StreamResampler(48000, 44100, 1).latency / 44100)
+    conv, model, fraction = conversion_fraction(models, args.seconds)
+    print(f"{args.converter}: conversion {conv * 1e3:.1f} ms, models {model * 1e3:.1f} ms over {args.seconds:.0f} s "
+          f"of audio ({', '.join(m.name for m in models)})")
+    print(f"resample_latency_ms: {latency * 1e3:.3f}")
+    print(f"conversion_cpu_fraction: {fraction:.4f}")
+    print(f"sine_freq_error_pct: {sine_error_pct(3.0):.4f}")
+    print(f"roundtrip_db: {roundtrip_db():.1f}")
+    print(f"alias_db: {alias_db():.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
