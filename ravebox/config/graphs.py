@@ -85,7 +85,7 @@ class BoxSettings:
     """``[box]``: identity of the box and the engine's sample rate when no JACK server says otherwise."""
 
     name: str = "box"
-    sample_rate: int = 48000
+    sample_rate: int | None = None   # None: the models' own rate when they agree, else 48000 (see box_rate)
 
 
 _MODEL_KEYS = ("path", "allow_non_streaming", "resample")
@@ -111,13 +111,13 @@ def parse_box(table: object, diags: Diagnostics, prefix: str = "box") -> BoxSett
         return BoxSettings()
     unknown_keys(table, _BOX_KEYS, prefix, diags)
     name = table.get("name", "box")
-    rate = table.get("sample_rate", 48000)
+    rate = table.get("sample_rate")
     if not isinstance(name, str) or not name:
         diags.error(f"{prefix}.name", "must be a non-empty string")
         name = "box"
-    if not isinstance(rate, int) or isinstance(rate, bool) or not 8000 <= rate <= 384000:
+    if rate is not None and (not isinstance(rate, int) or isinstance(rate, bool) or not 8000 <= rate <= 384000):
         diags.error(f"{prefix}.sample_rate", "must be an integer between 8000 and 384000")
-        rate = 48000
+        rate = None
     return BoxSettings(name, rate)
 
 

@@ -99,7 +99,7 @@ def _check_alternatives(g, infos: dict, box: BoxConfig, diags: Diagnostics, key:
 
 def _domain(name: str, infos: dict, box: BoxConfig) -> Domain:
     info, spec = infos[name], box.models[name]
-    rate = box.box.sample_rate if spec.resample == "off" or not info.sample_rate else info.sample_rate
+    rate = (box.box.sample_rate or 48000) if spec.resample == "off" or not info.sample_rate else info.sample_rate
     return Domain(int(rate), int(info.ratio))
 
 

@@ -210,9 +210,20 @@ class Engine:
             latency = max(latency, plan.latency)
         return BoxRates(self.sample_rate, block, latency, played)
 
-    def played_rates(self) -> dict[str, dict[str, int]]:
-        """Per graph, the rate each of its models plays at (for status and render summaries)."""
-        return {g: {name: self.rates.domain(m).rate for name, m in ms.items()} for g, ms in self.models.items()}
+    def rate_status(self) -> dict[str, dict[str, object]]:
+        """Per graph: each model's own rate, the rate it plays at and how (``native``: the box's rate,
+        ``converted``: through the resamplers, ``off``: at the box rate unconverted, as nn~ would),
+        and the graph's added latency in box frames. For ``status`` and the render summary."""
+        out: dict[str, dict[str, object]] = {}
+        for g, ms in self.models.items():
+            models = {}
+            for name, m in ms.items():
+                own = getattr(m, "sample_rate", None)
+                plays = self.rates.domain(m).rate
+                how = "off" if own and plays != own else ("native" if plays == self.sample_rate else "converted")
+                models[name] = {"rate": own, "plays_at": plays, "ratio": int(m.ratio), "conversion": how}
+            out[g] = {"models": models, "latency_frames": self.graphs[g].latency}
+        return out
 
     @property
     def graph_dims(self) -> dict[str, int]:

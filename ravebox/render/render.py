@@ -59,7 +59,7 @@ class RenderJob:
 def render(job: RenderJob) -> dict:
     """Render ``job``; returns the summary that ``--json`` prints."""
     box = job.box if isinstance(job.box, BoxConfig) else load_box(job.box)
-    sr = box.box.sample_rate
+    sr = box_rate(box)
     audio = _read_input(job.input, sr)
     events = load_performance(job.midi, sr, job.port or ANY_PORT) if job.midi else []
     frames = _length(job, audio, events, sr)
@@ -68,6 +68,25 @@ def render(job: RenderJob) -> dict:
     out, timing = session.run(audio, events, frames, job.progress)
     _write(job.output, out, sr, job.subtype)
     return session.summary(job, frames, timing, time.perf_counter() - started)
+
+
+def box_rate(box: BoxConfig) -> int:
+    """``[box] sample_rate``, or else the models' own rate when every model that plays agrees
+    (a box of 44.1 kHz models renders at 44.1 kHz, unconverted), or else 48000."""
+    if box.box.sample_rate is not None:
+        return box.box.sample_rate
+    from ravebox.models.loader import inspect_model
+
+    used = {n for g in box.graphs for n in (*g.decoders, g.encoder, g.prior) if n}
+    rates = set()
+    for name in used:
+        try:
+            rate = inspect_model(box.models[name].path).sample_rate
+        except Exception:  # noqa: BLE001 -- loading reports it properly; it cannot set the rate
+            rate = None
+        if rate and box.models[name].resample != "off":
+            rates.add(rate)
+    return rates.pop() if len(rates) == 1 else 48000
 
 
 def _read_input(path: str | Path | None, sample_rate: int) -> np.ndarray | None:
@@ -181,6 +200,7 @@ class _Session:
             "output": str(job.output), "sample_rate": self.sr, "frames": frames,
             "duration_s": round(frames / self.sr, 6), "blocks": len(timing),
             "block_size": self.engine.block_size, "seed": self.engine.seed,
+            "latency_frames": self.engine.latency_frames, "rates": self.engine.rate_status(),
             "channels": {name: s.channels for name, s in self.stages.items()},
             **total,
             "max_gain_reduction_db": max([0.0, *(c["max_gain_reduction_db"] for c in counters)]),

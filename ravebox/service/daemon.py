@@ -528,6 +528,9 @@ class Daemon:
             models = [m for m in ((spec.encoder,) + tuple(spec.decoders) + (spec.prior,)) if m] if spec else []
             item = {"name": g.name, "models": list(dict.fromkeys(models)), "block_ms": round(block_ms, 2),
                     "muted": g.name in muted, "inputs": g.inputs, "outputs": g.outputs}
+            rates = getattr(self.engine, "rate_status", None)
+            if rates is not None:
+                item["rates"] = rates().get(g.name)
             if len(times):
                 item["worker_ms"] = round(1000.0 * float(np.percentile(times, 99)), 2)
                 item["worker_max_ms"] = round(1000.0 * float(times.max()), 2)

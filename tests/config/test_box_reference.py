@@ -149,7 +149,7 @@ def test_example_builds_an_engine(tmp_path):
     from ravebox.engine.engine import Engine
 
     box = load_box(_place_example(tmp_path))
-    engine = Engine(box, box.box.sample_rate, 0)
+    engine = Engine(box, box.box.sample_rate or 48000, 0)
     assert set(engine.graphs) == set(box.graph_names)
 
 
@@ -175,8 +175,8 @@ def test_every_allowed_value_is_named(table):
 
 def _states(cell: str, default: object) -> bool:
     cell = cell.strip().strip("`")
-    if default is None:  # measured at start-up when absent (headroom_periods, block_multiple)
-        return "measured" in cell
+    if default is None:  # found at run time (measured headroom, the models' rate): the doc says from what
+        return "measured" in cell or cell.startswith("the models' rate")
     if isinstance(default, enum.Enum):
         default = default.value
     if isinstance(default, bool):

@@ -46,3 +46,23 @@ def test_a_44k_ratio_512_encoder_into_a_48k_ratio_2048_decoder_renders_at_the_ri
     assert rate == box_rate and summary["frames"] == len(data) == int(1.5 * input_rate) * box_rate // input_rate
     assert abs(_pitch(data[:, 0], box_rate) - 1000.0) <= 1.0
     assert outs[0] == outs[1]                                            # deterministic, byte for byte
+    models = summary["rates"]["g"]["models"]
+    assert models["enc"]["conversion"] == ("native" if box_rate == 44100 else "converted")
+    assert models["dec"] == {"rate": 48000, "plays_at": 48000, "ratio": 2048,
+                             "conversion": "native" if box_rate == 48000 else "converted"}
+    assert summary["latency_frames"] == summary["rates"]["g"]["latency_frames"]
+
+
+def test_the_render_rate_defaults_to_the_models_rate_when_they_agree(tmp_path):
+    from ravebox.config.box import load_box
+    from ravebox.render.render import box_rate
+
+    def box(encoder: str, decoder: str, head: str = "") -> object:
+        path = tmp_path / "b.toml"
+        path.write_text(f'{head}[models]\nenc = "{MODELS / encoder}"\ndec = "{MODELS / decoder}"\n'
+                        '[graphs.g]\nencoder = "enc"\ndecoder = "dec"\n')
+        return load_box(path)
+
+    assert box_rate(box("tone_44k_512.ts", "tone_44k_2048.ts")) == 44100
+    assert box_rate(box("tone_44k_512.ts", "tone_48k_2048.ts")) == 48000      # they disagree
+    assert box_rate(box("tone_44k_512.ts", "tone_44k_2048.ts", "[box]\nsample_rate = 96000\n")) == 96000

@@ -259,7 +259,18 @@ def _graph(graph: dict) -> str:
         timing += (f"  measured {measured.get('p99')} ms p99 of {graph['headroom_ms']:.1f} ms headroom"
                    + (f" ({margin:+.0%} margin)" if isinstance(margin, (int, float)) else ""))
     muted = "  MUTED" if graph.get("muted") else ""
-    return f"{graph.get('name', '?')}: {models}{timing}{muted}"
+    return f"{graph.get('name', '?')}: {models}{timing}{_rates(graph.get('rates'))}{muted}"
+
+
+def _rates(rates: object) -> str:
+    """``  rates: a 44100 Hz converted, b 44100 Hz unconverted (resample off)`` -- nothing when all native."""
+    models = rates.get("models") if isinstance(rates, dict) else None
+    if not isinstance(models, dict):
+        return ""
+    shown = [f"{name} {m.get('rate')} Hz " + ("converted" if m.get("conversion") == "converted"
+                                              else "unconverted (resample off)")
+             for name, m in models.items() if isinstance(m, dict) and m.get("conversion") in ("converted", "off")]
+    return f"  rates: {', '.join(shown)}" if shown else ""
 
 
 def _number(value: object) -> str:
