@@ -1,7 +1,7 @@
 """``check_models(box)``: what the box's model files would make fail or mean nothing, before playing.
 
-Why here: a player validates a box on a laptop before copying it to the box, and
-``check`` otherwise never opens a model file. This opens each file's interface
+Why: a player validates a box on a laptop before copying it to the box, and the
+config parsers never open a model file. This opens each file's interface
 (``inspect_model``: TorchScript load and getters, no warm-up, no stream) and
 reports, in the one ``file:line: key.path: message`` format:
 

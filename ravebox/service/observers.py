@@ -58,7 +58,9 @@ ENV_HANG = "RAVEBOX_DEBUG_HANG_FILE"
 
 
 def status_line(status: dict) -> str:
-    """One line for systemd's ``STATUS=``: tempo, lock, xruns, late blocks, models."""
+    """One line for systemd's ``STATUS=``: tempo, lock, xruns, late blocks, models (or why it waits)."""
+    if status.get("state") == "waiting":
+        return f"waiting: {status.get('reason', '?')}"
     clock = status.get("clock") or {}
     tempo = clock.get("tempo_bpm")
     tempo_text = f"{tempo:.1f} BPM" if isinstance(tempo, (int, float)) else "no tempo"

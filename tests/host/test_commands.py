@@ -113,11 +113,43 @@ def test_run_sighup_reloads_and_sigterm_exits_0(jack_server, tmp_path):
             proc.wait()
 
 
-def test_run_refuses_a_sample_rate_mismatch_clearly(tmp_path):
-    from tests.jackserver import JackServer
+def test_a_box_that_cannot_start_waits_says_why_and_plays_once_fixed(jack_server, tmp_path):
+    """A model that fails to load: no exit (no systemd restart loop) -- status shows why, a fix plays."""
+    import json
+    import shutil
+    import time
 
+    from tests.host.daemonkit import MODELS
+
+    model = tmp_path / "voice.ts"
+    model.write_bytes(b"not a model")
     box = write_box(tmp_path)
-    with JackServer(rate=44100) as server:
-        done = ravebox("run", "--config", str(box), "--server", server.name, timeout=180)
-    assert done.returncode == 3, done.stderr
-    assert "44100" in done.stderr and "48000" in done.stderr
+    box.write_text(box.read_text().replace(str(MODELS / "rave_a.ts"), str(model)))
+    env = dict(os.environ, RAVEBOX_CONTROL_SOCKET=str(tmp_path / "ctl.sock"), NOTIFY_SOCKET="")
+    assert ravebox("run", "--config", str(box), "--server", jack_server.name, "--no-wait",
+                   env=env).returncode == 3
+    proc = subprocess.Popen([sys.executable, "-m", "ravebox.service.cli", "run", "--config", str(box),
+                             "--server", jack_server.name], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stderr:
+            if "cannot start, waiting" in line:
+                break
+        status = {}
+        for _ in range(100):
+            done = ravebox("status", "--json", env=env)
+            if done.returncode == 0:
+                status = json.loads(done.stdout)
+                break
+            time.sleep(0.2)
+        assert status.get("state") == "waiting" and str(model) in status.get("reason", ""), status
+        assert proc.poll() is None                                # still there: no exit, no restart loop
+        shutil.copyfile(MODELS / "rave_a.ts", model)               # the fix: the model file is replaced
+        for line in proc.stderr:
+            if "running:" in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

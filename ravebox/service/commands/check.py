@@ -1,7 +1,7 @@
 """``ravebox check FILE...``: validate mapping, preset and box config files, starting nothing.
 
-Runs on the main thread of a short-lived CLI process; imports no torch and
-no JACK, so it answers quickly on a Raspberry Pi.
+Runs on the main thread of a short-lived CLI process; imports no JACK, and
+no torch unless it opens model files (see below).
 
 The kind of a file is told by its tables: a box config has ``[box]``,
 ``[graphs]``, ``[models]`` ...; a preset file has ``[values]`` or

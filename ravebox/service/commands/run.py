@@ -2,7 +2,11 @@
 
 Exit codes: 0 after SIGTERM/SIGINT (faded out and disconnected), 2 for an
 invalid config (every problem printed as ``file:line: key: message``), 3 when
-JACK or the models refuse to start (one clear line). Runs on the main thread.
+JACK refuses to start (systemd tries again later), or the models and
+``--no-wait`` was given (one clear line). Without it a box whose models cannot
+start waits instead (``service/waiting.py``): it says why once, ``status``
+shows it, and it retries when a file changes or on reload.
+Runs on the main thread.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import argparse
 import logging
 import sys
 
-from ravebox.errors import ConfigError, RaveboxError
+from ravebox.errors import ConfigError, EngineError, ModelError, RaveboxError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--control-socket", help="control socket path (default $RAVEBOX_CONTROL_SOCKET "
                                                  "or /run/ravebox/control.sock)")
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING... (default $RAVEBOX_LOG_LEVEL or INFO)")
+    parser.add_argument("--no-wait", action="store_true",
+                        help="exit 3 when the models cannot start (default: wait, say why, retry on a change)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,18 +42,37 @@ def run(args: argparse.Namespace) -> int:
 
         config = default_box_path()
         log.info("no --config given: playing the bundled default box %s", config)
-    daemon = Daemon(config, observers=default_observers(args), server=args.server,
-                    client_name=args.client_name)
-    try:
-        daemon.start()
-    except StopDuringStart:
-        log.info("stopped during start-up (never ready)")
-        return 0
-    except Exception as exc:  # noqa: BLE001 - every failure: its reason first, then "stopped"
-        code = _report_start_failure(exc, log)
-        log.info("stopped")
-        return code
-    return daemon.run()
+    while True:
+        daemon = Daemon(config, observers=default_observers(args), server=args.server,
+                        client_name=args.client_name)
+        try:
+            daemon.start()
+        except StopDuringStart:
+            log.info("stopped during start-up (never ready)")
+            return 0
+        except (EngineError, ModelError) as exc:  # the models: waiting, since a restart cannot fix them
+            if not args.no_wait:
+                if _wait(config, str(exc), args):
+                    continue
+                return 0
+            code = _report_start_failure(exc, log)
+            log.info("stopped")
+            return code
+        except Exception as exc:  # noqa: BLE001 - every failure: its reason first, then "stopped"
+            code = _report_start_failure(exc, log)
+            log.info("stopped")
+            return code
+        return daemon.run()
+
+
+def _wait(config, reason: str, args: argparse.Namespace) -> bool:
+    """A box whose models cannot start waits rather than exits (a systemd restart loop helps nobody).
+
+    Returns True to try again, False when a stop came while waiting."""
+    from ravebox.service.observers import default_observers
+    from ravebox.service.waiting import Waiting, watched_files
+
+    return Waiting(config, reason, default_observers(args)).wait(watched_files(config))
 
 
 def _report_start_failure(exc: Exception, log: logging.Logger) -> int:
