@@ -170,7 +170,7 @@ class Engine:
 
     def _tune(self, model: object) -> None:
         if wants_tuning(model, self.conv_tuning):
-            report = model.tune_convs(self.block_size)
+            report = model.tune_convs(self._model_block(model))
             self.events.append(f"{model.path.name}: {report.summary()}")
 
     # -- measuring (loading thread, before the worker runs) -----------------------------
@@ -209,6 +209,11 @@ class Engine:
                               int(dec.out_channels), int(enc.in_channels) if enc else 0)
             latency = max(latency, plan.latency)
         return BoxRates(self.sample_rate, block, latency, played)
+
+    def _model_block(self, model: object) -> int:
+        """Samples one engine block asks of ``model`` in its own domain (whole frames, rounded up)."""
+        d = self.rates.domain(model)
+        return max(1, -(-self.block_size * d.rate // (self.sample_rate * d.ratio))) * d.ratio
 
     def rate_status(self) -> dict[str, dict[str, object]]:
         """Per graph: each model's own rate, the rate it plays at and how (``native``: the box's rate,

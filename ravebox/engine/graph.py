@@ -22,7 +22,7 @@ import torch
 from ravebox.clock.view import ClockView
 from ravebox.config.graphs import GraphSpec
 from ravebox.engine import seeds
-from ravebox.engine.domains import BoxRates, Domain, box_frames, frames_due, plan_graph
+from ravebox.engine.domains import BoxRates, box_frames, frames_due, plan_graph
 from ravebox.engine.latent_rate import LatentRateConverter
 from ravebox.engine.latent_ops import Freezer, Shaper, per_frame
 from ravebox.engine.loop import LatentLoop

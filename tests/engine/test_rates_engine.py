@@ -172,3 +172,10 @@ def test_block_size_is_the_lcm_when_native_and_holds_the_longest_frame_otherwise
     assert domains.block_size([Domain(48000, 512), Domain(48000, 2048)], 48000, 1) == 2048
     assert domains.block_size([Domain(44100, 2048)], 48000, 1) == 2230
     assert domains.block_size([Domain(48000, 512), Domain(44100, 2048)], 48000, 2) == 2 * 2560
+
+
+def test_conv_tuning_times_a_converted_model_at_its_own_block(tmp_path):
+    """Tuning needs whole model frames: a 44.1 kHz model on a 48 kHz box is tuned at 2 * 2048 of its own samples."""
+    engine = Engine(_box(tmp_path, '[graphs.g]\nencoder = "t44_2048"\n'), 48000, 1, conv_tuning="on")
+    assert engine.block_size == 2230 and engine._model_block(engine.graphs["g"].encoder) == 2 * 2048
+    assert any("tone_44k_2048.ts" in e for e in engine.events)
