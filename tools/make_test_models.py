@@ -430,8 +430,9 @@ def _rate_classes() -> dict:
     input heard at the right rate gives constant latents (a wrong rate makes them
     rotate at the error frequency), and whatever the latents, the output is at
     1 kHz of the decoder's own clock: heard at the wrong rate it is off-pitch.
-    ``CodeProbe``: the same with latents quantised to codebook indices, the way
-    RAVE's discrete exports do (a ``quantizer`` child with ``n_codes``).
+    ``CodeProbe``: the same with latents in [-0.5, 0.5] quantised to codebook indices,
+    the way RAVE's discrete exports do (a ``quantizer`` child with ``n_codes``); code 0
+    decodes quietly enough (-8 dBFS rms) for the loader's warm-up vetting.
     Clocks are integer sample counters modulo the rate (exact phase forever).
     """
     import torch
@@ -489,13 +490,13 @@ def _rate_classes() -> dict:
             q = (mono * torch.cos(theta)).reshape(x.shape[0], k, self.ratio).mean(-1) * 2.0
             z = torch.stack([i, q], 1).float()
             if self.n_codes > 0:
-                z = torch.clamp(torch.round((z + 1.0) * 0.5 * (self.n_codes - 1)), 0.0, self.n_codes - 1.0)
+                z = torch.clamp(torch.round(z * (self.n_codes - 1) + 0.5 * (self.n_codes - 1)), 0.0, self.n_codes - 1.0)
             return z
 
         @torch.jit.export
         def decode(self, z: torch.Tensor) -> torch.Tensor:
             if self.n_codes > 0:
-                z = torch.clamp(z, 0.0, self.n_codes - 1.0).round() * (2.0 / (self.n_codes - 1)) - 1.0
+                z = torch.clamp(z, 0.0, self.n_codes - 1.0).round() / (self.n_codes - 1) - 0.5
             n = z.shape[-1] * self.ratio
             theta = self._carrier(self._cache_out_clock, n)
             zz = torch.repeat_interleave(z.double(), self.ratio, dim=-1)
