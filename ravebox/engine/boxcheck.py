@@ -120,7 +120,9 @@ def _check_latents(g, infos: dict, diags: Diagnostics, key: str, first) -> None:
 
 
 def _check_mapping(box: BoxConfig, dims: dict[str, int], discrete: dict[str, str], diags: Diagnostics) -> None:
-    section = box.sections.get("mapping")
+    section = getattr(box, "mapping", None)
+    if section is None and hasattr(box, "sections"):
+        section = box.sections.get("mapping")
     mapping = getattr(section, "mapping", None)
     if mapping is None:
         return
