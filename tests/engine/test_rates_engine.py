@@ -179,3 +179,13 @@ def test_conv_tuning_times_a_converted_model_at_its_own_block(tmp_path):
     engine = Engine(_box(tmp_path, '[graphs.g]\nencoder = "t44_2048"\n'), 48000, 1, conv_tuning="on")
     assert engine.block_size == 2230 and engine._model_block(engine.graphs["g"].encoder) == 2 * 2048
     assert any("tone_44k_2048.ts" in e for e in engine.events)
+
+
+def test_a_prior_graph_of_48k_models_plays_on_a_44k_box(tmp_path):
+    models = f'p = "{MODELS / "prior_a.ts"}"\n'
+    body = '[graphs.dream]\nkind = "prior"\nencoder = "rave_a"\nprior = "p"\ndecoder = "rave_a"\n'
+    engine = Engine(_box(tmp_path, body, models), 44100, 1)
+    y = _run(engine, 1.0)["dream"]
+    runner = engine.graphs["dream"]
+    assert np.all(np.isfinite(y)) and np.abs(y).max() > 0 and engine.block_size == 2048  # the prior: box rate
+    assert runner.enc.feed.converter.late == 0 and runner.output.resampler.short == 0
