@@ -120,10 +120,7 @@ def _check_latents(g, infos: dict, diags: Diagnostics, key: str, first) -> None:
 
 
 def _check_mapping(box: BoxConfig, dims: dict[str, int], discrete: dict[str, str], diags: Diagnostics) -> None:
-    section = getattr(box, "mapping", None)
-    if section is None and hasattr(box, "sections"):
-        section = box.sections.get("mapping")
-    mapping = getattr(section, "mapping", None)
+    mapping = box.mapping.mapping
     if mapping is None:
         return
     file = str(mapping.path or box.path)
