@@ -9,10 +9,13 @@ reports, in the one ``file:line: key.path: message`` format:
 * a model in a role it cannot play (a prior as decoder, a RAVE model as prior);
 * decoder alternatives of one graph that disagree on sample rate or ratio (everything
   else across rates and ratios is converted, see docs/rates.md);
-* latent counts a ``map`` gets wrong, and mapping rules aimed at a latent dim the graph lacks;
+* latent counts a ``map`` gets wrong, and mapping rules naming a graph and a latent dim it lacks;
 * latent operations that make no sense on the code indices of a discrete model:
   ``latent.bias``, ``latent.scale`` and ``latent.noise`` (sigma-based offsets and
-  gains of a continuous space) and ``match = "pad_noise"`` (Gaussian noise as codes).
+  gains of a continuous space) in a rule naming that graph, and ``match = "pad_noise"``
+  (Gaussian noise as codes). A rule for every graph (no ``graph``) is not refused:
+  the engine leaves the codes of a discrete graph alone (``GraphRunner``), and a dim a
+  graph lacks is simply not there.
 
 Runs on the main thread of ``ravebox check`` (imports torch when called).
 """
@@ -128,9 +131,10 @@ def _check_mapping(box: BoxConfig, dims: dict[str, int], discrete: dict[str, str
         target = rule.target
         if target is None:
             continue
-        graphs = [target.graph] if target.graph is not None else list(dims)
+        if target.graph is None:  # a rule for every graph (a generic mapping) reaches what each graph has
+            continue
         where = f"map[{rule.index}].target"
-        for graph in graphs:
+        for graph in [target.graph]:
             if graph in discrete and target.name in CODE_NONSENSE:
                 diags.items.append(Diagnostic(file, rule.line, where, (
                     f"{target.name} shifts or scales a continuous latent space; on graph '{graph}' the decoder "

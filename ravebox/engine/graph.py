@@ -48,6 +48,7 @@ class GraphRunner:
         self.domain = self.rates.domain(decoders[0])
         self.ratio = int(decoders[0].ratio)
         self.dims = int(decoders[0].latent_size)
+        self.discrete = bool(getattr(decoders[0], "discrete", False))  # latents are code indices
         self.channels = int(decoders[0].out_channels)
         self.in_channels = int(self.encoder.in_channels) if self.encoder else 0
         self._rng = rng = np.random.default_rng(seeds.mix(seed, index, 0))
@@ -153,7 +154,8 @@ class GraphRunner:
         if "latent.freeze" in active:
             self.freezer.process(z, per_frame(store, "latent.freeze", self.name, frames, active))
         exact = self._loop(z, frames, store, clock, active)
-        self.shaper.process(z, frames, store, active)
+        if not self.discrete:  # bias/scale/noise mean nothing on code indices (ravebox check refuses them)
+            self.shaper.process(z, frames, store, active)
         z = self._guard(z, "latent")
         if "model.select" in active:
             self.bank.select(int(store.value(self._select, start)), first)

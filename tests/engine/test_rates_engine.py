@@ -189,3 +189,21 @@ def test_a_prior_graph_of_48k_models_plays_on_a_44k_box(tmp_path):
     runner = engine.graphs["dream"]
     assert np.all(np.isfinite(y)) and np.abs(y).max() > 0 and engine.block_size == 2048  # the prior: box rate
     assert runner.enc.feed.converter.late == 0 and runner.output.resampler.short == 0
+
+
+def test_latent_bias_leaves_the_codes_of_a_discrete_decoder_alone(tmp_path):
+    from ravebox.params.table import ParamKey
+
+    def codes_heard(bias: float) -> np.ndarray:
+        seen: list[np.ndarray] = []
+        engine = Engine(_box(tmp_path, '[graphs.g]\nencoder = "codes"\n'), 48000, 1,
+                        loader=_recording_loader(seen, "codes"))
+        store, clock = ParamStore(engine.graph_dims, 48000), ClockView.internal(120.0, 48000)
+        store.set(ParamKey("latent.bias", None, 0), bias, 0)
+        x = (0.4 * np.sin(2 * np.pi * 1000.0 * np.arange(8 * engine.block_size) / 48000)).astype(np.float32)[None]
+        n = engine.block_size
+        for b in range(8):
+            engine.process({"g": x[:, b * n:(b + 1) * n]}, b * n, store, clock)
+        return np.concatenate(seen[-6:], axis=-1)
+
+    assert np.array_equal(codes_heard(0.0), codes_heard(3.0))
