@@ -104,11 +104,6 @@ class ClockView:
         knee = self.anchor_beat + self.slew_frames * self.beats_per_frame
         return self.anchor_frame + self.slew_frames + (beat - knee) / self.tempo_beats_per_frame
 
-    @property
-    def settled_beats_per_frame(self) -> float:
-        """Beats per frame once any slew has ended (the tempo the view settles on)."""
-        return self.tempo_beats_per_frame if self.slew_frames > 0.0 else self.beats_per_frame
-
     @staticmethod
     def internal(bpm: float, sample_rate: int, frame: int = 0, beat: float = 0.0) -> "ClockView":
         """A free-running clock at ``bpm`` (no external lead)."""

@@ -59,7 +59,7 @@ class GateSequencer:
     """Rhythmic gates for every graph of a box; see the module docstring."""
 
     def __init__(self, patterns: Sequence[GatePattern], sample_rate: int, max_block: int = 4096) -> None:
-        self.patterns = tuple(getattr(patterns, "patterns", patterns))
+        self.patterns = tuple(patterns)
         self.sample_rate = int(sample_rate)
         self._states: dict[str, _GraphState] = {}
         self._alloc(max_block)

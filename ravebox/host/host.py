@@ -34,7 +34,6 @@ from collections.abc import Callable, Sequence
 from ravebox.assembly.router import EventRouter
 from ravebox.clock.clockout import ClockOut
 from ravebox.config.jack import FEEDBACK_SUFFIX, JackSettings, feedback_inputs
-from ravebox.errors import HostError
 from ravebox.host.alsa_inputs import AlsaInputs, FrameStamp
 from ravebox.host.audiopath import AudioPath, GraphIO
 from ravebox.host.autoconnect import AutoConnector, source_labels
@@ -397,8 +396,3 @@ class Host:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def require(condition: bool, message: str) -> None:
-    if not condition:
-        raise HostError(message)

@@ -179,10 +179,6 @@ class MappingRuntime:
             self.stats.errors += 1
             self.stats.last_error = f"{type(exc).__name__}: {exc}"
 
-    def handle_all(self, events: list[MidiEvent]) -> None:
-        for event in events:
-            self.handle(event)
-
     def recall(self, which: str | int, frame: int, glide_ms: float | None = None) -> bool:
         """Recall a preset by name or index; glide (None = the mapping's preset glide).
 

@@ -122,7 +122,7 @@ class RaveModel:
         silence = torch.zeros(1, self.in_channels, block or self.ratio * 2)
         for _ in range(blocks):
             z = vetted_call(self.path, lambda: self.encode(silence), "encode", audio=False)
-            vetted_call(self.path, lambda: self.decode(torch.zeros_like(z)), "decode", from_silence=True)
+            vetted_call(self.path, lambda z=z: self.decode(torch.zeros_like(z)), "decode", from_silence=True)
         self.reset()
 
     def _check(self, t: torch.Tensor, channels: int, method: str, what: str, multiple: int) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ravebox.params.table import PARAMS, ParamKey, ParamKind, ParamScope, ParamSpec
+from ravebox.params.table import PARAMS, ParamKey, ParamKind, ParamScope
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +149,3 @@ class ParamStore:
         """Set many values at once (a preset recall)."""
         for key, value in values:
             self.set(key, value, frame, glide_ms)
-
-
-def spec_of(key: ParamKey) -> ParamSpec:
-    return PARAMS[key.name]

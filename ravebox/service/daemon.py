@@ -55,18 +55,7 @@ HEALTH_STALL_S = 2.0
 
 def graph_io(engine) -> list[GraphIO]:
     """Audio shape of each graph, sized from the models (``Engine.channels``: name -> (in, out))."""
-    channels = getattr(engine, "channels", None)
-    if isinstance(channels, dict):
-        return [GraphIO(name, int(i), int(o)) for name, (i, o) in channels.items()]
-    return [GraphIO(r.name, int(r.in_channels), int(r.channels)) for r in engine.runners]
-
-
-def latent_dims(engine) -> dict[str, int]:
-    """Latent dimensions per graph (``Engine.graph_dims``), for the ParamStore."""
-    dims = getattr(engine, "graph_dims", None)
-    if isinstance(dims, dict):
-        return {name: int(d) for name, d in dims.items()}
-    return {r.name: int(r.dims) for r in engine.runners}
+    return [GraphIO(name, int(i), int(o)) for name, (i, o) in engine.channels.items()]
 
 
 class StopDuringStart(BaseException):
@@ -486,11 +475,11 @@ class Daemon:
         if view is None:
             return {}
         follower = self.follower
-        transport = getattr(getattr(follower, "transport", None), "value", None)
+        transport = follower.transport.value if follower is not None else None
         lock = view.lock  # internal, acquiring, locked, unstable, lost or conflict (clock/follower.py Lock)
         return {"tempo_bpm": round(view.display_bpm, 2), "bpm": view.bpm, "lock": lock,
-                "source": "internal" if lock == "internal" else (getattr(follower, "source", None) or "midi"),
-                "refused": getattr(follower, "refused", {}),
+                "source": "internal" if lock == "internal" else ((follower.source if follower else None) or "midi"),
+                "refused": follower.refused if follower is not None else {},
                 "transport": transport or ("playing" if view.running else "stopped"),
                 "beat": round(view.beat_at(self.host.now()), 3)}
 

@@ -6,21 +6,9 @@ delay can be measured to the sample; ``fail_graph`` makes it raise for one graph
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ravebox.host.audiopath import GraphIO
-
-
-@dataclass
-class Runner:
-    """What the daemon reads of an engine's graph: name, channels, latent dims."""
-
-    name: str
-    in_channels: int
-    channels: int
-    dims: int = 8
 
 
 class PassEngine:
@@ -33,7 +21,6 @@ class PassEngine:
         self.fail_graph: str | None = None
         self.sleep_s = 0.0      # > one block's deadline makes every block late
         self.calls = 0
-        self.runners = [Runner(g.name, g.inputs, g.outputs) for g in self.graphs]
         self.channels = {g.name: (g.inputs, g.outputs) for g in self.graphs}
         self.graph_dims = {g.name: 8 for g in self.graphs}
 

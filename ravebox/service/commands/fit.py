@@ -111,7 +111,8 @@ def table(rows, period: int) -> str:
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     text = ["  ".join(cell.rjust(w) if i > 1 else cell.ljust(w) for i, (cell, w) in enumerate(zip(line, widths)))
             for line in lines]
-    return "\n".join(text) + f"\n(cpu ms/s: median CPU time per second of audio; RTF: audio seconds per wall second; latency at a JACK period of {period} frames, headroom sized from the p99)"
+    return "\n".join(text) + ("\n(cpu ms/s: median CPU time per second of audio; RTF: audio seconds per wall second; "
+                              f"latency at a JACK period of {period} frames, headroom sized from the p99)")
 
 
 def _rtf(value: float) -> str:
