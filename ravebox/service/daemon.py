@@ -436,7 +436,8 @@ class Daemon:
         return {
             "state": "reconnecting" if self.state == "running" and not host.connected else self.state,
             "uptime_s": round(time.monotonic() - self.started_at, 1),
-            "jack": {"server": host.settings.server or os.environ.get("JACK_DEFAULT_SERVER") or "default", "client": host.settings.client_name,
+            "jack": {"server": host.settings.server or os.environ.get("JACK_DEFAULT_SERVER") or "default",
+                     "client": host.settings.client_name,
                      "sample_rate": path.sample_rate, "period": path.period, "connected": host.connected,
                      "reconnects": host.reconnects,
                      "callback_max_ms": round(1000.0 * host.session.callback_max_s, 3) if host.session else None,
