@@ -56,7 +56,7 @@ RESUME_TICKS = 6      # ticks after a dropout read together to find where the ma
 RESUME_PHASE = 0.3    # prior sigma of the phase after a dropout, in periods
 LOG = 64              # ticks kept for rolling back
 NOISE_TICKS = 64      # second differences the jitter estimate looks at
-WIDE = 2.0            # prior sigma of a new tempo, in periods: any tempo from a sixth to six times
+WIDE = 8.0            # prior sigma of a new tempo, in periods: any tempo from 0 to 29 times the last
 
 
 @dataclass(frozen=True, slots=True)
