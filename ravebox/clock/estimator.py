@@ -103,6 +103,12 @@ class _Fit:
                     self.tt * (1 - kt), self.tp * (1 - kt), self.pp - kp * self.tp)
 
 
+def _mad(values) -> float:
+    """Median absolute deviation, scaled to a sigma for Gaussian data."""
+    x = np.fromiter(values, dtype=np.float64)
+    return 1.4826 * float(np.median(np.abs(x - np.median(x))))
+
+
 def _seeded(k: int, t: float, period: float, r: float) -> _Fit:
     """A fit that knows where tick ``k`` fell and hardly anything about the tempo."""
     return _Fit(k, t, period, r, 0.0, (WIDE * period) ** 2)
@@ -136,6 +142,7 @@ class TickEstimator:
         self.min_period = float(min_period)
         self.max_period = float(max_period)
         self._d2: deque[float] = deque(maxlen=NOISE_TICKS)
+        self._gaps: deque[int] = deque(maxlen=NOISE_TICKS)  # whole-frame gaps, for their common quantum
         self._noise = max(float(initial_noise), 0.5)
         self._fit: _Fit | None = None
         self._log: deque[_Tick] = deque(maxlen=LOG)
@@ -275,13 +282,25 @@ class TickEstimator:
         return len(self._log) - 1
 
     def _measure_noise(self, t: float) -> None:
+        """Jitter sigma: the larger of two robust measures (median absolute deviations).
+
+        Second differences of tick times ignore tempo steps and lone outliers but
+        miss errors that change slowly from tick to tick (timestamps floored to the
+        JACK period make a sawtooth, and a median of mostly equal gaps is blind to
+        it). So when every recent gap is a multiple of one quantum that could be a
+        JACK period (a power of two from 16 frames, under half a tick), the jitter is
+        at least that of a uniform error over the quantum.
+        """
         log = self._log
         if len(log) >= 2 and self._resume is None:
             self._d2.append(t - 2.0 * log[-1].t + log[-2].t)
+        if len(log) >= 1 and self._resume is None and t.is_integer() and log[-1].t.is_integer():
+            self._gaps.append(int(t - log[-1].t))
         if len(self._d2) >= 8:
-            d2 = np.fromiter(self._d2, dtype=np.float64)
-            mad = float(np.median(np.abs(d2 - np.median(d2))))
-            self._noise = max(1.4826 * mad / math.sqrt(6.0), 0.5)
+            quantum = math.gcd(*self._gaps) if len(self._gaps) >= 8 else 1
+            if quantum < 16 or quantum & (quantum - 1) or quantum > 0.5 * float(np.median(self._gaps)):
+                quantum = 1  # not a JACK period (a power of two, smaller than a tick): regular ticks
+            self._noise = max(0.5, _mad(self._d2) / math.sqrt(6.0), quantum / math.sqrt(12.0))
 
     # -- held ticks and changes -----------------------------------------------------
     def _resolve(self) -> None:
