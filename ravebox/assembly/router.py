@@ -8,7 +8,9 @@ the box routes it.
 
 Routing: clock, start, stop, continue and song position go to the clock
 follower when the driver says the event's input feeds the clock (live: the
-``[jack] clock_from`` input; render: every event); other system realtime
+``[jack] clock_from`` input, by default every input; render: every event; the
+follower itself follows the first input that sends clock and refuses the
+others, see :class:`ravebox.clock.follower.SourcePicker`); other system realtime
 messages are dropped; every other message is offered to the MIDI-learn
 capture while one waits (:attr:`EventRouter.learner`; a consumed event is
 neither mapped nor copied thru), then goes to the mapping. Once per pass
