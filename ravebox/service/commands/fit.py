@@ -88,7 +88,9 @@ def _graphs(target: Path) -> tuple[dict, int, int, int]:
 
         box = load_box(target)
         box = replace(box, output=replace(box.output, block_multiple=1))  # fit times every multiple itself
-        engine = Engine(box, box.box.sample_rate, conv_tuning="off")
+        from ravebox.render.render import box_rate
+
+        engine = Engine(box, box_rate(box), conv_tuning="off")  # [box] sample_rate, else the models' rate
         graphs = {name: graph_roles(runner) for name, runner in engine.graphs.items()}
         return graphs, engine.block_size, engine.sample_rate, engine.latency_frames
     from ravebox.models import load_model
