@@ -43,6 +43,7 @@ def test_a_drum_machine_on_midi_in_drives_the_tempo_through_a_change(jack_server
             machine.send("start")
             assert wait_for(lambda: near(daemon, 120.0), timeout=30)
             assert clock(daemon)["source"] == f"midi_in <- {DEVICE}"
+            assert clock(daemon)["transport"] == "running"                 # the machine's Start was obeyed
             machine.send("tempo 96")                                     # no Stop/Start between
             assert wait_for(lambda: near(daemon, 96.0), timeout=30)
             assert not daemon.follower.refused
