@@ -101,6 +101,22 @@ def rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
 
 
+def voiced_level_db(x: np.ndarray, chunk: int = 256, min_voiced: float = 0.3) -> float | None:
+    """Median level (dB) of the chunks of ``x`` that are not digital silence, or None if too few are.
+
+    On this loaded VM a client can miss whole cycles (JACK then hands the sink zeros);
+    those dropouts are not the level under test, so they are left out, not averaged in.
+    """
+    n = len(x) // chunk
+    if n == 0:
+        return None
+    levels = np.sqrt(np.mean(np.square(x[:n * chunk].reshape(n, chunk), dtype=np.float64), axis=1))
+    voiced = levels[levels > 1e-7]
+    if len(voiced) < min_voiced * n:
+        return None
+    return float(20 * np.log10(np.median(voiced)))
+
+
 class MidiRecorder:
     """Records MIDI on ``<name>:in`` as ``(JACK frame, bytes)``: frame = the cycle's frame time + the event's offset.
 

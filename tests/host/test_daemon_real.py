@@ -8,8 +8,6 @@
 
 from __future__ import annotations
 
-import math
-
 import jack
 import numpy as np
 import pytest
@@ -17,7 +15,7 @@ import pytest
 from ravebox.host.latency import CAPTURE, get_range
 from ravebox.params.table import ParamKey
 from tests.host.daemonkit import MODELS, TWO_GRAPHS_CONNECT, Controller, running_daemon, wait_for, write_box
-from tests.host.jackclients import Sink, Source, Tone, rms
+from tests.host.jackclients import Sink, Source, Tone, rms, voiced_level_db
 from tests.host.test_host_passthrough import impulse_delays, impulses
 from tests.jackserver import needs_jackd
 
@@ -70,9 +68,20 @@ def test_real_engine_dry_path_has_the_reported_latency(jack_server, tmp_path):
             sink.close()
 
 
-def level_db(sink: Sink, seconds: float = 0.5) -> float:
-    tail = sink.recorded(0)[-int(seconds * sink.client.samplerate):]
-    return 20 * math.log10(max(rms(tail), 1e-9))
+def level_after(sink: Sink, seconds: float = 1.0) -> float:
+    """The voiced level of the next ``seconds`` of output (a dropped cycle's zeros left out)."""
+    mark = sink.filled
+    level: list[float | None] = [None]
+
+    def measured() -> bool:
+        got = sink.filled - mark
+        if got < seconds * sink.client.samplerate:
+            return False
+        level[0] = voiced_level_db(sink.recorded(0)[-got:])
+        return level[0] is not None
+
+    assert wait_for(measured, timeout=30)
+    return level[0]
 
 
 def test_real_engine_output_follows_cc(jack_server, tmp_path):
@@ -85,15 +94,11 @@ def test_real_engine_output_follows_cc(jack_server, tmp_path):
                 assert wait_for(lambda: daemon.host.worker.progress > 10)
                 ctl.send("cc 1 7 127")
                 assert wait_for(lambda: daemon.store.target(ParamKey("out.gain_db", "main")) == 0.0)
-                mark = sink.filled
-                assert wait_for(lambda: sink.filled - mark > sink.client.samplerate)
-                loud = level_db(sink)
+                loud = level_after(sink)
                 assert loud > -60                                  # the model makes sound from the tone
                 ctl.send("cc 1 7 0")                                # -> -40 dB
                 assert wait_for(lambda: daemon.store.target(ParamKey("out.gain_db", "main")) == -40.0)
-                mark = sink.filled
-                assert wait_for(lambda: sink.filled - mark > sink.client.samplerate)
-                quiet = level_db(sink)
+                quiet = level_after(sink)
                 assert abs((loud - quiet) - 40.0) < 4.0, (loud, quiet)
             assert not np.isnan(sink.recorded(0)).any()
             assert daemon.status()["graphs"][0]["muted"] is False
