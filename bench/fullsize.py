@@ -10,7 +10,8 @@ alike), CPU time of the calling thread unless it says wall:
 - ``fullsize_decode_only_ratio``: the same for decode alone (what a graph costs
   while its encode is skipped: an exact loop, a prior that does not listen);
 - ``fullsize_engine_overhead``: ``Engine.process`` over the bare loop on the same
-  model instance at x1 (bench/engine_overhead.py's method), and
+  model instance at x1 (bench/engine_overhead.py's method, in pairs of one block each,
+  median of the per-pair ratios), and
   ``small_block_overhead_ms``: the engine's fixed cost per block on rave_a;
 - ``two_graph_parallel_ratio``: wall time per block of a two-graph box (the
   full-size model twice) with one thread per graph over one worker for both;
@@ -107,7 +108,9 @@ def engine_overheads(model_path: Path, rounds: int) -> dict[str, float]:
     """bench/engine_overhead.py's method (same model instance, interleaved rounds) in this thread's CPU time."""
     import engine_overhead
 
-    _, _, full_ratio = engine_overhead.measure(model_path, BLOCK, max(3, rounds), 3, timer=time.thread_time)
+    # one block of each per round, alternating which goes first: a pair runs within ~60 ms, so the
+    # shared machine's swings (+-6 % between rounds of 3 blocks) hit both halves of a pair alike
+    _, _, full_ratio = engine_overhead.measure(model_path, BLOCK, 12 * rounds + 1, 1, timer=time.thread_time)
     bare_ms, engine_ms, _ = engine_overhead.measure(REPO / "tests" / "models" / "rave_a.ts", BLOCK, 21, 20,
                                                     timer=time.thread_time)
     return {"fullsize_engine_overhead": full_ratio, "small_block_overhead_ms": engine_ms - bare_ms}
@@ -170,6 +173,13 @@ def late_blocks(model_path: Path, seconds: float, period: int) -> dict[str, floa
           f"({headroom.get('source')}, measured p99 {headroom.get('measured_p99_ms')} ms), latency "
           f"{status['latency']['ms']} ms, worker p99 {graph.get('worker_ms')} ms of {graph.get('block_ms')} ms, "
           f"xruns ravebox {rb} / bare {bare}", flush=True)
+    for who, profile in (("bare", realtime.BARE_CALLBACK), ("ravebox", status["jack"].get("callback") or {})):
+        print(f"# {who} process callback: start into the period p50/p99/p99.9/max "
+              f"{profile.get('start_p50_ms')}/{profile.get('start_p99_ms')}/{profile.get('start_p999_ms')}/"
+              f"{profile.get('start_max_ms')} ms, run p50/p99/p99.9/max {profile.get('run_p50_ms')}/"
+              f"{profile.get('run_p99_ms')}/{profile.get('run_p999_ms')}/{profile.get('run_max_ms')} ms, "
+              f"started past half a period {profile.get('start_over_half_period')} of {profile.get('cycles')}",
+              flush=True)
     return {"fullsize_late_blocks": status["late_in_phase"], "fullsize_xrun_ratio": realtime.ratio(rb, bare)}
 
 
@@ -180,6 +190,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0, help="realtime run length (default 30)")
     parser.add_argument("--period", type=int, default=256)
     parser.add_argument("--no-realtime", action="store_true", help="skip the JACK run")
+    parser.add_argument("--only-realtime", action="store_true", help="only the JACK run")
     args = parser.parse_args()
     torch.set_num_threads(1)
     model = full_model(args.model)
@@ -187,9 +198,10 @@ def main() -> int:
     print(f"# model {model}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {os.cpu_count()} cores",
           flush=True)
     figures: dict[str, float] = {}
-    figures.update(cost_ratios(model, args.rounds))
-    figures.update(engine_overheads(model, args.rounds))
-    figures["two_graph_parallel_ratio"] = two_graph_ratio(model, args.rounds)
+    if not args.only_realtime:
+        figures.update(cost_ratios(model, args.rounds))
+        figures.update(engine_overheads(model, args.rounds))
+        figures["two_graph_parallel_ratio"] = two_graph_ratio(model, args.rounds)
     if not args.no_realtime:
         figures.update(late_blocks(model, args.seconds, args.period))
     load = os.getloadavg()

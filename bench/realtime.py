@@ -31,6 +31,7 @@ Usage: python bench/realtime.py [--period 256] [--rounds 3] [--seconds 20]
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -60,12 +61,19 @@ def bare_client(server: str) -> int:
     import jack
     import numpy  # noqa: F401 - get_array() imports it on first use, inside the callback otherwise
 
+    from ravebox.host.cycletimes import CycleTimes
+
     client = jack.Client("bare", servername=server, no_start_server=True)
     inp, out = client.inports.register("in"), client.outports.register("out")
+    times, rate, period = CycleTimes(), float(client.samplerate), client.blocksize
+    clock = time.perf_counter
 
     @client.set_process_callback
     def process(frames: int) -> None:
+        t0 = clock()
+        late = client.frames_since_cycle_start
         out.get_array()[:] = inp.get_array()
+        times.record(late / rate, clock() - t0)
 
     client.activate()
     client.connect("system:capture_1", inp)
@@ -74,7 +82,11 @@ def bare_client(server: str) -> int:
     sys.stdin.read()
     client.deactivate()
     client.close()
+    print(json.dumps(times.to_json(period / rate)), flush=True)
     return 0
+
+
+BARE_CALLBACK: dict = {}   # the last bare phase's callback start/run profile (CycleTimes.to_json)
 
 
 def phase_bare(server: str, seconds: float, xruns: XrunCounter) -> int:
@@ -89,7 +101,11 @@ def phase_bare(server: str, seconds: float, xruns: XrunCounter) -> int:
         return xruns.count - before
     finally:
         proc.stdin.close()
+        tail = proc.stdout.read().strip().splitlines()
         proc.wait(20)
+        if tail:
+            BARE_CALLBACK.clear()
+            BARE_CALLBACK.update(json.loads(tail[-1]))
 
 
 def phase_ravebox(server: str, box: Path, seconds: float, xruns: XrunCounter, sock: Path) -> tuple[int, dict]:

@@ -140,7 +140,8 @@ class Host:
         measure = getattr(engine, "measure", None)
         p99 = None
         if callable(measure):
-            measure()
+            if not getattr(engine, "costs", None):  # the daemon times them before it opens its client
+                measure()
             p99 = engine.block_p99(self._lanes(engine))
         headroom = choose(self.settings.headroom_periods, p99, session.period, session.sample_rate,
                           engine.block_size)
@@ -178,7 +179,7 @@ class Host:
     def _session(self, client) -> Session:
         """A session with the configured MIDI inputs (the same names after every reconnect)."""
         return Session(client, self.timeline, self.midi_in, self.midi_out, self.settings.midi_inputs,
-                       self.clock_out, self.feedback_inputs)
+                       self.clock_out, self.feedback_inputs, self.settings.control_rt_priority)
 
     def _warn_unconnectable_inputs(self) -> None:
         """Say at start-up which MIDI inputs no ``[[jack.connect]]`` rule names (they need manual patching)."""

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import threading
 from collections.abc import Sequence
 from time import perf_counter
 
@@ -38,8 +39,10 @@ from ravebox.clock.clockout import ClockOut
 from ravebox.config.jack import CLOCK_OUTPUT, DEFAULT_MIDI_INPUTS, FEEDBACK_SUFFIX, MIDI_OUTPUT
 from ravebox.errors import HostError
 from ravebox.host import jackmessages
+from ravebox.host.cycletimes import CycleTimes
 from ravebox.host.audiopath import AudioPath, GraphIO
 from ravebox.host.latency import LatencyReporter
+from ravebox.host.rtprio import make_realtime
 from ravebox.host.rings import ByteRing, MidiRing
 from ravebox.host.timeline import Timeline
 
@@ -78,8 +81,12 @@ class Session:
 
     def __init__(self, client: jack.Client, timeline: Timeline, midi_in: MidiRing, midi_out: ByteRing,
                  midi_inputs: Sequence[str] = DEFAULT_MIDI_INPUTS, clock_out: ClockOut | None = None,
-                 feedback_inputs: Sequence[str] = ()) -> None:
+                 feedback_inputs: Sequence[str] = (), notify_rt_priority: int = 0) -> None:
+        """``notify_rt_priority``: SCHED_FIFO priority libjack's notification thread takes on its
+        first callback (0: left as libjack made it; see :meth:`_notified`)."""
         self.client = client
+        self._notify_rt_priority = notify_rt_priority
+        self._notify_thread: int | None = None
         self.midi_inputs = tuple(midi_inputs)  # short names; position = port index in the MIDI ring
         self.name = client.name
         self.sample_rate = client.samplerate
@@ -97,6 +104,7 @@ class Session:
         self.callback_errors = 0
         self.callback_max_s = 0.0          # longest process callback so far (seconds)
         self.callback_total_s = 0.0
+        self.cycle_times = CycleTimes()    # when in its period the callback starts, how long it runs
         self.ports_changed = True          # a port came or went: the main thread re-runs auto-connect
         self.connections_changed = True    # a connection or port came or went: the main thread relabels sources
         self.connection_events: collections.deque = collections.deque(maxlen=1024)
@@ -181,6 +189,7 @@ class Session:
     def _process(self, n: int) -> None:
         """Process thread: stamp MIDI, send queued MIDI, run the audio path. Never raises."""
         t0 = perf_counter()
+        late = self.client.frames_since_cycle_start   # wake-up and GIL wait, in frames
         try:
             path = self.path
             frame = self.timeline.on_cycle(self.client.last_frame_time, n)
@@ -215,6 +224,7 @@ class Session:
         if spent > self.callback_max_s:
             self.callback_max_s = spent
         self.callback_total_s += spent
+        self.cycle_times.record(late / self.sample_rate, spent)
 
     def _send_midi(self) -> None:
         ports = self._out_ports_by_index
@@ -233,25 +243,44 @@ class Session:
             view = out.peek_view()
 
     # -- JACK notification threads -----------------------------------------------------
+    def _notified(self) -> None:
+        """Notification thread, on every callback: on the first, take ``notify_rt_priority``.
+
+        Why: each callback runs Python, so it holds the GIL; a thread of normal priority
+        that the kernel preempts while holding it (a busy box: a model block fills a
+        core) keeps the process callback waiting for the GIL past its period -- an xrun,
+        whose own notification then does the same. At the control thread's realtime
+        priority (below JACK's) it runs its few lines and lets go.
+        """
+        if self._notify_thread is None:
+            self._notify_thread = threading.get_native_id()
+            make_realtime(self._notify_rt_priority, "JACK notification thread")
+
     def _on_shutdown(self, status: jack.Status, reason: str) -> None:
+        self._notified()
         self.lost_reason = reason
         self.lost = True
 
     def _on_xrun(self, delayed_usecs: float) -> None:
+        self._notified()
         self.xruns += 1
 
     def _on_blocksize(self, blocksize: int) -> None:
+        self._notified()
         if self._active and blocksize != self.period:
             self.format_changed = True
 
     def _on_samplerate(self, samplerate: int) -> None:
+        self._notified()
         if self._active and samplerate != self.sample_rate:
             self.format_changed = True
 
     def _on_port_registration(self, port: jack.Port | None, register: bool) -> None:
+        self._notified()
         self.ports_changed = True  # a port gone matters too: a declined pair is released (autoconnect)
         self.connections_changed = True
 
     def _on_port_connect(self, a: jack.Port | None, b: jack.Port | None, connect: bool) -> None:
+        self._notified()
         self.connection_events.append((a.name if a else None, b.name if b else None, connect))
         self.connections_changed = True

@@ -1,10 +1,11 @@
 """The composition root of ``ravebox run``: config -> JACK host + engine + clock + mapping -> main loop.
 
 Start order (stopped in reverse, in ``finally``): load and validate the box;
-connect to JACK (its rate and period decide the engine's); assemble the parts
+ask the JACK server its rate (the engine is built for it; :func:`server_rate`); assemble the parts
 (:func:`ravebox.assembly.assemble`, the same function render uses: engine --
 loads and warms every model, a rate mismatch is a clear error -- parameter
-store, clock follower, mapping runtime, event router); the mapping reloader;
+store, clock follower, mapping runtime, event router); time the warm models
+(the headroom); connect the JACK client (``Host.open``); the mapping reloader;
 the host (ports, control thread, worker, activate, auto-connect); then freeze
 the garbage collector and tell the observers we are ready.
 
@@ -51,6 +52,24 @@ log = logging.getLogger("ravebox.daemon")
 
 STOP_BUDGET_S = 0.05
 HEALTH_STALL_S = 2.0
+
+
+def server_rate(settings: JackSettings) -> int:
+    """Main thread: the JACK server's sample rate, asked by a client that closes at once.
+
+    Why not keep that client open: loading, tuning and timing a full-size model takes
+    tens of seconds, and a JACK client left idle that long before it registers its ports
+    once failed to register them. So the daemon asks the rate (the engine is built for
+    it), loads, then opens its real client (``Host.open``) and registers at once; a
+    server that changed its rate meanwhile is refused by ``Host.start``'s rate check.
+    """
+    from ravebox.host.session import open_client
+
+    client = open_client(settings.client_name, settings.server)
+    try:
+        return int(client.samplerate)
+    finally:
+        client.close()
 
 
 def graph_io(engine) -> list[GraphIO]:
@@ -123,8 +142,12 @@ class Daemon:
         self.box = box = load_box(self.config_path)
         jack_settings = self._jack_settings(box)
         self.host = host = Host(jack_settings)
-        rate, period = host.open()
+        rate = server_rate(jack_settings)
         self.parts = parts = assemble(box, rate, seed=box.output.seed, engine_factory=self._engine_factory)
+        measure = getattr(parts.engine, "measure", None)
+        if callable(measure):
+            measure()  # time the warm models now, not while a JACK client waits for its ports
+        host.open()  # the client opens only once the models are loaded, warm and timed
         self.engine, self.store, self.follower, self.runtime = parts.engine, parts.store, parts.follower, parts.mapping
         if hasattr(self.engine, "prepare_swap"):
             self.model_reloader = ModelReloader(self.engine, box)
@@ -221,9 +244,24 @@ class Daemon:
             gc.set_threshold(50_000, 50, 1000)
 
     # -- main loop (main thread) -------------------------------------------------------------
+    def _main_realtime(self) -> None:
+        """The main loop at the control thread's realtime priority (below JACK's and the worker's).
+
+        Why: the main loop runs Python every 20 ms, so it takes the GIL; at normal priority,
+        preempted by the kernel while holding it (on a box whose model fills a core, the other
+        core is shared by everything else), it kept the process callback from the GIL past
+        its period: xruns (``bench/fullsize.py`` prints the callback's start delay).
+        Model loads for a reload run on their own threads (``service/model_reload.py``).
+        """
+        from ravebox.host.rtprio import make_realtime
+
+        if self.host is not None:
+            make_realtime(self.host.settings.control_rt_priority, "main thread")
+
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT (or :meth:`request_stop`); returns the process exit code."""
         self._install_signals()  # again, in case start() ran on another thread's behalf
+        self._main_realtime()
         next_tick = next_watch = time.monotonic()
         while not self._stop.is_set():
             self._stop.wait(0.02)
@@ -443,6 +481,8 @@ class Daemon:
                      "callback_max_ms": round(1000.0 * host.session.callback_max_s, 3) if host.session else None,
                      "callback_mean_ms": round(1000.0 * host.session.callback_total_s / max(1, path.cycles), 3)
                      if host.session else None,
+                     "callback": (host.session.cycle_times.to_json(path.period / path.sample_rate)
+                                  if host.session else None),
                      "realtime": {"worker": bool(host.worker and host.worker.realtime),
                                   "control": bool(control and control.realtime)}},
             "clock": self._clock_status(path.clock),

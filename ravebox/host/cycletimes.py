@@ -1,0 +1,75 @@
+"""When the JACK process callback starts within its period, and how long it runs: two histograms.
+
+Why: an xrun means some client had not finished when the period ended. For a Python
+client the callback's own run time (``callback_mean_ms``) is only half of it: before
+the first line of Python runs, the process thread must wake and take the GIL, which
+another thread of the daemon (the inference worker between torch calls, the control
+thread) may hold. ``start`` is the time from the cycle's start to the callback's
+first line (wake-up and GIL wait), ``run`` the callback itself; their tails tell
+which one costs the periods (``bench/fullsize.py`` prints both).
+
+Threads: :meth:`CycleTimes.record` runs on the JACK process thread (two list index
+increments, no allocation beyond Python's small ints); :meth:`to_json` on any other
+thread reads the counts (a count read mid-update is off by one, never torn).
+"""
+
+from __future__ import annotations
+
+BIN_S = 50e-6     # 50 us bins
+BINS = 400        # up to 20 ms; the last bin holds everything longer
+
+
+class CycleTimes:
+    """Histograms of the callback's start delay and run time (seconds) per period."""
+
+    def __init__(self) -> None:
+        self.start = [0] * BINS
+        self.run = [0] * BINS
+        self.start_max = 0.0
+        self.run_max = 0.0
+        self.cycles = 0
+
+    def record(self, start_s: float, run_s: float) -> None:
+        """Process thread: one period's start delay and run time."""
+        i = int(start_s * 20000.0)  # / BIN_S
+        self.start[i if 0 <= i < BINS else (BINS - 1 if i > 0 else 0)] += 1
+        j = int(run_s * 20000.0)
+        self.run[j if j < BINS else BINS - 1] += 1
+        if start_s > self.start_max:
+            self.start_max = start_s
+        if run_s > self.run_max:
+            self.run_max = run_s
+        self.cycles += 1
+
+    @staticmethod
+    def quantile(counts: list[int], q: float) -> float:
+        """Upper edge (seconds) of the bin holding quantile ``q`` of ``counts`` (0.0 when empty)."""
+        total = sum(counts)
+        if not total:
+            return 0.0
+        need, seen = q * total, 0
+        for i, c in enumerate(counts):
+            seen += c
+            if seen >= need:
+                return (i + 1) * BIN_S
+        return len(counts) * BIN_S
+
+    def over(self, seconds: float) -> int:
+        """Periods whose callback started ``seconds`` or more into the period."""
+        return sum(self.start[int(seconds / BIN_S):])
+
+    def to_json(self, period_s: float | None = None) -> dict[str, float | int]:
+        out: dict[str, float | int] = {
+            "cycles": self.cycles,
+            "start_p50_ms": round(1e3 * self.quantile(self.start, 0.5), 3),
+            "start_p99_ms": round(1e3 * self.quantile(self.start, 0.99), 3),
+            "start_p999_ms": round(1e3 * self.quantile(self.start, 0.999), 3),
+            "start_max_ms": round(1e3 * self.start_max, 3),
+            "run_p50_ms": round(1e3 * self.quantile(self.run, 0.5), 3),
+            "run_p99_ms": round(1e3 * self.quantile(self.run, 0.99), 3),
+            "run_p999_ms": round(1e3 * self.quantile(self.run, 0.999), 3),
+            "run_max_ms": round(1e3 * self.run_max, 3),
+        }
+        if period_s:
+            out["start_over_half_period"] = self.over(period_s / 2)
+        return out
