@@ -23,6 +23,11 @@ How it flows:
   and takes only :class:`FrameStamp`'s short lock.
 - The **control thread** drains every source's ring and labels the events
   ``"<input> <- <device>"`` (:attr:`ravebox.host.control.ControlLoop.alsa_sources`).
+- A source closed because its port vanished (an unplug) is handed to
+  ``retire`` after the new tuple is published: the control thread then
+  delivers what is left in its ring and releases the momentary controls that
+  source held (sustain/freeze, notes, a bent wheel), as for a JACK MIDI source
+  that goes away (:meth:`ravebox.host.control.ControlLoop.retire_source`).
 
 Timing: JACK MIDI events are stamped with their sample offset inside the cycle
 they arrived in; an ALSA event is stamped with JACK's estimate of the current
@@ -161,7 +166,9 @@ class AlsaInputs:
     """Opens, re-scans and closes the direct-ALSA inputs of ``[jack] alsa_inputs``. Main thread only.
 
     ``publish(sources)`` hands the control loop a tuple of ``(ring, parser,
-    label)`` after every change. ``midi_in_factory`` makes an ALSA ``MidiIn``
+    label)`` after every change; ``retire(source)`` then gets the ``(ring,
+    parser, label)`` of each source closed because its port vanished (not at
+    shutdown), so what it held can be released. ``midi_in_factory`` makes an ALSA ``MidiIn``
     (default :func:`open_alsa_midi_in`; tests inject a fake, as no ALSA
     sequencer exists there); with the default, ``/dev/snd/seq`` is checked first.
     """
@@ -169,10 +176,12 @@ class AlsaInputs:
     def __init__(self, specs: Sequence[AlsaInputSpec], stamp: Callable[[], int],
                  publish: Callable[[tuple], None], parser_factory: Callable[[str], object], *,
                  midi_in_factory: Callable[[], object] | None = None, rescan_s: float = RESCAN_S,
-                 ring_slots: int = RING_SLOTS, clock: Callable[[], float] = time.monotonic) -> None:
+                 ring_slots: int = RING_SLOTS, clock: Callable[[], float] = time.monotonic,
+                 retire: Callable[[tuple], None] | None = None) -> None:
         self.specs = tuple(specs)
         self._stamp = stamp
         self._publish = publish
+        self._retire = retire
         self._parser_factory = parser_factory
         self._factory = midi_in_factory or open_alsa_midi_in
         self._seq_path = SEQ_DEVICE if midi_in_factory is None else None
@@ -199,13 +208,14 @@ class AlsaInputs:
         listing = self._list()
         self._set_reason(listing.reason)
         present = {p.raw for p in listing.ports}
-        changed = False
+        gone = []
         for key in [k for k in self.sources if k[1] not in present]:
             source = self.sources.pop(key)
             source.close()
             self.closes += 1
-            changed = True
+            gone.append(source)
             log.info("ALSA MIDI input closed: %s (%s gone)", source.label, source.raw)
+        changed = bool(gone)
         self._failed = {k for k in self._failed if k[1] in present}   # a vanished port may be retried
         for spec in self.specs:
             for port in listing.ports:
@@ -215,6 +225,9 @@ class AlsaInputs:
                 changed |= self._open(spec, port, key)
         if changed:
             self._publish_sources()
+        if self._retire is not None:
+            for source in gone:
+                self._retire((source.ring, source.parser, source.label))
 
     def close(self) -> None:
         """Main thread, at shutdown: unpublish, then close every port and the scanner (idempotent)."""

@@ -45,7 +45,8 @@ ring, where the process callback counts every message it cannot keep
 
 Vanished sources: when the main thread relabels an input because its source
 changed or went away, it asks :meth:`release_source` (run here, the store's one
-writer) to let go of the momentary controls that source held.
+writer) to let go of the momentary controls that source held; for a direct-ALSA
+port that vanished it asks :meth:`retire_source` (its ring's last events, then the release).
 
 Thread: :meth:`run` is the control thread. :attr:`labels`, :attr:`alsa_sources`,
 :attr:`learner` and :attr:`feedback` are replaced by other threads; each is a
@@ -198,13 +199,19 @@ class ControlLoop(LoopThread):
                 count += 1
         del backlog[:take]
         for ring, parser, label in self.alsa_sources:
-            item = ring.pop()
-            while item is not None:
-                for event in parser.feed(item[0], item[2]):
-                    self._deliver(event, label, False, self.thru)
-                    count += 1
-                item = ring.pop()
+            count += self._drain_alsa(ring, parser, label)
         self.events += count
+        return count
+
+    def _drain_alsa(self, ring: MidiRing, parser, label: str) -> int:
+        """Deliver what waits in one direct-ALSA source's ring (never feeds the clock)."""
+        count = 0
+        item = ring.pop()
+        while item is not None:
+            for event in parser.feed(item[0], item[2]):
+                self._deliver(event, label, False, self.thru)
+                count += 1
+            item = ring.pop()
         return count
 
     def _coalesce(self, backlog: list[tuple[int, int, bytes]]) -> None:
@@ -230,6 +237,18 @@ class ControlLoop(LoopThread):
         release = getattr(self.mapping, "release_port", None)
         if callable(release):
             self.released += release(label, self._now())
+
+    def retire_source(self, ring: MidiRing, parser, label: str) -> None:
+        """Control thread (via :meth:`post`): a direct-ALSA source was closed (its port vanished).
+
+        What it pushed before closing is delivered first (a release sent just
+        before the unplug still counts), then what it held is released, unless
+        an open source still carries the same label (a second, identical
+        controller): its held controls are indistinguishable by label.
+        """
+        self.events += self._drain_alsa(ring, parser, label)
+        if all(other != label for _, _, other in self.alsa_sources):
+            self.release_source(label)
 
     def post(self, fn: Callable[[], object]) -> None:
         """Any thread: run ``fn`` on the control thread at its next pass, without waiting."""

@@ -169,12 +169,17 @@ class Host:
         self._stamp = FrameStamp(self.timeline)
         self._stamp.attach(session.client)
         self.alsa = AlsaInputs(self.settings.alsa_inputs, self._stamp, self._publish_alsa, parser_factory,
-                               midi_in_factory=self._alsa_factory)
+                               midi_in_factory=self._alsa_factory, retire=self._retire_alsa)
         self.alsa.scan()
 
     def _publish_alsa(self, sources: tuple) -> None:
         """Main thread: hand the open ALSA sources to the control loop (one reference assignment)."""
         self.control.alsa_sources = sources
+
+    def _retire_alsa(self, source: tuple) -> None:
+        """Main thread: an ALSA port vanished; the control thread releases what it held."""
+        control = self.control
+        control.post(lambda: control.retire_source(*source))
 
     def _session(self, client) -> Session:
         """A session with the configured MIDI inputs (the same names after every reconnect)."""

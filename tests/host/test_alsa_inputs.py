@@ -52,6 +52,20 @@ range = [-40, 0]
 cc = 7
 port = "Midi Through"
 target = "mix.wet"
+[[map]]
+cc = 64
+port = "nanoKONTROL2"
+button = "momentary"
+target = "latent.freeze"
+[[map]]
+note = 36
+button = "momentary"
+target = "loop.enabled"
+[[map]]
+pitchbend = true
+target = "latent.bias"
+dim = 0
+range = [-2, 2]
 """
 
 
@@ -152,11 +166,19 @@ def rig(tmp_path: Path, ports: list[str], specs=(AlsaInputSpec("knobs", "nanokon
     stamp.attach(FakeClient(last_frame_time=1000, frame_time=1100))
     alsa, clock = FakeAlsa(ports), Clock()
     inputs = AlsaInputs(specs, stamp, lambda sources: setattr(loop, "alsa_sources", sources), PortParser,
-                        midi_in_factory=alsa.factory, clock=clock)
+                        midi_in_factory=alsa.factory, clock=clock,
+                        retire=lambda source: loop.post(lambda: loop.retire_source(*source)))
     return alsa, inputs, loop, store, clock
 
 
 GAIN, WET = ParamKey("out.gain_db", "main"), ParamKey("mix.wet", "main")
+FREEZE, LOOP, BEND = ParamKey("latent.freeze", "main"), ParamKey("loop.enabled", "main"), \
+    ParamKey("latent.bias", "main", 0)
+HOLD = ([0xB0, 64, 127], [0x90, 36, 100], [0xE0, 0x7F, 0x7F])     # sustain/freeze, a note on, the wheel at max
+
+
+def held(store: ParamStore) -> tuple[float, float, float]:
+    return store.target(FREEZE), store.target(LOOP), round(store.target(BEND), 3)
 
 
 # -- config ---------------------------------------------------------------------------------
@@ -433,3 +455,56 @@ def test_a_closing_source_is_muted_before_its_port_closes(tmp_path):
     assert midi_in.closed and midi_in.callback is None
     callback(([0xB0, 7, 1], 0.0), None)                            # in flight: rtmidi had picked it up
     assert len(ring) == 0
+
+
+# -- a vanished source lets go of what it held -------------------------------------------------
+
+def test_an_unplugged_device_releases_sustain_the_note_and_the_bend(tmp_path):
+    alsa, inputs, loop, store, clock = rig(tmp_path, [NANO_20])
+    inputs.poll()
+    for message in HOLD:
+        alsa.send(NANO_20, message)
+    loop.step()
+    assert held(store) == (1.0, 1.0, 2.0)
+    alsa.send(NANO_20, [0xB0, 7, 0])            # the last fader move, still in the ring at the unplug
+    alsa.ports = []
+    clock.t = 2.0
+    inputs.poll()
+    assert loop.alsa_sources == ()              # unpublished: only the retirement reads its ring now
+    loop.step()
+    assert store.target(GAIN) == pytest.approx(-40.0)   # delivered before the release
+    assert held(store) == (0.0, 0.0, 0.0) and loop.released == 3
+
+
+def test_a_second_identical_device_keeps_what_is_held_under_the_shared_label(tmp_path):
+    alsa, inputs, loop, store, clock = rig(tmp_path, [NANO_20, NANO_24])
+    inputs.poll()
+    assert [s[2] for s in loop.alsa_sources] == [LABEL, LABEL]
+    alsa.send(NANO_20, HOLD[0])
+    loop.step()
+    alsa.ports = [NANO_20]                      # the other one is unplugged: same label, nothing released
+    clock.t = 2.0
+    inputs.poll()
+    loop.step()
+    assert store.target(FREEZE) == 1.0 and loop.released == 0
+    inputs.close()                              # shutdown closes, it does not release
+    loop.step()
+    assert store.target(FREEZE) == 1.0 and loop.released == 0
+
+
+@needs_jackd
+@pytest.mark.jack
+def test_daemon_releases_what_an_unplugged_alsa_device_held(jack_server, tmp_path):
+    """The real wiring: the daemon's main thread re-scans, the control thread releases (fake sequencer injected)."""
+    box = write_box(tmp_path, mapping=MAPPING, extra='alsa_inputs = [{ input = "knobs", device = "nanoKONTROL2" }]')
+    alsa = FakeAlsa([NANO_20])
+    with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
+        host, store = daemon.host, daemon.store
+        host.alsa._factory, host.alsa._seq_path = alsa.factory, None    # this machine has no ALSA sequencer
+        assert wait_for(lambda: [s[2] for s in host.control.alsa_sources] == [LABEL])
+        for message in HOLD:
+            alsa.send(NANO_20, message)
+        assert wait_for(lambda: held(store) == (1.0, 1.0, 2.0))
+        alsa.ports = []                                                 # unplugged
+        assert wait_for(lambda: held(store) == (0.0, 0.0, 0.0))
+        assert host.control.alsa_sources == () and daemon.status()["counters"]["midi_released"] == 3
