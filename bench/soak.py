@@ -144,11 +144,27 @@ class Probe:
         self.client.close()
 
 
-def rss_kb(pid: int) -> int:
+def status_field(pid: int, key: str) -> int:
+    """An integer field of ``/proc/PID/status`` (``VmRSS`` in kB, ``Threads``), 0 when absent."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(key + ":"):
             return int(line.split()[1])
     return 0
+
+
+def smaps_by_kind(pid: int) -> dict[str, int]:
+    """Resident kB per kind of mapping: ``[heap]``, ``[stack]``, ``anon`` (glibc arenas, torch/numpy buffers,
+    thread stacks) or the mapped file's name, from ``/proc/PID/smaps`` (where a growth lives, not just its size)."""
+    kinds: dict[str, int] = {}
+    kind = "anon"
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split(maxsplit=5)
+        if len(head) >= 5 and "-" in head[0] and not head[0].endswith(":"):
+            kind = Path(head[5]).name if len(head) == 6 and not head[5].startswith("[") else (
+                head[5] if len(head) == 6 else "anon")
+        elif head and head[0] == "Rss:":
+            kinds[kind] = kinds.get(kind, 0) + int(head[1])
+    return kinds
 
 
 def slope_kb_per_min(samples: list[tuple[float, int]]) -> float:
@@ -192,6 +208,8 @@ def main() -> int:
     parser.add_argument("--sample-s", type=float, default=5.0, help="seconds between RSS samples")
     parser.add_argument("--settle-s", type=float, default=60.0, help="RSS before this is not fitted")
     parser.add_argument("--period", type=int, default=256)
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra environment for ravebox (e.g. MALLOC_ARENA_MAX=2 to test an allocator cause)")
     args = parser.parse_args()
 
     from ravebox.host.dummyserver import JackServer
@@ -204,12 +222,13 @@ def main() -> int:
     ceiling = 10.0 ** (CEILING_DB / 20.0)
     env = dict(os.environ, RAVEBOX_CONTROL_SOCKET=str(sock), NOTIFY_SOCKET="", RAVEBOX_LOG_LEVEL="WARNING",
                JACK_NO_START_SERVER="1")
+    extra = dict(item.split("=", 1) for item in args.env)
     with JackServer(period=args.period) as server:
         probe = Probe(server.name, args.cc_rate, ceiling)
         bare = subprocess.Popen([sys.executable, str(REPO / "bench" / "realtime.py"), "--bare-client", server.name],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         proc = subprocess.Popen([sys.executable, "-m", "ravebox.service.cli", "run", "--config", str(box),
-                                 "--server", server.name], env=env, cwd=REPO)
+                                 "--server", server.name], env={**env, **extra}, cwd=REPO)
         try:
             assert bare.stdout.readline().strip() == "ready"
             first = wait_running(sock, proc)
@@ -218,13 +237,16 @@ def main() -> int:
             sent0 = probe.sent
             probe.checking = True
             t0 = time.monotonic()
-            rss, base = [], []
+            rss, base, maps, threads = [], [], {}, []
             while (elapsed := time.monotonic() - t0) < args.minutes * 60.0:
                 if proc.poll() is not None:
                     raise RuntimeError(f"ravebox died during the soak (exit {proc.returncode})")
                 if elapsed >= args.settle_s:
-                    rss.append((elapsed, rss_kb(proc.pid)))
-                    base.append((elapsed, rss_kb(bare.pid)))
+                    rss.append((elapsed, status_field(proc.pid, "VmRSS")))
+                    base.append((elapsed, status_field(bare.pid, "VmRSS")))
+                    threads.append(status_field(proc.pid, "Threads"))
+                    maps.setdefault("first", smaps_by_kind(proc.pid))
+                    maps["last"] = smaps_by_kind(proc.pid)
                 time.sleep(args.sample_s)
             probe.checking = False
             sent = probe.sent - sent0
@@ -248,6 +270,13 @@ def main() -> int:
     print(f"rss_start_kb: {rss[0][1] if rss else 0}, rss_end_kb: {rss[-1][1] if rss else 0}")
     per_minute = [r for t, r in rss if int(t) % 60 < args.sample_s]
     print(f"rss_each_minute_kb: {' '.join(str(r) for r in per_minute)}")
+    if maps:
+        first, last = maps["first"], maps["last"]
+        grown = sorted(((last.get(k, 0) - first.get(k, 0), k) for k in set(first) | set(last)), reverse=True)
+        print("rss_growth_by_mapping_kb: " + ", ".join(f"{k} {d:+d}" for d, k in grown if d)
+              + f" (from {sum(first.values())} kB); threads {threads[0]} -> {threads[-1]}")
+    if extra:
+        print(f"ravebox environment: {' '.join(args.env)}")
     print(f"samples_checked: {probe.samples}")
     print(f"events: sent {sent}, handled {handled}, coalesced {coalesced}, ring dropped {delta('midi_dropped')}")
     print(f"xruns: {delta('xruns')}, worker_skipped: {delta('worker_skipped')} "
