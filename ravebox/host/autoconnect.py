@@ -33,6 +33,13 @@ A user's disconnect (``jack_disconnect``, a patchbay) also holds against the
 rules: the pair is *declined* until one of its ports goes away and comes back
 (a replug, a restart of either client), then the rules apply to it again.
 
+Telling a user's disconnect from a vanishing port: a disconnect is decided one
+observation later (it is *pending* meanwhile, and no pass reconnects it), by
+when JACK's notice that one of its ports was unregistered (sent right after
+the disconnect) has arrived. A pair whose port vanished is not the user's
+decision, even if a port of the same name is back already (a USB replug
+faster than the main loop: the two ends "both exist" by the time it looks).
+
 Thread: main thread only (it calls into JACK's non-realtime API); the name
 functions are pure and run anywhere.
 """
@@ -181,6 +188,8 @@ class AutoConnector:
         self.rules = tuple(rules)
         self.remembered: set[tuple[str, str]] = set()
         self.declined: set[tuple[str, str]] = set()  # disconnected by a user: not redone while both exist
+        self.pending: list[tuple[str, str]] = []     # disconnects not decided yet (see the module docstring)
+        self._vanished: set[str] = set()             # ports unregistered as of the previous observation
         self.made = 0
         self.failed = 0
         self.passes = 0
@@ -197,7 +206,7 @@ class AutoConnector:
                    for a in own for b in client.get_all_connections(a)}
         made = 0
         for source, dest, why in wanted:
-            if (source, dest) in present or (source, dest) in self.declined:
+            if (source, dest) in present or (source, dest) in self.declined or (source, dest) in self.pending:
                 continue
             present.add((source, dest))
             if self._connect(client, source, dest, why):
@@ -225,15 +234,36 @@ class AutoConnector:
         log.warning("could not connect %s -> %s: %s", source, dest, exc)
 
     def observe(self, client: jack.Client, events: Iterable[tuple[str | None, str | None, bool]],
-                own_client: str) -> None:
-        """Learn from port-connect notifications (main thread, after draining the session's deque)."""
-        existing = None
+                own_client: str, vanished: Iterable[str] = ()) -> bool:
+        """Learn from port-connect notifications (main thread, after draining the session's deques).
+
+        ``vanished``: names of ports unregistered since the last call (drained
+        after ``events``). Disconnects are decided at the next call (see the
+        module docstring); returns True when a pending pair turned out to be
+        a vanished port's, so the caller re-runs the rules at once.
+        """
+        vanished = set(vanished)
+        gone, self._vanished = self._vanished | vanished, vanished
+        connected_now = set()
+        disconnected = []
         for a, b, connected in events:
             if a is None or b is None or not (a.startswith(own_client + ":") or b.startswith(own_client + ":")):
                 continue
             if connected:
                 self.remembered.add((a, b))
                 self.declined.discard((a, b))
+                connected_now.add((a, b))
+            else:
+                connected_now.discard((a, b))
+                disconnected.append((a, b))
+        undecided, self.pending = self.pending, [pair for pair in disconnected if pair not in connected_now]
+        freed = False
+        existing = None
+        for a, b in undecided:
+            if (a, b) in connected_now or (a, b) in self.pending:
+                continue                  # connected again meanwhile, or a newer disconnect decides next time
+            if a in gone or b in gone:
+                freed = True              # a port went away (perhaps back already): not the user's decision
                 continue
             if existing is None:
                 existing = {p.name for p in list_ports(client)}
@@ -242,10 +272,13 @@ class AutoConnector:
                 self.declined.add((a, b))
                 log.info("%s -> %s disconnected while both ports exist: kept apart until one of them "
                          "goes away and comes back", a, b)
+        return freed
 
     def forget_declined(self) -> None:
         """Every port went away (the session ended): the rules apply to every pair again."""
         self.declined.clear()
+        self.pending.clear()
+        self._vanished.clear()
 
 
 def describe(rules: Sequence[ConnectRule], own_shortnames: Sequence[tuple[str, bool, bool]],
@@ -256,7 +289,11 @@ def describe(rules: Sequence[ConnectRule], own_shortnames: Sequence[tuple[str, b
     ravebox client would register (so this works while ravebox is not running).
     The port's line says which allow pattern admitted it and, when an alias
     (not the name) matched, which alias; indented lines list the aliases and,
-    for a MIDI source, the device label its events would carry.
+    for a MIDI source, the device label its events would carry. A rule with
+    ``hardware = true`` (all the built-in ones) admits only the server's own
+    physical ports (:func:`is_hardware`): a software client its pattern matches
+    is shown as ``- (software: ... admits hardware only)``, so a player sees why it
+    is not connected. The last line says which ports are hardware, if any rule asks.
     """
     lines = []
     for port in sorted(ports, key=lambda p: natural_key(p.name)):
@@ -267,22 +304,31 @@ def describe(rules: Sequence[ConnectRule], own_shortnames: Sequence[tuple[str, b
         label = device_label(names[0], names[1:])
         if not port.is_audio and not port.is_input and label != port.name:
             lines.append(f"    label {label!r} (in MidiEvent.port as 'INPUT <- label' when it is an input's only source)")
+    if any(rule.hardware for rule in rules):
+        lines.append("(hardware: JACK's physical flag on a port of the server's own 'system' client -- the sound card "
+                     "and the -X seq MIDI bridge; any other client needs a [[jack.connect]] rule of its own)")
     return lines
 
 
 def _targets(rules: Sequence[ConnectRule], own_shortnames: Sequence[tuple[str, bool, bool]], port: jack.Port,
              names: tuple[str, ...], own_client: str) -> str:
-    hits = []
+    hits, software = [], []
     for rule in rules:
         found = rule.match(names)
         if found is None:
             continue
+        ours = [f"{own_client}:{short}" for short, is_input, is_audio in own_shortnames
+                if rule.matches_own(short) and is_input != port.is_input and is_audio == port.is_audio]
+        if rule.hardware and not is_hardware(port):
+            software += ours
+            continue
         pattern, via = found
-        how = f"allow {pattern!r}" + ("" if via == port.name else f" on alias {via!r}")
-        for short, is_input, is_audio in own_shortnames:
-            if rule.matches_own(short) and is_input != port.is_input and is_audio == port.is_audio:
-                hits.append(f"{own_client}:{short} ({how})")
+        how = f"allow {pattern!r}" + ("" if via == port.name else f" on alias {via!r}") + \
+            (", hardware" if rule.hardware else "")
+        hits += [f"{name} ({how})" for name in ours]
     if hits:
         return ", ".join(dict.fromkeys(hits))
+    if software:
+        return f"- (software: the rule of {', '.join(dict.fromkeys(software))} admits hardware only)"
     denied = next((d for r in rules if (d := r.denied_by(names)) is not None), None)
     return f"denied ({denied!r})" if denied else "-"

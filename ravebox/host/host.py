@@ -215,11 +215,13 @@ class Host:
         if session is None or session.lost or session.format_changed:
             self._recover()
             return
-        if session.connection_events:
+        if session.connection_events or session.vanished_ports or self.connector.pending:
             events = [session.connection_events.popleft() for _ in range(len(session.connection_events))]
+            vanished = [session.vanished_ports.popleft() for _ in range(len(session.vanished_ports))]
             self._feedback_connected(session, events)
             try:
-                self.connector.observe(session.client, events, session.name)
+                if self.connector.observe(session.client, events, session.name, vanished):
+                    session.ports_changed = True      # a replug's pair is free again: connect it now
             except Exception as exc:  # noqa: BLE001 - ports come and go while we look
                 log.warning("could not learn connection changes: %s", exc)
         now = time.monotonic()

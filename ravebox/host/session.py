@@ -108,6 +108,7 @@ class Session:
         self.ports_changed = True          # a port came or went: the main thread re-runs auto-connect
         self.connections_changed = True    # a connection or port came or went: the main thread relabels sources
         self.connection_events: collections.deque = collections.deque(maxlen=1024)
+        self.vanished_ports: collections.deque = collections.deque(maxlen=1024)   # names of ports unregistered
         self._in_ports: list[list[jack.OwnPort]] = []
         self._out_ports: list[list[jack.OwnPort]] = []
         self._in_arrays: list[list] = []
@@ -278,6 +279,11 @@ class Session:
     def _on_port_registration(self, port: jack.Port | None, register: bool) -> None:
         self._notified()
         self.ports_changed = True  # a port gone matters too: a declined pair is released (autoconnect)
+        if not register and port is not None:   # JACK notifies a port's disconnects before its unregistration
+            try:
+                self.vanished_ports.append(port.name)
+            except jack.JackError:
+                pass
         self.connections_changed = True
 
     def _on_port_connect(self, a: jack.Port | None, b: jack.Port | None, connect: bool) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from ravebox.config.diagnostics import Diagnostics
 from ravebox.config.jack import ConnectRule, JackSettings, parse
-from ravebox.host.autoconnect import describe, natural_key, planned
+from ravebox.host.autoconnect import AutoConnector, describe, natural_key, planned
 
 
 @dataclass
@@ -80,3 +80,34 @@ def test_describe_names_the_pattern():
 
 def test_natural_sort():
     assert sorted(["c_10", "c_9", "c_1"], key=natural_key) == ["c_1", "c_9", "c_10"]
+
+
+class Ports:
+    """A JACK client's port listing, for AutoConnector.observe (which reads only names)."""
+
+    def __init__(self, *names: str) -> None:
+        self.names = names
+
+    def get_ports(self) -> list[P]:
+        return [P(n, n.startswith("rbx:"), False) for n in self.names]
+
+
+def test_a_disconnect_is_decided_one_observation_later_and_a_vanished_port_is_never_a_user_decision():
+    pair, both = ("ctl:out", "rbx:midi_in"), Ports("ctl:out", "rbx:midi_in")
+    replug = AutoConnector(())
+    replug.observe(both, [(*pair, False)], "rbx", ["ctl:out"])     # gone and back before the main thread looked
+    assert replug.pending == [pair] and not replug.declined
+    assert replug.observe(both, [], "rbx") is True                   # decided: the port's, not the user's
+    assert not replug.pending and not replug.declined
+    late = AutoConnector(())
+    late.observe(both, [(*pair, False)], "rbx")                     # the unregistration notice comes a poll later
+    assert late.observe(both, [], "rbx", ["ctl:out"]) is True and not late.declined
+    user = AutoConnector(())
+    user.remembered.add(pair)
+    user.observe(both, [(*pair, False)], "rbx")                     # jack_disconnect: both ports stay
+    assert not user.declined
+    assert user.observe(both, [], "rbx") is False
+    assert user.declined == {pair} and pair not in user.remembered
+    again = AutoConnector(())
+    again.observe(both, [(*pair, False), (*pair, True)], "rbx")     # disconnected and connected again meanwhile
+    assert not again.pending and pair in again.remembered

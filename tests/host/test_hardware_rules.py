@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import time
+import subprocess
+import sys
 
 import jack
 import pytest
@@ -28,11 +29,30 @@ def test_a_client_posing_as_a_controller_or_a_clock_is_not_patched_in(jack_serve
             audio = rogue.outports.register("capture_1", is_physical=True)
             audio.set_alias("system:capture_7")
             rogue.activate()
-            daemon.host.session.ports_changed = True
-            time.sleep(3.0)                                 # several auto-connect passes of the main loop
+            connector = daemon.host.connector
+            passes = connector.passes
+            assert wait_for(lambda: connector.passes >= passes + 2, timeout=60)   # auto-connect passes since
             for port in ("midi_in", "clock_in", "main_in_1"):
                 peers = [p.name for p in client.get_all_connections(f"{me}:{port}")]
                 assert not any(name.startswith("my_midi_clock:") for name in peers), (port, peers)
         finally:
             rogue.deactivate()
             rogue.close()
+
+
+def test_ports_shows_a_software_client_is_not_admitted_by_the_hardware_only_rules(jack_server):
+    rogue = jack.Client("my_midi_clock", servername=jack_server.name, no_start_server=True)
+    try:
+        rogue.midi_outports.register("out", is_physical=True)   # any client may set the flag on its own port
+        rogue.activate()
+        done = subprocess.run([sys.executable, "-m", "ravebox.service.cli", "ports", "--server", jack_server.name],
+                              capture_output=True, text=True, timeout=120)
+    finally:
+        rogue.deactivate()
+        rogue.close()
+    assert done.returncode == 0, done.stderr
+    lines = {line.split()[0]: line for line in done.stdout.splitlines() if line and not line.startswith(" ")}
+    assert "-> ravebox:main_in_1 (allow '^system:capture_', hardware)" in lines["system:capture_1"]
+    assert lines["my_midi_clock:out"].endswith(
+        "-> - (software: the rule of ravebox:clock_in admits hardware only)")
+    assert any(line.startswith("(hardware: JACK's physical flag") for line in done.stdout.splitlines())

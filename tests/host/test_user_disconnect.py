@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import jack
 import pytest
 
@@ -34,4 +36,38 @@ def test_a_user_disconnect_holds_until_the_peer_comes_back(jack_server, tmp_path
             with Controller(jack_server.env()):                           # ... and came back: the rule applies
                 assert wait_for(lambda: [p.name for p in patch.get_all_connections("fakectl:out")] == [PAIR[1]])
         finally:
+            patch.close()
+
+
+def test_a_replug_faster_than_the_main_loop_is_not_taken_for_a_user_disconnect(jack_server, tmp_path):
+    """The controller vanishes and returns under the same name before the main thread looks (a fast USB replug):
+    its disconnect was caused by the port going away, so the rule connects it again."""
+    box = write_box(tmp_path)
+    with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
+        host, connector = daemon.host, daemon.host.connector
+        gate, held = threading.Event(), threading.Event()
+        gate.set()
+        real_poll = host.poll
+
+        def poll() -> None:                      # the daemon's main loop calls host.poll(): hold it at will
+            if not gate.is_set():
+                held.set()
+                gate.wait()
+            real_poll()
+
+        host.poll = poll
+        patch = jack.Client("patch", servername=jack_server.name, no_start_server=True)
+        try:
+            with Controller(jack_server.env()) as ctl:
+                assert wait_for(lambda: PAIR in connector.remembered)
+                gate.clear()
+                assert held.wait(30)                                      # the main thread waits at the gate
+                ctl.kill()                                                # unplugged ...
+                assert wait_for(lambda: not patch.get_ports("^fakectl:"))
+            with Controller(jack_server.env()):                           # ... and back, same name
+                gate.set()                                                # only now does the main loop look
+                assert wait_for(lambda: [p.name for p in patch.get_all_connections(PAIR[0])] == [PAIR[1]])
+                assert PAIR not in connector.declined and PAIR in connector.remembered
+        finally:
+            gate.set()
             patch.close()
