@@ -20,6 +20,13 @@ handled (``midi_events``) and what it coalesced on purpose
 (``midi_coalesced``); ``events_lost`` = sent - handled - coalesced (events
 dropped by a full ring are included; they are counted separately too).
 
+Allocator (``--malloc-stats``): ravebox then runs under a small wrapper
+whose thread reads glibc's ``mallinfo2()`` every ``--sample-s`` (every arena:
+bytes in use, free bytes kept, mmapped) and, with ``--trim-s N``, calls
+``malloc_trim(0)`` every N seconds. In-use growth is memory something holds (a
+leak, native or Python); free-kept growth with flat in-use is fragmentation
+the allocator has not returned (a trim or ``MALLOC_ARENA_MAX`` changes it).
+
 Ends with ``late_blocks``, ``rss_growth_kb_per_min``,
 ``baseline_rss_growth_kb_per_min``, ``rss_growth_ratio``, ``nonfinite_samples``,
 ``over_ceiling_samples`` and ``events_lost`` lines.
@@ -84,6 +91,41 @@ step = 0.05
 target = "latent.bias"
 dim = 0
 """
+
+
+# ravebox under glibc allocator statistics (and optional trimming); argv: stats_file sample_s trim_s -- cli args
+MALLOC_WRAPPER = r"""
+import ctypes, sys, threading, time
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in
+                "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = Info
+path, sample_s, trim_s = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+def watch():
+    next_trim = time.monotonic() + trim_s
+    with open(path, "a", buffering=1) as out:
+        while True:
+            m = libc.mallinfo2()
+            out.write(f"{time.monotonic():.1f} {m.uordblks} {m.fordblks} {m.hblkhd}\n")
+            if trim_s > 0 and time.monotonic() >= next_trim:
+                libc.malloc_trim(0)
+                next_trim += trim_s
+            time.sleep(sample_s)
+threading.Thread(target=watch, daemon=True, name="soak-mallinfo").start()
+from ravebox.service.cli import main
+sys.exit(main(sys.argv[5:]))
+"""
+
+
+def malloc_slopes(path: Path, since: float) -> tuple[float, float, float]:
+    """kB/min slopes of (in use, free kept, mmapped) from the wrapper's lines at or after monotonic ``since``."""
+    rows = [tuple(float(x) for x in line.split()) for line in path.read_text().splitlines() if line.strip()]
+    rows = [r for r in rows if r[0] >= since]
+    if len(rows) < 3:
+        return float("nan"), float("nan"), float("nan")
+    t = np.array([r[0] for r in rows]) / 60.0
+    return tuple(float(np.polyfit(t, np.array([r[i] for r in rows]) / 1024.0, 1)[0]) for i in (1, 2, 3))
 
 
 class Probe:
@@ -210,6 +252,8 @@ def main() -> int:
     parser.add_argument("--period", type=int, default=256)
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for ravebox (e.g. MALLOC_ARENA_MAX=2 to test an allocator cause)")
+    parser.add_argument("--malloc-stats", action="store_true", help="log glibc mallinfo2() inside ravebox")
+    parser.add_argument("--trim-s", type=float, default=0.0, help="with --malloc-stats: malloc_trim(0) every N s")
     args = parser.parse_args()
 
     from ravebox.host.dummyserver import JackServer
@@ -227,8 +271,11 @@ def main() -> int:
         probe = Probe(server.name, args.cc_rate, ceiling)
         bare = subprocess.Popen([sys.executable, str(REPO / "bench" / "realtime.py"), "--bare-client", server.name],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-        proc = subprocess.Popen([sys.executable, "-m", "ravebox.service.cli", "run", "--config", str(box),
-                                 "--server", server.name], env={**env, **extra}, cwd=REPO)
+        stats = work / "mallinfo.txt"
+        launch = (["-c", MALLOC_WRAPPER, str(stats), str(args.sample_s), str(args.trim_s), "--"]
+                  if args.malloc_stats else ["-m", "ravebox.service.cli"])
+        proc = subprocess.Popen([sys.executable, *launch, "run", "--config", str(box), "--server", server.name],
+                                env={**env, **extra}, cwd=REPO)
         try:
             assert bare.stdout.readline().strip() == "ready"
             first = wait_running(sock, proc)
@@ -237,6 +284,7 @@ def main() -> int:
             sent0 = probe.sent
             probe.checking = True
             t0 = time.monotonic()
+            settled_at = t0 + args.settle_s
             rss, base, maps, threads = [], [], {}, []
             while (elapsed := time.monotonic() - t0) < args.minutes * 60.0:
                 if proc.poll() is not None:
@@ -277,6 +325,11 @@ def main() -> int:
               + f" (from {sum(first.values())} kB); threads {threads[0]} -> {threads[-1]}")
     if extra:
         print(f"ravebox environment: {' '.join(args.env)}")
+    if args.malloc_stats:
+        in_use, free_kept, mapped = malloc_slopes(stats, settled_at)
+        print(f"malloc (glibc, every arena{f', malloc_trim every {args.trim_s:g} s' if args.trim_s else ''}): "
+              f"in use {in_use:+.1f} kB/min, free kept {free_kept:+.1f} kB/min, mmapped {mapped:+.1f} kB/min")
+        print(f"malloc_in_use_growth_kb_per_min: {in_use:.1f}")
     print(f"samples_checked: {probe.samples}")
     print(f"events: sent {sent}, handled {handled}, coalesced {coalesced}, ring dropped {delta('midi_dropped')}")
     print(f"xruns: {delta('xruns')}, worker_skipped: {delta('worker_skipped')} "
