@@ -103,6 +103,27 @@ def running_daemon(box: Path, server: str, engine_factory=None, observers=()):
         daemon.shutdown()
 
 
+def deliver(ctl: "Controller", daemon, *lines: str, until=None, tries: int = 5, timeout: float = 15.0) -> None:
+    """Send MIDI ``lines`` until ``until()`` holds (default: the daemon handled that many more events);
+    resend only when JACK had an xrun meanwhile.
+
+    Why: at an xrun JACK drops the MIDI of the cycle a client missed (``bench/soak.py`` counts it:
+    ``events_lost`` follows ``xruns``), as a message can be lost on stage and the musician moves the
+    knob again. A message lost with NO xrun to blame is ravebox's fault and fails here. ``lines``
+    must be safe to repeat as a group (absolute CC values; a release, then a press).
+    """
+    host, control = daemon.host, daemon.host.control
+    for _ in range(tries):
+        before, xruns = control.events + control.coalesced, host.xruns
+        for line in lines:
+            ctl.send(line)
+        done = until or (lambda: control.events + control.coalesced >= before + len(lines))
+        if wait_for(done, timeout):
+            return
+        assert host.xruns > xruns, f"{lines} had no effect and JACK had no xrun to lose them in"
+    raise AssertionError(f"{lines} had no effect {tries} times, each time with an xrun")
+
+
 class Controller:
     """The MIDI sender subprocess (mido over rtmidi's JACK API), driven line by line.
 

@@ -14,7 +14,7 @@ import pytest
 
 from ravebox.host.latency import CAPTURE, get_range
 from ravebox.params.table import ParamKey
-from tests.host.daemonkit import MODELS, TWO_GRAPHS_CONNECT, Controller, running_daemon, wait_for, write_box
+from tests.host.daemonkit import Controller, MODELS, TWO_GRAPHS_CONNECT, deliver, running_daemon, wait_for, write_box
 from tests.host.jackclients import Sink, Source, Tone, rms, voiced_level_db
 from tests.host.test_host_passthrough import impulse_delays, impulses
 from tests.jackserver import needs_jackd
@@ -92,12 +92,11 @@ def test_real_engine_output_follows_cc(jack_server, tmp_path):
             with Controller(jack_server.env()) as ctl:
                 assert wait_for(lambda: ("fakectl:out", "rbx:midi_in") in daemon.host.connector.remembered)
                 assert wait_for(lambda: daemon.host.worker.progress > 10)
-                ctl.send("cc 1 7 127")
-                assert wait_for(lambda: daemon.store.target(ParamKey("out.gain_db", "main")) == 0.0)
+                deliver(ctl, daemon, "cc 1 7 127", until=lambda: daemon.store.target(ParamKey("out.gain_db", "main")) == 0.0)
                 loud = level_after(sink)
                 assert loud > -60                                  # the model makes sound from the tone
-                ctl.send("cc 1 7 0")                                # -> -40 dB
-                assert wait_for(lambda: daemon.store.target(ParamKey("out.gain_db", "main")) == -40.0)
+                deliver(ctl, daemon, "cc 1 7 0",                    # -> -40 dB
+                        until=lambda: daemon.store.target(ParamKey("out.gain_db", "main")) == -40.0)
                 quiet = level_after(sink)
                 assert abs((loud - quiet) - 40.0) < 4.0, (loud, quiet)
             assert not np.isnan(sink.recorded(0)).any()

@@ -16,7 +16,7 @@ import pytest
 
 from ravebox.host.democlients import XrunCounter
 from ravebox.params.table import ParamKey
-from tests.host.daemonkit import TWO_GRAPHS_CONNECT, Controller, running_daemon, wait_for, write_box
+from tests.host.daemonkit import TWO_GRAPHS_CONNECT, Controller, deliver, running_daemon, wait_for, write_box
 from tests.host.jackclients import Sink, Tone, rms
 from tests.host.standins import PassEngine
 from tests.jackserver import JackServer, needs_jackd
@@ -73,15 +73,13 @@ def test_midi_source_unplugged_and_back(jack_server, tmp_path):
     with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
         with Controller(jack_server.env()) as ctl:
             assert wait_for(lambda: ("fakectl:out", "rbx:midi_in") in daemon.host.connector.remembered)
-            ctl.send("cc 1 7 0")
-            assert wait_for(lambda: gain(daemon) == -40.0)
+            deliver(ctl, daemon, "cc 1 7 0", until=lambda: gain(daemon) == -40.0)
             ctl.kill()                                                      # the USB cable is pulled
         assert wait_for(lambda: not any(p.name.startswith("fakectl:")
                                         for p in daemon.host.session.client.get_ports()))
         with Controller(jack_server.env()) as ctl:                          # ... and plugged back in
             assert wait_for(lambda: bool(daemon.host.session.client.get_all_connections("rbx:midi_in")))
-            ctl.send("cc 1 7 127")
-            assert wait_for(lambda: gain(daemon) == 0.0)
+            deliver(ctl, daemon, "cc 1 7 127", until=lambda: gain(daemon) == 0.0)
 
 
 def test_flood_of_1000_cc_per_second(jack_server, tmp_path):
@@ -92,17 +90,19 @@ def test_flood_of_1000_cc_per_second(jack_server, tmp_path):
             with Controller(jack_server.env()) as ctl:
                 assert wait_for(lambda: ("fakectl:out", "rbx:midi_in") in daemon.host.connector.remembered)
                 control = daemon.host.control
-                before = control.events + control.coalesced
+                before, xruns = control.events + control.coalesced, daemon.host.xruns
                 ctl.send("flood 3000 1000 1 8")                             # 3 s of mix.wet sweeps
-                ctl.send("cc 1 8 127")
                 # the closing CC lands after the whole flood, so the daemon has caught up once it shows
-                assert wait_for(lambda: daemon.store.target(ParamKey("mix.wet", "main")) == 1.0, timeout=60)
+                deliver(ctl, daemon, "cc 1 8 127", until=lambda: daemon.store.target(ParamKey("mix.wet", "main")) == 1.0,
+                        timeout=60)
+                xruns = daemon.host.xruns - xruns
             # a CC superseded within one drain pass is coalesced (counted, never parsed): both were received
             received = control.events + control.coalesced - before
             assert daemon.host.midi_in.dropped == 0 and daemon.host.midi_in.oversized == 0   # ravebox lost none
             assert daemon.host.control.errors == 0
-            # rtmidi's JACK output in the sender process may itself drop a few under load on this VM
-            assert 2900 <= received <= 3001, received
+            # rtmidi's JACK output in the sender process may itself drop a few under load on this VM, and
+            # around an xrun a late reader can see one cycle's events twice (at most ~6 at 1000/s, period 256)
+            assert 2900 <= received <= 3001 + 6 * xruns, (received, xruns)
             assert wait_for(lambda: level(sink) > 0.3)                      # audio still flows
         finally:
             tone.close()
@@ -119,8 +119,7 @@ def test_garbage_bytes_are_counted_and_ignored(jack_server, tmp_path):
             assert wait_for(lambda: ("fakectl:out", "rbx:midi_in") in daemon.host.connector.remembered)
             sent = [raw for raw in GARBAGE if ctl.send(f"raw {raw}") == "ok"]
             assert len(sent) >= 5
-            ctl.send("cc 1 7 0")                                            # a good message after the junk
-            assert wait_for(lambda: gain(daemon) == -40.0)
+            deliver(ctl, daemon, "cc 1 7 0", until=lambda: gain(daemon) == -40.0)   # a good message after the junk
         counters = daemon.status()["counters"]
         assert counters["midi_garbage"] + counters["midi_dropped"] > 0
         assert daemon.host.control.errors == 0

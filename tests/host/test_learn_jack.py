@@ -12,7 +12,7 @@ import pytest
 
 from ravebox.params.table import ParamKey
 from ravebox.service.observers import ControlSocketObserver
-from tests.host.daemonkit import Controller, running_daemon, wait_for, write_box
+from tests.host.daemonkit import Controller, deliver, running_daemon, wait_for, write_box
 from tests.host.standins import PassEngine
 from tests.jackserver import needs_jackd
 
@@ -38,7 +38,7 @@ def test_learn_writes_a_checked_entry_that_reproduces_the_move(jack_server, tmp_
             done=cli("status", "learn", "gate.depth", "--graph", "main", "--socket", str(sock), "--timeout", "60")))
         learner.start()
         assert wait_for(lambda: daemon.host.control.learner is not None, timeout=30)
-        ctl.send("cc 3 21 127")                                   # knob: CC 21 on channel 3, all the way up
+        deliver(ctl, daemon, "cc 3 21 127")                       # knob: CC 21 on channel 3, all the way up
         learner.join(90)
         done = answer["done"]
         assert done.returncode == 0, done.stdout + done.stderr
@@ -51,14 +51,13 @@ def test_learn_writes_a_checked_entry_that_reproduces_the_move(jack_server, tmp_
         assert daemon.status()["learn"]["last"]["ok"]
         key = ParamKey("gate.depth", "main")
         assert daemon.store.target(key) == 0.0                    # the teaching move did not play
-        ctl.send("cc 3 21 64")
-        assert wait_for(lambda: abs(daemon.store.target(key) - 64 / 127) < 1e-6)
+        deliver(ctl, daemon, "cc 3 21 64", until=lambda: abs(daemon.store.target(key) - 64 / 127) < 1e-6)
         # learning the same knob again: asked first, nothing written; --add keeps both
         ctl_thread = threading.Thread(target=lambda: answer.update(again=cli(
             "status", "learn", "mix.wet", "--socket", str(sock), "--timeout", "60")))
         ctl_thread.start()
         assert wait_for(lambda: daemon.host.control.learner is not None, timeout=30)
-        ctl.send("cc 3 21 10")
+        deliver(ctl, daemon, "cc 3 21 10")
         ctl_thread.join(90)
         again = answer["again"]
         assert again.returncode == 1 and "already mapped by map[2]" in again.stdout and "--replace" in again.stdout

@@ -10,13 +10,16 @@ import numpy as np
 import pytest
 import soundfile
 
+from ravebox.params.table import ParamKey
 from ravebox.service.observers import ControlSocketObserver
-from tests.host.daemonkit import TEST_MAPPING, Controller, running_daemon, wait_for, write_box
+from tests.host.daemonkit import TEST_MAPPING, Controller, deliver, running_daemon, wait_for, write_box
 from tests.host.jackclients import Tone, rms
 from tests.host.standins import PassEngine
 from tests.jackserver import needs_jackd
 
 pytestmark = [needs_jackd, pytest.mark.jack]
+
+ENABLED = ParamKey("record.enabled")
 
 MAPPING = TEST_MAPPING + """
 [[map]]
@@ -53,10 +56,11 @@ def test_record_start_stop_and_a_mapped_toggle_write_flac(jack_server, tmp_path)
             assert stopped.returncode == 0 and "recorded" in stopped.stdout
             first = sorted((tmp_path / "takes").glob("ravebox-*.flac"))
             assert wait_for(lambda: bool(daemon.host.session.client.get_all_connections("rbx:midi_in")))
-            ctl.send("cc 1 20 127")                                   # the mapped button: start ...
+            # the mapped button: start ... (a release, then a press: safe to repeat if an xrun ate it)
+            deliver(ctl, daemon, "cc 1 20 0", "cc 1 20 127", until=lambda: daemon.store.target(ENABLED) == 1.0)
             assert wait_for(lambda: daemon.status()["record"].get("seconds", 0) >= 1.2, timeout=60)  # shown rounded to 0.1 s
-            ctl.send("cc 1 20 0")
-            ctl.send("cc 1 20 127")                                   # ... and stop (a toggle)
+            deliver(ctl, daemon, "cc 1 20 0", "cc 1 20 127",            # ... and stop (a toggle)
+                    until=lambda: daemon.store.target(ENABLED) == 0.0)
             assert wait_for(lambda: not daemon.status()["record"]["recording"], timeout=30)
         finally:
             tone.close()
