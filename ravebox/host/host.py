@@ -67,6 +67,9 @@ class Host:
         self.control: ControlLoop | None = None
         self.connector = AutoConnector(settings.connect)
         self.headroom: Headroom | None = None
+        self.headroom_resizes = 0         # times a swapped-in model's timing re-sized the headroom
+        self._p99_seen: float | None = None
+        self._retired: list[AudioPath] = []   # paths replaced while running (closed with the host)
         self.parallel_graphs = True   # two or more graphs: one worker thread per graph (per core)
         self.reconnects = 0
         self.xruns_before = 0          # xruns of sessions that ended
@@ -103,6 +106,7 @@ class Host:
         session = self._session(self._client)
         session.check_rate(required_rate, "the models")
         self.headroom = self._headroom(engine, session)
+        self._p99_seen = self.headroom.p99_s
         self._path_args = dict(graphs=list(graphs), sample_rate=session.sample_rate, block=engine.block_size,
                                headroom_periods=self.headroom.periods,
                                engine_latency=int(getattr(engine, "latency_frames", 0)),
@@ -215,6 +219,7 @@ class Host:
         if session is None or session.lost or session.format_changed:
             self._recover()
             return
+        self._follow_costs(session)
         if session.connection_events or session.vanished_ports or self.connector.pending:
             events = [session.connection_events.popleft() for _ in range(len(session.connection_events))]
             vanished = [session.vanished_ports.popleft() for _ in range(len(session.vanished_ports))]
@@ -337,6 +342,51 @@ class Host:
             self._stamp.attach(session.client)
         self._autoconnect(session)
 
+    # -- headroom after a model swap (main thread) ---------------------------------------------
+    def _follow_costs(self, session: Session) -> None:
+        """A swapped-in model was timed (``Engine.prepare_swap``): re-size a measured headroom.
+
+        More periods as soon as the new p99 needs them (else every block would be late);
+        fewer only when it needs at most half as many (a swap's timing runs beside the
+        playing worker and reads high, so small decreases are noise, not worth a cut).
+        """
+        engine = self.worker.engine if self.worker else None
+        if self.headroom is None or self.headroom.source == "box" or not hasattr(engine, "block_p99"):
+            return
+        p99 = engine.block_p99(self._lanes(engine))
+        if p99 is None or p99 == self._p99_seen:
+            return
+        self._p99_seen = p99
+        wanted = choose(None, p99, self.path.period, self.path.sample_rate, engine.block_size)
+        if wanted.periods > self.headroom.periods or 2 * wanted.periods <= self.headroom.periods:
+            self._resize_headroom(session, wanted)
+
+    def _resize_headroom(self, session: Session, headroom: Headroom, fade_ms: float = 10.0) -> None:
+        """Main thread: play a new audio path with ``headroom`` (fade out, switch, fade in).
+
+        Why a new path: the headroom sets where each block's wet output plays, so a change
+        shifts the output in time (a gap or a cut of the difference); the fade keeps that
+        from clicking. The rings start empty, so the first blocks play the late fallback."""
+        old = self.path
+        self._path_args["headroom_periods"] = headroom.periods
+        new = self._new_path(old.period, self._stages_factory, old.store)
+        new.clock, new.late_blocks, new.tap = old.clock, old.late_blocks, old.tap
+        for was, now in zip(old.mutes, new.mutes):
+            now.gain = now.target = was.target
+        new.master.gain = 0.0
+        new.master.set_target(1.0, fade_ms, new.sample_rate)
+        old.master.set_target(0.0, fade_ms, old.sample_rate)
+        deadline = time.monotonic() + 0.1
+        while not old.master.settled and time.monotonic() < deadline:
+            time.sleep(0.002)
+        self.path = new
+        session.use_path(new)
+        self._retired.append(old)
+        log.info("headroom re-sized after a model swap: %d -> %d period(s) (measured p99 %.1f ms); latency %d frames",
+                 self.headroom.periods, headroom.periods, 1e3 * (headroom.p99_s or 0.0), new.latency)
+        self.headroom = headroom
+        self.headroom_resizes += 1
+
     # -- queries (any thread) --------------------------------------------------------------
     def headroom_now(self) -> Headroom | None:
         """The headroom in force, judged by the latest measured costs (a hot swap re-measures its model)."""
@@ -396,8 +446,9 @@ class Host:
         for part in (self.worker, self.control):
             if part is not None:
                 part.stop()
-        if self.path is not None:
-            self.path.close()
+        for path in (*self._retired, self.path):
+            if path is not None:
+                path.close()
 
     def __enter__(self) -> "Host":
         return self

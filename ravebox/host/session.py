@@ -120,7 +120,7 @@ class Session:
         self._clock_port: jack.OwnMidiPort | None = None
         self._clock_emit = None            # the clock port's write_midi_event, bound once
         self._latency: LatencyReporter | None = None
-        self._started = False
+        self._started: AudioPath | None = None   # the path the callback started (start_at) last
         self._active = False
         self._closed = False
 
@@ -147,7 +147,7 @@ class Session:
         self._clock_port = self.client.midi_outports.register(CLOCK_OUTPUT)
         self._clock_emit = self._clock_port.write_midi_event
         self._latency = LatencyReporter(self.client, list(zip(self._in_ports, self._out_ports)),
-                                        lambda: path.latency)
+                                        lambda: self.path.latency)
         self._latency.install()
         self.client.set_process_callback(self._process)
         self.client.set_shutdown_callback(self._on_shutdown)
@@ -156,6 +156,13 @@ class Session:
         self.client.set_samplerate_callback(self._on_samplerate)
         self.client.set_port_registration_callback(self._on_port_registration, only_available=False)
         self.client.set_port_connect_callback(self._on_port_connect, only_available=False)
+
+    def use_path(self, path: AudioPath) -> None:
+        """Main thread: the process callback plays ``path`` from its next cycle (same graphs and
+        ports; another headroom), and JACK is told the new latency."""
+        self.path = path
+        if self._active:
+            self._latency.recompute()
 
     def activate(self) -> None:
         self.client.activate()
@@ -194,9 +201,9 @@ class Session:
         try:
             path = self.path
             frame = self.timeline.on_cycle(self.client.last_frame_time, n)
-            if not self._started:
+            if self._started is not path:     # the first cycle, or a new path (``use_path``)
                 path.start_at(frame)
-                self._started = True
+                self._started = path
             elif frame > path.written:
                 path.gap(frame)
             elif frame < path.written:

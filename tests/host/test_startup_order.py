@@ -14,6 +14,8 @@ from __future__ import annotations
 import jack
 import pytest
 
+from ravebox.engine.cost import GraphCost
+from ravebox.models.timing import CallTiming
 from tests.host.daemonkit import running_daemon, wait_for, write_box
 from tests.host.standins import PassEngine
 from tests.jackserver import needs_jackd
@@ -34,38 +36,41 @@ def _name_free(server: str) -> bool:
 
 
 class TimedPassEngine(PassEngine):
-    """A pass-through engine that records whether the daemon's client was open when it was timed."""
-
-    server = ""
+    """A pass-through engine with a settable measured p99 (``p99``, seconds per block); with
+    ``server`` set it records whether the daemon's client was open when it was timed."""
 
     def __init__(self, graphs, block_size: int = 2048) -> None:
         super().__init__(graphs, block_size)
         self.costs: dict = {}
+        self.p99 = 0.003
+        self.server = ""
         self.free_while_timed: list[bool] = []
 
     def measure(self) -> dict:
-        self.free_while_timed.append(_name_free(self.server))
-        self.costs = {g.name: object() for g in self.graphs}
+        if self.server:
+            self.free_while_timed.append(_name_free(self.server))
+        timing = CallTiming(self.p99, self.p99, self.p99, 30, self.p99)
+        self.costs = {g.name: GraphCost(g.name, self.block_size / 48000, {"decoder:0": timing}) for g in self.graphs}
         return self.costs
 
     def block_p99(self, lanes: int = 1) -> float:
-        return 0.004
+        return self.p99
 
 
 def test_the_jack_client_opens_after_the_models_load_and_are_timed(jack_server, tmp_path):
-    TimedPassEngine.server = jack_server.name
     free_while_loading = []
     engines = []
 
     def slow_load(box, rate, seed):
         free_while_loading.append(_name_free(jack_server.name))
         engines.append(TimedPassEngine.factory()(box, rate, seed))
+        engines[-1].server = jack_server.name
         return engines[-1]
 
     with running_daemon(write_box(tmp_path, client=CLIENT), jack_server.name, slow_load) as daemon:
         assert free_while_loading == [True]
         assert engines[0].free_while_timed == [True]        # timed once, before the client opened
-        assert daemon.host.headroom.source == "measured" and daemon.host.headroom.p99_s == 0.004
+        assert daemon.host.headroom.source == "measured" and daemon.host.headroom.p99_s == 0.003
         assert daemon.host.session.client.name == CLIENT    # the real client got the exact name back
         assert wait_for(lambda: daemon.host.worker.progress > 2, timeout=30)
         assert not _name_free(jack_server.name)
