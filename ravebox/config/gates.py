@@ -35,7 +35,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ravebox.config.diagnostics import Diagnostics, did_you_mean
+from ravebox.config.diagnostics import Diagnostics
+from ravebox.config.schema import INVALID, Flag, Integer, Number, Text, is_table, unknown_keys
 from ravebox.gates.patterns import GatePattern, Step, euclid, parse_condition, parse_rate, parse_step_string
 from ravebox.params.table import ParamKey
 
@@ -62,10 +63,9 @@ _EUCLID = ("pulses", "steps", "rotate")
 
 def parse(table: object, diags: Diagnostics, prefix: str = "gates") -> GateSettings:
     """Validate a ``[gates]`` table; every problem goes to ``diags``."""
-    if not isinstance(table, dict):
-        diags.error(prefix, "must be a table")
+    if not is_table(table, diags, prefix):
         return GateSettings()
-    _unknown(table, _TOP, diags, prefix)
+    unknown_keys(table, _TOP, diags, prefix)
     attack = _number(table.get("attack_ms", 2.0), 0.0, 100.0, diags, f"{prefix}.attack_ms")
     release = _number(table.get("release_ms", 5.0), 0.0, 500.0, diags, f"{prefix}.release_ms")
     defaults = (2.0 if attack is None else attack, 5.0 if release is None else release)
@@ -87,25 +87,20 @@ def parse(table: object, diags: Diagnostics, prefix: str = "gates") -> GateSetti
 
 def _pattern(item: object, diags: Diagnostics, path: str, defaults: tuple[float, float],
              index: int) -> GatePattern | None:
-    if not isinstance(item, dict):
-        diags.error(path, "must be a table")
+    if not is_table(item, diags, path):
         return None
-    _unknown(item, _PATTERN, diags, path)
+    unknown_keys(item, _PATTERN, diags, path)
     ok = True
-    name = item.get("name", f"pattern{index}")
-    if not isinstance(name, str) or not name:
-        diags.error(f"{path}.name", "must be a non-empty string")
-        ok = False
+    name = Text().check(item.get("name", f"pattern{index}"), diags, f"{path}.name")
+    ok = name is not INVALID
     step_beats = _rate(item.get("rate", "1/16"), diags, f"{path}.rate")
     steps = _steps(item, diags, path)
     length = _number(item.get("length", 0.5), 0.01, 1.0, diags, f"{path}.length")
     swing = _number(item.get("swing", 0.0), 0.0, 0.5, diags, f"{path}.swing")
     attack = _number(item.get("attack_ms", defaults[0]), 0.0, 100.0, diags, f"{path}.attack_ms")
     release = _number(item.get("release_ms", defaults[1]), 0.0, 500.0, diags, f"{path}.release_ms")
-    seed = item.get("seed", index)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        diags.error(f"{path}.seed", "must be a non-negative integer")
-        ok = False
+    seed = Integer(0).check(item.get("seed", index), diags, f"{path}.seed")
+    ok = ok and seed is not INVALID
     if not ok or None in (step_beats, steps, length, swing, attack, release):
         return None
     return GatePattern(name, steps, step_beats, length, swing, attack, release, seed)
@@ -136,12 +131,11 @@ def _step(item: object, diags: Diagnostics, path: str) -> Step | None:
     if not isinstance(item, dict):
         diags.error(path, "must be a table with level, tie, probability, condition")
         return None
-    _unknown(item, _STEP, diags, path)
+    unknown_keys(item, _STEP, diags, path)
     level = _number(item.get("level", 1.0), 0.0, 1.0, diags, f"{path}.level")
     prob = _number(item.get("probability", 1.0), 0.0, 1.0, diags, f"{path}.probability")
-    tie = item.get("tie", False)
-    if not isinstance(tie, bool):
-        diags.error(f"{path}.tie", "must be true or false")
+    tie = Flag().check(item.get("tie", False), diags, f"{path}.tie")
+    if tie is INVALID:
         return None
     condition = None
     if "condition" in item:
@@ -159,12 +153,11 @@ def _euclid(raw: object, diags: Diagnostics, path: str) -> tuple[Step, ...] | No
     if not isinstance(raw, dict):
         diags.error(path, "must be a table like { pulses = 3, steps = 8 }")
         return None
-    _unknown(raw, _EUCLID, diags, path)
+    unknown_keys(raw, _EUCLID, diags, path)
     values = []
-    for key, default in (("pulses", None), ("steps", None), ("rotate", 0)):
-        v = raw.get(key, default)
-        if isinstance(v, bool) or not isinstance(v, int) or (key == "steps" and not 1 <= v <= 64):
-            diags.error(f"{path}.{key}", "must be an integer" + (" in range 1..64" if key == "steps" else ""))
+    for key, field, default in (("pulses", Integer(), None), ("steps", Integer(1, 64), None), ("rotate", Integer(), 0)):
+        v = field.check(raw.get(key, default), diags, f"{path}.{key}")
+        if v is INVALID:
             return None
         values.append(v)
     try:
@@ -186,13 +179,5 @@ def _rate(value: object, diags: Diagnostics, path: str) -> float | None:
 
 
 def _number(value: object, lo: float, hi: float, diags: Diagnostics, path: str) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
-        diags.error(path, f"must be a number in range {lo:g}..{hi:g}")
-        return None
-    return float(value)
-
-
-def _unknown(table: dict, known: tuple[str, ...], diags: Diagnostics, path: str) -> None:
-    for key in table:
-        if key not in known:
-            diags.error(f"{path}.{key}", "unknown key" + did_you_mean(key, known))
+    checked = Number(lo, hi).check(value, diags, path)
+    return None if checked is INVALID else float(checked)  # type: ignore[arg-type]

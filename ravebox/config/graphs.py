@@ -29,6 +29,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from ravebox.config.diagnostics import Diagnostics, did_you_mean
+from ravebox.config.schema import Choice, Field, Integer, Number, Text, check_table, is_table, unknown_keys
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
 MATCH_MODES = ("pad_zeros", "crop", "pad_noise", "map")
@@ -91,48 +92,43 @@ class BoxSettings:
 _MODEL_KEYS = ("path", "allow_non_streaming", "resample")
 RESAMPLE_MODES = ("auto", "off")
 _GRAPH_KEYS = ("kind", "encoder", "decoder", "decoders", "prior", "match", "map")
-_OUTPUT_TYPES: dict[str, tuple[type, ...]] = {
-    "ceiling_db": (int, float), "crossfade_ms": (int, float), "late_block": (str,),
-    "block_multiple": (int,), "seed": (int,), "torch_threads": (int,), "dc_hz": (int, float),
-    "release_ms": (int, float), "mute_fade_ms": (int, float), "conv_tuning": (str,),
+#: Every key of ``[output]`` with its range.
+_OUTPUT_FIELDS: dict[str, Field] = {
+    "ceiling_db": Number(-60.0, 0.0),
+    "crossfade_ms": Number(0.0, 10000.0),
+    "late_block": Choice(LATE_POLICIES),
+    "block_multiple": Integer(1, 64),
+    "seed": Integer(),
+    "torch_threads": Integer(1, 64),
+    "dc_hz": Number(0.5, 40.0),
+    "release_ms": Number(1.0, 2000.0),
+    "mute_fade_ms": Number(0.0, 1000.0),
+    "conv_tuning": Choice(CONV_TUNING),
 }
-_BOX_KEYS = ("name", "sample_rate")
 
 
-def unknown_keys(table: Mapping, allowed: tuple[str, ...] | Mapping, prefix: str, diags: Diagnostics) -> None:
-    """Report every key of ``table`` not in ``allowed``, with a did-you-mean."""
-    for key in table:
-        if key not in allowed:
-            diags.error(f"{prefix}.{key}", f"unknown key{did_you_mean(key, allowed)}")
+_BOX_FIELDS: dict[str, Field] = {"name": Text(), "sample_rate": Integer(8000, 384000)}
+_BOX_KEYS = tuple(_BOX_FIELDS)
 
 
 def parse_box(table: object, diags: Diagnostics, prefix: str = "box") -> BoxSettings:
-    if not _is_table(table, prefix, diags):
+    if not is_table(table, diags, prefix):
         return BoxSettings()
-    unknown_keys(table, _BOX_KEYS, prefix, diags)
-    name = table.get("name", "box")
-    rate = table.get("sample_rate")
-    if not isinstance(name, str) or not name:
-        diags.error(f"{prefix}.name", "must be a non-empty string")
-        name = "box"
-    if rate is not None and (not isinstance(rate, int) or isinstance(rate, bool) or not 8000 <= rate <= 384000):
-        diags.error(f"{prefix}.sample_rate", "must be an integer between 8000 and 384000")
-        rate = None
-    return BoxSettings(name, rate)
+    return BoxSettings(**check_table(table, _BOX_FIELDS, diags, prefix))  # type: ignore[arg-type]
 
 
 def parse_models(table: object, diags: Diagnostics, base: Path, prefix: str = "models") -> dict[str, ModelSpec]:
     """``[models.NAME] path = "..."`` -> specs; paths are relative to the config's folder."""
     models: dict[str, ModelSpec] = {}
-    if not _is_table(table, prefix, diags):
+    if not is_table(table, diags, prefix):
         return models
     for name, entry in table.items():
         key = f"{prefix}.{name}"
         if isinstance(entry, str):  # shorthand: a = "rave_a.ts"
             entry = {"path": entry}
-        if not _is_table(entry, key, diags):
+        if not is_table(entry, diags, key):
             continue
-        unknown_keys(entry, _MODEL_KEYS, key, diags)
+        unknown_keys(entry, _MODEL_KEYS, diags, key)
         path = entry.get("path")
         if not isinstance(path, str) or not path:
             diags.error(f"{key}.path", "missing model file path")
@@ -156,7 +152,7 @@ def parse_models(table: object, diags: Diagnostics, base: Path, prefix: str = "m
 def parse_graphs(table: object, diags: Diagnostics, models: Mapping[str, ModelSpec],
                  prefix: str = "graphs") -> tuple[GraphSpec, ...]:
     """``[graphs.NAME]`` tables -> specs, checking kinds, model references and matching."""
-    if not _is_table(table, prefix, diags):
+    if not is_table(table, diags, prefix):
         return ()
     graphs = []
     for name, entry in table.items():
@@ -173,9 +169,9 @@ def parse_graphs(table: object, diags: Diagnostics, models: Mapping[str, ModelSp
 
 def _parse_graph(name: str, entry: object, diags: Diagnostics, models: Mapping[str, ModelSpec],
                  key: str) -> GraphSpec | None:
-    if not _is_table(entry, key, diags):
+    if not is_table(entry, diags, key):
         return None
-    unknown_keys(entry, _GRAPH_KEYS, key, diags)
+    unknown_keys(entry, _GRAPH_KEYS, diags, key)
     kind = entry.get("kind", "prior" if "prior" in entry and "encoder" not in entry else "transfer")
     if kind not in GRAPH_KINDS:
         diags.error(f"{key}.kind", f"must be one of {', '.join(GRAPH_KINDS)}{did_you_mean(str(kind), GRAPH_KINDS)}")
@@ -247,45 +243,9 @@ def _matching(entry: Mapping, diags: Diagnostics, key: str) -> tuple[str, tuple[
 
 def parse_output(table: object, diags: Diagnostics, prefix: str = "output") -> OutputSettings:
     """``[output]`` -> settings, each value type- and range-checked."""
-    if not _is_table(table, prefix, diags):
+    if not is_table(table, diags, prefix):
         return OutputSettings()
-    unknown_keys(table, _OUTPUT_TYPES, prefix, diags)
-    values = {}
-    for key, types in _OUTPUT_TYPES.items():
-        if key in table:
-            value = table[key]
-            if not isinstance(value, types) or isinstance(value, bool):
-                diags.error(f"{prefix}.{key}", f"must be a {types[0].__name__}")
-            else:
-                values[key] = float(value) if float in types else value
-    _check_output_ranges(values, diags, prefix)
-    return OutputSettings(**values)
-
-
-_RANGES = {
-    "ceiling_db": (-60.0, 0.0), "crossfade_ms": (0.0, 10000.0), "block_multiple": (1, 64),
-    "torch_threads": (1, 64), "dc_hz": (0.5, 40.0), "release_ms": (1.0, 2000.0), "mute_fade_ms": (0.0, 1000.0),
-}
-
-
-def _check_output_ranges(values: dict, diags: Diagnostics, prefix: str) -> None:
-    for key, (low, high) in _RANGES.items():
-        if key in values and not low <= values[key] <= high:
-            diags.error(f"{prefix}.{key}", f"must be between {low} and {high}, got {values[key]}")
-            del values[key]
-    if "conv_tuning" in values and values["conv_tuning"] not in CONV_TUNING:
-        word = values.pop("conv_tuning")
-        diags.error(f"{prefix}.conv_tuning", f"must be one of {', '.join(CONV_TUNING)}{did_you_mean(word, CONV_TUNING)}")
-    if "late_block" in values and values["late_block"] not in LATE_POLICIES:
-        word = values.pop("late_block")
-        diags.error(f"{prefix}.late_block", f"must be one of {', '.join(LATE_POLICIES)}{did_you_mean(word, LATE_POLICIES)}")
-
-
-def _is_table(value: object, key: str, diags: Diagnostics) -> bool:
-    if isinstance(value, dict):
-        return True
-    diags.error(key, "must be a table")
-    return False
+    return OutputSettings(**check_table(table, _OUTPUT_FIELDS, diags, prefix))  # type: ignore[arg-type]
 
 
 def freeze(mapping: Mapping) -> Mapping:

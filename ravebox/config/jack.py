@@ -52,6 +52,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ravebox.config.diagnostics import Diagnostics, did_you_mean
+from ravebox.config.schema import (INVALID, Choice, Field, Flag, Integer, ListOf, Number, Regex, Text, check_table,
+                                   is_table, unknown_keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,41 +166,45 @@ def feedback_inputs(midi_inputs: Sequence[str], clock_from: str) -> tuple[str, .
     return tuple(name for name in midi_inputs if name != clock_from)
 
 
-_CHOICES = {"gc": ("freeze", "off", "default")}
+#: The plain keys of ``[jack]``, each with its range (the lists and ``clock_from`` are checked below).
+FIELDS: dict[str, Field] = {
+    "client_name": Text(),
+    "server": Text(nonempty=False),
+    "headroom_periods": Integer(0, 64),
+    "midi_thru": Flag(),
+    "control_interval_ms": Number(0.0, 1000.0, above=True),
+    "reconnect_backoff_s": ListOf(Number(0.0, 3600.0, above=True), min_len=1, what="seconds"),
+    "fade_out_ms": Number(0.0, 10000.0, above=True),
+    "gc": Choice(("freeze", "off", "default")),
+    "worker_rt_priority": Integer(0, 64),     # SCHED_FIFO; keep it below JACK's own; 0 = normal scheduling
+    "control_rt_priority": Integer(0, 64),
+}
+_LISTS = ("connect", "midi_inputs", "alsa_inputs", "clock_from")
 _RULE_KEYS = ("port", "allow", "deny", "hardware")
 _ALSA_KEYS = ("input", "device")
 
 
 def parse(table: dict, diags: Diagnostics, prefix: str = "jack") -> JackSettings:
     """Validate a ``[jack]`` table; every problem goes to ``diags`` (never raises itself)."""
-    known = {f for f in JackSettings.__dataclass_fields__}
-    values: dict = {}
-    for key, value in table.items():
-        path = f"{prefix}.{key}"
-        if key not in known:
-            diags.error(path, "unknown key" + did_you_mean(key, known))
-        elif key == "connect":
-            values[key] = _rules(value, diags, path)
-        elif key == "midi_inputs":
-            inputs = _midi_inputs(value, diags, path)
-            if inputs is not None:
-                values[key] = inputs
-        elif key == "alsa_inputs":
-            specs = _alsa_inputs(value, diags, path)
-            if specs is not None:
-                values[key] = specs
-        elif key == "clock_from":
-            pass  # checked below, against the MIDI inputs
-        else:
-            checked = _scalar(key, value, diags, path)
-            if checked is not None:
-                values[key] = checked
+    if not is_table(table, diags, prefix):
+        return JackSettings()
+    values = check_table(table, FIELDS, diags, prefix, known=_LISTS)
+    if "connect" in table:
+        values["connect"] = _rules(table["connect"], diags, f"{prefix}.connect")
+    if "midi_inputs" in table:
+        inputs = _midi_inputs(table["midi_inputs"], diags, f"{prefix}.midi_inputs")
+        if inputs is not None:
+            values["midi_inputs"] = inputs
+    if "alsa_inputs" in table:
+        specs = _alsa_inputs(table["alsa_inputs"], diags, f"{prefix}.alsa_inputs")
+        if specs is not None:
+            values["alsa_inputs"] = specs
     if "clock_from" in table:
         clock = _clock_from(table["clock_from"], values.get("midi_inputs", DEFAULT_MIDI_INPUTS), diags,
                             f"{prefix}.clock_from")
         if clock is not None:
             values["clock_from"] = clock
-    return JackSettings(**values)
+    return JackSettings(**values)  # type: ignore[arg-type]
 
 
 def _midi_inputs(value: object, diags: Diagnostics, path: str) -> tuple[str, ...] | None:
@@ -250,11 +256,8 @@ def _alsa_input(item: object, diags: Diagnostics, path: str) -> AlsaInputSpec | 
     if not isinstance(item, dict):
         diags.error(path, 'must be a table { input = "...", device = "..." }')
         return None
-    ok = True
-    for key in item:
-        if key not in _ALSA_KEYS:
-            diags.error(f"{path}.{key}", "unknown key" + did_you_mean(key, _ALSA_KEYS))
-            ok = False
+    ok = not any(key not in _ALSA_KEYS for key in item)
+    unknown_keys(item, _ALSA_KEYS, diags, path)
     name, device = item.get("input"), item.get("device")
     if name is None:
         diags.error(f"{path}.input", "required: the label prefix of this device's events (e.g. \"knobs\")")
@@ -299,47 +302,6 @@ def _clock_from(value: object, inputs: tuple[str, ...], diags: Diagnostics, path
     return value
 
 
-def _scalar(key: str, value: object, diags: Diagnostics, path: str) -> object | None:
-    default = JackSettings.__dataclass_fields__[key].default
-    if default is None:  # an optional integer (headroom_periods; absent = measured)
-        default = 0
-    if key in _CHOICES:
-        if value not in _CHOICES[key]:
-            diags.error(path, f"must be one of {', '.join(_CHOICES[key])}" + did_you_mean(str(value), _CHOICES[key]))
-            return None
-        return value
-    if isinstance(default, bool):
-        return value if _typed(value, bool, diags, path) else None
-    if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 64:
-            diags.error(path, "must be an integer in range 0..64")
-            return None
-        return value
-    if isinstance(default, float):
-        return _positive(value, diags, path)
-    if isinstance(default, tuple):
-        if not isinstance(value, list) or not value:
-            diags.error(path, "must be a non-empty list of seconds")
-            return None
-        items = [_positive(v, diags, f"{path}[{i}]") for i, v in enumerate(value)]
-        return None if any(v is None for v in items) else tuple(items)
-    return value if _typed(value, str, diags, path) else None
-
-
-def _typed(value: object, kind: type, diags: Diagnostics, path: str) -> bool:
-    if isinstance(value, kind):
-        return True
-    diags.error(path, f"must be a {kind.__name__}, not {type(value).__name__}")
-    return False
-
-
-def _positive(value: object, diags: Diagnostics, path: str) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        diags.error(path, "must be a number greater than 0")
-        return None
-    return float(value)
-
-
 def _rules(value: object, diags: Diagnostics, path: str) -> tuple[ConnectRule, ...]:
     if not isinstance(value, list):
         diags.error(path, "must be an array of tables ([[jack.connect]])")
@@ -351,9 +313,7 @@ def _rule(item: object, diags: Diagnostics, path: str) -> ConnectRule | None:
     if not isinstance(item, dict):
         diags.error(path, "must be a table with port, allow and deny")
         return None
-    for key in item:
-        if key not in _RULE_KEYS:
-            diags.error(f"{path}.{key}", "unknown key" + did_you_mean(key, _RULE_KEYS))
+    unknown_keys(item, _RULE_KEYS, diags, path)
     port = item.get("port")
     if not isinstance(port, str) or not _regex(port, diags, f"{path}.port"):
         if not isinstance(port, str):
@@ -378,9 +338,4 @@ def _rule(item: object, diags: Diagnostics, path: str) -> ConnectRule | None:
 
 
 def _regex(pattern: str, diags: Diagnostics, path: str) -> bool:
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        diags.error(path, f"invalid regular expression {pattern!r}: {exc}")
-        return False
-    return True
+    return Regex().check(pattern, diags, path) is not INVALID

@@ -1,7 +1,7 @@
 """The ``[mapping]`` section of a box config: which mapping file plays the box.
 
 Runs on the main thread while a box config loads (``config/box.py`` calls
-:func:`parse` through the section registry). The mapping file itself is
+:func:`parse`). The mapping file itself is
 loaded and validated here, so one ``ravebox check box.toml`` reports the
 box's and its mapping's problems together::
 
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ravebox.config.diagnostics import Diagnostics, did_you_mean
+from ravebox.config.schema import is_table, unknown_keys
 from ravebox.errors import ConfigError
 from ravebox.mapping import Mapping, PresetBank, bundled_path, load_mapping, load_presets
 from ravebox.mapping.bundled import bundled_names
@@ -35,12 +36,9 @@ class MappingSettings:
 
 def parse(table: dict, diags: Diagnostics, prefix: str = "mapping") -> MappingSettings | None:
     """Validate ``table``; problems (including the mapping file's own) go to ``diags``."""
-    if not isinstance(table, dict):
-        diags.error(prefix, "expected a table")
+    if not is_table(table, diags, prefix):
         return None
-    for key in table:
-        if key not in KEYS:
-            diags.error(f"{prefix}.{key}", f"unknown key{did_you_mean(key, KEYS)}; expected one of {', '.join(KEYS)}")
+    unknown_keys(table, KEYS, diags, prefix)
     base = Path(diags.file).parent
     path = _mapping_path(table.get("file", "default"), base, diags, prefix)
     watch = table.get("watch", True)

@@ -17,9 +17,11 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from ravebox.config.diagnostics import Diagnostics, did_you_mean
+from ravebox.config.diagnostics import Diagnostics
+from ravebox.config.schema import INVALID, Integer, is_table, unknown_keys
 
 KEYS = ("port", "host", "feedback_to")
+PORT = Integer(1, 65535)   # a UDP port number
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,25 +39,21 @@ class OscSettings:
 
 def parse(table: object, diags: Diagnostics, prefix: str = "osc") -> OscSettings:
     """Validate an ``[osc]`` table; every problem goes to ``diags``."""
-    if not isinstance(table, dict):
-        diags.error(prefix, "must be a table")
+    if not is_table(table, diags, prefix):
         return OscSettings()
+    unknown_keys(table, KEYS, diags, prefix)
     values: dict = {}
     for key, value in table.items():
         path = f"{prefix}.{key}"
-        if key not in KEYS:
-            diags.error(path, "unknown key" + did_you_mean(key, KEYS))
-        elif key == "port":
-            if _port(value):
+        if key == "port":
+            if PORT.check(value, diags, path) is not INVALID:
                 values[key] = value
-            else:
-                diags.error(path, f"must be a UDP port number 1..65535, not {value!r}")
         elif key == "host":
             if _address(value):
                 values[key] = value
             else:
                 diags.error(path, f"must be an IP address to listen on (\"127.0.0.1\", \"0.0.0.0\"), not {value!r}")
-        else:
+        elif key == "feedback_to":
             targets = _targets(value, diags, path)
             if targets is not None:
                 values[key] = targets

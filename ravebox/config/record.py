@@ -13,44 +13,41 @@ Parsed on the main thread at start-up, by ``ravebox check`` and by render; never
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from ravebox.config.diagnostics import Diagnostics, did_you_mean
+from ravebox.config.diagnostics import Diagnostics
+from ravebox.config.schema import INVALID, Field, Flag, Number, Text, check_table, is_table
 from ravebox.recording.settings import RecordSettings
 
-_RANGES = {"reserve_mb": (0.0, 1e6), "buffer_s": (1.0, 120.0)}
-KEYS = ("folder", "dry", "reserve_mb", "bits", "buffer_s")
+
+@dataclass(frozen=True, slots=True)
+class _Bits:
+    """16 or 24 (an integer)."""
+
+    def check(self, value: object, diags: Diagnostics, path: str) -> object:
+        if value in (16, 24) and isinstance(value, int) and not isinstance(value, bool):
+            return int(value)
+        diags.error(path, f"must be 16 or 24, not {value!r}")
+        return INVALID
+
+
+#: Every key of ``[record]`` with its range (``folder`` is resolved against the box file's folder).
+FIELDS: dict[str, Field] = {
+    "folder": Text(what="folder path (a string)"),
+    "dry": Flag(),
+    "reserve_mb": Number(0.0, 1e6),
+    "bits": _Bits(),
+    "buffer_s": Number(1.0, 120.0),
+}
+KEYS = tuple(FIELDS)
 
 
 def parse(table: object, diags: Diagnostics, prefix: str = "record") -> RecordSettings:
     """Validate a ``[record]`` table; every problem goes to ``diags``."""
-    if not isinstance(table, dict):
-        diags.error(prefix, "must be a table")
+    if not is_table(table, diags, prefix):
         return RecordSettings()
-    values: dict = {}
-    for key, value in table.items():
-        path = f"{prefix}.{key}"
-        if key not in KEYS:
-            diags.error(path, "unknown key" + did_you_mean(key, KEYS))
-        elif key == "folder":
-            if isinstance(value, str) and value:
-                values[key] = (Path(diags.file).parent / value).resolve()
-            else:
-                diags.error(path, "must be a folder path (a string)")
-        elif key == "dry":
-            if isinstance(value, bool):
-                values[key] = value
-            else:
-                diags.error(path, f"must be true or false, not {value!r}")
-        elif key == "bits":
-            if value in (16, 24) and not isinstance(value, bool):
-                values[key] = int(value)
-            else:
-                diags.error(path, f"must be 16 or 24, not {value!r}")
-        else:
-            lo, hi = _RANGES[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
-                diags.error(path, f"must be a number in range {lo:g}..{hi:g}, not {value!r}")
-            else:
-                values[key] = float(value)
-    return RecordSettings(**values)
+    values = check_table(table, FIELDS, diags, prefix)
+    if "folder" in values:
+        values["folder"] = (Path(diags.file).parent / str(values["folder"])).resolve()
+    return RecordSettings(**values)  # type: ignore[arg-type]

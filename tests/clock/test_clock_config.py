@@ -25,7 +25,7 @@ def test_every_problem_is_reported_with_did_you_mean():
     assert msgs == [
         "box.toml:2: clock.transport_folow: unknown key (did you mean 'transport_follow'?)",
         "box.toml:3: clock.dropout_policy: must be one of freewheel, open (did you mean 'freewheel'?)",
-        "box.toml:4: clock.beats_per_bar: must be an integer in range 1..32",
+        "box.toml:4: clock.beats_per_bar: must be an integer in range 1..32, got 2.5",
     ]
 
 

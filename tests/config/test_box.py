@@ -83,7 +83,7 @@ internal_bpm = 100
         f"{path}:8: graphs.main.match: must be one of pad_zeros, crop, pad_noise, map (did you mean 'pad_zeros'?)",
         "graphs.dream.prior: a prior graph needs a prior model",
         f"{path}:15: output.ceiling: unknown key (did you mean 'ceiling_db'?)",
-        f"{path}:16: output.crossfade_ms: must be between",
+        f"{path}:16: output.crossfade_ms: must be a number in range 0..10000, got -5",
         f"{path}:17: output.late_block: must be one of dry, silence (did you mean 'silence'?)",
         f"{path}:19: clok: unknown table (did you mean 'clock'?)",
     ]

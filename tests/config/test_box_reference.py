@@ -25,6 +25,7 @@ from ravebox.config.box import load_box
 from ravebox.config import osc as osc_config
 from ravebox.config import record as record_config
 from ravebox.config.box import SECTIONS
+from ravebox.config.schema import Choice
 from ravebox.recording.settings import RecordSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,7 +37,7 @@ ACCEPTED: dict[str, dict[str, tuple[str, ...]]] = {
     "box": {"[box]": graphs_config._BOX_KEYS},
     "models": {"[models.NAME]": graphs_config._MODEL_KEYS},
     "graphs": {"[graphs.NAME]": graphs_config._GRAPH_KEYS},
-    "output": {"[output]": tuple(graphs_config._OUTPUT_TYPES)},
+    "output": {"[output]": tuple(graphs_config._OUTPUT_FIELDS)},
     # config/clock.py checks keys against the ClockSettings fields
     "clock": {"[clock]": tuple(f.name for f in dataclasses.fields(ClockSettings))},
     "gates": {
@@ -60,7 +61,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "graphs": graphs_config.GRAPH_KINDS + graphs_config.MATCH_MODES,
     "output": graphs_config.LATE_POLICIES,
     "clock": tuple(p.value for p in DropoutPolicy),
-    "jack": tuple(v for values in jack_config._CHOICES.values() for v in values),
+    "jack": tuple(v for field in jack_config.FIELDS.values() if isinstance(field, Choice) for v in field.options),
 }
 
 # table -> the settings object whose field defaults the reference's "default" column must state.

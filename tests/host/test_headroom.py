@@ -52,4 +52,4 @@ def test_config_headroom_absent_means_measured_and_pinned_is_kept():
     assert parse({"headroom_periods": 3}, diags).headroom_periods == 3
     assert not diags
     parse({"headroom_periods": "many"}, diags)
-    assert [(d.key, d.message) for d in diags.items] == [("jack.headroom_periods", "must be an integer in range 0..64")]
+    assert [(d.key, d.message) for d in diags.items] == [("jack.headroom_periods", "must be an integer in range 0..64, got 'many'")]

@@ -83,7 +83,7 @@ def test_osc_table_is_off_by_default_and_validated():
     assert settings.feedback_to == (("127.0.0.1", 9001),)
     parse({"port": 0, "host": "localhost", "feedback_to": ["x:1", "127.0.0.1:99999"], "prot": 1}, diags)
     text = "\n".join(str(d) for d in diags.items)
-    assert "osc.port: must be a UDP port number" in text and "osc.host: must be an IP address" in text
+    assert "osc.port: must be an integer in range 1..65535" in text and "osc.host: must be an IP address" in text
     assert "osc.feedback_to[0]" in text and "osc.feedback_to[1]" in text and "did you mean 'port'" in text
 
 
