@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from ravebox.clock.view import ClockView
+from ravebox.mapping.model import Mapping
 from ravebox.midi.events import CLOCK_TYPES, REALTIME_TYPES, MidiEvent
 from ravebox.params.store import ParamStore
 from ravebox.params.table import ParamKey
@@ -52,9 +53,22 @@ class ClockSource(Protocol):
 
 
 class EventSink(Protocol):
-    """Where controller events go (the mapping runtime)."""
+    """Where controller events go (the mapping runtime); the control loop reads the rest through the router."""
 
     def handle(self, event: MidiEvent) -> None: ...
+
+    @property
+    def mapping(self) -> Mapping:
+        """The mapping in force (feedback sends what its rules show)."""
+        ...
+
+    def coalescable_ccs(self) -> frozenset[int]:
+        """CC numbers whose intermediate values within one drain may be dropped under a flood."""
+        ...
+
+    def release_port(self, port: str, frame: int) -> int:
+        """The source labelled ``port`` went away: release what it held; how many controls."""
+        ...
 
 
 class Learner(Protocol):

@@ -121,7 +121,7 @@ def read_toml(path: str | Path) -> tuple[dict, Diagnostics]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        diags.error("", f"cannot read: {getattr(exc, 'strerror', None) or exc}")
+        diags.error("", f"cannot read: {(exc.strerror if isinstance(exc, OSError) else None) or exc}")
         diags.raise_if_any()
     diags.text = text
     try:

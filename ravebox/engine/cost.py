@@ -38,7 +38,7 @@ def measure_role(model, role: str, block: int, calls: int = 30, budget_s: float 
         def call() -> object:
             return model.decode(z)
     elif kind == "prior":
-        step = min(k, int(getattr(model, "max_steps", None) or k))
+        step = min(k, int(model.max_steps or k))
         z = torch.zeros(1, int(model.in_latents), step)
         chunks = -(-k // step)
 

@@ -121,5 +121,5 @@ class BoxRates:
     def domain(self, model) -> Domain:
         rate = (self.played or {}).get(id(model))
         if rate is None:
-            rate = int(getattr(model, "sample_rate", None) or self.box_rate)
+            rate = int(model.sample_rate or self.box_rate)  # None: the export does not say
         return Domain(int(rate), int(model.ratio))

@@ -37,7 +37,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from ravebox.clock.view import ClockView
 from ravebox.config.box import BoxConfig
@@ -46,14 +45,16 @@ from ravebox.engine.cost import GraphCost, measure_graph, measure_role
 from ravebox.engine.eventlog import EventLog
 from ravebox.engine.domains import BoxRates, block_size, plan_graph
 from ravebox.engine.graph import GraphRunner
-from ravebox.engine.latent_ops import active_names
 from ravebox.engine.parallel import GraphPool
+from ravebox.engine.roles import Codec, Prior
 from ravebox.errors import EngineError, ModelError, RaveboxError
 from ravebox.models.convtune import wants_tuning
+from ravebox.models.loader import set_torch_threads
 from ravebox.params.store import ParamStore
 
-Loader = Callable[[ModelSpec, int], object]
-_EMPTY: frozenset[str] = frozenset()
+#: A loaded model, by its role (the real ones: ``ravebox.models.RaveModel`` / ``PriorModel``).
+Model = Codec | Prior
+Loader = Callable[[ModelSpec, int], Model]
 #: Blocks in a row with non-finite or huge wet output before the graph is muted.
 BAD_BLOCKS = 4
 #: Blocks in a row slower than real time before a graph is flagged degraded.
@@ -62,7 +63,7 @@ LATE_BLOCKS = 4
 HUGE = 8.0
 
 
-def default_loader(spec: ModelSpec, sample_rate: int) -> object:
+def default_loader(spec: ModelSpec, sample_rate: int) -> Model:
     """Load and warm up a model through ``ravebox.models`` (never on the audio path).
 
     ``num_threads=None``: the engine set torch's thread count from ``[output] torch_threads``.
@@ -94,7 +95,7 @@ class Engine:
         self.sample_rate = int(sample_rate)
         self.seed = int(box.output.seed if seed is None else seed)
         self._loader = loader or default_loader
-        torch.set_num_threads(box.output.torch_threads)
+        set_torch_threads(box.output.torch_threads)
         self.models = self._load_all()
         fade = int(round(box.output.crossfade_ms * self.sample_rate / 1000.0))
         self._check_alternatives()
@@ -103,10 +104,9 @@ class Engine:
                                               self.rates)
                        for i, spec in enumerate(box.graphs)}
         self.block_size = self.rates.block
-        model_latency = max((int(getattr(getattr(m, "info", None), "latency", 0) or 0)
-                             for ms in self.models.values() for m in ms.values()), default=0)
+        # nn~ exports declare no latency of their own (a streaming model's delay is in its audio)
         self.conversion_latency = self.rates.latency
-        self.latency_frames = model_latency + self.conversion_latency
+        self.latency_frames = self.conversion_latency
         self.events = EventLog()
         self._tune_all()
         self.costs: dict[str, GraphCost] = {}  # measured by measure(); a swap updates its graph's entry
@@ -120,10 +120,10 @@ class Engine:
         self.health = {name: GraphHealth() for name in self.graphs}
 
     # -- building ------------------------------------------------------------------
-    def _load_all(self) -> dict[str, dict[str, object]]:
+    def _load_all(self) -> dict[str, dict[str, Model]]:
         """Models per graph. Each graph loads its own instances: a streaming model carries
         state, so two graphs sharing one instance would corrupt each other's stream."""
-        models: dict[str, dict[str, object]] = {}
+        models: dict[str, dict[str, Model]] = {}
         problems = []
         for g in self.box.graphs:
             models[g.name] = {}
@@ -137,13 +137,13 @@ class Engine:
         self._check_roles(models)
         return models
 
-    def _check_roles(self, all_models: dict[str, dict[str, object]]) -> None:
+    def _check_roles(self, all_models: dict[str, dict[str, Model]]) -> None:
         for g in self.box.graphs:
             models = all_models[g.name]
             for name in (*g.decoders, g.encoder):
-                if name and not hasattr(models[name], "decode"):
+                if name and not isinstance(models[name], Codec):
                     raise EngineError(f"graphs.{g.name}: model '{name}' is not a RAVE model (no encode/decode)")
-            if g.prior and not hasattr(models[g.prior], "set_temperature"):
+            if g.prior and not isinstance(models[g.prior], Prior):
                 raise EngineError(f"graphs.{g.name}: model '{g.prior}' is not a prior (no temperature)")
 
     def _check_alternatives(self) -> None:
@@ -160,7 +160,7 @@ class Engine:
                         f"{m.ratio} but '{g.decoders[0]}' at {self._played(g.decoders[0], first)} Hz / ratio "
                         f"{first.ratio}; alternatives of one graph must share rate and ratio (put it in its own graph)")
 
-    def _distinct_models(self) -> list[object]:
+    def _distinct_models(self) -> list[Model]:
         return list({id(m): m for ms in self.models.values() for m in ms.values()}.values())
 
     def _tune_all(self) -> None:
@@ -168,7 +168,7 @@ class Engine:
         for model in self._distinct_models():
             self._tune(model)
 
-    def _tune(self, model: object) -> None:
+    def _tune(self, model: Model) -> None:
         if wants_tuning(model, self.conv_tuning):
             report = model.tune_convs(self._model_block(model))
             self.events.append(f"{model.path.name}: {report.summary()}")
@@ -187,12 +187,12 @@ class Engine:
     def block_seconds(self) -> float:
         return self.block_size / float(self.sample_rate)
 
-    def _played(self, name: str, model: object) -> int:
+    def _played(self, name: str, model: Model) -> int:
         """The rate a model plays at: its own, or the box's with ``resample = "off"`` (or none stored)."""
         spec = self.box.models.get(name)
-        if getattr(spec, "resample", "auto") == "off":
+        if spec is not None and spec.resample == "off":
             return self.sample_rate
-        return int(getattr(model, "sample_rate", None) or self.sample_rate)
+        return int(model.sample_rate or self.sample_rate)
 
     def _box_rates(self) -> BoxRates:
         """Engine block, played rates and the box-wide conversion latency every graph is padded to."""
@@ -210,20 +210,20 @@ class Engine:
             latency = max(latency, plan.latency)
         return BoxRates(self.sample_rate, block, latency, played)
 
-    def _model_block(self, model: object) -> int:
+    def _model_block(self, model: Model) -> int:
         """Samples one engine block asks of ``model`` in its own domain (whole frames, rounded up)."""
         d = self.rates.domain(model)
         return max(1, -(-self.block_size * d.rate // (self.sample_rate * d.ratio))) * d.ratio
 
-    def rate_status(self) -> dict[str, dict[str, object]]:
+    def rate_status(self) -> dict[str, dict[str, Model]]:
         """Per graph: each model's own rate, the rate it plays at and how (``native``: the box's rate,
         ``converted``: through the resamplers, ``off``: at the box rate unconverted, as nn~ would),
         and the graph's added latency in box frames. For ``status`` and the render summary."""
-        out: dict[str, dict[str, object]] = {}
+        out: dict[str, dict[str, Model]] = {}
         for g, ms in self.models.items():
             models = {}
             for name, m in ms.items():
-                own = getattr(m, "sample_rate", None)
+                own = m.sample_rate
                 plays = self.rates.domain(m).rate
                 how = "off" if own and plays != own else ("native" if plays == self.sample_rate else "converted")
                 models[name] = {"rate": own, "plays_at": plays, "ratio": int(m.ratio), "conversion": how}
@@ -247,13 +247,8 @@ class Engine:
         n = self.block_size if n is None else n
         if n % self.block_size:
             raise EngineError(f"block of {n} frames is not a multiple of the engine block {self.block_size}")
-        active = active_names(store.snapshot())
-        common = active.get(None, _EMPTY)
-        tasks = []
-        for name, runner in self.graphs.items():  # the model wrappers run in inference mode
-            graph_active = active.get(name, _EMPTY)
-            tasks.append(functools.partial(self._run, runner, inputs.get(name), n, start_frame, store, clock,
-                                           graph_active | common if common else graph_active))
+        tasks = [functools.partial(self._run, runner, inputs.get(name), n, start_frame, store, clock, store.active(name))
+                 for name, runner in self.graphs.items()]
         results = self._pool.run(tasks) if self._pool is not None else [task() for task in tasks]
         self.blocks += 1
         return dict(zip(self.graphs, results))
@@ -289,7 +284,7 @@ class Engine:
         return max(max(p99s), sum(p99s) / max(1, lanes))
 
     def _run(self, runner: GraphRunner, x: np.ndarray | None, n: int, start: int, store: ParamStore,
-             clock: ClockView, active: set[str]) -> np.ndarray:
+             clock: ClockView, active: frozenset[str]) -> np.ndarray:
         name = runner.name
         self._take_reset(runner, store)
         self._take_swap(runner, start)
@@ -370,7 +365,7 @@ class Engine:
         self._pending[graph].append((role, index, staged))
         return SwapResult(True, graph, f"{graph}: {role} {path} loaded, crossfading")
 
-    def _measure_swap(self, graph: str, runner: GraphRunner, role: str, index: int | None, model: object) -> None:
+    def _measure_swap(self, graph: str, runner: GraphRunner, role: str, index: int | None, model: Model) -> None:
         """Swap thread: time the incoming model alone and update its graph's cost (if measured)."""
         cost = self.costs.get(graph)
         if cost is None:
@@ -450,19 +445,19 @@ class GraphHealth:
                 "mutes": self.mutes, "worst_time_ratio": round(self.worst_ratio, 3)}
 
 
-def _stage_for(runner: GraphRunner, role: str, model: object) -> object:
+def _stage_for(runner: GraphRunner, role: str, model: Model) -> object:
     """Check that ``model`` fits ``role`` in ``runner`` and build what the worker installs (caller's thread)."""
     if role == "decoder" and runner.rates.domain(model) != runner.domain:
         d = runner.rates.domain(model)
         raise ModelError(f"a decoder at {d.rate} Hz / ratio {d.ratio} cannot replace one at "
                          f"{runner.domain.rate} Hz / ratio {runner.domain.ratio} (alternatives share rate and ratio)")
     if role == "prior":
-        if not hasattr(model, "set_temperature"):
+        if not isinstance(model, Prior):
             raise ModelError("not a prior (no temperature)")
         if runner.prior is None or int(model.in_latents) != runner.prior.driver.in_latents:
             raise ModelError("the graph has no prior, or the new one takes a different latent count")
         return runner.prior_stage(model)
-    if not hasattr(model, "decode"):
+    if not isinstance(model, Codec):
         raise ModelError("not a RAVE model (no encode/decode)")
     if role == "decoder":
         return model

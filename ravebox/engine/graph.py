@@ -48,7 +48,7 @@ class GraphRunner:
         self.domain = self.rates.domain(decoders[0])
         self.ratio = int(decoders[0].ratio)
         self.dims = int(decoders[0].latent_size)
-        self.discrete = bool(getattr(decoders[0], "discrete", False))  # latents are code indices
+        self.discrete = bool(decoders[0].discrete)  # latents are code indices
         self.channels = int(decoders[0].out_channels)
         self.in_channels = int(self.encoder.in_channels) if self.encoder else 0
         self._rng = rng = np.random.default_rng(seeds.mix(seed, index, 0))
@@ -106,7 +106,7 @@ class GraphRunner:
             plan = plan_graph(rates.box_rate, rates.block, self.domain, domain, self.channels,
                               int(model.in_channels), latency=self.plan.latency)
         converter = LatentRateConverter(int(model.latent_size), plan.latent_step, plan.latent_delay,
-                                        hold=bool(getattr(model, "discrete", False)))
+                                        hold=bool(model.discrete))
         return EncoderFeed(StreamResampler(rates.box_rate, domain.rate, int(model.in_channels)), domain.ratio,
                            converter)
 
@@ -130,7 +130,7 @@ class GraphRunner:
             raise ValueError(role)
 
     def process(self, x: np.ndarray | None, n: int, start: int, store: ParamStore, clock: ClockView,
-                active: set[str]) -> np.ndarray:
+                active: frozenset[str]) -> np.ndarray:
         """Wet audio (channels, n) for input ``x`` (ch, n) or None (``n``: the engine block)."""
         k0 = self._frames_done
         if self._origin is None:
@@ -171,7 +171,7 @@ class GraphRunner:
             self._offsets = np.arange(k, dtype=np.int64) * self.ratio
         return self._offsets
 
-    def _encode_unused(self, frames: np.ndarray, store: ParamStore, clock: ClockView, active: set[str]) -> bool:
+    def _encode_unused(self, frames: np.ndarray, store: ParamStore, clock: ClockView, active: frozenset[str]) -> bool:
         """Nobody will use this block's encoding: skip the encoder (the costliest call of a transfer graph).
 
         - a transfer graph whose loop replays exactly (dissolve 0, no re-arm, no freeze
@@ -196,7 +196,7 @@ class GraphRunner:
             return self.loop.state != "playing" and not per_frame(store, "prior.listen", self.name, frames, active).any()
         return False
 
-    def _skip_encode(self, x: np.ndarray | None, n: int, start: int, store: ParamStore, active: set[str],
+    def _skip_encode(self, x: np.ndarray | None, n: int, start: int, store: ParamStore, active: frozenset[str],
                      k: int) -> tuple[np.ndarray | None, None]:
         """Keep this block's input (for the resume) and stand in for the unused latents."""
         audio = self._guard(self._input(x, n, start, store, active), "input")
@@ -221,7 +221,7 @@ class GraphRunner:
         self._skipped = None
         self.enc.prime(audio, seeds.at(self._encode_seed, first))
 
-    def _encode(self, x: np.ndarray | None, n: int, start: int, store: ParamStore, active: set[str],
+    def _encode(self, x: np.ndarray | None, n: int, start: int, store: ParamStore, active: frozenset[str],
                 k: int) -> tuple[np.ndarray, np.ndarray | None]:
         """(latents in the graph's space, latents for the prior's input) for the block's ``k`` frames."""
         audio = self._guard(self._input(x, n, start, store, active), "input")
@@ -251,7 +251,7 @@ class GraphRunner:
             self.scrubbed[what] = self.scrubbed.get(what, 0) + int(bad.sum())
         return x
 
-    def _input(self, x: np.ndarray | None, n: int, start: int, store: ParamStore, active: set[str]) -> np.ndarray:
+    def _input(self, x: np.ndarray | None, n: int, start: int, store: ParamStore, active: frozenset[str]) -> np.ndarray:
         if x is None:
             x = np.zeros((self.in_channels, n), dtype=np.float32)
         if x.shape[0] != self.in_channels:  # a mono encoder hears a downmix; otherwise map channels
@@ -265,7 +265,7 @@ class GraphRunner:
         return x
 
     def _source(self, encoded: tuple, frames: np.ndarray, store: ParamStore, clock: ClockView,
-                active: set[str], first: int) -> np.ndarray:
+                active: frozenset[str], first: int) -> np.ndarray:
         kind = self.spec.kind
         z_live, z_in = encoded
         if kind == "transfer":
@@ -282,7 +282,7 @@ class GraphRunner:
         return (z_live + amount * (z_prior - z_live)).astype(np.float32)
 
     def _prime_from_loop(self, z_in: np.ndarray | None, listen: np.ndarray, frames: np.ndarray,
-                         store: ParamStore, clock: ClockView, active: set[str]) -> tuple[np.ndarray, np.ndarray]:
+                         store: ParamStore, clock: ClockView, active: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
         """While the loop repeats untouched (dissolve 0), the prior listens to the loop itself.
 
         Why: the prior's context then holds the very pattern being heard, so when the
@@ -314,7 +314,7 @@ class GraphRunner:
         return z if z.flags.writeable and z.dtype == np.float32 else np.array(z, dtype=np.float32)
 
     def _loop(self, z: np.ndarray, frames: np.ndarray, store: ParamStore, clock: ClockView,
-              active: set[str]) -> bool:
+              active: frozenset[str]) -> bool:
         if "loop.enabled" not in active and self.loop.state == "idle":
             return False
         self.loop.rearm_if(clock.epoch, store.trigger_count(self._retrigger))

@@ -4,7 +4,8 @@ Order, per latent frame: freeze -> loop/dissolve -> scale -> bias -> noise.
 Freeze and the loop act on the incoming stream so that bias, scale and
 jitter stay live on top of a held or looped pattern. Every parameter is read
 at each latent frame's own audio frame (a glide inside a block gives each
-frame its own value), and a parameter nobody has set costs nothing.
+frame its own value), and a parameter nobody has set costs nothing: ``active``
+is :meth:`ParamStore.active`, the names ever set for the graph.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class Shaper:
     def __init__(self, graph: str, dims: int, rng: np.random.Generator) -> None:
         self.graph, self.dims, self.rng = graph, dims, rng
 
-    def process(self, z: np.ndarray, frames: np.ndarray, store: ParamStore, active: set[str]) -> None:
+    def process(self, z: np.ndarray, frames: np.ndarray, store: ParamStore, active: frozenset[str]) -> None:
         if "latent.scale" in active:
             z *= store.dims_over("latent.scale", self.graph, frames).T.astype(np.float32)
         if "latent.bias" in active:
@@ -50,17 +51,8 @@ class Shaper:
                 z += (amount * self.rng.standard_normal(amount.shape)).astype(np.float32)
 
 
-def per_frame(store: ParamStore, name: str, graph: str, frames: np.ndarray, active: set[str]) -> np.ndarray:
+def per_frame(store: ParamStore, name: str, graph: str, frames: np.ndarray, active: frozenset[str]) -> np.ndarray:
     """A graph-scope parameter at each latent frame (its default when nobody set it)."""
     if name in active:
         return store.over(ParamKey(name, graph), frames)
     return np.full(len(frames), PARAMS[name].default)
-
-
-def active_names(snapshot: dict[str, float]) -> dict[str | None, set[str]]:
-    """Which parameter names were ever set, per graph, from ``ParamStore.snapshot()`` keys."""
-    active: dict[str | None, set[str]] = {}
-    for text in snapshot:
-        graph, _, rest = text.rpartition("/")
-        active.setdefault(graph or None, set()).add(rest.split("[", 1)[0])
-    return active

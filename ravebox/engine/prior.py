@@ -26,7 +26,7 @@ class PriorDriver:
         self.seed, self.graph_index = seed, graph_index
         self.in_latents = int(prior.in_latents)
         self.latent_size = int(prior.latent_size)
-        self.max_steps = int(getattr(prior, "max_steps", None) or 1 << 30)  # frames per call
+        self.max_steps = int(prior.max_steps or 1 << 30)  # frames per call (None: unlimited)
         self._temperature: float | None = None
         self._listen: bool | None = None
         self._zeros = np.zeros((self.in_latents, 64), dtype=np.float32)

@@ -154,9 +154,9 @@ def close_midi_in(midi_in) -> None:
     The callback goes first so rtmidi's thread stops calling into Python
     before ``close_port`` stops and joins it.
     """
-    for step in ("cancel_callback", "close_port"):
+    for step in (midi_in.cancel_callback, midi_in.close_port):
         try:
-            getattr(midi_in, step)()
+            step()
         except Exception:  # noqa: BLE001 - the device may be gone already
             pass
     delete_midi_in(midi_in)

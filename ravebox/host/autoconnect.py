@@ -79,7 +79,7 @@ def device_label(name: str, aliases: Sequence[str] = ()) -> str:
 def port_names_of(port: jack.Port) -> tuple[str, ...]:
     """A port's name followed by its aliases (just the name if the port vanished meanwhile)."""
     try:
-        aliases = tuple(getattr(port, "aliases", ()))
+        aliases = tuple(port.aliases)
     except jack.JackError:
         aliases = ()
     return (port.name, *aliases)

@@ -175,7 +175,8 @@ class ControlLoop(LoopThread):
         if feedback is None:
             return
         try:
-            feedback.step(getattr(self.mapping, "mapping", None), self._now())
+            sink = self.mapping
+            feedback.step(sink.mapping if sink is not None else None, self._now())
         except Exception as exc:  # noqa: BLE001
             self._error("feedback", exc)
 
@@ -217,7 +218,7 @@ class ControlLoop(LoopThread):
     def _coalesce(self, backlog: list[tuple[int, int, bytes]]) -> None:
         """Keep only the newest message per (input, status, controller) of coalescable CCs, in order."""
         mapping = self.mapping
-        ccs = mapping.coalescable_ccs() if hasattr(mapping, "coalescable_ccs") else _ALL_CCS
+        ccs = mapping.coalescable_ccs() if mapping is not None else _ALL_CCS
         if not ccs:
             return
         newest: dict[tuple[int, int, int], int] = {}
@@ -234,9 +235,9 @@ class ControlLoop(LoopThread):
 
     def release_source(self, label: str) -> None:
         """Control thread (via :meth:`post`): release what the source labelled ``label`` held."""
-        release = getattr(self.mapping, "release_port", None)
-        if callable(release):
-            self.released += release(label, self._now())
+        mapping = self.mapping
+        if mapping is not None:
+            self.released += mapping.release_port(label, self._now())
 
     def retire_source(self, ring: MidiRing, parser, label: str) -> None:
         """Control thread (via :meth:`post`): a direct-ALSA source was closed (its port vanished).

@@ -2,9 +2,11 @@
 
 What it owns and in which order it starts them (and stops them in reverse):
 JACK session (ports, callbacks) -> control thread -> inference worker -> activate
--> auto-connect. The engine, parameter store and event router (over the clock
-follower and mapping) are built by the assembly (:mod:`ravebox.assembly`) and
-handed in by the composition root (``service/daemon.py``).
+-> auto-connect. What it runs -- engine, parameter store, event router (over the
+clock follower and mapping), output stages -- comes in one :class:`HostedBox`,
+which the composition root (``service/daemon.py``) makes from the assembly's
+parts (:meth:`HostedBox.from_parts`); host tests build one around a stand-in
+engine. :class:`HostedEngine` is all the host and its worker ask of an engine.
 
 Fault handling, all driven by :meth:`Host.poll` on the main thread (never
 blocking for long, so signals and the watchdog stay responsive):
@@ -28,23 +30,95 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Protocol
 
+from ravebox.assembly.parts import BoxParts
 from ravebox.assembly.router import EventRouter
 from ravebox.clock.clockout import ClockOut
 from ravebox.config.jack import FEEDBACK_SUFFIX, JackSettings, feedback_inputs
 from ravebox.host.alsa_inputs import AlsaInputs, FrameStamp
-from ravebox.host.audiopath import AudioPath, GraphIO
+from ravebox.host.audiopath import AudioPath, GraphIO, OutputStageLike
 from ravebox.host.autoconnect import AutoConnector, source_labels
 from ravebox.host.control import ControlLoop
 from ravebox.host.headroom import Headroom, choose
 from ravebox.host.rings import ByteRing, MidiRing
 from ravebox.host.session import Session, open_client
 from ravebox.host.timeline import Timeline
-from ravebox.host.worker import InferenceWorker
+from ravebox.host.worker import InferenceWorker, WorkerEngine
+from ravebox.midi.parser import PortParser
+from ravebox.params.store import ParamStore
 
 log = logging.getLogger("ravebox.host")
+
+
+class HostedEngine(WorkerEngine, Protocol):
+    """What the host asks of an engine besides what its worker drives (the real one: ``Engine``)."""
+
+    @property
+    def block_size(self) -> int:
+        """Frames per ``process`` call: the audio path's block."""
+        ...
+
+    @property
+    def latency_frames(self) -> int:
+        """What the models and rate conversion add; the dry signal is delayed as much."""
+        ...
+
+    @property
+    def parallel_lanes(self) -> int:
+        """Graphs ``start_parallel`` runs at once (1: in turn)."""
+        ...
+
+    @property
+    def channels(self) -> Mapping[str, tuple[int, int]]:
+        """(input channels, output channels) per graph, in play order; 0 inputs: the graph takes no audio."""
+        ...
+
+    def measure(self) -> object:
+        """Time every graph at the engine block before the worker starts (a stand-in may do nothing)."""
+        ...
+
+    def block_p99(self, lanes: int = 1) -> float | None:
+        """Measured p99 seconds of one block with ``lanes`` graphs at once; None: not measured."""
+        ...
+
+
+#: ``parser_factory(input label)`` -> a parser of that input's bytes (``PortParser``).
+ParserFactory = Callable[[str], PortParser]
+#: ``stages(path)`` -> one output stage per graph, built for the path's latency and largest period.
+StagesFactory = Callable[[AudioPath], "list[OutputStageLike]"]
+
+
+@dataclass(frozen=True)
+class HostedBox:
+    """Everything :meth:`Host.start` runs, built before it (live: from the assembly's parts).
+
+    ``stages`` None plays the wet signal as it is (host tests); ``router`` None routes MIDI nowhere.
+    """
+
+    engine: HostedEngine
+    store: ParamStore
+    sample_rate: int                 # the rate the parts were built for; the server must run at it
+    router: EventRouter | None = None
+    stages: StagesFactory | None = None
+    late_policy: str = "dry"
+    mute_fade_ms: float = 10.0
+    parser_factory: ParserFactory = PortParser
+
+    @classmethod
+    def from_parts(cls, parts: BoxParts) -> "HostedBox":
+        """The box the assembly built, with its ``[output]`` settings and one stage per graph."""
+        output = parts.box.output
+        return cls(parts.engine, parts.store, parts.sample_rate, parts.router,
+                   lambda path: list(parts.output_stages(path.latency, path.max_period)),
+                   late_policy=output.late_block, mute_fade_ms=output.mute_fade_ms)
+
+    @property
+    def graphs(self) -> list[GraphIO]:
+        """Audio shape of each graph, sized from the models (``engine.channels``)."""
+        return [GraphIO(name, int(i), int(o)) for name, (i, o) in self.engine.channels.items()]
 
 
 class Host:
@@ -76,7 +150,8 @@ class Host:
         self.callback_errors_before = 0
         self._client = None
         self._path_args: dict = {}
-        self._stages_factory = None
+        self._engine: HostedEngine | None = None
+        self._stages_factory: StagesFactory | None = None
         self._next_attempt = 0.0
         self._attempt = 0
         self._last_rescan = 0.0
@@ -92,37 +167,34 @@ class Host:
                  self._client.samplerate, self._client.blocksize)
         return self._client.samplerate, self._client.blocksize
 
-    def start(self, graphs: Sequence[GraphIO], engine, store, router: EventRouter | None, parser_factory: Callable,
-              *, required_rate: int, late_policy: str = "dry", torch_threads: int = 1,
-              stages=None, mute_fade_ms: float = 10.0) -> None:
+    def start(self, hosted: HostedBox) -> None:
         """Build the audio path, start control thread and worker, activate, auto-connect.
 
-        ``stages`` is None (plain copy of the wet signal, for tests) or a callable
-        ``path -> [OutputStage per graph]``, so the stages are built with the path's
-        latency and largest period (and rebuilt if a new server has another period).
-        ``router`` None routes nowhere (host tests about audio only).
+        The output stages are built per audio path (its latency and largest period),
+        so a new server with another period gets new ones.
         """
-        router = router or EventRouter(None, None)
+        engine, store, graphs = hosted.engine, hosted.store, hosted.graphs
+        router = hosted.router or EventRouter(None, None)
         session = self._session(self._client)
-        session.check_rate(required_rate, "the models")
+        session.check_rate(hosted.sample_rate, "the models")
         self.headroom = self._headroom(engine, session)
         self._p99_seen = self.headroom.p99_s
-        self._path_args = dict(graphs=list(graphs), sample_rate=session.sample_rate, block=engine.block_size,
-                               headroom_periods=self.headroom.periods,
-                               engine_latency=int(getattr(engine, "latency_frames", 0)),
-                               late_policy=late_policy, mute_fade_ms=mute_fade_ms)
-        self._stages_factory = stages
-        self.path = self._new_path(session.period, stages, store)
+        self._engine = engine
+        self._path_args = dict(graphs=graphs, sample_rate=session.sample_rate, block=engine.block_size,
+                               headroom_periods=self.headroom.periods, engine_latency=engine.latency_frames,
+                               late_policy=hosted.late_policy, mute_fade_ms=hosted.mute_fade_ms)
+        self._stages_factory = hosted.stages
+        self.path = self._new_path(session.period, hosted.stages, store)
         self.path.master.set_target(1.0)
         self._warn_unconnectable_inputs()
         self.control = ControlLoop(self.midi_in, self.midi_out, list(self.settings.midi_inputs),
-                                   parser_factory, router, self.timeline.now, self._publish_clock,
+                                   hosted.parser_factory, router, self.timeline.now, self._publish_clock,
                                    self.settings.control_interval_ms, self.settings.clock_from,
                                    self.settings.midi_thru, self.settings.control_rt_priority)
         self.control.feedback = self._feedback_sender(store, session.sample_rate)
         if router.follower is not None:
             self.path.clock = router.follower.view()
-        self.worker = InferenceWorker(lambda: self.path, engine, store, lambda: self.path.clock, torch_threads,
+        self.worker = InferenceWorker(lambda: self.path, engine, store, lambda: self.path.clock,
                                       rt_priority=self.settings.worker_rt_priority,
                                       parallel_graphs=self.parallel_graphs)
         session.bind(self.path)
@@ -131,22 +203,21 @@ class Host:
         session.activate()
         self.session = session
         self._autoconnect(session)
-        self._start_alsa(session, parser_factory)
+        self._start_alsa(session, hosted.parser_factory)
         log.info("running: %d graph(s), engine block %d, latency %d frames (%.1f ms)", len(graphs),
                  self.path.block, self.path.latency, 1000.0 * self.path.latency / session.sample_rate)
 
-    def _headroom(self, engine, session: Session) -> Headroom:
+    def _headroom(self, engine: HostedEngine, session: Session) -> Headroom:
         """Main thread, before the worker starts: time the warm models and size the headroom.
 
         One worker runs the graphs in turn (the block costs the sum of theirs) or, with
         graphs in parallel, one per core (about the slowest graph's).
         """
-        measure = getattr(engine, "measure", None)
-        p99 = None
-        if callable(measure):
-            if not getattr(engine, "costs", None):  # the daemon times them before it opens its client
-                measure()
-            p99 = engine.block_p99(self._lanes(engine))
+        lanes = self._lanes(engine)
+        p99 = engine.block_p99(lanes)
+        if p99 is None:  # the daemon times the models before it opens its client; otherwise now
+            engine.measure()
+            p99 = engine.block_p99(lanes)
         headroom = choose(self.settings.headroom_periods, p99, session.period, session.sample_rate,
                           engine.block_size)
         if p99 is not None:
@@ -166,7 +237,7 @@ class Host:
         return FeedbackSender(store, int(0.01 * rate), lambda out, data: ring.push(0, out + 1, data),
                               lambda: [control.labels[i] for i in index])
 
-    def _start_alsa(self, session: Session, parser_factory: Callable) -> None:
+    def _start_alsa(self, session: Session, parser_factory: ParserFactory) -> None:
         """Open the direct-ALSA inputs, if any are configured (none: nothing is created)."""
         if not self.settings.alsa_inputs:
             return
@@ -200,9 +271,9 @@ class Host:
         if clock != "any" and clock not in self.settings.midi_inputs:
             log.info("no MIDI input named '%s': MIDI clock is not followed (set [jack] clock_from)", clock)
 
-    def _new_path(self, period: int, stages, store) -> AudioPath:
+    def _new_path(self, period: int, stages: StagesFactory | None, store: ParamStore) -> AudioPath:
         path = AudioPath(period=period, **self._path_args)
-        path.stages = stages(path) if callable(stages) else stages
+        path.stages = stages(path) if stages is not None else None
         path.store = store
         return path
 
@@ -350,8 +421,8 @@ class Host:
         fewer only when it needs at most half as many (a swap's timing runs beside the
         playing worker and reads high, so small decreases are noise, not worth a cut).
         """
-        engine = self.worker.engine if self.worker else None
-        if self.headroom is None or self.headroom.source == "box" or not hasattr(engine, "block_p99"):
+        engine = self._engine
+        if engine is None or self.headroom is None or self.headroom.source == "box":
             return
         p99 = engine.block_p99(self._lanes(engine))
         if p99 is None or p99 == self._p99_seen:
@@ -390,14 +461,14 @@ class Host:
     # -- queries (any thread) --------------------------------------------------------------
     def headroom_now(self) -> Headroom | None:
         """The headroom in force, judged by the latest measured costs (a hot swap re-measures its model)."""
-        engine = self.worker.engine if self.worker else None
-        p99 = engine.block_p99(self._lanes(engine)) if hasattr(engine, "block_p99") else None
+        engine = self._engine
+        p99 = engine.block_p99(self._lanes(engine)) if engine is not None else None
         if self.headroom is None or p99 is None:
             return self.headroom
         return replace(self.headroom, p99_s=p99)
 
-    def _lanes(self, engine) -> int:
-        return int(getattr(engine, "parallel_lanes", 1)) if self.parallel_graphs else 1
+    def _lanes(self, engine: HostedEngine) -> int:
+        return engine.parallel_lanes if self.parallel_graphs else 1
 
     @property
     def connected(self) -> bool:

@@ -21,7 +21,7 @@ log = logging.getLogger("ravebox.host")
 
 def make_realtime(priority: int, what: str) -> bool:
     """Give the calling thread SCHED_FIFO ``priority``; False (and one log line) if not allowed."""
-    if priority <= 0 or not hasattr(os, "sched_setscheduler"):
+    if priority <= 0 or not hasattr(os, "sched_setscheduler"):  # Linux only (the box); macOS has none
         return False
     try:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))

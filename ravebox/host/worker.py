@@ -12,10 +12,10 @@ silence there and counted it late), so it is never late twice for one stall.
 
 The engine mutes a graph whose model raised and reports it in ``engine.failed``;
 the worker then ramps that graph's first silent block down from its last
-sample, so the cut does not click. If ``Engine.process`` itself raises, the worker asks the engine which graph failed
-(``failed_graph(exc)`` when the engine offers it), mutes that graph with a fade
-(one log line with the traceback) and keeps running the rest; an exception it
-cannot attribute mutes every graph. ``progress`` counts finished blocks and
+sample, so the cut does not click. If ``process`` itself raises (a fault the
+engine could not pin on one graph), the worker mutes every graph with the same
+fade, logs once with the traceback and keeps running: ``unmute`` (panic,
+reload) lets them play again. ``progress`` counts finished blocks and
 ``on_time`` those committed before their first sample played: the watchdog
 (service layer) checks that ``on_time`` moves, so a model that hangs for
 seconds per block (the worker finishes a block now and then, every one late)
@@ -32,28 +32,52 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Protocol
 
 import numpy as np
 
+from ravebox.clock.view import ClockView
 from ravebox.host.audiopath import AudioPath
 from ravebox.host.loopthread import LoopThread
 from ravebox.host.rtprio import make_realtime
+from ravebox.params.store import ParamStore
 
 log = logging.getLogger("ravebox.host.worker")
+
+
+class WorkerEngine(Protocol):
+    """What the worker drives (the real one: :class:`ravebox.engine.Engine`; tests: ``PassEngine``)."""
+
+    @property
+    def failed(self) -> Mapping[str, str]:
+        """Graphs the engine muted itself (a model raised, bad output), with the reason."""
+        ...
+
+    def process(self, inputs: dict[str, np.ndarray], start_frame: int, store: ParamStore,
+                clock: ClockView) -> dict[str, np.ndarray]:
+        """Wet audio ``(outputs, block)`` per graph for one engine block; a graph in ``failed`` is silent."""
+        ...
+
+    def start_parallel(self, thread_init: Callable[[], object] | None = None) -> bool:
+        """Worker thread: run each graph on a thread of its own from now on (True if that applies)."""
+        ...
+
+    def stop_parallel(self) -> None:
+        """Worker thread, on stop: join the graph threads."""
+        ...
 
 
 class InferenceWorker(LoopThread):
     """Owns the worker thread. ``path_ref()`` returns the current :class:`AudioPath`."""
 
-    def __init__(self, path_ref: Callable[[], AudioPath], engine, store, clock_ref: Callable[[], object],
-                 torch_threads: int = 1, history: int = 4096, rt_priority: int = 0,
+    def __init__(self, path_ref: Callable[[], AudioPath], engine: WorkerEngine, store: ParamStore,
+                 clock_ref: Callable[[], ClockView], history: int = 4096, rt_priority: int = 0,
                  parallel_graphs: bool = False) -> None:
         self._path_ref = path_ref
         self.engine = engine
         self.store = store
         self._clock_ref = clock_ref
-        self._torch_threads = torch_threads
         self._rt_priority = rt_priority
         self._parallel_graphs = parallel_graphs
         self.parallel = False           # graphs run on their own threads (engine.start_parallel)
@@ -81,16 +105,8 @@ class InferenceWorker(LoopThread):
     def run(self) -> None:
         """Worker thread: wait for complete blocks, process each, until stopped."""
         self.realtime = make_realtime(self._rt_priority, "inference worker")
-        if self._torch_threads > 0:
-            try:
-                import torch
-
-                torch.set_num_threads(self._torch_threads)
-            except ImportError:
-                pass
-        start = getattr(self.engine, "start_parallel", None)
-        if self._parallel_graphs and callable(start):
-            self.parallel = start(lambda: make_realtime(self._rt_priority, "graph worker"))
+        if self._parallel_graphs:
+            self.parallel = self.engine.start_parallel(lambda: make_realtime(self._rt_priority, "graph worker"))
         try:
             while not self._stop.is_set():
                 path = self._path_ref()
@@ -123,7 +139,7 @@ class InferenceWorker(LoopThread):
         path.read_block(start, self._bufs)
         inputs = {g.name: self._bufs[i][:g.inputs] for i, g in enumerate(path.graphs)}
         wet = self._run_engine(path, inputs, start)
-        failed = getattr(self.engine, "failed", None) or {}
+        failed = self.engine.failed
         for i, g in enumerate(path.graphs):
             block = wet.get(g.name) if g.name not in self.muted else None
             if block is None or block.shape != (g.outputs, path.block):
@@ -151,38 +167,24 @@ class InferenceWorker(LoopThread):
         block[:, :n] = last * np.linspace(1.0, 0.0, n, dtype=np.float32)
         return block
 
-    def _run_engine(self, path: AudioPath, inputs: dict, start: int) -> dict:
-        """Worker thread: one engine call; on a failure, mute the culprit and retry once without it."""
+    def _run_engine(self, path: AudioPath, inputs: dict[str, np.ndarray], start: int) -> dict[str, np.ndarray]:
+        """Worker thread: one engine call; an exception the engine let through mutes every graph."""
         try:
             return self.engine.process(inputs, start, self.store, self._clock_ref())
         except Exception as exc:  # noqa: BLE001 - a failing model must not stop the box
-            if not self._failed(path, exc):
-                return {}
-        try:
-            return self.engine.process(inputs, start, self.store, self._clock_ref())
-        except Exception as exc:  # noqa: BLE001
             self._failed(path, exc)
             return {}
 
-    def _failed(self, path: AudioPath, exc: Exception) -> bool:
-        """Worker thread: mute the graph that raised (or all), log once; True if the engine
-        excluded it and a retry without it makes sense."""
+    def _failed(self, path: AudioPath, exc: Exception) -> None:
+        """Worker thread: mute every graph not muted yet (with the declick fade), log once."""
         self.errors += 1
-        finder = getattr(self.engine, "failed_graph", None)
-        graph = finder(exc) if callable(finder) else None
-        names = [graph] if graph else [g.name for g in path.graphs]
         self.last_error = f"{type(exc).__name__}: {exc}"
         for i, g in enumerate(path.graphs):
-            if g.name in names and g.name not in self.muted:
+            if g.name not in self.muted:
                 self.muted.add(g.name)
                 path.mutes[i].set_target(0.0)
-                log.error("graph %s muted: its model raised in the worker: %s", g.name, self.last_error,
+                log.error("graph %s muted: the engine raised in the worker: %s", g.name, self.last_error,
                           exc_info=exc)
-        exclude = getattr(self.engine, "exclude_graph", None)
-        if not callable(exclude) or not graph:
-            return False
-        exclude(graph)
-        return len(self.muted) < len(path.graphs)
 
     def unmute(self, path: AudioPath) -> None:
         """Main thread (panic, reload): let muted graphs play again."""

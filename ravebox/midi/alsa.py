@@ -116,7 +116,7 @@ def list_alsa_inputs(midi_in=None, *, factory: Callable[[], object] | None = Non
 
 def delete_midi_in(midi_in) -> None:
     """Free an rtmidi object now rather than at garbage collection (which is frozen in the daemon)."""
-    delete = getattr(midi_in, "delete", None)
+    delete = getattr(midi_in, "delete", None)  # python-rtmidi >= 1.5 only (an older one frees at collection)
     if delete is not None:
         try:
             delete()

@@ -26,7 +26,7 @@ Framing rules (MIDI 1.0 spec):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass
 
 import mido
 from mido.messages.specs import SPEC_BY_STATUS
@@ -53,10 +53,13 @@ class ParseStats:
     @property
     def garbage(self) -> int:
         """Every refused item, summed."""
-        return sum(getattr(self, f.name) for f in fields(self) if f.name != "messages")
+        return sum(self.as_counts().values()) - self.messages
+
+    def as_counts(self) -> dict[str, int]:
+        return asdict(self)
 
     def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)} | {"garbage": self.garbage}
+        return self.as_counts() | {"garbage": self.garbage}
 
 
 class PortParser:

@@ -48,9 +48,10 @@ def wants_tuning(model: object, policy: str) -> bool:
     """Whether ``policy`` ("auto", "on", "off") tunes ``model`` (only RAVE models can be tuned)."""
     if policy not in POLICIES:
         raise ValueError(f"conv tuning must be one of {', '.join(POLICIES)}, got {policy!r}")
+    # a prior has no convs to tune; models/ cannot import RaveModel here (it imports this module)
     if policy == "off" or not hasattr(model, "tune_convs"):
         return False
-    return policy == "on" or int(getattr(model, "parameter_count", 0)) >= AUTO_MIN_PARAMETERS
+    return policy == "on" or int(getattr(model, "parameter_count", 0)) >= AUTO_MIN_PARAMETERS  # as above
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,7 @@ def tune_convs(module: torch.jit.ScriptModule, calls: dict[str, Sequence[torch.T
     reset()
     plans: dict[str, list[torch._C.Node]] = {}
     for method in calls:
-        nodes = [n for n in getattr(frozen, method).graph.nodes() if n.kind() in (CONV, CONV_T)]
+        nodes = [n for n in getattr(frozen, method).graph.nodes() if n.kind() in (CONV, CONV_T)]  # the method by name (encode/decode)
         chosen = []
         for i, (node, shape) in enumerate(zip(nodes, shapes[method])):
             timing = _time_node(method, i, node, shape, min_gain, repeats)
@@ -129,7 +130,7 @@ def tune_convs(module: torch.jit.ScriptModule, calls: dict[str, Sequence[torch.T
         report.reason = "no conv layer was faster on the other path"
         return None, _done(report, t0)
     for method, nodes in plans.items():
-        graph = getattr(frozen, method).graph
+        graph = getattr(frozen, method).graph  # the method by name (encode/decode)
         for node in nodes:
             _switch(graph, node)
         torch._C._jit_pass_lint(graph)
@@ -149,7 +150,7 @@ def _conv_input_shapes(frozen: torch.jit.ScriptModule, method: str,
     copy is a separate function; the method's own graph stays unexecuted, so it
     can still be rewritten). The call advances the stream: the caller resets.
     """
-    graph = getattr(frozen, method).graph.copy()
+    graph = getattr(frozen, method).graph.copy()  # the method by name (encode/decode)
     inputs = [next(n.inputs()) for n in graph.nodes() if n.kind() in (CONV, CONV_T)]
     if not inputs:
         return []
@@ -161,7 +162,7 @@ def _conv_input_shapes(frozen: torch.jit.ScriptModule, method: str,
     graph.registerOutput(probe.output())
     fn = torch._C._create_function_from_graph(f"conv_shapes_{method}", graph)
     # a graph function knows no defaults (RAVE's decode has from_forward=False): pass them
-    declared = getattr(frozen, method).schema.arguments[1:]
+    declared = getattr(frozen, method).schema.arguments[1:]  # the method by name (encode/decode)
     defaults = [a.default_value for a in declared[len(args):]]
     return [tuple(t.shape) for t in fn(frozen, *args, *defaults)]
 

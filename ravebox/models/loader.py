@@ -30,6 +30,17 @@ def inspect_model(path: str | Path) -> ModelInfo:
     return describe(open_torchscript(Path(path)), path)
 
 
+def set_torch_threads(count: int) -> None:
+    """The one place ravebox sets torch's intra-op thread count.
+
+    Process-wide: torch keeps one count that every thread's first parallel call picks
+    up (the inference worker's and graph threads' too), so nobody sets it per thread.
+    Callers: the engine (``[output] torch_threads``), ``ravebox fit`` (1: it measures
+    one core), and :func:`load_model` when asked.
+    """
+    torch.set_num_threads(count)
+
+
 def load_model(
     path: str | Path,
     sample_rate: int | None = None,
@@ -45,7 +56,7 @@ def load_model(
     ``num_threads`` sets torch's intra-op threads for the whole process (None: leave it).
     """
     if num_threads is not None:
-        torch.set_num_threads(num_threads)
+        set_torch_threads(num_threads)
     path = Path(path)
     module = open_torchscript(path)
     info = describe(module, path)

@@ -48,5 +48,5 @@ class BufferSnapshot:
         owner = self._module
         *parents, leaf = dotted.split(".")
         for part in parents:
-            owner = getattr(owner, part)
+            owner = getattr(owner, part)  # walk a dotted buffer name down the submodules
         setattr(owner, leaf, value)

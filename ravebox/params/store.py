@@ -18,10 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 
 from ravebox.params.table import PARAMS, ParamKey, ParamKind, ParamScope
+
+_NO_NAMES: Final[frozenset[str]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,10 @@ class ParamStore:
         self._defaults: dict[ParamKey, float] = {k: PARAMS[k.name].clamp(v) for k, v in (defaults or {}).items()}
         self._glides: dict[ParamKey, Glide] = {}
         self._triggers: dict[ParamKey, int] = {}
+        # names ever set or given a box default, per graph (None: box scope); see :meth:`active`
+        self._names: dict[str | None, frozenset[str]] = {}
+        for key in self._defaults:
+            self._note(key)
 
     # -- writing (one writer thread) ------------------------------------------------
     def set(self, key: ParamKey, value: float, frame: int, glide_ms: float | None = None) -> None:
@@ -85,6 +92,12 @@ class ParamStore:
         for concrete in self.expand(key):
             start = self.value(concrete, frame)
             self._glides[concrete] = Glide(frame, start, frame + length, target)
+            self._note(concrete)
+
+    def _note(self, key: ParamKey) -> None:
+        names = self._names.get(key.graph, _NO_NAMES)
+        if key.name not in names:   # a new frozenset, swapped in whole: readers never see it half-built
+            self._names[key.graph] = names | {key.name}
 
     def expand(self, key: ParamKey) -> list[ParamKey]:
         """The concrete keys a (possibly broadcast) key addresses."""
@@ -94,7 +107,7 @@ class ParamStore:
         graphs = list(self.graphs) if key.graph is None else [key.graph]
         if spec.scope is ParamScope.GRAPH:
             return [ParamKey(key.name, g) for g in graphs]
-        keys = []
+        keys: list[ParamKey] = []
         for g in graphs:
             dims = range(self.graphs[g]) if key.dim is None else [key.dim]
             keys.extend(ParamKey(key.name, g, d) for d in dims if d < self.graphs[g])
@@ -130,6 +143,16 @@ class ParamStore:
         for d in range(dims):
             out[:, d] = self.over(ParamKey(name, graph, d), frames)
         return out
+
+    def active(self, graph: str) -> frozenset[str]:
+        """Names of the parameters of ``graph`` (and box-wide ones) ever set or given a box default.
+
+        The engine reads only these each block; every other parameter is at its
+        table default, which costs nothing to apply.
+        """
+        box = self._names.get(None, _NO_NAMES)
+        own = self._names.get(graph, _NO_NAMES)
+        return own | box if box else own
 
     def trigger_count(self, key: ParamKey) -> int:
         """How many times a trigger fired; readers compare with the count they last saw."""

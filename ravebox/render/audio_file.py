@@ -101,10 +101,11 @@ def _check_room(path: Path, folder: Path, needed: int) -> None:
 def _cause(exc: BaseException, folder: Path, needed: int) -> str:
     """Name what went wrong in words an operator can act on (libsndfile only says "System error.")."""
     free = _free_bytes(folder)
-    if getattr(exc, "errno", None) == errno.ENOSPC or (free is not None and free < needed):
+    code = exc.errno if isinstance(exc, OSError) else None
+    if code == errno.ENOSPC or (free is not None and free < needed):
         return f"no space left on the device ({_mb(needed)} needed, {_mb(free or 0)} free in {folder})"
     limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
-    if getattr(exc, "errno", None) == errno.EFBIG or limit != resource.RLIM_INFINITY:
+    if code == errno.EFBIG or limit != resource.RLIM_INFINITY:
         return f"file size limit reached ({_mb(needed)} needed, the limit is {_mb(limit)})"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror if not exc.filename else f"{exc.strerror}: {exc.filename}"

@@ -40,9 +40,8 @@ from ravebox.assembly import BoxParts, assemble
 from ravebox.config.box import BoxConfig
 from ravebox.config.jack import JackSettings
 from ravebox.host.audiopath import GraphIO
-from ravebox.host.host import Host
+from ravebox.host.host import Host, HostedBox
 from ravebox.mapping.reloader import MappingReloader
-from ravebox.midi.parser import PortParser
 from ravebox.params.store import ParamStore
 from ravebox.params.table import ParamKey
 from ravebox.service import live_values
@@ -70,11 +69,6 @@ def server_rate(settings: JackSettings) -> int:
         return int(client.samplerate)
     finally:
         client.close()
-
-
-def graph_io(engine) -> list[GraphIO]:
-    """Audio shape of each graph, sized from the models (``Engine.channels``: name -> (in, out))."""
-    return [GraphIO(name, int(i), int(o)) for name, (i, o) in engine.channels.items()]
 
 
 class StopDuringStart(BaseException):
@@ -144,22 +138,17 @@ class Daemon:
         self.host = host = Host(jack_settings)
         rate = server_rate(jack_settings)
         self.parts = parts = assemble(box, rate, seed=box.output.seed, engine_factory=self._engine_factory)
-        measure = getattr(parts.engine, "measure", None)
-        if callable(measure):
-            measure()  # time the warm models now, not while a JACK client waits for its ports
+        parts.engine.measure()  # time the warm models now, not while a JACK client waits for its ports
         host.open()  # the client opens only once the models are loaded, warm and timed
         self.engine, self.store, self.follower, self.runtime = parts.engine, parts.store, parts.follower, parts.mapping
         if hasattr(self.engine, "prepare_swap"):
             self.model_reloader = ModelReloader(self.engine, box)
-        self.graphs = graph_io(self.engine)
+        hosted = HostedBox.from_parts(parts)
+        self.graphs = hosted.graphs
         self.reloader = MappingReloader(parts.mapping, box.mapping.path)
         log.info("mapping '%s' from %s: %d rules", box.mapping.mapping.name, box.mapping.path,
                  len(box.mapping.mapping.rules))
-        host.start(self.graphs, self.engine, self.store, parts.router, PortParser,
-                   required_rate=rate, late_policy=box.output.late_block,
-                   torch_threads=box.output.torch_threads,
-                   stages=lambda path: parts.output_stages(path.latency, path.max_period),
-                   mute_fade_ms=box.output.mute_fade_ms)
+        host.start(hosted)
         self.learning = self._learning(rate)
         self.recording = self._recording()
         self.osc = self._osc()

@@ -13,11 +13,21 @@ from ravebox.params.table import ParamKey
 
 
 class Sink:
+    """Records what the router hands to the mapping (implements EventSink)."""
+
+    mapping = None
+
     def __init__(self) -> None:
         self.events: list[MidiEvent] = []
 
     def handle(self, event: MidiEvent) -> None:
         self.events.append(event)
+
+    def coalescable_ccs(self) -> frozenset[int]:
+        return frozenset()
+
+    def release_port(self, port: str, frame: int) -> int:
+        return 0
 
 
 class Clock:
@@ -80,7 +90,7 @@ def test_clock_params_first_value_is_the_baseline_then_changes_reach_the_followe
 
 
 def test_a_failing_destination_goes_to_on_error_or_raises():
-    class Bad:
+    class Bad(Sink):
         def handle(self, event):
             raise ValueError("boom")
 

@@ -1,13 +1,19 @@
-"""Tiny stand-ins for the engine and the output stage, for host tests that are about the host.
+"""A tiny stand-in engine, for host tests that are about the host.
 
 The pass-through engine returns its input as the wet signal, so the host's own
-delay can be measured to the sample; ``fail_graph`` makes it raise for one graph.
+delay can be measured to the sample. It implements exactly
+:class:`ravebox.host.host.HostedEngine` (what the host and its worker drive),
+plus ``graph_dims`` for the assembly's parameter store and the ``events`` log
+the daemon reports. ``fail_graph`` mutes one graph the way the real engine
+does when a model raises (``failed`` and an event); ``raise_all`` makes
+``process`` itself raise, a fault the engine could not pin on one graph.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ravebox.engine.eventlog import EventLog
 from ravebox.host.audiopath import GraphIO
 
 
@@ -19,10 +25,14 @@ class PassEngine:
         self.block_size = block_size
         self.latency_frames = latency_frames
         self.fail_graph: str | None = None
+        self.raise_all = False
         self.sleep_s = 0.0      # > one block's deadline makes every block late
         self.calls = 0
         self.channels = {g.name: (g.inputs, g.outputs) for g in self.graphs}
         self.graph_dims = {g.name: 8 for g in self.graphs}
+        self.failed: dict[str, str] = {}
+        self.events = EventLog()
+        self.parallel_lanes = 1
 
     @classmethod
     def factory(cls, outputs: int = 1, block_size: int = 2048):
@@ -38,10 +48,16 @@ class PassEngine:
             import time
 
             time.sleep(self.sleep_s)
-        if self.fail_graph is not None:
-            raise RuntimeError(f"model of {self.fail_graph} exploded")
+        if self.raise_all:
+            raise RuntimeError("the engine exploded")
+        if self.fail_graph is not None and self.fail_graph not in self.failed:
+            self.failed[self.fail_graph] = f"RuntimeError: model of {self.fail_graph} exploded"
+            self.events.append(f"graph {self.fail_graph} muted: {self.failed[self.fail_graph]}")
         out = {}
         for g in self.graphs:
+            if g.name in self.failed:
+                out[g.name] = np.zeros((g.outputs, self.block_size), np.float32)
+                continue
             src = inputs[g.name]
             block = np.zeros((g.outputs, self.block_size), np.float32)
             if src.shape[0]:
@@ -50,8 +66,14 @@ class PassEngine:
             out[g.name] = block
         return out
 
-    def failed_graph(self, exc):
-        return self.fail_graph
+    def start_parallel(self, thread_init=None) -> bool:
+        return False
 
-    def exclude_graph(self, name):
-        self.fail_graph = None
+    def stop_parallel(self) -> None:
+        pass
+
+    def measure(self) -> None:
+        """Nothing to time: the headroom then comes from ``[jack] headroom_periods`` or its default."""
+
+    def block_p99(self, lanes: int = 1) -> None:
+        return None

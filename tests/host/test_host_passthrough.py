@@ -9,9 +9,9 @@ import pytest
 
 from ravebox.config.jack import JackSettings
 from ravebox.host.audiopath import GraphIO
-from ravebox.host.host import Host
+from ravebox.host.host import Host, HostedBox
 from ravebox.host.latency import CAPTURE, get_range
-from ravebox.midi.parser import PortParser
+from ravebox.params.store import ParamStore
 from tests.host.jackclients import Sink, Source
 from tests.host.standins import PassEngine
 from tests.jackserver import needs_jackd
@@ -57,7 +57,7 @@ def test_impulses_come_out_after_declared_latency(jack_server):
     settings = JackSettings(server=jack_server.name, connect=())
     with Host(settings) as host:
         rate, period = host.open()
-        host.start(graphs, engine, None, None, PortParser, required_rate=rate)
+        host.start(HostedBox(engine, ParamStore({"main": 8}, rate), rate))
         source, sink = Source(jack_server.name), Sink(jack_server.name, channels=3)
         try:
             me = host.session.name

@@ -70,11 +70,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def _fit(target: Path, multiples: tuple[int, ...], args: argparse.Namespace):
-    import torch
-
     from ravebox.engine import fit
+    from ravebox.models.loader import set_torch_threads
 
-    torch.set_num_threads(1)
+    set_torch_threads(1)
     graphs, ratio, rate, latency = _graphs(target)
     rows = fit.measure(graphs, ratio, rate, args.period, latency, multiples, calls=args.calls)
     return rows, fit.recommend(rows, args.margin)
@@ -93,12 +92,12 @@ def _graphs(target: Path) -> tuple[dict, int, int, int]:
         engine = Engine(box, box_rate(box), conv_tuning="off")  # [box] sample_rate, else the models' rate
         graphs = {name: graph_roles(runner) for name, runner in engine.graphs.items()}
         return graphs, engine.block_size, engine.sample_rate, engine.latency_frames
+    from ravebox.engine.roles import Codec
     from ravebox.models import load_model
 
     model = load_model(target)
-    roles = {"encoder": model, "decoder:0": model} if hasattr(model, "decode") else {"prior": model}
-    latency = int(getattr(model.info, "latency", 0) or 0)
-    return {target.stem: roles}, int(model.ratio), int(model.sample_rate or 48000), latency
+    roles = {"encoder": model, "decoder:0": model} if isinstance(model, Codec) else {"prior": model}
+    return {target.stem: roles}, int(model.ratio), int(model.sample_rate or 48000), 0  # exports declare no latency
 
 
 def table(rows, period: int) -> str:

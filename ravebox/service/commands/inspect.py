@@ -74,6 +74,8 @@ def value_text(value) -> str:
     """An attribute value as a person reads it: nn~ getters return one value per type, as a tuple or list."""
     if isinstance(value, (tuple, list)):
         return ", ".join(value_text(v) for v in value) if value else "(none)"
-    if hasattr(value, "shape"):   # a tensor
+    import torch  # loaded already: the model was
+
+    if isinstance(value, torch.Tensor):
         return f"tensor{list(value.shape)}"
     return repr(value) if isinstance(value, str) else str(value)
