@@ -32,9 +32,9 @@ __all__ = ["Engine", "OutputStage", "SwapResult"]
 
 def __getattr__(name: str):  # PEP 562: ``import ravebox.engine`` must not import torch until asked
     if name in ("Engine", "SwapResult"):
-        from ravebox.engine import engine
+        from ravebox.engine.engine import Engine, SwapResult
 
-        return getattr(engine, name)
+        return Engine if name == "Engine" else SwapResult
     if name == "OutputStage":
         from ravebox.engine.output import OutputStage
 

@@ -12,11 +12,11 @@ Failure policy (``status()`` shows each graph's state and counters):
   outputs silence, the reason is kept in ``status()``) while the other graphs
   keep playing;
 * a graph whose wet output holds a NaN/Inf or a value beyond the safety
-  stage's clamp (+18 dBFS) in :data:`BAD_BLOCKS` blocks in a row is muted the
+  stage's clamp (+18 dBFS) in :data:`~ravebox.engine.health.BAD_BLOCKS` blocks in a row is muted the
   same way (``bad_blocks`` counts every such block); one stray block is left
   to the safety stage;
 * a graph whose own models take longer than the block's real-time duration
-  in :data:`LATE_BLOCKS` blocks in a row is flagged ``degraded`` (cleared by
+  in :data:`~ravebox.engine.health.LATE_BLOCKS` blocks in a row is flagged ``degraded`` (cleared by
   four times as many on-time blocks); a swap into a degraded (or muted) graph cuts over at once
   instead of crossfading, so it never waits on the slow old model again;
 * an ``engine.reset`` trigger, or a successful swap into the graph, lets a
@@ -24,13 +24,19 @@ Failure policy (``status()`` shows each graph's state and counters):
 
 Whether the box as a whole still makes progress is the host's business (the
 worker counts blocks finished in time; the service's watchdog reads that).
+
+Why one module of about 400 lines: building (load, check roles, plan rates,
+tune), running (one block per call, resets, mutes) and hot swap (stage on a
+swap thread, install on the worker) all act on the same per-graph state and
+the same one-slot hand-over between threads; split apart, each half would
+reach into the other's dicts. The pure parts live beside it: the per-graph
+record in ``health.py``, the graph itself in ``graph.py``, cost in ``cost.py``.
 """
 
 from __future__ import annotations
 
 import collections
 import functools
-import math
 import os
 import time
 from collections.abc import Callable
@@ -43,6 +49,7 @@ from ravebox.config.box import BoxConfig
 from ravebox.config.graphs import ModelSpec
 from ravebox.engine.cost import GraphCost, measure_graph, measure_role
 from ravebox.engine.eventlog import EventLog
+from ravebox.engine.health import BAD_BLOCKS, GraphHealth
 from ravebox.engine.domains import BoxRates, block_size, plan_graph
 from ravebox.engine.graph import GraphRunner
 from ravebox.engine.parallel import GraphPool
@@ -55,12 +62,6 @@ from ravebox.params.store import ParamStore
 #: A loaded model, by its role (the real ones: ``ravebox.models.RaveModel`` / ``PriorModel``).
 Model = Codec | Prior
 Loader = Callable[[ModelSpec, int], Model]
-#: Blocks in a row with non-finite or huge wet output before the graph is muted.
-BAD_BLOCKS = 4
-#: Blocks in a row slower than real time before a graph is flagged degraded.
-LATE_BLOCKS = 4
-#: Wet output magnitude counted as "huge" (the safety stage's clamp, +18 dBFS).
-HUGE = 8.0
 
 
 def default_loader(spec: ModelSpec, sample_rate: int) -> Model:
@@ -394,55 +395,6 @@ def graph_roles(runner: GraphRunner) -> dict[str, object]:
     for i, voice in enumerate(runner.bank.voices):
         roles[f"decoder:{i}"] = voice.model
     return roles
-
-
-class GraphHealth:
-    """One graph's output and timing record (worker thread writes, any thread reads)."""
-
-    def __init__(self) -> None:
-        self.bad_blocks = 0      # blocks with non-finite or huge wet output, ever
-        self.bad_run = 0         # ... in a row, up to now
-        self.late_blocks = 0     # blocks the graph's models took longer than real time, ever
-        self.late_run = 0
-        self.ok_run = 0
-        self.degraded = False
-        self.mutes = 0           # times this graph was muted for a failure
-        self.worst_ratio = 0.0   # slowest block / real-time duration
-
-    def checked(self, y: np.ndarray) -> int:
-        """Count a bad block (NaN/Inf or beyond :data:`HUGE`); returns the current run of them."""
-        if math.isfinite(np.vdot(y.ravel(), y.ravel())) and (y.size == 0 or float(np.abs(y).max()) <= HUGE):
-            self.bad_run = 0
-        else:
-            self.bad_blocks += 1
-            self.bad_run += 1
-        return self.bad_run
-
-    def timed(self, seconds: float, budget: float) -> str | None:
-        """Record one block's time against its real-time ``budget``; the change of state, if any."""
-        ratio = seconds / budget if budget > 0 else 0.0
-        self.worst_ratio = max(self.worst_ratio, ratio)
-        if ratio > 1.0:
-            self.late_blocks += 1
-            self.late_run, self.ok_run = self.late_run + 1, 0
-            if not self.degraded and self.late_run >= LATE_BLOCKS:
-                self.degraded = True
-                return f"degraded: its models took {ratio:.1f}x real time in {LATE_BLOCKS} blocks in a row"
-        else:
-            self.ok_run, self.late_run = self.ok_run + 1, 0
-            if self.degraded and self.ok_run >= 4 * LATE_BLOCKS:  # hysteresis: no flapping on a busy machine
-                self.degraded = False
-                return "back in time"
-        return None
-
-    def fresh_start(self) -> None:
-        """A new model: the old record of lateness and bad output no longer applies."""
-        self.bad_run = self.late_run = self.ok_run = 0
-        self.degraded = False
-
-    def status(self) -> dict[str, object]:
-        return {"degraded": self.degraded, "bad_blocks": self.bad_blocks, "late_blocks": self.late_blocks,
-                "mutes": self.mutes, "worst_time_ratio": round(self.worst_ratio, 3)}
 
 
 def _stage_for(runner: GraphRunner, role: str, model: Model) -> object:

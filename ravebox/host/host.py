@@ -6,7 +6,8 @@ JACK session (ports, callbacks) -> control thread -> inference worker -> activat
 clock follower and mapping), output stages -- comes in one :class:`HostedBox`,
 which the composition root (``service/daemon.py``) makes from the assembly's
 parts (:meth:`HostedBox.from_parts`); host tests build one around a stand-in
-engine. :class:`HostedEngine` is all the host and its worker ask of an engine.
+engine. :class:`~ravebox.host.hosted.HostedEngine` is all the host and its
+worker ask of an engine (both in :mod:`ravebox.host.hosted`).
 
 Fault handling, all driven by :meth:`Host.poll` on the main thread (never
 blocking for long, so signals and the watchdog stay responsive):
@@ -23,6 +24,12 @@ blocking for long, so signals and the watchdog stay responsive):
 - **direct-ALSA inputs** (only with ``[jack] alsa_inputs``): re-scan and
   reopen them (:mod:`ravebox.host.alsa_inputs`), independent of the JACK session.
 
+Why one class of about 400 lines: the session, the audio path, the threads and
+the reconnect state change together (a new server may bring a new period, so a
+new path, the same worker and control loop, the same remembered connections);
+the jobs that need none of that state live beside it (auto-connect rules,
+headroom, ALSA inputs, the session's callbacks in ``session.py``).
+
 Thread: main thread, except where a method says otherwise.
 """
 
@@ -30,95 +37,25 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from typing import Protocol
+from collections.abc import Callable
+from dataclasses import replace
 
-from ravebox.assembly.parts import BoxParts
 from ravebox.assembly.router import EventRouter
 from ravebox.clock.clockout import ClockOut
 from ravebox.config.jack import FEEDBACK_SUFFIX, JackSettings, feedback_inputs
 from ravebox.host.alsa_inputs import AlsaInputs, FrameStamp
-from ravebox.host.audiopath import AudioPath, GraphIO, OutputStageLike
+from ravebox.host.audiopath import AudioPath
 from ravebox.host.autoconnect import AutoConnector, source_labels
 from ravebox.host.control import ControlLoop
 from ravebox.host.headroom import Headroom, choose
+from ravebox.host.hosted import HostedBox, HostedEngine, ParserFactory, StagesFactory
 from ravebox.host.rings import ByteRing, MidiRing
 from ravebox.host.session import Session, open_client
 from ravebox.host.timeline import Timeline
-from ravebox.host.worker import InferenceWorker, WorkerEngine
-from ravebox.midi.parser import PortParser
+from ravebox.host.worker import InferenceWorker
 from ravebox.params.store import ParamStore
 
 log = logging.getLogger("ravebox.host")
-
-
-class HostedEngine(WorkerEngine, Protocol):
-    """What the host asks of an engine besides what its worker drives (the real one: ``Engine``)."""
-
-    @property
-    def block_size(self) -> int:
-        """Frames per ``process`` call: the audio path's block."""
-        ...
-
-    @property
-    def latency_frames(self) -> int:
-        """What the models and rate conversion add; the dry signal is delayed as much."""
-        ...
-
-    @property
-    def parallel_lanes(self) -> int:
-        """Graphs ``start_parallel`` runs at once (1: in turn)."""
-        ...
-
-    @property
-    def channels(self) -> Mapping[str, tuple[int, int]]:
-        """(input channels, output channels) per graph, in play order; 0 inputs: the graph takes no audio."""
-        ...
-
-    def measure(self) -> object:
-        """Time every graph at the engine block before the worker starts (a stand-in may do nothing)."""
-        ...
-
-    def block_p99(self, lanes: int = 1) -> float | None:
-        """Measured p99 seconds of one block with ``lanes`` graphs at once; None: not measured."""
-        ...
-
-
-#: ``parser_factory(input label)`` -> a parser of that input's bytes (``PortParser``).
-ParserFactory = Callable[[str], PortParser]
-#: ``stages(path)`` -> one output stage per graph, built for the path's latency and largest period.
-StagesFactory = Callable[[AudioPath], "list[OutputStageLike]"]
-
-
-@dataclass(frozen=True)
-class HostedBox:
-    """Everything :meth:`Host.start` runs, built before it (live: from the assembly's parts).
-
-    ``stages`` None plays the wet signal as it is (host tests); ``router`` None routes MIDI nowhere.
-    """
-
-    engine: HostedEngine
-    store: ParamStore
-    sample_rate: int                 # the rate the parts were built for; the server must run at it
-    router: EventRouter | None = None
-    stages: StagesFactory | None = None
-    late_policy: str = "dry"
-    mute_fade_ms: float = 10.0
-    parser_factory: ParserFactory = PortParser
-
-    @classmethod
-    def from_parts(cls, parts: BoxParts) -> "HostedBox":
-        """The box the assembly built, with its ``[output]`` settings and one stage per graph."""
-        output = parts.box.output
-        return cls(parts.engine, parts.store, parts.sample_rate, parts.router,
-                   lambda path: list(parts.output_stages(path.latency, path.max_period)),
-                   late_policy=output.late_block, mute_fade_ms=output.mute_fade_ms)
-
-    @property
-    def graphs(self) -> list[GraphIO]:
-        """Audio shape of each graph, sized from the models (``engine.channels``)."""
-        return [GraphIO(name, int(i), int(o)) for name, (i, o) in self.engine.channels.items()]
 
 
 class Host:

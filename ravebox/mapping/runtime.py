@@ -9,6 +9,11 @@ sees either the old or the new mapping, never a mix.
 Why releases are routed by press: a button held down while the mapping
 changes must be released by the mapping that saw the press (mididings'
 habit), or a momentary "freeze" would stay stuck on forever.
+
+Why one module of about 370 lines: every message kind (CC, 14-bit, (N)RPN,
+notes, buttons, pitch bend, program change) ends in the same per-rule state
+(takeover, held presses, the mapping that saw a press), which a split would
+have to share; the pure shaping (curves, relative encoders) is ``shaping.py``.
 """
 
 from __future__ import annotations

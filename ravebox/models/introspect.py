@@ -27,7 +27,7 @@ nn-tilde 1.6.0) and older exports:
 * streaming: cached_conv's ``*.cache.pad`` buffers, MSPrior's ``_keys_cache`` /
   ``_cache_length``: any buffer whose name mentions ``cache``.
 
-Why this module probes (``hasattr``/``getattr`` on the module): a TorchScript
+Why this module probes (looks members up by name, present or not): a TorchScript
 export has no type to check against, and every member read here is one that
 some exporter above writes and another does not; finding out which is the job.
 Nothing outside ``models/`` probes a model: the engine checks roles against

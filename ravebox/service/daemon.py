@@ -40,7 +40,8 @@ from ravebox.assembly import BoxParts, assemble
 from ravebox.config.box import BoxConfig
 from ravebox.config.jack import JackSettings
 from ravebox.host.audiopath import GraphIO
-from ravebox.host.host import Host, HostedBox
+from ravebox.host.host import Host
+from ravebox.host.hosted import HostedBox
 from ravebox.mapping.reloader import MappingReloader
 from ravebox.params.store import ParamStore
 from ravebox.params.table import ParamKey

@@ -11,7 +11,8 @@ from adapters import MODELS, loader
 from helpers import SR, run
 
 from ravebox.config.box import load_box
-from ravebox.engine.engine import BAD_BLOCKS, LATE_BLOCKS, Engine
+from ravebox.engine.engine import Engine
+from ravebox.engine.health import BAD_BLOCKS, LATE_BLOCKS
 from tests.models.misbehaving import write_model
 
 PLAIN = '\n[graphs.t]\nencoder = "a"\n[output]\ncrossfade_ms = 100\n'

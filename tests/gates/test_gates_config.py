@@ -68,7 +68,7 @@ def test_every_problem_is_reported_with_its_path():
     ({"steps": [{"probabilty": 0.5}]}, "gates.pattern[0].steps[0].probabilty", "did you mean 'probability'"),
     ({"euclid": {"pulses": 9, "steps": 8}}, "gates.pattern[0].euclid", "pulses <= steps"),
     ({"steps": "x", "length": 0}, "gates.pattern[0].length", "0.01..1"),
-    ({"steps": "x", "seed": -1}, "gates.pattern[0].seed", "non-negative"),
+    ({"steps": "x", "seed": -1}, "gates.pattern[0].seed", "an integer >= 0, got -1"),
 ])
 def test_bad_values(pattern, key, fragment):
     d = Diagnostics("box.toml")

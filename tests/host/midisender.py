@@ -11,6 +11,8 @@ controller is another program anyway. The JACK server comes from
                                   answers ``refused ...`` when rtmidi will not send them
     flood COUNT RATE CHANNEL NUMBER   COUNT CCs at RATE per second, values sweeping
     sleep SECONDS
+    play PATH RATE                a Standard MIDI File as ravebox's render reads it (clock ticks and Start
+                                  from its tempo map), each event sent at its frame / RATE seconds from now
     quit
 """
 
@@ -51,6 +53,16 @@ def main() -> int:
                 delay = start + (i + 1) / rate - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
+        elif cmd == "play":
+            from ravebox.render.performance import load_performance
+
+            rate = int(args[1])
+            start = time.monotonic()
+            for event in load_performance(args[0], rate):
+                delay = start + event.frame / rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                out.send(event.message)
         elif cmd == "sleep":
             time.sleep(float(args[0]))
         print("ok", flush=True)

@@ -16,6 +16,7 @@ class P:
     name: str
     is_input: bool
     is_audio: bool = True
+    aliases: tuple[str, ...] = ()
 
     @property
     def shortname(self) -> str:

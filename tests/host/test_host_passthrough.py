@@ -9,7 +9,8 @@ import pytest
 
 from ravebox.config.jack import JackSettings
 from ravebox.host.audiopath import GraphIO
-from ravebox.host.host import Host, HostedBox
+from ravebox.host.host import Host
+from ravebox.host.hosted import HostedBox
 from ravebox.host.latency import CAPTURE, get_range
 from ravebox.params.store import ParamStore
 from tests.host.jackclients import Sink, Source
