@@ -6,8 +6,8 @@ engine settings (``[output]``); this table holds what only the JACK host needs.
 Why auto-connect lives in config: on a dedicated box nobody patches cables in a
 GUI. USB controllers come and go under names like ``a2j:nanoKONTROL2 [20] (capture):
 nanoKONTROL2 MIDI 1``; the ALSA client number in brackets changes across replugs, so
-rules are regular expressions on port names (``re.search``), with allow and deny
-lists. A pattern matches a peer when it matches the peer's name OR any of its
+rules are name patterns (:mod:`ravebox.config.names`: regular expressions searched in
+the name, case and separators ignored), with allow and deny lists. A pattern matches a peer when it matches the peer's name OR any of its
 aliases: with jackd's ``-X seq`` bridge the name is a generic
 ``system:midi_capture_3`` and only an alias (``alsa_pcm:nanoKONTROL2/midi_capture_1``)
 names the device.
@@ -36,7 +36,7 @@ clock and refuses the others while it plays (``conflict`` in status; see
 
 ``alsa_inputs`` is the direct-ALSA fallback for boxes without a ``-X seq``
 bridge or a2jmidid: each entry opens the ALSA sequencer ports whose name
-matches ``device`` (a case-insensitive regex, ``re.search``) with python-rtmidi,
+matches ``device`` (a name pattern, :mod:`ravebox.config.names`) with python-rtmidi,
 and labels their events ``"<input> <- <device>"`` (see
 :mod:`ravebox.host.alsa_inputs`)::
 
@@ -52,8 +52,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ravebox.config.diagnostics import Diagnostics, did_you_mean
-from ravebox.config.schema import (INVALID, Choice, Field, Flag, Integer, ListOf, Number, Regex, Text, check_table,
-                                   is_table, unknown_keys)
+from ravebox.config.names import matches as name_matches
+from ravebox.config.names import problem as name_problem
+from ravebox.config.schema import Choice, Field, Flag, Integer, ListOf, Number, Text, check_table, is_table, unknown_keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,7 @@ class ConnectRule:
     hardware: bool = False
 
     def matches_own(self, shortname: str) -> bool:
-        return re.search(self.port, shortname) is not None
+        return name_matches(self.port, shortname)
 
     def admits(self, peer: str | Sequence[str]) -> bool:
         """Whether a peer passes this rule: some allow pattern matches, no deny pattern does.
@@ -86,7 +87,7 @@ class ConnectRule:
     def denied_by(self, peer: str | Sequence[str]) -> str | None:
         """The deny pattern matching the peer's name or an alias, or None."""
         names = _names(peer)
-        return next((p for p in self.deny if any(re.search(p, n) for n in names)), None)
+        return next((p for p in self.deny if any(name_matches(p, n) for n in names)), None)
 
     def match(self, peer: str | Sequence[str]) -> tuple[str, str] | None:
         """``(allow pattern, the name or alias it matched)`` when the rule admits ``peer``, else None.
@@ -99,7 +100,7 @@ class ConnectRule:
             return None
         for pattern in self.allow:
             for name in names:
-                if re.search(pattern, name):
+                if name_matches(pattern, name):
                     return pattern, name
         return None
 
@@ -117,7 +118,7 @@ class AlsaInputSpec:
 
     def matches(self, name: str) -> bool:
         """Whether an ALSA port name (without client:port numbers) is this entry's device."""
-        return re.search(self.device, name, re.IGNORECASE) is not None
+        return name_matches(self.device, name)
 
 
 DEFAULT_MIDI_INPUTS = ("midi_in", "clock_in")
@@ -338,4 +339,8 @@ def _rule(item: object, diags: Diagnostics, path: str) -> ConnectRule | None:
 
 
 def _regex(pattern: str, diags: Diagnostics, path: str) -> bool:
-    return Regex().check(pattern, diags, path) is not INVALID
+    """A name pattern (``config/names.py``: one dialect for every port and device name)."""
+    problem = name_problem(pattern)
+    if problem is not None:
+        diags.error(path, problem)
+    return problem is None

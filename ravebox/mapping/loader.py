@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ravebox.config.names import problem as name_problem
 from ravebox.config.diagnostics import Diagnostics, did_you_mean, key_path, read_toml
 from ravebox.errors import ConfigError
 from ravebox.mapping.model import (
@@ -100,7 +101,7 @@ def _defaults(table: dict, diags: Diagnostics) -> _Defaults:
     check = _Checker(diags, "defaults")
     return _Defaults(
         check.channels(table.get("channel", "any"), "channel"),
-        PortPattern(check.string(table.get("port", "*"), "port")),
+        check.port(table.get("port", "*"), "port"),
         check.number(table["smoothing_ms"], "smoothing_ms", 0, 10000) if "smoothing_ms" in table else None,
         check.choice(table.get("takeover", "jump"), "takeover", TAKEOVERS) or "jump",
         int(check.integer(table.get("threshold", 64), "threshold", 1, 127) or 64),
@@ -181,6 +182,15 @@ class _Checker:
             return "*"
         return value
 
+    def port(self, value: object, key: str) -> PortPattern:
+        """A port pattern in the one dialect of port and device names (``ravebox.config.names``)."""
+        text = self.string(value, key)
+        problem = name_problem(text)
+        if problem is not None:
+            self.fail(key, problem)
+            return PortPattern()
+        return PortPattern(text)
+
     def boolean(self, value: object, key: str) -> bool:
         if not isinstance(value, bool):
             self.fail(key, f"expected true or false, got {_show(value)}")
@@ -252,7 +262,7 @@ class _RuleParser:
         if len(self.diags.items) > self.errors_before:
             return []
         channels = self.check.channels(self.e["channel"], "channel") if "channel" in self.e else self.d.channels
-        port = PortPattern(self.check.string(self.e["port"], "port")) if "port" in self.e else self.d.port
+        port = self.check.port(self.e["port"], "port") if "port" in self.e else self.d.port
         rules = []
         for number, dim, value in zip(numbers, dims, values):
             source = Source(kind, number, channels, port, self.e.get("order", "auto"), self.e.get("bits", 14))

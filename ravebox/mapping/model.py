@@ -7,11 +7,10 @@ mididings habit: build and validate once, then only run).
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ravebox.config.names import matches as name_matches
 from ravebox.params.table import ParamKey
 
 # source kind -> (lowest, highest) raw value it delivers
@@ -36,13 +35,11 @@ ANY_PORT = "*"   # the port label of events every port filter accepts (render --
 
 @dataclass(frozen=True, slots=True)
 class PortPattern:
-    """Which source ports a rule listens to.
-
-    A pattern with glob characters (``*?[``) is matched with ``fnmatch``; a
-    plain word matches any port name containing it. Both ignore case and treat
-    runs of spaces, ``-`` and ``_`` alike, because JACK and ALSA spell device
-    names inconsistently (jackd's ``-X seq`` bridge writes ``Launch-Control-XL``
-    for the device a2jmidid calls ``Launch Control XL``).
+    """Which source ports a rule listens to, in the one dialect of port and device names
+    (:mod:`ravebox.config.names`): a plain word matches any source label containing it, a
+    glob (``*?[``) the whole label, anything else is a regular expression; case and runs of
+    spaces, ``-`` and ``_`` are ignored (jackd's ``-X seq`` bridge writes
+    ``Launch-Control-XL`` for the device a2jmidid calls ``Launch Control XL``).
     """
 
     text: str = "*"
@@ -50,15 +47,7 @@ class PortPattern:
     def matches(self, port: str) -> bool:
         if port == ANY_PORT:   # an event that stands for every controller (a performance file in render)
             return True
-        pattern, name = _fold(self.text), _fold(port)
-        if re.search(r"[*?\[]", pattern):
-            return fnmatch.fnmatchcase(name, pattern)
-        return pattern in name
-
-
-def _fold(name: str) -> str:
-    """Lower case, with every run of spaces, dashes and underscores made one space."""
-    return re.sub(r"[\s_-]+", " ", name.lower())
+        return name_matches(self.text, port)
 
 
 @dataclass(frozen=True, slots=True)

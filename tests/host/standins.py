@@ -5,8 +5,7 @@ delay can be measured to the sample. It implements exactly
 :class:`ravebox.host.host.HostedEngine` (what the host and its worker drive),
 plus ``graph_dims`` for the assembly's parameter store and the ``events`` log
 the daemon reports. ``fail_graph`` mutes one graph the way the real engine
-does when a model raises (``failed`` and an event); ``raise_all`` makes
-``process`` itself raise, a fault the engine could not pin on one graph.
+does when a model raises (``failed`` and an event).
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ class PassEngine:
         self.block_size = block_size
         self.latency_frames = latency_frames
         self.fail_graph: str | None = None
-        self.raise_all = False
         self.sleep_s = 0.0      # > one block's deadline makes every block late
         self.calls = 0
         self.channels = {g.name: (g.inputs, g.outputs) for g in self.graphs}
@@ -48,8 +46,6 @@ class PassEngine:
             import time
 
             time.sleep(self.sleep_s)
-        if self.raise_all:
-            raise RuntimeError("the engine exploded")
         if self.fail_graph is not None and self.fail_graph not in self.failed:
             self.failed[self.fail_graph] = f"RuntimeError: model of {self.fail_graph} exploded"
             self.events.append(f"graph {self.fail_graph} muted: {self.failed[self.fail_graph]}")
