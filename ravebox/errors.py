@@ -36,3 +36,15 @@ class HostError(RaveboxError):
 
 class ServiceError(RaveboxError):
     """Process lifecycle problems: control socket, systemd notification, install."""
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as words for a person: the message of our own errors, the OS's reason for a file,
+    what a too-deep TOML file is, else ``Type: message`` (never a repr)."""
+    if isinstance(exc, RaveboxError):
+        return str(exc)
+    if isinstance(exc, RecursionError):
+        return "nested too deep to read (TOML arrays or tables thousands of levels deep)"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return f"{type(exc).__name__}: {exc}"

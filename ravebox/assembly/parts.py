@@ -78,6 +78,16 @@ def real_engine(loader: Loader | None = None) -> EngineFactory:
     return build
 
 
+def box_warnings(box: BoxConfig, graph_dims: dict[str, int]) -> list[str]:
+    """What a box will not use, said once at load and by ``ravebox check``: models no graph plays, and
+    mapping entries aimed at a graph or latent dimension the box lacks (``graph_dims``: name -> dims)."""
+    used = {name for g in box.graphs for name in (g.encoder, g.prior, *g.decoders) if name}
+    lines = [f"{box.path}: models.{name}: declared but no graph uses it (it is not loaded)"
+             for name in box.models if name not in used]
+    return lines + [f"mapping {box.mapping.path}: {problem} (its events are dropped)"
+                    for problem in box.mapping.mapping.unknown_targets(graph_dims)]
+
+
 def assemble(box: BoxConfig, sample_rate: int, *, seed: int | None = None,
              engine_factory: EngineFactory | None = None) -> BoxParts:
     """Build the box's parts for ``sample_rate``; ``seed`` None means ``[output] seed``."""
@@ -86,6 +96,6 @@ def assemble(box: BoxConfig, sample_rate: int, *, seed: int | None = None,
     follower = ClockFollower(sample_rate, box.clock)
     settings = box.mapping
     mapping = MappingRuntime(settings.mapping, store, settings.presets)
-    for problem in settings.mapping.unknown_graphs(store.graphs):
-        log.warning("mapping %s: %s", settings.path, problem)
+    for problem in box_warnings(box, store.graphs):
+        log.warning("%s", problem)
     return BoxParts(box, sample_rate, engine, store, follower, mapping, EventRouter(follower, mapping, store))

@@ -167,6 +167,19 @@ class ClockFollower:
         """The latest published view (immutable; safe to read from any thread)."""
         return self._view
 
+    def status(self, frame: int) -> dict[str, object]:
+        """Any thread: tempo, lock, source, transport and the position at ``frame`` as beat and bar:beat.
+
+        Reads the published view and plain attributes once; no locks."""
+        view = self._view
+        lock = view.lock  # internal, acquiring, locked, unstable, lost or conflict
+        beat = view.beat_at(frame)
+        bar, into = divmod(max(beat, 0.0), view.beats_per_bar)
+        return {"tempo_bpm": round(view.display_bpm, 2), "bpm": view.bpm, "lock": lock,
+                "source": "internal" if lock == "internal" else (self.source or "midi"), "refused": self.refused,
+                "transport": self._transport.value, "beat": round(beat, 3),
+                "bar_beat": f"{int(bar) + 1}:{int(into) + 1}"}
+
     def feed(self, event: MidiEvent) -> None:
         """Take one MIDI event (clock, start, stop, continue, songpos); others are ignored.
 

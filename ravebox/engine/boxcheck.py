@@ -31,13 +31,14 @@ from ravebox.errors import EngineError, ModelError
 CODE_NONSENSE = ("latent.bias", "latent.scale", "latent.noise")
 
 
-def check_models(box: BoxConfig) -> list[Diagnostic]:
-    """Every model problem of ``box`` (empty when it would play)."""
+def check_models(box: BoxConfig, dims: dict[str, int] | None = None) -> list[Diagnostic]:
+    """Every model problem of ``box`` (empty when it would play); ``dims``, if given, gets each
+    graph's latent count (for the mapping warnings of ``ravebox check``)."""
     diags = Diagnostics(str(box.path), box.path.read_text())
     used = {n for g in box.graphs for n in (*g.decoders, g.encoder, g.prior) if n}
     infos = {name: info for name, spec in box.models.items()
              if name in used and (info := _open(name, spec, diags)) is not None}
-    dims: dict[str, int] = {}
+    dims = {} if dims is None else dims
     discrete: dict[str, str] = {}
     for g in box.graphs:
         _check_graph(g, infos, box, diags, dims, discrete)

@@ -378,7 +378,7 @@ class Engine:
     def status(self) -> dict[str, object]:
         """State per graph for the status socket and the render summary."""
         return {name: {"failed": self.failed.get(name), "decoder": r.bank.current, "fading": r.bank.fading,
-                       "loop": r.loop.state, "dims": r.dims, "swaps": r.bank.swaps,
+                       "loop": r.loop.state, "loop_beats": r.loop.beats, "dims": r.dims, "swaps": r.bank.swaps,
                        "scrubbed": dict(r.scrubbed), "skipped_encodes": r.skipped_encodes,
                        **self.health[name].status(),
                        **({"cost": self.costs[name].to_json()} if name in self.costs else {})}

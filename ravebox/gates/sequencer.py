@@ -102,7 +102,7 @@ class GateSequencer:
         return state
 
     def _select(self, state: _GraphState, wanted: int) -> int:
-        index = min(max(wanted, 0), len(self.patterns) - 1)
+        index = self._clamp(wanted)
         if state.pattern >= 0 and index != state.pattern:
             state.previous = state.pattern
             pat = self.patterns[index]
@@ -153,11 +153,24 @@ class GateSequencer:
         np.subtract(1.0, gain, out=gain)
         np.copyto(out, gain, casting="same_kind")
 
+    # -- status (any thread) ---------------------------------------------------------
+    def current_step(self, beat: float, store: ParamStore, graph: str) -> int | None:
+        """The step (1-based) of ``graph``'s selected pattern that holds ``beat``, as the gains place it
+        (same pattern clamp and live swing); None without patterns. Reads targets; allocates a little."""
+        if not self.patterns:
+            return None
+        pattern = self.patterns[self._clamp(int(store.target(ParamKey("gate.pattern", graph))))]
+        swing = _swing(pattern, store.target(ParamKey("gate.swing", graph)))
+        return step_index(beat, pattern.step_beats, swing) % len(pattern.steps) + 1
+
+    def _clamp(self, index: int) -> int:
+        return min(max(index, 0), len(self.patterns) - 1)
+
     # -- shapes -------------------------------------------------------------------
     def _pattern_into(self, gain: np.ndarray, beats: np.ndarray, tmp: np.ndarray, pat: GatePattern,
                       live_swing: float, bpf: float) -> None:
         """Pattern gain (0..1, before depth) at each of ``beats`` (non-decreasing) into ``gain``."""
-        swing = min(max(pat.swing + live_swing, 0.0), 0.9)
+        swing = _swing(pat, live_swing)
         L = pat.step_beats
         attack = pat.attack_ms * 1e-3 * self.sample_rate * bpf
         release = min(pat.release_ms * 1e-3 * self.sample_rate * bpf, L * (1.0 - swing))
@@ -211,12 +224,17 @@ class GateSequencer:
         depth = store.value(d_key, frame)
         if depth <= 0.0 or clock.gates_open or not self.patterns or beats.size == 0:
             return out
-        index = min(max(int(store.value(p_key, frame)), 0), len(self.patterns) - 1)
+        index = self._clamp(int(store.value(p_key, frame)))
         gain, tmp = np.empty(beats.shape), np.empty(beats.shape)
         self._pattern_into(gain, beats, tmp, self.patterns[index], store.value(s_key, frame),
                            clock.bpm / 60.0 / self.sample_rate)
         self._apply_depth_scalar(out, gain, depth)
         return out
+
+
+def _swing(pattern: GatePattern, live_swing: float) -> float:
+    """The pattern's swing plus the live ``gate.swing``, kept where steps stay ordered (0..0.9)."""
+    return min(max(pattern.swing + live_swing, 0.0), 0.9)
 
 
 def _ramp_up(gain: np.ndarray, beats: np.ndarray, origin: float, attack: float, level: float) -> None:

@@ -125,6 +125,12 @@ class ControlLoop(LoopThread):
     def parser_stats(self) -> dict[str, dict]:
         return {p.port: p.stats.as_dict() for p in self._parsers}
 
+    def status(self) -> dict[str, int | bool]:
+        """Any thread: this loop's own counters (plain ints read once; no lock)."""
+        return {"realtime": self.realtime, "midi_events": self.events, "midi_coalesced": self.coalesced,
+                "midi_released": self.released, "control_errors": self.errors,
+                "midi_garbage": sum(int(s["garbage"]) for s in self.parser_stats().values())}
+
     # -- control thread ------------------------------------------------------------------
     def run(self) -> None:
         """Control thread: drain, advance the clock, publish, sleep; until stopped."""

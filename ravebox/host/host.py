@@ -36,6 +36,7 @@ Thread: main thread, except where a method says otherwise.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -395,7 +396,69 @@ class Host:
         self.headroom = headroom
         self.headroom_resizes += 1
 
+    def set_connect_rules(self, rules: tuple) -> bool:
+        """Main thread (reload): new ``[[jack.connect]]`` rules, applied at the next poll; False if unchanged."""
+        rules = tuple(rules)
+        if rules == self.connector.rules:
+            return False
+        self.connector.rules = rules
+        self.settings = replace(self.settings, connect=rules)
+        if self.session is not None:
+            self.session.ports_changed = True  # the main loop re-applies them at once
+        log.info("connect rules reloaded: %d rule(s)", len(rules))
+        return True
+
+    def on_control(self, fn: Callable[[], object], timeout: float = 1.0) -> object:
+        """Main thread: run ``fn`` on the control thread (the parameter store's one writer); its result."""
+        return self.control.call(fn, timeout)
+
+    def post_control(self, fn: Callable[[], object]) -> None:
+        """Any thread: queue ``fn`` for the control thread without waiting."""
+        self.control.post(fn)
+
+    def unmute(self) -> None:
+        """Main thread (panic): let graphs the worker muted after an exception play again."""
+        self.worker.unmute(self.path)
+
     # -- queries (any thread) --------------------------------------------------------------
+    def status(self) -> dict[str, object]:
+        """Any thread: the host's own status -- JACK (server, rate, period, connection, callback times),
+        latency, late blocks, xruns, each graph's ports and safety counters -- with its control loop's,
+        worker's and direct-ALSA inputs' own. Plain values read once; no locks."""
+        path, session, control, worker = self.path, self.session, self.control, self.worker
+        if path is None:
+            return {}
+        headroom = self.headroom_now()
+        return {
+            "jack": {"server": self.settings.server or os.environ.get("JACK_DEFAULT_SERVER") or "default",
+                     "client": self.settings.client_name, "sample_rate": path.sample_rate, "period": path.period,
+                     "connected": self.connected, "reconnects": self.reconnects,
+                     "callback_max_ms": round(1000.0 * session.callback_max_s, 3) if session else None,
+                     "callback_mean_ms": round(1000.0 * session.callback_total_s / max(1, path.cycles), 3)
+                     if session else None,
+                     "callback": session.cycle_times.to_json(path.period / path.sample_rate) if session else None},
+            "latency": {"frames": path.latency, "ms": round(1000.0 * path.latency / path.sample_rate, 2),
+                        "block": path.block, "period": path.period,
+                        **({"headroom": headroom.to_json()} if headroom else {})},
+            "warnings": headroom.warnings() if headroom else [],
+            "late_blocks": path.late_blocks, "xruns": self.xruns, "cycles": path.cycles,
+            "midi_dropped": self.midi_in.dropped + self.midi_in.oversized,
+            "graphs": {g.name: {"inputs": g.inputs, "outputs": g.outputs,
+                                **({"safety": stage.counters()} if stage is not None else {})}
+                       for g, stage in zip(path.graphs, path.stages or [None] * len(path.graphs))},
+            "control": control.status() if control else {},
+            "worker": worker.status() if worker else {},
+            "alsa_inputs": self.alsa.status() if self.alsa is not None else None,
+        }
+
+    def progress(self) -> tuple[int, int, float, bool]:
+        """Any thread, for the health watch: callback cycles, blocks committed in time (a hanging model
+        is no progress), the engine block in seconds, and whether the server is connected."""
+        path, worker = self.path, self.worker
+        cycles = path.cycles if path else 0
+        block_s = path.block / path.sample_rate if path else 0.0
+        return cycles, worker.on_time if worker else 0, block_s, self.connected
+
     def headroom_now(self) -> Headroom | None:
         """The headroom in force, judged by the latest measured costs (a hot swap re-measures its model)."""
         engine = self._engine

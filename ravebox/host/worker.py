@@ -96,6 +96,15 @@ class InferenceWorker(LoopThread):
         self._next: int | None = None
         self._silenced: set[str] = set()
 
+    def status(self) -> dict[str, object]:
+        """Any thread: realtime, counters, graphs muted after an exception, p99/max time per block (ms)."""
+        times = self.block_times()
+        timing = ({"p99_ms": round(1000.0 * float(np.percentile(times, 99)), 2),
+                   "max_ms": round(1000.0 * float(times.max()), 2)} if len(times) else {})
+        return {"realtime": self.realtime, "progress": self.progress, "on_time": self.on_time,
+                "worker_errors": self.errors, "worker_skipped": self.skipped, "muted": sorted(self.muted),
+                **timing}
+
     def block_times(self) -> np.ndarray:
         """Main thread: the recorded per-block durations in seconds (up to ``history``)."""
         n = min(self.progress, len(self.durations))

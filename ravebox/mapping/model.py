@@ -184,8 +184,23 @@ class Mapping:
             rules = rules + self.index.get((kind, None), ())
         return rules
 
-    def unknown_graphs(self, graphs: set[str] | dict[str, int]) -> list[str]:
-        """Rule descriptions naming a graph the box does not have (for the daemon to report)."""
-        return [f"map[{r.index}]: graph '{r.target.graph}' is not in this box"
-                for r in self.rules if r.target is not None and r.target.graph is not None
-                and r.target.graph not in graphs]
+    def unknown_targets(self, graphs: dict[str, int]) -> list[str]:
+        """Entries aimed at a graph or a latent dimension the box lacks (``graphs``: name -> latent dims).
+
+        Not errors (a mapping is shared between boxes): the daemon logs them at load, ``ravebox check``
+        warns, and the runtime counts the events they drop (``MappingStats.unknown_graphs/unknown_dims``).
+        """
+        problems = []
+        for r in self.rules:
+            target = r.target
+            if target is None:
+                continue
+            where = f"map[{r.index}]" + (f" (line {r.line})" if r.line else "")
+            if target.graph is not None and target.graph not in graphs:
+                problems.append(f"{where}: graph '{target.graph}' is not in this box")
+            elif target.dim is not None and graphs:
+                dims = graphs[target.graph] if target.graph is not None else max(graphs.values())
+                if target.dim >= dims:
+                    whose = f"graph '{target.graph}' has" if target.graph is not None else "the widest graph has"
+                    problems.append(f"{where}: latent dim {target.dim} is not in this box ({whose} {dims})")
+        return problems

@@ -46,7 +46,8 @@ class MappingStats:
     waiting: int = 0        # moves held back by soft takeover
     recalls: int = 0
     unknown_presets: int = 0
-    unknown_graphs: int = 0
+    unknown_graphs: int = 0  # events whose entry aims at a graph the box lacks (dropped)
+    unknown_dims: int = 0    # ... at a latent dimension no addressed graph has (dropped)
     errors: int = 0
     last_error: str = ""
 
@@ -347,11 +348,16 @@ class MappingRuntime:
             self.stats.unknown_graphs += 1
             return None
         keys = self.store.expand(key)
+        if not keys and key.dim is not None:
+            self.stats.unknown_dims += 1
         return self.store.target(keys[0]) if keys else None
 
     def _set(self, key: ParamKey, value: float, frame: int, glide_ms: float | None) -> float | None:
         if key.graph is not None and key.graph not in self.store.graphs:
             self.stats.unknown_graphs += 1
+            return None
+        if key.dim is not None and not self.store.expand(key):
+            self.stats.unknown_dims += 1
             return None
         self.store.set(key, value, frame, glide_ms)
         return PARAMS[key.name].clamp(value)

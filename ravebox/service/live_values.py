@@ -1,7 +1,7 @@
-"""The preset and live-value commands of the control socket: list, set, save; and the recall log line.
+"""The live commands of the control socket: presets (list, recall, save), set, panic, record; the recall log.
 
-Why a module of its own: the daemon only forwards (``Daemon.presets/set_param/save_preset``); what a
-command checks and answers is here, testable with a store and a runtime and no JACK.
+Why a module of its own: the daemon only builds :class:`LiveCommands` and the control socket calls it;
+what a command checks and answers is here, the functions testable with a store and a runtime and no JACK.
 
 Threads: :func:`preset_list` may run on the control-socket thread (it reads an immutable bank and a
 string). :func:`set_value` and :func:`save_live` run on the main thread; the store has one writer, the
@@ -13,12 +13,71 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from ravebox.mapping.presets import parse_setting
 from ravebox.mapping.save import preset_values, save_preset
+from ravebox.params.table import ParamKey
 
 log = logging.getLogger("ravebox.presets")
+
+
+class ControlSide(Protocol):
+    """The host as the live commands use it: the control thread (the store's one writer) and the worker."""
+
+    def on_control(self, fn: Callable[[], Any], timeout: float = 1.0) -> Any: ...
+    def now(self) -> int: ...
+    def unmute(self) -> None: ...
+
+
+class Recorder(Protocol):
+    def start(self) -> dict: ...
+    def stop(self) -> dict: ...
+
+
+class LiveCommands:
+    """What ``ravebox status preset|set|save|panic|record`` do to a running box.
+
+    Threads: :meth:`presets` any thread (the control socket's); the others the main thread
+    (the control socket queues them there), writing the store through the control thread.
+    """
+
+    def __init__(self, runtime: Any, store: Any, host: ControlSide, recorder: Recorder) -> None:
+        self.runtime, self.store, self.host, self.recorder = runtime, store, host, recorder
+
+    def recall_preset(self, ref: str | int) -> dict:
+        """Recall a preset by name or number."""
+        runtime, host = self.runtime, self.host
+        ok = host.on_control(lambda: runtime.recall(ref, host.now()))
+        return {"ok": True, "preset": ref} if ok else {"ok": False, "error": f"no preset {ref!r}"}
+
+    def presets(self) -> dict:
+        return preset_list(self.runtime)
+
+    def set_param(self, key: str, value: float) -> dict:
+        return set_value(self.store, self.host.on_control, self.host.now, key, value)
+
+    def save_preset(self, name: str) -> dict:
+        return save_live(self.runtime, self.store, name)
+
+    def panic(self) -> dict:
+        """Reset every graph's model state and let graphs muted by a failure play again."""
+        store, host = self.store, self.host
+
+        def reset() -> bool:
+            for name in store.graphs:
+                store.set(ParamKey("engine.reset", name), 1.0, host.now())
+            return True
+        host.on_control(reset)
+        host.unmute()
+        log.warning("panic: model state reset on every graph")
+        return {"ok": True, "graphs": list(store.graphs)}
+
+    def record(self, action: str) -> dict:
+        """``start`` or ``stop`` a take (``ravebox status record start|stop``)."""
+        if action not in ("start", "stop"):
+            return {"ok": False, "error": f"record start or record stop, not {action!r}"}
+        return self.recorder.start() if action == "start" else self.recorder.stop()
 
 
 def preset_list(runtime: Any) -> dict:
@@ -61,17 +120,15 @@ def save_live(runtime: Any, store: Any, name: str) -> dict:
 
 class RecallLog:
     """Logs each preset recall once (main thread, every tick): MIDI recalls happen on the control thread,
-    which never logs, so the main thread reports what the runtime's counter says happened."""
+    which never logs, so the main thread reports what the recall counter says happened."""
 
     def __init__(self) -> None:
         self._seen = 0
 
-    def tick(self, runtime: Any) -> None:
-        if runtime is None:
-            return
-        count = runtime.stats.recalls
+    def tick(self, count: int, name: str | None) -> None:
+        """``count``: recalls so far (the mapping's ``stats.recalls``); ``name``: the last one recalled."""
         if count != self._seen:
             more = count - self._seen
             self._seen = count
             extra = f" ({more} recalls since the last line)" if more > 1 else ""
-            log.info("preset '%s' recalled%s", runtime.last_preset, extra)
+            log.info("preset '%s' recalled%s", name, extra)

@@ -21,8 +21,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
+
+from ravebox.errors import describe
 
 log = logging.getLogger("ravebox.models.reload")
 
@@ -58,19 +62,41 @@ def shape_of(box) -> dict[str, tuple[str, int, bool, bool]]:
     return {g.name: (g.kind, len(g.decoders), g.encoder is not None, g.prior is not None) for g in box.graphs}
 
 
-class ModelReloader:
-    """Remembers which files the running engine plays and swaps the ones a reload changed."""
+class Swapper(Protocol):
+    """The engine as a model swap uses it (``Engine.prepare_swap``)."""
 
-    def __init__(self, engine, box) -> None:
+    def prepare_swap(self, graph: str, path: str, index: int | None = None, role: str = "decoder") -> Any: ...
+
+
+#: ``on_result(part, ok, message)``: where each swap's outcome goes (the reload record).
+ResultHook = Callable[[str, bool, str], object]
+
+
+class ModelReloader:
+    """Remembers which file each model slot plays and swaps the ones a reload changed."""
+
+    def __init__(self, engine: Swapper, box) -> None:
         self.engine = engine
         self._shape = shape_of(box)
         self._slots = model_slots(box)
+        self._playing = {slot: path for slot, (path, _) in self._slots.items()}
+        self.shape_ok = True            # the last reload's box had the running shape
+        self.on_result: ResultHook = lambda part, ok, message: (log.info if ok else log.error)("%s", message)
         self.threads: list[threading.Thread] = []
+
+    def playing(self) -> dict[Slot, str]:
+        """Any thread: the file each slot plays now (a failed or unfinished swap keeps the old one)."""
+        return dict(self._playing)
 
     def reload(self, box) -> list[str]:
         """Main thread: start a swap for every changed slot; one message per change, for the reply."""
-        if shape_of(box) != self._shape:
-            return ["graphs changed shape (graphs, kinds or decoder counts): restart ravebox to apply"]
+        was_ok, self.shape_ok = self.shape_ok, shape_of(box) == self._shape
+        if not self.shape_ok:
+            message = "graphs changed shape (graphs, kinds or decoder counts): restart ravebox to apply"
+            self.on_result("models", False, message)
+            return [message]
+        if not was_ok:
+            self.on_result("models", True, "graphs have the running shape again")
         new = model_slots(box)
         changed = [slot for slot, stamp in new.items() if self._slots.get(slot) != stamp]
         messages = []
@@ -87,14 +113,16 @@ class ModelReloader:
     def _swap(self, slot: Slot, path: str) -> None:
         """Swap thread: load and warm up, then leave the crossfade to the worker.
 
-        Whatever goes wrong is one "swap failed" line, never a thread traceback."""
+        Whatever goes wrong is one "swap failed" outcome, never a thread traceback."""
+        part = f"model {slot}"
         try:
             result = self.engine.prepare_swap(slot.graph, path, index=slot.index, role=slot.role)
         except Exception as exc:  # noqa: BLE001 - the old model keeps playing
-            log.error("%s: swap to %s failed, keeping the old model: %s: %s", slot, path,
-                      type(exc).__name__, exc)
+            self.on_result(part, False, f"{slot}: swap to {path} failed, keeping the old model: {describe(exc)}")
             return
-        (log.info if result.ok else log.error)("%s", result.message)
+        if result.ok:
+            self._playing = {**self._playing, slot: path}
+        self.on_result(part, bool(result.ok), result.message)
 
 
 def _mtime(path: str) -> float:

@@ -6,14 +6,14 @@ Owned by the service layer. Contract with ``service/daemon.py``:
   model is loaded and warmed up), ``on_tick(daemon)`` (main thread, about once a
   second, also while unhealthy) and ``on_stopping(daemon)``. All three run on
   the main thread.
-- The daemon exposes ``status() -> dict``, ``reload() -> dict``,
-  ``recall_preset(ref) -> dict``, ``presets() -> dict``, ``set_param(key, value) -> dict``,
-  ``save_preset(name) -> dict``, ``panic() -> dict`` and ``health() -> tuple[bool, str]``.
+- The daemon exposes ``status() -> dict``, ``reload() -> dict``, ``health() -> tuple[bool, str]``,
+  ``learning`` (MIDI learn, or None), ``debug_hang_worker()`` and ``commands`` (the live commands:
+  ``recall_preset(ref)``, ``presets()``, ``set_param(key, value)``, ``save_preset(name)``, ``panic()``,
+  ``record(action)``, each returning a dict; ``service/live_values.py``).
 - ``status()`` may also be called from the control-socket thread, so it must
   return a snapshot (plain JSON-able values) without taking locks the audio
-  path or the worker holds; so must ``presets()``. ``reload``, ``recall_preset``,
-  ``set_param``, ``save_preset`` and ``panic`` are only
-  ever called on the main thread (queued from the socket, run in ``on_tick``).
+  path or the worker holds; so must ``commands.presets()``. ``reload`` and the other
+  commands are only ever called on the main thread (queued from the socket, run in ``on_tick``).
 - ``health()`` is ``(True, "")`` only while the JACK process callback is
   advancing and the inference worker is making progress; otherwise ``(False,
   reason)``. The systemd watchdog ping is withheld while it is false, so a
@@ -26,16 +26,24 @@ read (every key optional; unknown keys are shown as they are)::
      "uptime_s": 12.0,
      "jack": {"server": "default", "sample_rate": 48000, "period": 256},
      "clock": {"tempo_bpm": 120.0, "lock": "locked", "source": "midi_in <- TR-8",
-               "transport": "playing", "beat": 17.25},
+               "transport": "running", "beat": 17.25, "bar_beat": "5:2"},
      "gate_step": {"main": 3},
      "graphs": [{"name": "main", "models": ["percussion"], "block_ms": 42.7,
-                 "worker_ms": 12.1, "muted": false}],
+                 "worker_ms": 12.1, "muted": false,
+                 "slots": {"encoder": "/m/perc.ts", "decoder 0": "/m/perc.ts"},
+                 "loop": {"state": "playing", "beats": 4.0}}],
      "late_blocks": 0, "xruns": 0,
      "latency": {"frames": 2304, "ms": 48.0},
      "mapping": {"path": "/etc/ravebox/mapping.toml",
-                 "last_reload": {"ok": true, "message": "12 rules", "at": "10:31:02"}},
+                 "last_reload": {"ok": true, "message": "12 rules", "at": "10:31:02"},
+                 "ignored": ["map[3] (line 20): graph 'voice' is not in this box"]},
+     "reload": {"ok": false, "parts": {"mapping": {"ok": true, "message": "...", "at": "10:31:02"},
+                                       "box": {"ok": false, "message": "box file not reloaded ...",
+                                               "at": "10:31:02"},
+                                       "model main decoder 0": {"ok": true, "message": "...", "at": "..."}}},
      "params": {"main.temperature": 0.5},
-     "counters": {"xruns": 0, "late_blocks": 0, "midi_events": 1234, "midi_garbage": 0}}
+     "counters": {"xruns": 0, "late_blocks": 0, "midi_events": 1234, "midi_garbage": 0,
+                  "mapping_unknown_graphs": 0, "mapping_unknown_dims": 0, "preset_recalls": 1}}
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 from pathlib import Path
 
 from ravebox.errors import ServiceError
@@ -177,18 +186,21 @@ class ControlSocketObserver:
         self.calls.run_pending()  # release any waiting client with a result
 
     def handlers(self, daemon: object) -> dict[str, Callable[[dict], dict]]:
-        d: object = daemon
+        d: Any = daemon
         on_main = self.calls.call
+
+        def live() -> Any:
+            return d.commands  # the daemon's LiveCommands (service/live_values.py), built at start
         return {
-            "status": lambda req: d.status(),  # type: ignore[attr-defined]
-            "reload": lambda req: on_main(d.reload),  # type: ignore[attr-defined]
-            "preset": lambda req: on_main(lambda: d.recall_preset(_preset_ref(req))),  # type: ignore[attr-defined]
-            "panic": lambda req: on_main(d.panic),  # type: ignore[attr-defined]
-            "presets": lambda req: d.presets(),  # type: ignore[attr-defined]
-            "set": lambda req: on_main(lambda: d.set_param(*_setting(req))),  # type: ignore[attr-defined]
-            "save": lambda req: on_main(lambda: d.save_preset(_preset_name(req))),  # type: ignore[attr-defined]
-            "learn": lambda req: _learn(d, req),
-            "record": lambda req: on_main(lambda: d.record(str(req.get("ref") or req.get("action") or ""))),  # type: ignore[attr-defined]
+            "status": lambda req: d.status(),
+            "reload": lambda req: on_main(d.reload),
+            "preset": lambda req: on_main(lambda: live().recall_preset(_preset_ref(req))),
+            "panic": lambda req: on_main(lambda: live().panic()),
+            "presets": lambda req: live().presets(),
+            "set": lambda req: on_main(lambda: live().set_param(*_setting(req))),
+            "save": lambda req: on_main(lambda: live().save_preset(_preset_name(req))),
+            "learn": lambda req: _learn(d.learning, req),
+            "record": lambda req: on_main(lambda: live().record(str(req.get("ref") or req.get("action") or ""))),
             "help": lambda req: {"commands": ["status", "reload", "preset <name|number>", "presets",
                                               "set <param> <value>", "save <name>", "panic",
                                               "learn <target> [graph dim mode timeout_s] | learn cancel",
@@ -196,7 +208,7 @@ class ControlSocketObserver:
         }
 
 
-def _learn(daemon: object, request: dict) -> dict:
+def _learn(service: Any, request: dict) -> dict:
     """Socket thread: ``{"cmd": "learn", "target": ..., "graph", "dim", "mode", "timeout_s"}`` or ``"cancel": true``.
 
     Runs on the socket thread, not the main thread: it waits for the player's move
@@ -204,7 +216,6 @@ def _learn(daemon: object, request: dict) -> dict:
     """
     from ravebox.mapping.learnfile import LearnTarget
 
-    service = getattr(daemon, "learning", None)
     if service is None:
         raise ServiceError("learn: the daemon is not running a mapping")
     target = request.get("target") or request.get("ref")
@@ -296,9 +307,8 @@ class DebugHangObserver:
     """Test hook for the watchdog: when the file ``$RAVEBOX_DEBUG_HANG_FILE`` appears, hold the worker.
 
     Main thread. The file is consumed (deleted) first, so the restarted
-    process does not hang again. Uses ``daemon.debug_hang_worker()`` when the
-    daemon offers it, else holds ``daemon.host.worker.paused`` (the host's
-    documented test switch). Only attached when the variable is set.
+    process does not hang again: ``daemon.debug_hang_worker()`` holds the worker
+    (the host's documented test switch). Only attached when the variable is set.
     """
 
     def __init__(self, path: str) -> None:
@@ -313,18 +323,16 @@ class DebugHangObserver:
         except FileNotFoundError:
             return
         log.warning("debug: %s appeared; holding the inference worker so the watchdog fires", self.path)
-        hang = getattr(daemon, "debug_hang_worker", None)
-        if hang is not None:
-            hang()
-        else:
-            daemon.host.worker.paused = True  # type: ignore[attr-defined]
+        daemon.debug_hang_worker()  # type: ignore[attr-defined]
 
     def on_stopping(self, daemon: object) -> None:
         pass
 
 
 class PresetRecallObserver:
-    """Logs every preset recall, however it came (MIDI, socket, knob); main thread, each tick."""
+    """Logs every preset recall, however it came (MIDI, socket, knob); main thread, each tick.
+
+    Reads ``counters.preset_recalls`` and ``preset`` from the daemon's status."""
 
     def __init__(self) -> None:
         from ravebox.service.live_values import RecallLog
@@ -335,7 +343,13 @@ class PresetRecallObserver:
         pass
 
     def on_tick(self, daemon: object) -> None:
-        self.recalls.tick(getattr(daemon, "runtime", None))
+        try:
+            status = daemon.status()  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - a status that raises is logged by the systemd observer
+            return
+        count = (status.get("counters") or {}).get("preset_recalls")
+        if isinstance(count, int):
+            self.recalls.tick(count, status.get("preset"))
 
     def on_stopping(self, daemon: object) -> None:
         self.on_tick(daemon)   # a recall in the last second is still logged
@@ -349,7 +363,7 @@ def default_observers(args: argparse.Namespace, env: Mapping[str, str] | None = 
     ``$RAVEBOX_DEBUG_HANG_FILE`` adds the watchdog test hook.
     """
     env = os.environ if env is None else env
-    path = getattr(args, "control_socket", None) or control_socket.default_path(env)
+    path = getattr(args, "control_socket", None) or control_socket.default_path(env)  # only `run` has the option
     observers: list[object] = [SystemdObserver(Notifier(env=env)), ControlSocketObserver(path), CounterLogObserver(),
                                PresetRecallObserver()]
     if env.get(ENV_HANG):

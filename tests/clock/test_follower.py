@@ -271,3 +271,14 @@ def test_restart_after_a_pause_at_a_new_tempo_locks_at_once():
     assert v.epoch == 2 and v.running
     assert v.bpm == pytest.approx(93.0, abs=0.12)
     assert v.beat_at(int(start + 71 * period)) == pytest.approx(71 / 24, abs=0.5e-3 * 93 / 60)
+
+
+def test_status_reports_the_position_as_bar_and_beat_and_the_source():
+    f = ClockFollower(SR, ClockSettings(internal_bpm=120.0, beats_per_bar=3))
+    f.advance(SR)
+    s = f.status(int(3.5 * SR))                 # beat 7.0 at 120 BPM: bar 3 (beats 6..9), its second beat
+    assert (s["beat"], s["bar_beat"], s["source"], s["lock"]) == (7.0, "3:2", "internal", "internal")
+    assert f.status(int(2.75 * SR))["bar_beat"] == "2:3"          # beat 5.5
+    followed = ClockFollower(SR)
+    ticks(followed, 0.0, 60)
+    assert followed.status(60_000)["source"] == "clock"            # the input the ticks came on

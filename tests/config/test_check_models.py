@@ -77,3 +77,23 @@ def test_models_flag_checks_model_files(tmp_path, capsys):
     assert main(["check", "--models", str(MODELS / "rave_a.ts"), str(bad), str(MODELS / "rave_a_nostream.ts")]) == 1
     text = capsys.readouterr().out
     assert f"{bad}: cannot open the model:" in text and "rave_a_nostream.ts: not a streaming export" in text
+
+
+def test_what_the_box_will_not_use_is_a_warning_not_an_error(tmp_path):
+    mapping = ('[[map]]\ncc = 1\ntarget = "mix.wet"\ngraph = "voice"\n'           # a graph this box lacks
+               '[[map]]\ncc = 2\ntarget = "latent.bias"\ndim = 12\n'              # beyond every graph (8)
+               '[[map]]\ncc = 3\ntarget = "latent.bias"\ngraph = "g"\ndim = 7\n')  # fine
+    status, text, box = _check(tmp_path, '[graphs.g]\nencoder = "a"\n', mapping)
+    assert status == 0, text
+    warnings = [line for line in text.splitlines() if line.startswith("warning: ")]
+    assert f"warning: {box}: models.b: declared but no graph uses it (it is not loaded)" in warnings
+    assert f"warning: {box}: models.p: declared but no graph uses it (it is not loaded)" in warnings
+    file = tmp_path / "map.toml"
+    assert (f"warning: mapping {file}: map[0] (line 1): graph 'voice' is not in this box "
+            "(its events are dropped)") in warnings
+    assert (f"warning: mapping {file}: map[1] (line 5): latent dim 12 is not in this box "
+            "(the widest graph has 8) (its events are dropped)") in warnings
+    assert not any("map[2]" in w or "models.a" in w for w in warnings)
+    out = io.StringIO()
+    assert check_file(box, quiet=True, out=out, models=False) == 0      # no models opened: no dims judged
+    assert "graph 'voice'" in out.getvalue() and "latent dim 12" not in out.getvalue()

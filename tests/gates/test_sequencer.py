@@ -214,3 +214,20 @@ def test_gains_into_does_not_allocate_in_steady_state():
     finally:
         tracemalloc.stop()
     assert peak - base < 4096  # a 4096-sample float64 array alone would be 32 KiB
+
+
+def test_current_step_is_where_the_gains_place_it_with_clamped_swing_and_pattern():
+    """Status asks the sequencer for the current step: the same pattern clamp (gate.pattern 9 of 2 patterns
+    -> the last) and the same swing clamp (0.6 + live 0.5 -> 0.9) as the gains it writes."""
+    patterns = [pattern("x..."), pattern("xxxx", swing=0.6)]
+    seq = GateSequencer(patterns, SR)
+    st = store(pattern=9, swing=0.5)
+    clock = ClockView(0, 0.0, 2.0 / SR)          # 120 BPM
+    frames = 4 * SR
+    starts = rising(render(seq, clock, st, frames))
+    assert len(starts) > 20
+    for f in range(0, frames, 997):
+        began = sum(1 for r in starts if r <= f)   # step 0 opens at frame 0 (no rising edge there)
+        beat = clock.beat_at(f)
+        assert seq.current_step(beat, st, "g") == began % 4 + 1, f
+    assert GateSequencer([], SR).current_step(1.0, st, "g") is None

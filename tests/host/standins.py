@@ -3,17 +3,28 @@
 The pass-through engine returns its input as the wet signal, so the host's own
 delay can be measured to the sample. It implements exactly
 :class:`ravebox.host.host.HostedEngine` (what the host and its worker drive),
-plus ``graph_dims`` for the assembly's parameter store and the ``events`` log
-the daemon reports. ``fail_graph`` mutes one graph the way the real engine
-does when a model raises (``failed`` and an event).
+plus ``graph_dims`` for the assembly's parameter store, the ``events`` log
+the daemon reports, what status reads (``status``, ``rate_status``, ``costs``)
+and ``prepare_swap`` (refused: it has no models). ``fail_graph`` mutes one graph
+the way the real engine does when a model raises (``failed`` and an event).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
 from ravebox.engine.eventlog import EventLog
 from ravebox.host.audiopath import GraphIO
+
+
+class Refused(NamedTuple):
+    """A swap outcome, shaped as ``ravebox.engine.engine.SwapResult`` (which imports torch)."""
+
+    ok: bool
+    graph: str
+    message: str
 
 
 class PassEngine:
@@ -31,6 +42,7 @@ class PassEngine:
         self.failed: dict[str, str] = {}
         self.events = EventLog()
         self.parallel_lanes = 1
+        self.costs: dict = {}
 
     @classmethod
     def factory(cls, outputs: int = 1, block_size: int = 2048):
@@ -73,3 +85,12 @@ class PassEngine:
 
     def block_p99(self, lanes: int = 1) -> None:
         return None
+
+    def status(self) -> dict:
+        return {g.name: {"failed": self.failed.get(g.name)} for g in self.graphs}
+
+    def rate_status(self) -> dict:
+        return {}
+
+    def prepare_swap(self, graph, path, index=None, role="decoder") -> Refused:
+        return Refused(False, graph, f"swap of {graph} {role} to {path} refused: the pass-through stand-in has no models")

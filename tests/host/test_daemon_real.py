@@ -159,7 +159,7 @@ def test_real_engine_model_raising_mutes_its_graph_clicklessly(jack_server, tmp_
             assert np.max(np.abs(sink.recorded(0)[mark:])) < 1e-6          # ... which a muted graph never leaks
             daemon.host.worker.paused = False
             Exploding.armed = set()
-            assert daemon.panic()["ok"]                                    # panic: reset, and main plays again
+            assert daemon.commands.panic()["ok"]                                    # panic: reset, and main plays again
             assert wait_for(lambda: [g["muted"] for g in daemon.status()["graphs"]] == [False, False])
         finally:
             tone.close()

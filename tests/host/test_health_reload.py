@@ -34,7 +34,8 @@ def test_reload_swaps_connect_rules_and_keeps_them_on_a_bad_file(jack_server, tm
             assert wait_for(lambda: [p.name for p in client.get_all_connections("rbx:main_out_1")] == ["sink:in_1"])
             good = box.read_text()
             box.write_text(good + "\n[jack.oops]\n")
-            assert "rules kept" in daemon.reload()["connect"]
+            answer = daemon.reload()
+            assert not answer["ok"] and "box file not reloaded, keeping its connect rules" in answer["message"]
             assert len(daemon.host.connector.rules) == 2
         finally:
             sink.close()

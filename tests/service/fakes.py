@@ -21,6 +21,12 @@ class FakeDaemon:
         self.panics = 0
         self.reloads = 0
         self.threads: dict[str, str] = {}
+        self.learning = None
+
+    @property
+    def commands(self) -> "FakeDaemon":
+        """The live commands (``Daemon.commands``): this fake answers them itself."""
+        return self
 
     def status(self) -> dict:
         return {

@@ -40,6 +40,8 @@ class StandinDaemon:
         self.client.outports.register("out_1")
         self.client.set_process_callback(self._process)
         self.worker = threading.Thread(target=self._work, name="standin-worker", daemon=True)
+        self.learning = None
+        self.commands = self     # answers the live commands itself (Daemon.commands)
 
     def _process(self, frames: int) -> None:
         """JACK process thread: count cycles only."""

@@ -61,8 +61,8 @@ def test_save_then_list_then_recall_by_name(parts, caplog):
     logger = RecallLog()
     with caplog.at_level(logging.INFO, logger="ravebox.presets"):
         assert runtime.recall("verse", 20)
-        logger.tick(runtime)
-        logger.tick(runtime)
+        logger.tick(runtime.stats.recalls, runtime.last_preset)
+        logger.tick(runtime.stats.recalls, runtime.last_preset)
     assert store.target(ParamKey("gate.depth", "main")) == 0.75
     assert preset_list(runtime)["current"] == "verse"
     assert [r.getMessage() for r in caplog.records] == ["preset 'verse' recalled"]

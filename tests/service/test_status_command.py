@@ -45,7 +45,7 @@ def test_text_status_shows_every_section(sock):
         "late blocks  0",
         "xruns        0",
         "latency      2304 frames / 48.0 ms",
-        "mapping      /etc/ravebox/mapping.toml (last reload ok at 10:31:02: 12 rules)",
+        "mapping      /etc/ravebox/mapping.toml (reloaded at 10:31:02: 12 rules)",
         "graph        main: percussion  12.5 ms per block of 42.7 ms",
         "param        main.temperature = 0.500",
     ]
@@ -212,3 +212,32 @@ def test_a_reader_that_leaves_early_gets_no_traceback(sock):
                           stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
     os.close(write_end)
     assert done.returncode == 0 and "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+
+
+def test_text_status_shows_slots_loop_position_reload_parts_and_ignored_entries():
+    status = {
+        "state": "running",
+        "clock": {"tempo_bpm": 120.0, "lock": "locked", "source": "midi_in <- TR-8", "transport": "running",
+                  "bar_beat": "5:2"},
+        "graphs": [{"name": "main", "models": ["a", "b"], "slots": {"encoder": "/m/a.ts", "decoder 0": "/m/b.ts"},
+                    "loop": {"state": "playing", "beats": 4.0}}],
+        "mapping": {"path": "/m/map.toml", "ignored": ["map[3] (line 20): graph 'voice' is not in this box"],
+                    "last_reload": {"ok": False, "at": "10:31:02", "message": "mapping not reloaded, keeping 'x':\n"
+                                    "/m/map.toml:3: map[0].cc: out of range\n/m/map.toml:7: map[1].target: unknown"}},
+        "reload": {"ok": False, "parts": {"mapping": {"ok": False}, "box": {"ok": False, "at": "10:31:02",
+                                                                          "message": "box file not reloaded:\nbox.toml:2: x"}}},
+        "counters": {"mapping_unknown_graphs": 2, "mapping_unknown_dims": 0},
+    }
+    assert status_command.render(status).splitlines() == [
+        "state        running",
+        "tempo        120.0 BPM (locked, midi_in <- TR-8)",
+        "transport    running, bar 5 beat 2",
+        "mapping      /m/map.toml (reload FAILED at 10:31:02: mapping not reloaded, keeping 'x':",
+        "               /m/map.toml:3: map[0].cc: out of range",
+        "               /m/map.toml:7: map[1].target: unknown)",
+        "reload       box FAILED at 10:31:02: box file not reloaded:",
+        "               box.toml:2: x",
+        "ignored      map[3] (line 20): graph 'voice' is not in this box",
+        "ignored      dropped: 2 event(s) for a missing graph",
+        "graph        main: a, b (encoder a.ts, decoder 0 b.ts)  loop playing 4 beats",
+    ]

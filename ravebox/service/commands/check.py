@@ -108,10 +108,11 @@ def check_file(path: Path, kind: str = "auto", quiet: bool = False, out=None, mo
     if not is_file:
         print(f"{path}: cannot read: {'is a folder' if is_dir else 'no such file'}", file=out)
         return UNUSABLE
+    warnings: list[str] = []
     try:
         data, _ = read_toml(path)
         kind = detect(data) if kind == "auto" else kind
-        summary = _box(path, models) if kind == "box" else CHECKERS[kind](path)
+        summary = _box(path, models, warnings) if kind == "box" else CHECKERS[kind](path)
     except ConfigError as exc:
         print(exc, file=out)
         return UNUSABLE if _unreadable(exc) else INVALID
@@ -120,6 +121,8 @@ def check_file(path: Path, kind: str = "auto", quiet: bool = False, out=None, mo
         return UNUSABLE
     if not quiet:
         print(f"{path}: ok ({summary})", file=out)
+    for warning in warnings:   # what the box will not use: not an error, shown even with --quiet
+        print(f"warning: {warning}", file=out)
     return OK
 
 
@@ -147,16 +150,22 @@ def _presets(path: Path) -> str:
     return "presets: " + ", ".join(f"{p.index} '{p.name}'" for p in bank.presets)
 
 
-def _box(path: Path, models: bool = True) -> str:
+def _box(path: Path, models: bool = True, warnings: list[str] | None = None) -> str:
+    """Check a box config (and its model files unless ``models`` is false); ``warnings`` gets what the
+    box will not use (a model no graph plays, mapping entries for a graph or dimension it lacks)."""
+    from ravebox.assembly.parts import box_warnings
     from ravebox.config.box import load_box
 
     config = load_box(path)
+    dims: dict[str, int] = {}
     if models:
         from ravebox.engine.boxcheck import check_models
 
-        problems = check_models(config)
+        problems = check_models(config, dims)
         if problems:
             raise ConfigError(problems)
+    if warnings is not None:   # without the models' latent counts, no dimension is judged missing
+        warnings += box_warnings(config, {g: dims.get(g, 1 << 30) for g in config.graph_names})
     mapping = config.mapping.mapping
     return f"box config: graphs {', '.join(config.graph_names)}; mapping '{mapping.name}': {len(mapping.rules)} rules"
 

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     if args.action == "record" and args.ref not in ("start", "stop"):
         print("ravebox status record: say start or stop", file=sys.stderr)
         return 2
-    if args.action == "learn" and not (args.ref or getattr(args, "cancel", False)):
+    if args.action == "learn" and not (args.ref or args.cancel):
         print("ravebox status learn: give a parameter (e.g. learn mix.wet) or --cancel", file=sys.stderr)
         return 2
     if args.watch:
@@ -156,29 +156,63 @@ def _watch(path: str, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def render(status: dict) -> str:
-    """The status snapshot as aligned ``label  value`` lines, known keys first."""
+    """The status snapshot as aligned ``label  value`` lines, known keys first (a long value's
+    further lines are indented under its first)."""
+    clock = status.get("clock") or {}
     rows = [
         ("state", status.get("state")),
-        ("tempo", _tempo(status.get("clock") or {})),
-        ("transport", (status.get("clock") or {}).get("transport")),
+        ("tempo", _tempo(clock)),
+        ("transport", _transport(clock)),
         ("gate step", _inline(status.get("gate_step"))),
         ("late blocks", status.get("late_blocks")),
         ("xruns", status.get("xruns")),
         ("latency", _latency(status.get("latency"))),
         ("mapping", _mapping(status.get("mapping") or {})),
+        *[("reload", line) for line in _reloads(status.get("reload"))],
+        *[("ignored", line) for line in _ignored(status.get("mapping") or {}, status.get("counters") or {})],
         ("preset", status.get("preset")),
         ("record", _record(status.get("record"))),
         ("learn", _learn(status.get("learn"))),
     ]
-    lines = [f"{label:<12} {value}" for label, value in rows if value not in (None, "", {})]
-    lines += [f"{'WARNING':<12} {w}" for w in status.get("warnings") or []]
-    lines += [f"{'graph':<12} {_graph(g)}" for g in status.get("graphs") or []]
+    rows += [("WARNING", w) for w in status.get("warnings") or []]
+    rows += [("graph", _graph(g)) for g in status.get("graphs") or []]
     params = status.get("params") or {}
-    lines += [f"{'param':<12} {name} = {_number(value)}" for name, value in sorted(params.items())]
+    rows += [("param", f"{name} = {_number(value)}") for name, value in sorted(params.items())]
     shown = {"state", "clock", "gate_step", "late_blocks", "xruns", "latency", "mapping", "preset", "graphs",
-             "params", "counters", "record", "learn", "warnings"}
-    lines += [f"{key:<12} {_inline(value)}" for key, value in sorted(status.items()) if key not in shown]
-    return "\n".join(lines)
+             "params", "counters", "record", "learn", "warnings", "reload"}
+    rows += [(key, _inline(value)) for key, value in sorted(status.items()) if key not in shown]
+    return "\n".join(_row(label, value) for label, value in rows if value not in (None, "", {}))
+
+
+def _row(label: str, value: object) -> str:
+    lines = str(value).splitlines() or [""]
+    return "\n".join([f"{label:<12} {lines[0]}", *(f"{'':<15}{line.strip()}" for line in lines[1:])])
+
+
+def _transport(clock: dict) -> str | None:
+    """``running, bar 5 beat 2`` (bar:beat from the clock's position)."""
+    transport = clock.get("transport")
+    if not transport:
+        return None
+    bar, _, beat = str(clock.get("bar_beat") or "").partition(":")
+    return f"{transport}, bar {bar} beat {beat}" if beat else str(transport)
+
+
+def _reloads(reload: object) -> list[str]:
+    """One value per reloaded part but the mapping (its row says it): ``box FAILED at 10:31:02: <why>``."""
+    parts = reload.get("parts") if isinstance(reload, dict) else None
+    if not isinstance(parts, dict):
+        return []
+    return [f"{name} {'ok' if p.get('ok') else 'FAILED'} at {p.get('at', '?')}: {p.get('message', '')}"
+            for name, p in parts.items() if name != "mapping" and isinstance(p, dict)]
+
+
+def _ignored(mapping: dict, counters: dict) -> list[str]:
+    """The mapping's entries aimed at a graph or dimension this box lacks, and how many events they dropped."""
+    entries = [str(e) for e in mapping.get("ignored") or []]
+    graphs, dims = counters.get("mapping_unknown_graphs") or 0, counters.get("mapping_unknown_dims") or 0
+    dropped = [f"{n} event(s) for a missing {what}" for n, what in ((graphs, "graph"), (dims, "dimension")) if n]
+    return entries + ([f"dropped: {', '.join(dropped)}"] if dropped else [])
 
 
 def preset_list(result: dict) -> str:
@@ -240,9 +274,9 @@ def _mapping(mapping: dict) -> str | None:
     last = mapping.get("last_reload") or {}
     result = ""
     if last:
-        outcome = "ok" if last.get("ok") else "FAILED"
-        result = f" (last reload {outcome}{' at ' + str(last['at']) if last.get('at') else ''}"
-        result += f": {last['message']})" if last.get("message") else ")"
+        outcome = "reloaded" if last.get("ok") else "reload FAILED"
+        result = f" ({outcome}{' at ' + str(last['at']) if last.get('at') else ''}"
+        result += f": {last['message']})" if last.get("message") else ")"  # every line: _row indents them
     return f"{mapping.get('path', '?')}{result}"
 
 
@@ -259,7 +293,23 @@ def _graph(graph: dict) -> str:
         timing += (f"  measured {measured.get('p99')} ms p99 of {graph['headroom_ms']:.1f} ms headroom"
                    + (f" ({margin:+.0%} margin)" if isinstance(margin, (int, float)) else ""))
     muted = "  MUTED" if graph.get("muted") else ""
-    return f"{graph.get('name', '?')}: {models}{timing}{_rates(graph.get('rates'))}{muted}"
+    return (f"{graph.get('name', '?')}: {models}{_slots(graph.get('slots'))}{timing}{_loop(graph.get('loop'))}"
+            f"{_rates(graph.get('rates'))}{muted}")
+
+
+def _slots(slots: object) -> str:
+    """`` (encoder a.ts, decoder 0 b.ts)``: the file each model slot plays."""
+    if not isinstance(slots, dict) or not slots:
+        return ""
+    return " (" + ", ".join(f"{slot} {str(path).rsplit('/', 1)[-1]}" for slot, path in slots.items()) + ")"
+
+
+def _loop(loop: object) -> str:
+    """``  loop playing 4 beats`` (recording, playing; nothing while idle)."""
+    if not isinstance(loop, dict) or loop.get("state") in (None, "idle"):
+        return ""
+    beats = loop.get("beats")
+    return f"  loop {loop['state']}" + (f" {beats:g} beats" if isinstance(beats, (int, float)) and beats else "")
 
 
 def _rates(rates: object) -> str:
