@@ -26,7 +26,7 @@ import numpy as np
 import soundfile as sf
 
 from ravebox.assembly import assemble
-from ravebox.assembly.parts import real_engine
+from ravebox.assembly.parts import box_warnings, real_engine
 from ravebox.config.box import BoxConfig, load_box
 from ravebox.engine.engine import Loader
 from ravebox.errors import RaveboxError
@@ -213,11 +213,16 @@ class _Session:
         }
 
     def _warnings(self, job: RenderJob) -> list[str]:
-        """What the player should know: a performance nothing in the mapping took."""
-        stats = self.parts.mapping.stats
+        """What the player should know: a performance nothing in the mapping took, transfer graphs
+        rendered without an input file (they hear silence), what the box does not use."""
+        box, stats = self.parts.box, self.parts.mapping.stats
+        warnings = []
         if stats.unmatched and not stats.matched:
             where = f"port '{job.port}'" if job.port else "the file"
-            return [f"{stats.unmatched} controller message(s) from {where} arrived and no mapping entry took "
-                    f"any: check the mapping's port and channel filters (or --port)"]
-        return []
+            warnings.append(f"{stats.unmatched} controller message(s) from {where} arrived and no mapping entry "
+                            f"took any: check the mapping's port and channel filters (or --port)")
+        if job.input is None:
+            warnings += [f"graph '{g.name}' transforms its audio input, and no input file was given: it heard "
+                         "silence (give an input file)" for g in box.graphs if g.kind == "transfer" and g.encoder]
+        return warnings + box_warnings(box, self.parts.store.graphs)
 

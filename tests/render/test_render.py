@@ -234,3 +234,14 @@ def test_stereo_input_is_downmixed_for_a_mono_encoder(tmp_path, box, wav):
     render(RenderJob(box, a, wav, seed=1))
     render(RenderJob(box, b, stereo, seed=1))
     assert _digest(a) == _digest(b)
+
+
+def test_a_transfer_graph_without_input_and_an_unused_model_are_warned(tmp_path, wav):
+    path = tmp_path / "box.toml"
+    path.write_text(BOX.replace("[graphs.voice]", f'b = "{MODELS / "rave_b.ts"}"\n\n[graphs.voice]'))
+    silent = render(RenderJob(path, tmp_path / "silent.wav", duration=0.5, seed=1))["warnings"]
+    assert silent == [
+        "graph 'voice' transforms its audio input, and no input file was given: it heard silence (give an input file)",
+        f"{path}: models.b: declared but no graph uses it (it is not loaded)"]
+    heard = render(RenderJob(path, tmp_path / "heard.wav", input=wav, duration=0.5, seed=1))["warnings"]
+    assert heard == [f"{path}: models.b: declared but no graph uses it (it is not loaded)"]
