@@ -419,7 +419,7 @@ def test_ports_command_prints_the_alsa_section_with_its_reason(jack_server, tmp_
     if Path("/dev/snd/seq").exists():
         pytest.skip("this machine has an ALSA sequencer")
     box = write_box(tmp_path, extra='alsa_inputs = [{ input = "knobs", device = "nanoKONTROL2" }]')
-    done = subprocess.run([sys.executable, "-m", "ravebox.service.cli", "ports", "--config", str(box),
+    done = subprocess.run([sys.executable, "-m", "ravebox.service.cli", "ports", "--config", str(box), "--no-models",
                            "--server", jack_server.name], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
