@@ -102,26 +102,20 @@ class BoxReload:
 
         ``ok`` is false when any part was refused; ``message`` has one line (or more) per part.
         """
-        lines = [self.mapping().message]
-        box = self._box()
-        answer: dict = {}
+        mapping = self.mapping()
+        box, box_outcome = self._box()
+        lines, answer = [mapping.message, box_outcome.message], {}
         if box is not None:
             answer["connect"] = self._connect(box)
             models = self.models.reload(box)
             lines += [answer["connect"], *(models or ["no model file changed"])]
             if models:
                 answer["models"] = models
-        lines.insert(1, self._outcome("box").message)
-        ok = all(self._outcome(part).ok for part in ("mapping", "box")) and self.models.shape_ok
+        ok = mapping.ok and box_outcome.ok and self.models.shape_ok
         answer.update(ok=ok, message="\n".join(lines))
         if not ok:
             answer["error"] = answer["message"]
         return answer
-
-    def _outcome(self, part: str) -> Outcome:
-        outcome = self.record.get(part)
-        assert outcome is not None, part  # reload() notes mapping and box before reading them
-        return outcome
 
     def mapping(self) -> Outcome:
         """Main thread: reload the mapping file alone (MIDI learn, and as part of :meth:`reload`)."""
@@ -148,24 +142,19 @@ class BoxReload:
         lacking = self.mapping_reloader.runtime.mapping.unknown_targets(self.graphs)
         return message + "".join(f"\n  ignored in this box: {problem}" for problem in lacking)
 
-    def _box(self) -> BoxConfig | None:
-        """The box file as it is on disk now (its outcome noted), or None when refused."""
+    def _box(self) -> tuple[BoxConfig | None, Outcome]:
+        """The box file as it is on disk now (None when refused), and its noted outcome."""
+        keeping = "box file not reloaded, keeping its connect rules and models"
         try:
             box = load_box(self.config_path)
         except ConfigError as exc:
             own = [d for d in exc.diagnostics if not isinstance(d, Diagnostic) or d.file == str(self.config_path)]
-            if exc.diagnostics and not own:   # only the files it names failed (its mapping: said above)
-                why = "a file it names did not load (see the mapping's reload)"
-                self.record.note("box", False, f"box file not reloaded, keeping its connect rules and models: {why}")
-            else:
-                self.record.note("box", False, f"box file not reloaded, keeping its connect rules and models:\n{exc}")
-            return None
+            if exc.diagnostics and not own:   # only a file it names failed (its mapping: said in that part)
+                return None, self.record.note("box", False, f"{keeping}: a file it names did not load (see the mapping)")
+            return None, self.record.note("box", False, f"{keeping}:\n{exc}")
         except Exception as exc:  # noqa: BLE001 - RecursionError, a symlink loop, ENAMETOOLONG, ...
-            self.record.note("box", False, f"box file {self.config_path} not reloaded, keeping its connect rules "
-                                           f"and models: {describe(exc)}")
-            return None
-        self.record.note("box", True, f"box file {self.config_path} reloaded")
-        return box
+            return None, self.record.note("box", False, f"{keeping} ({self.config_path}): {describe(exc)}")
+        return box, self.record.note("box", True, f"box file {self.config_path} reloaded")
 
     def _connect(self, box: BoxConfig) -> str:
         rules = tuple(box.jack.connect)

@@ -88,6 +88,12 @@ def test_status_names_the_jack_server_actually_used(jack_server, tmp_path, monke
         assert daemon.status()["jack"]["server"] == jack_server.name
 
 
+def test_ports_names_the_jack_server_actually_used(jack_server):
+    done = ravebox("ports", "--no-models", env=dict(os.environ, JACK_DEFAULT_SERVER=jack_server.name))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"JACK server '{jack_server.name}': ")
+
+
 def test_run_sighup_reloads_and_sigterm_exits_0(jack_server, tmp_path):
     box = write_box(tmp_path)
     env = dict(os.environ, RAVEBOX_CONTROL_SOCKET=str(tmp_path / "ctl.sock"), NOTIFY_SOCKET="")

@@ -28,6 +28,7 @@ Runs on the main thread; opens one short-lived JACK client with no ports.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         ports = client.get_ports()
         me = settings.client_name
         others = [p for p in ports if not p.name.startswith(me + ":")]
-        print(f"JACK server '{server or 'default'}': {len(ports)} ports; rules of "
+        print(f"JACK server '{server or os.environ.get('JACK_DEFAULT_SERVER') or 'default'}': {len(ports)} ports; rules of "
               f"{args.config or 'the built-in defaults'} for client '{me}'")
         for line in describe(settings.connect, own_ports(graphs, settings.midi_inputs, settings.clock_from), others, me):
             print(line)
