@@ -115,7 +115,11 @@ class UserManager:
         """unshare -> sh (namespace init) -> systemd --user."""
         for child in _children(self._proc.pid):
             for grandchild in _children(child):
-                if Path(f"/proc/{grandchild}/comm").read_text().strip() == "systemd":
+                try:
+                    comm = Path(f"/proc/{grandchild}/comm").read_text().strip()
+                except OSError:  # a short-lived child exited meanwhile (ProcessLookupError)
+                    continue
+                if comm == "systemd":
                     self.pid = grandchild
                     return grandchild
         return None
