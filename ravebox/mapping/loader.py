@@ -476,18 +476,32 @@ def _footprint(source: Source) -> set[tuple[str, int | None]]:
     return {(source.kind, source.number)}
 
 
+ALL_PROGRAMS = ("program", "*")   # the index bucket every program source is also filed under
+
+
 def _duplicates(rules: list[Rule], diags: Diagnostics) -> None:
-    for j, rule in enumerate(rules):
-        for other in rules[:j]:
-            if other.index == rule.index or (rule.layer and other.layer):
-                continue
-            if not _overlap(rule.source, other.source):
-                continue
-            where = f" (line {other.line})" if other.line else ""
+    """Report every rule that reads a stream an earlier rule of another entry already reads.
+
+    Why an index and not every pair: a generated mapping of 10,000 rules would take
+    minutes pairwise; here each rule meets only the earlier rules that share one of
+    its streams on the same port text (program "any" shares every program stream).
+    """
+    seen: dict[tuple[str, tuple[str, object]], list[Rule]] = {}
+    for rule in rules:
+        port, own = rule.source.port.text, _footprint(rule.source)
+        program = rule.source.kind == "program"
+        look = own | ({ALL_PROGRAMS} if program and rule.source.number is None else set()) \
+            | ({("program", None)} if program else set())
+        candidates = [other for stream in look for other in seen.get((port, stream), ())]
+        clash = min((other for other in candidates if other.index != rule.index and not (rule.layer and other.layer)
+                     and _overlap(rule.source, other.source)), key=lambda other: other.index, default=None)
+        if clash is not None:
+            where = f" (line {clash.line})" if clash.line else ""
             diags.error(key_path("map", rule.index),
-                        f"duplicate source: {rule.source.describe()} is already mapped by map[{other.index}]{where};"
+                        f"duplicate source: {rule.source.describe()} is already mapped by map[{clash.index}]{where};"
                         " set layer = true on both to layer them on purpose")
-            break
+        for stream in own | ({ALL_PROGRAMS} if program else set()):
+            seen.setdefault((port, stream), []).append(rule)
 
 
 def rules_reading(mapping: Mapping, kind: str, number: int | None, channel: int, port: str) -> list[Rule]:
