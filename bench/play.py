@@ -23,6 +23,7 @@ import math
 import shutil
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -34,14 +35,14 @@ from ravebox.clock.follower import ClockFollower
 from ravebox.clock.view import ClockView
 from ravebox.mapping.bundled import bundled_path
 from ravebox.mapping.feedback import FeedbackSender
-from ravebox.mapping.learn import LearnCapture
-from ravebox.mapping.learnfile import LearnTarget, learn_into
+from ravebox.mapping.learnfile import LearnTarget
 from ravebox.mapping.loader import load_mapping
 from ravebox.mapping.reloader import MappingReloader
 from ravebox.mapping.runtime import MappingRuntime
 from ravebox.midi.events import MidiEvent
 from ravebox.params.store import ParamStore
 from ravebox.params.table import ParamKey
+from ravebox.service.learning import LearnService
 
 SR, PERIOD = 48000, 256
 
@@ -82,7 +83,12 @@ def clock_errors(seed: int, follow: bool) -> tuple[int, int]:
 
 
 def learn_and_reload(folder: Path) -> tuple[float, float]:
-    """(ms message -> written and reloaded, ms reload alone), medians of 30."""
+    """(ms message -> written and reloaded, ms reload alone), medians of 30.
+
+    The learn runs the daemon's own path (:class:`LearnService`: the running mapping stands for the
+    unchanged file, the edited text is validated once and that mapping swapped in), with both of its
+    halves on this thread; the baseline is a plain reload (read, validate, swap) of the same file.
+    """
     path = folder / "nanokontrol2.toml"
     shutil.copy(bundled_path("nanokontrol2"), path)
     shutil.copytree(bundled_path("nanokontrol2").parent / "presets", folder / "presets", dirs_exist_ok=True)
@@ -90,18 +96,27 @@ def learn_and_reload(folder: Path) -> tuple[float, float]:
     store = ParamStore({"main": 8}, SR)
     runtime = MappingRuntime(load_mapping(path), store)
     reloader = MappingReloader(runtime, path)
+    armed: list = []
+    service = LearnService(reloader, armed.append)
     learn_ms, reload_ms = [], []
     for i in range(30):
         path.write_text(pristine)
-        capture = LearnCapture()
+        reloader.reload()                      # the daemon is up to date with the file (its watch saw the write)
+        answer: dict = {}
+        asking = threading.Thread(target=lambda reply=answer: reply.update(service.request(LearnTarget("mix.wet"),
+                                                                                          "replace")))
+        asking.start()
+        while not armed or armed[-1] is None:
+            time.sleep(0.001)
+        capture = armed[-1]
         t0 = time.perf_counter()
         capture.offer(MidiEvent(0, "knobs <- nanoKONTROL2", mido.Message("control_change", control=80 + i % 10,
                                                                             value=5)))
         capture.poll(10_000)
-        outcome = learn_into(path, capture.result, LearnTarget("mix.wet"), "replace")
-        ok = reloader.reload().ok
+        service.poll()                         # the main loop's next pass: write, validate, swap
         learn_ms.append(1000 * (time.perf_counter() - t0))
-        assert outcome.ok and ok
+        asking.join()
+        assert answer.get("ok"), answer
         t0 = time.perf_counter()
         reloader.reload()
         reload_ms.append(1000 * (time.perf_counter() - t0))

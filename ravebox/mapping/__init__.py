@@ -6,7 +6,7 @@ Public API::
     runtime = MappingRuntime(mapping, store)          # presets from the mapping's [presets]
     runtime.handle(event)                             # control thread, never raises
     runtime.swap(load_mapping(path))                  # atomic; releases go to the pressing mapping
-    reloader = MappingReloader(runtime, path)         # main thread: reload() on SIGHUP, poll() every second
+    reloader = MappingReloader(runtime, path)         # load() any thread, install(loaded) main thread
 
 Modules: ``model`` (frozen rules), ``loader`` (TOML validation), ``presets``
 (preset files), ``shaping`` (curves, encoders), ``inputs`` (14-bit, NRPN

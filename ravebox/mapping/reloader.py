@@ -1,10 +1,21 @@
-"""Hot reload of a mapping file: validate, then swap; a bad file keeps the old mapping.
+"""Hot reload of a mapping file: read and validate (any thread), then swap (main thread).
 
-Runs on the daemon's main thread: on SIGHUP it calls :meth:`MappingReloader.reload`,
-and once a second :meth:`MappingReloader.poll`, which reloads when the mapping
-file or any preset file it read changed (mtime, size or existence). Loading
-happens here, off the control thread; only the final swap touches the
-runtime, and it is atomic, so nothing in the audio stops.
+Why two halves: a generated mapping of 10,000 rules takes seconds to read and
+validate, and the daemon's main thread pings the systemd watchdog; so the
+reading half, :meth:`MappingReloader.load`, changes nothing and may run on any
+thread (the daemon runs it on a background thread), and the installing half,
+:meth:`MappingReloader.install`, runs on the main thread and only swaps a
+finished :class:`Mapping` into the runtime (atomic, nothing in the audio
+stops). The old mapping plays until then; a bad file keeps it and says why.
+
+Where a mapping comes from: its own file (the file watch, :meth:`load`), a box
+config that was just reloaded and so already holds the parsed mapping of its
+``[mapping] file`` -- perhaps another file than before -- (:meth:`from_box`,
+no second parse), or MIDI learn, which validated the edited file itself.
+
+Change detection (:meth:`changed`): mtime, size and inode of the mapping file
+and of every preset file it read, taken *before* reading, so an edit made
+while a reload reads is seen by the next look.
 """
 
 from __future__ import annotations
@@ -15,11 +26,11 @@ from pathlib import Path
 
 from ravebox.errors import ConfigError
 from ravebox.mapping.loader import load_mapping
-from ravebox.mapping.model import Mapping
+from ravebox.mapping.model import Mapping, PresetBank
 from ravebox.mapping.presets import load_presets
 from ravebox.mapping.runtime import MappingRuntime
 
-Signature = tuple[tuple[str, int, int], ...]
+Signature = tuple[tuple[str, int, int, int], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +41,23 @@ class Reload:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class LoadedMapping:
+    """A mapping read and validated, ready for :meth:`MappingReloader.install`; or why it is not (``error``).
+
+    ``presets``: the box's own preset bank (``[mapping] presets``), None for the mapping's own.
+    """
+
+    path: Path
+    signature: Signature
+    mapping: Mapping | None = None
+    presets: PresetBank | None = None
+    error: str | None = None
+    invalid: bool = False       # the error is the file's validation report (one problem per line)
+
+
 class MappingReloader:
-    """Reloads ``path`` into ``runtime`` on request or when its files change."""
+    """Reloads the active mapping file into ``runtime``; ``path`` follows the box's ``[mapping] file``."""
 
     def __init__(self, runtime: MappingRuntime, path: str | Path,
                  loader: Callable[[Path], Mapping] = load_mapping) -> None:
@@ -40,48 +66,77 @@ class MappingReloader:
         self.loader = loader
         self.generation = 0
         self.last_error: str | None = None
-        self._signature = self._sign()
+        self._signature = self.signature()
 
-    def reload(self) -> Reload:
-        """Validate the file now; swap it in if valid, else keep the current mapping."""
+    # -- any thread: read and validate, change nothing ------------------------------------
+    def load(self) -> LoadedMapping:
+        """Read and validate the active mapping file (and the box's preset files, if it names some)."""
+        signature = self.signature()
         explicit = self.runtime.explicit_presets
         try:
-            self._signature = self._sign()
             mapping = self.loader(self.path)
             presets = load_presets(explicit.sources) if explicit is not None else None
         except ConfigError as exc:
-            self.last_error = str(exc)
-            return Reload(False, f"mapping not reloaded, keeping '{self.runtime.mapping.name}':\n{exc}")
+            return LoadedMapping(self.path, signature, error=str(exc), invalid=True)
         except Exception as exc:  # noqa: BLE001 - RecursionError, a symlink loop, ENAMETOOLONG: keep playing
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            return Reload(False, f"mapping not reloaded, keeping '{self.runtime.mapping.name}': "
-                                 f"{self.last_error}")
-        self.runtime.swap(mapping, presets)
+            return LoadedMapping(self.path, signature, error=f"{type(exc).__name__}: {exc}")
+        return LoadedMapping(self.path, signature, mapping, presets)
+
+    def from_box(self, settings, signature: Signature | None = None) -> LoadedMapping:
+        """The mapping a freshly loaded box holds (``box.mapping``, a ``MappingSettings``): no second parse.
+
+        ``signature``: this reloader's :meth:`signature` taken before the box was read; used
+        when the box still names the same file, else the new file's is taken now.
+        """
+        path = Path(settings.path)
+        if signature is None or path != self.path:
+            signature = self.signature(path, settings.mapping)
+        return LoadedMapping(path, signature, settings.mapping, settings.presets)
+
+    def signature(self, path: Path | None = None, mapping: Mapping | None = None) -> Signature:
+        """Stat of the mapping file and of the preset files of ``mapping`` (default: the active ones)."""
+        sig = []
+        for file in self._files(path or self.path, mapping or self.runtime.mapping):
+            try:
+                st = file.stat()
+                sig.append((str(file), st.st_mtime_ns, st.st_size, st.st_ino))
+            except OSError:
+                sig.append((str(file), -1, -1, -1))
+        return tuple(sig)
+
+    # -- main thread ------------------------------------------------------------------------
+    def install(self, loaded: LoadedMapping) -> Reload:
+        """Swap a loaded mapping in (following a changed path), or keep the current one and say why."""
+        self._signature = loaded.signature
+        if loaded.mapping is None:
+            self.last_error = loaded.error
+            sep = ":\n" if loaded.invalid else ": "
+            return Reload(False, f"mapping not reloaded, keeping '{self.runtime.mapping.name}'{sep}{loaded.error}")
+        moved = loaded.path != self.path
+        self.runtime.swap(loaded.mapping, loaded.presets)
+        self.path = loaded.path
         self.generation += 1
         self.last_error = None
-        return Reload(True, f"mapping reloaded from {self.path}: {len(mapping.rules)} rules, "
-                            f"{len(self.runtime.presets)} presets")
+        return Reload(True, f"mapping {'switched to' if moved else 'reloaded from'} {loaded.path}: "
+                            f"{len(loaded.mapping.rules)} rules, {len(self.runtime.presets)} presets")
+
+    def reload(self) -> Reload:
+        """Read, validate and install now, on the calling thread (tests, tools; the daemon splits it)."""
+        return self.install(self.load())
+
+    def changed(self) -> bool:
+        """Whether a watched file changed since the last load (a few stat calls)."""
+        return self.signature() != self._signature
 
     def poll(self) -> Reload | None:
-        """Reload if a watched file changed since the last look; None when nothing changed."""
-        if self._sign() == self._signature:
-            return None
-        return self.reload()
+        """Reload now if a watched file changed since the last look; None when nothing changed."""
+        return self.reload() if self.changed() else None
 
-    def _files(self) -> list[Path]:
+    def _files(self, path: Path, mapping: Mapping) -> list[Path]:
         explicit = self.runtime.explicit_presets
-        files = [self.path, *self.runtime.mapping.files[1:], *(explicit.sources if explicit is not None else ())]
+        same = mapping.path is not None and Path(mapping.path) == path
+        files = [path, *(mapping.files[1:] if same else ()), *(explicit.sources if explicit is not None else ())]
         out: list[Path] = []
-        for path in files:
-            out += sorted(path.glob("*.toml")) + [path] if path.is_dir() else [path]
+        for file in files:
+            out += sorted(file.glob("*.toml")) + [file] if file.is_dir() else [file]
         return out
-
-    def _sign(self) -> Signature:
-        sig = []
-        for path in self._files():
-            try:
-                st = path.stat()
-                sig.append((str(path), st.st_mtime_ns, st.st_size))
-            except OSError:
-                sig.append((str(path), -1, -1))
-        return tuple(sig)

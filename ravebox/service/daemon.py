@@ -53,7 +53,8 @@ from ravebox.service import extras
 from ravebox.service.health import HealthWatch
 from ravebox.service.live_values import LiveCommands
 from ravebox.service.model_reload import ModelReloader
-from ravebox.service.reloading import BoxReload, ReloadRecord
+from ravebox.service.offmain import OffMainThread
+from ravebox.service.reloading import BoxReload, PreparedReload, ReloadRecord
 from ravebox.service.status_report import StatusReport
 
 log = logging.getLogger("ravebox.daemon")
@@ -108,6 +109,7 @@ class Daemon:
         self.graphs: list[GraphIO] = []
         self.reloads = ReloadRecord()
         self.reloading: BoxReload | None = None
+        self.offmain = OffMainThread()   # a reload's reading, a learn's writing (service/offmain.py)
         self.model_reloader: ModelReloader | None = None
         self.report: StatusReport | None = None
         self.watch: HealthWatch | None = None
@@ -161,7 +163,7 @@ class Daemon:
                  len(box.mapping.mapping.rules))
         self.model_reloader = ModelReloader(parts.engine, box)
         self.reloading = BoxReload(self.config_path, mapping, host, self.model_reloader, dict(parts.store.graphs),
-                                   self.reloads)
+                                   self.reloads, self.offmain)
         host.start(hosted)
         self._start_services(parts, host, mapping)
         self._tune_runtime(jack_settings)
@@ -175,7 +177,7 @@ class Daemon:
 
     def _start_services(self, parts: BoxParts, host: Host, mapping: MappingReloader) -> None:
         """The optional services, the live commands, the status report and the health watch."""
-        self.learning = extras.learning(parts, self.reloading, lambda: mapping.path)
+        self.learning = extras.learning(parts, self.reloading, self.offmain)
         self.recording = extras.recording(parts, host)
         self.osc, osc_error = extras.osc(parts, host, self.learning)
         self.commands = LiveCommands(parts.mapping, parts.store, host, self.recording)
@@ -232,7 +234,8 @@ class Daemon:
             self._turn()
             if self._reload_requested:
                 self._reload_requested = False
-                self.reload()
+                self.offmain.submit(self.prepare_reload, self.apply_reload)   # read off this thread
+            self.offmain.poll()
             if time.monotonic() >= next_tick:
                 next_tick = time.monotonic() + 1.0
                 self._each_second()
@@ -288,6 +291,18 @@ class Daemon:
 
     # -- reload (main thread) ------------------------------------------------------------------
     def reload(self) -> dict:
+        """Read and apply a reload now, on the calling thread (tests, tools): :meth:`apply_reload`."""
+        return self.apply_reload(self.prepare_reload())
+
+    def prepare_reload(self) -> PreparedReload | None:
+        """Any thread (the ``ravebox-reload`` thread, a socket thread): read the box and its mapping, once."""
+        try:
+            return self.reloading.prepare()
+        except Exception as exc:  # noqa: BLE001 - reported by apply_reload; the old state keeps playing
+            log.error("reload could not read its files: %s: %s", type(exc).__name__, exc)
+            return None
+
+    def apply_reload(self, prepared: PreparedReload | None) -> dict:
         """Reload the mapping, the box's connect rules and changed model files (SIGHUP, socket).
 
         Each part on its own (``service/reloading.py``): a bad mapping keeps the old
@@ -297,7 +312,9 @@ class Daemon:
         old state keeps playing; the reply says what each part did.
         """
         try:
-            return self.reloading.reload()
+            if prepared is None:
+                raise RuntimeError("the reload could not read its files (see the log)")
+            return self.reloading.apply(prepared)
         except Exception as exc:  # noqa: BLE001 - no input file may stop the show
             message = f"reload failed, keeping everything as it was: {type(exc).__name__}: {exc}"
             self.reloads.note("box", False, message)

@@ -9,28 +9,24 @@ main thread at start-up.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from ravebox.assembly import BoxParts
 from ravebox.errors import ServiceError
+from ravebox.service.offmain import OffMainThread
 from ravebox.service.reloading import BoxReload
 
 log = logging.getLogger("ravebox.daemon")
 
 
-def learning(parts: BoxParts, reload: BoxReload, mapping_path: Callable[[], Path | None]) -> Any:
-    """MIDI learn into the active mapping file (captures on the control thread, writes on the main one)."""
+def learning(parts: BoxParts, reload: BoxReload, offmain: OffMainThread) -> Any:
+    """MIDI learn into the active mapping file (captures on the control thread, writes off the main one)."""
     from ravebox.service.learning import LearnService
 
     def arm(capture: Any) -> None:
         parts.router.learner = capture   # one reference assignment; the control thread reads it per event
-
-    def reload_mapping() -> tuple[bool, str]:
-        outcome = reload.mapping()
-        return outcome.ok, outcome.message.splitlines()[0]
-    return LearnService(mapping_path, arm, reload_mapping, pair_window=int(0.01 * parts.sample_rate))
+    return LearnService(reload.mapping_reloader, arm, offmain.submit, reload.installed,
+                        pair_window=int(0.01 * parts.sample_rate))
 
 
 def recording(parts: BoxParts, host: Any) -> Any:

@@ -10,10 +10,19 @@ The flow, and which thread does what:
    the mapping (so the teaching move does not also play) until one complete
    source is seen.
 3. The **main thread** (:meth:`poll`, every pass of the daemon's main loop,
-   about every 20 ms) sees the result, edits the mapping file
-   (:func:`~ravebox.mapping.learnfile.learn_into`: layout kept, validated,
-   atomic) and reloads the mapping, then wakes the waiting socket thread with
-   the outcome. So the file is written and live a few tens of ms after the move.
+   about every 20 ms) sees the result and hands the file work to ``run``
+   (the daemon's :class:`~ravebox.service.offmain.OffMainThread`): on the
+   ``ravebox-reload`` thread :func:`~ravebox.mapping.learnfile.learn_into`
+   edits the mapping file (layout kept, validated, atomic); back on the main
+   thread the validated mapping is swapped in (no second read of the file) and
+   the waiting socket thread is woken with the outcome. So the file is written
+   and live a few tens of ms after the move, and a huge mapping never holds
+   up the main loop (which feeds the watchdog).
+
+The file is parsed once per learn: the running mapping stands for the file as
+it is when the file has not changed since it was loaded (else the file is read
+first), tomlkit reads it to edit it, and the edited text is validated once --
+that validated mapping is what goes live.
 
 Already mapped: the outcome says so and nothing is written; the capture is kept
 for ``PENDING_S`` so that ``learn TARGET --replace`` (or ``--add``) applies it
@@ -34,6 +43,8 @@ from pathlib import Path
 from ravebox.errors import ConfigError, ServiceError
 from ravebox.mapping.learn import LearnCapture, LearnedSource
 from ravebox.mapping.learnfile import MODES, LearnOutcome, LearnTarget, learn_into
+from ravebox.mapping.model import Mapping
+from ravebox.mapping.reloader import LoadedMapping, MappingReloader, Reload
 
 log = logging.getLogger("ravebox.learn")
 
@@ -49,20 +60,34 @@ class _Learn:
     mode: str
     outcome: LearnOutcome | None = None
     finished: threading.Event = None  # type: ignore[assignment]
+    writing: bool = False          # the file work was handed to ``run``
 
     def __post_init__(self) -> None:
         self.finished = threading.Event()
 
 
-class LearnService:
-    """Owns the one learn in progress. ``arm(capture)`` installs a capture on the control loop (None removes it);
-    ``reload()`` reloads the mapping on the main thread and returns ``(ok, message)``."""
+Run = Callable[[Callable[[], object], Callable[[object], object]], object]
 
-    def __init__(self, mapping_path: Callable[[], Path | None], arm: Callable[[LearnCapture | None], None],
-                 reload: Callable[[], tuple[bool, str]], pair_window: int = 480) -> None:
-        self._path = mapping_path
+
+def run_here(prepare: Callable[[], object], apply: Callable[[object], object]) -> object:
+    """A ``run`` for tools and benchmarks: both halves at once on the calling thread."""
+    return apply(prepare())
+
+
+class LearnService:
+    """Owns the one learn in progress, learning into ``reloader``'s active mapping file.
+
+    ``arm(capture)`` installs a capture on the control loop (None removes it); ``run(prepare, apply)``
+    runs ``prepare`` off the main thread and then ``apply(result)`` on it; ``on_reload`` hears each
+    swap (the daemon logs it and shows it in status).
+    """
+
+    def __init__(self, reloader: MappingReloader, arm: Callable[[LearnCapture | None], None], run: Run = run_here,
+                 on_reload: Callable[[Reload], None] = lambda result: None, pair_window: int = 480) -> None:
+        self._reloader = reloader
         self._arm = arm
-        self._reload = reload
+        self._run = run
+        self._on_reload = on_reload
         self._pair_window = pair_window
         self._current: _Learn | None = None
         self._pending: tuple[LearnedSource, LearnTarget, float] | None = None   # a conflict kept for --replace/--add
@@ -113,22 +138,44 @@ class LearnService:
 
     # -- main thread ----------------------------------------------------------------------
     def poll(self) -> None:
-        """Main thread: once the capture has a result, write the file, reload, wake the requester."""
+        """Main thread: once the capture has a result, have the file written and the mapping swapped."""
         learn = self._current
-        if learn is None or not learn.capture.done.is_set():
+        if learn is None or learn.writing or not learn.capture.done.is_set():
             return
         source = learn.capture.result
         if source is None:                          # cancelled
             self._finish(learn, None)
             return
+        learn.writing = True
+        reloader = self._reloader
+        current = reloader.runtime.mapping if not reloader.changed() else None   # the file as it is: no re-read
+        self._run(lambda: self._write(learn, source, current), lambda result: self._written(learn, source, result))
+
+    def _write(self, learn: _Learn, source: LearnedSource,
+               current: Mapping | None) -> tuple[LearnOutcome, LoadedMapping | None]:
+        """Reload thread (``run``): edit, validate and write the file; nothing live changes here."""
         try:
-            outcome = learn_into(self._writable_mapping(), source, learn.target, learn.mode)
+            path = self._writable_mapping()
+            outcome = learn_into(path, source, learn.target, learn.mode, current)
         except (ConfigError, ServiceError, OSError) as exc:
-            outcome = LearnOutcome(False, f"learn {learn.target.describe()} not written: {exc}")
-        if outcome.ok:
-            ok, message = self._reload()
-            if not ok:
-                outcome = LearnOutcome(False, f"{outcome.message}, but the reload failed: {message}")
+            return LearnOutcome(False, f"learn {learn.target.describe()} not written: {exc}"), None
+        except Exception as exc:  # noqa: BLE001 - any failure is an answer, never a requester left waiting
+            return LearnOutcome(False, f"learn {learn.target.describe()} not written: {type(exc).__name__}: {exc}"), None
+        if not outcome.ok or outcome.mapping is None:
+            return outcome, None
+        return outcome, LoadedMapping(path, self._reloader.signature(path, outcome.mapping), outcome.mapping)
+
+    def _written(self, learn: _Learn, source: LearnedSource, result: tuple[LearnOutcome, LoadedMapping | None]) -> None:
+        """Main thread: swap the learned mapping in, remember a conflict for --replace/--add, wake the requester."""
+        outcome, loaded = result
+        if loaded is not None:
+            try:
+                reload = self._reloader.install(loaded)
+            except Exception as exc:  # noqa: BLE001 - the old mapping keeps playing; the requester hears why
+                reload = Reload(False, f"{type(exc).__name__}: {exc}")
+            self._on_reload(reload)
+            if not reload.ok:
+                outcome = LearnOutcome(False, f"{outcome.message}, but the reload failed: {reload.message}")
             self._pending = None
         elif outcome.conflict:
             self._pending = (source, learn.target, time.monotonic())
@@ -151,9 +198,7 @@ class LearnService:
         return {"learning": learn.target.describe() if learn is not None else None, "last": self.last}
 
     def _writable_mapping(self) -> Path:
-        path = self._path()
-        if path is None:
-            raise ServiceError("learn: no mapping file is active")
+        path = self._reloader.path
         if _is_bundled(path):
             raise ServiceError(f"learn: the active mapping is the bundled '{path.stem}' ({path}); copy it next to "
                                "the box config, set [mapping] file to the copy, and learn into that")

@@ -6,13 +6,14 @@ Owned by the service layer. Contract with ``service/daemon.py``:
   model is loaded and warmed up), ``on_tick(daemon)`` (main thread, about once a
   second, also while unhealthy) and ``on_stopping(daemon)``. All three run on
   the main thread.
-- The daemon exposes ``status() -> dict``, ``reload() -> dict``, ``health() -> tuple[bool, str]``,
+- The daemon exposes ``status() -> dict``, ``prepare_reload()`` (any thread: reads the files) and
+  ``apply_reload(prepared) -> dict``, ``health() -> tuple[bool, str]``,
   ``learning`` (MIDI learn, or None), ``debug_hang_worker()`` and ``commands`` (the live commands:
   ``recall_preset(ref)``, ``presets()``, ``set_param(key, value)``, ``save_preset(name)``, ``panic()``,
   ``record(action)``, each returning a dict; ``service/live_values.py``).
 - ``status()`` may also be called from the control-socket thread, so it must
   return a snapshot (plain JSON-able values) without taking locks the audio
-  path or the worker holds; so must ``commands.presets()``. ``reload`` and the other
+  path or the worker holds; so must ``commands.presets()``. ``apply_reload`` and the other
   commands are only ever called on the main thread (queued from the socket, run in ``on_tick``).
 - ``health()`` is ``(True, "")`` only while the JACK process callback is
   advancing and the inference worker is making progress; otherwise ``(False,
@@ -193,7 +194,7 @@ class ControlSocketObserver:
             return d.commands  # the daemon's LiveCommands (service/live_values.py), built at start
         return {
             "status": lambda req: d.status(),
-            "reload": lambda req: on_main(d.reload),
+            "reload": lambda req: _reload(d, on_main),
             "preset": lambda req: on_main(lambda: live().recall_preset(_preset_ref(req))),
             "panic": lambda req: on_main(lambda: live().panic()),
             "presets": lambda req: live().presets(),
@@ -206,6 +207,12 @@ class ControlSocketObserver:
                                               "learn <target> [graph dim mode timeout_s] | learn cancel",
                                               "record start|stop", "help"]},
         }
+
+
+def _reload(daemon: Any, on_main: Callable[[Callable[[], dict]], dict]) -> dict:
+    """Socket thread: read the files here (seconds for a huge mapping), swap them in on the main thread."""
+    prepared = daemon.prepare_reload()
+    return on_main(lambda: daemon.apply_reload(prepared))
 
 
 def _learn(service: Any, request: dict) -> dict:

@@ -44,7 +44,10 @@ class FakeDaemon:
             "preset": self.preset,
         }
 
-    def reload(self) -> dict:
+    def prepare_reload(self) -> None:
+        return None
+
+    def apply_reload(self, prepared) -> dict:
         self.threads["reload"] = threading.current_thread().name
         self.reloads += 1
         if self.reloads == 2:

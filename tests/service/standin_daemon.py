@@ -76,7 +76,10 @@ class StandinDaemon:
                 "late_blocks": 0, "graphs": [{"name": "main", "models": ["standin"]}],
                 "jack": {"client": self.client.name, "sample_rate": self.client.samplerate}}
 
-    def reload(self) -> dict:
+    def prepare_reload(self) -> None:
+        return None
+
+    def apply_reload(self, prepared) -> dict:
         return {"ok": True}
 
     def recall_preset(self, ref) -> dict:

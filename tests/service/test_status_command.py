@@ -69,7 +69,7 @@ def test_commands_through_the_cli(sock, daemon):
 def test_a_result_that_says_not_ok_is_a_refusal(sock, daemon):
     daemon.recall_preset = lambda ref: {"ok": False, "error": f"no preset {ref!r}"}
     assert ravebox_status("preset", "chorus", "--socket", sock) == (1, "ravebox: preset refused: no preset 'chorus'\n")
-    daemon.reload = lambda: {"ok": False, "message": "map.toml:2: cc: must be 0..127"}
+    daemon.apply_reload = lambda prepared: {"ok": False, "message": "map.toml:2: cc: must be 0..127"}
     assert ravebox_status("reload", "--socket", sock) == (1, "ravebox: reload refused: map.toml:2: cc: must be 0..127\n")
 
 
