@@ -56,7 +56,8 @@ def test_a_changed_mapping_file_in_the_box_takes_effect_on_reload(jack_server, t
         box.write_text(box.read_text().replace('file = "map.toml"', 'file = "second.toml"'))
         before = daemon.last_reload
         sighup(daemon)
-        assert wait_for(lambda: daemon.last_reload is not before and daemon.last_reload is not None, timeout=30)
+        assert wait_for(lambda: daemon.last_reload is not None and daemon.last_reload != before
+                        and "second.toml" in daemon.last_reload["message"], timeout=30)
         assert daemon.last_reload["ok"] is True
         assert daemon.last_reload["message"].startswith(f"mapping switched to {tmp_path / 'second.toml'}")
         assert daemon.runtime.mapping.name == "second"
@@ -109,8 +110,9 @@ def test_a_huge_mapping_is_read_once_off_the_main_thread_while_the_old_one_plays
                 assert daemon.runtime.mapping.name == "test" and not release.is_set()
             finally:
                 release.set()
-            assert wait_for(lambda: daemon.runtime.mapping.name == "huge", timeout=120)
-            assert daemon.last_reload["ok"] is True and "10001 rules" in daemon.last_reload["message"]
+            assert wait_for(lambda: daemon.runtime.mapping.name == "huge" and daemon.last_reload is not None
+                            and "10001 rules" in daemon.last_reload["message"], timeout=120)
+            assert daemon.last_reload["ok"] is True
             ctl.send("cc 1 7 127")                                   # now CC 7 moves the wet mix
             assert wait_for(lambda: daemon.store.target(WET) == pytest.approx(1.0), timeout=30)
         assert parses == ["ravebox-reload"]                          # once, and not on the main loop's thread
