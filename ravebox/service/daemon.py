@@ -53,6 +53,7 @@ from ravebox.service import extras
 from ravebox.service.health import HealthWatch
 from ravebox.service.live_values import LiveCommands
 from ravebox.service.model_reload import ModelReloader
+from ravebox.service.observers import Observer, notify
 from ravebox.service.offmain import OffMainThread
 from ravebox.service.reloading import BoxReload, PreparedReload, ReloadRecord
 from ravebox.service.status_report import StatusReport
@@ -96,7 +97,7 @@ class Daemon:
     stand-in); ``server`` and ``client_name`` override the ``[jack]`` table.
     """
 
-    def __init__(self, config: str | Path, *, observers: Sequence[object] = (), server: str | None = None,
+    def __init__(self, config: str | Path, *, observers: Sequence[Observer] = (), server: str | None = None,
                  client_name: str | None = None, engine_factory: Callable | None = None) -> None:
         self.config_path = Path(config)
         self.observers = list(observers)
@@ -171,8 +172,7 @@ class Daemon:
             raise StopDuringStart()
         self.state = "running"
         self.watch.restart()
-        for observer in self.observers:
-            self._call(observer, "on_ready")
+        notify(self.observers, lambda o: o.on_ready(self))
         return self
 
     def _start_services(self, parts: BoxParts, host: Host, mapping: MappingReloader) -> None:
@@ -260,8 +260,7 @@ class Daemon:
         if self.box.mapping.watch:
             self.reloading.watch()
         self.watch.update()
-        for observer in self.observers:
-            self._call(observer, "on_tick")
+        notify(self.observers, lambda o: o.on_tick(self))
 
     def _log_engine_events(self) -> None:
         """Main thread: log what the engine recorded on the worker (mutes, resets, swaps), once each."""
@@ -348,8 +347,7 @@ class Daemon:
             fade_ms = min(host.settings.fade_out_ms, 1000.0 * STOP_BUDGET_S * 0.8)
             if not host.fade_out(fade_ms, STOP_BUDGET_S):
                 log.warning("fade-out did not finish within %d ms", int(STOP_BUDGET_S * 1000))
-        for observer in reversed(self.observers):
-            self._call(observer, "on_stopping")
+        notify(self.observers[::-1], lambda o: o.on_stopping(self))
         for part in (self.osc, self.recording):
             try:
                 if part is not None:
@@ -369,11 +367,3 @@ class Daemon:
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
 
-    def _call(self, observer: object, name: str) -> None:
-        method = getattr(observer, name, None)  # observers implement any of on_ready/on_tick/on_stopping
-        if method is None:
-            return
-        try:
-            method(self)
-        except Exception:  # noqa: BLE001 - an observer must never take the box down
-            log.exception("observer %s.%s failed", type(observer).__name__, name)

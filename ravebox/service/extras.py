@@ -13,6 +13,8 @@ from typing import Any
 
 from ravebox.assembly import BoxParts
 from ravebox.errors import ServiceError
+from ravebox.mapping.reloader import Reload
+from ravebox.params.table import ParamKey
 from ravebox.service.offmain import OffMainThread
 from ravebox.service.reloading import BoxReload
 
@@ -25,7 +27,10 @@ def learning(parts: BoxParts, reload: BoxReload, offmain: OffMainThread) -> Any:
 
     def arm(capture: Any) -> None:
         parts.router.learner = capture   # one reference assignment; the control thread reads it per event
-    return LearnService(reload.mapping_reloader, arm, offmain.submit, reload.installed,
+
+    def installed(result: Reload) -> None:
+        reload.installed(result)         # noted as the mapping part of the reload record
+    return LearnService(reload.mapping_reloader, arm, offmain.submit, installed,
                         pair_window=int(0.01 * parts.sample_rate))
 
 
@@ -58,13 +63,13 @@ def osc(parts: BoxParts, host: Any, learn: Any) -> tuple[Any, str | None]:
         return None, None
     store, runtime = parts.store, parts.mapping
 
-    def set_param(key, value: float) -> None:
+    def set_param(key: ParamKey, value: float) -> None:
         host.post_control(lambda: store.set(key, value, host.now()))
 
-    def recall(ref) -> None:
+    def recall(ref: str | int) -> None:
         host.post_control(lambda: runtime.recall(ref, host.now()))
 
-    def learn_one(target: str, graph, dim) -> dict:
+    def learn_one(target: str, graph: str | None, dim: int | None) -> dict:
         return learn.request(LearnTarget(target, graph, dim))
     try:
         return OscService(settings, dict(store.graphs), set_param, recall, learn_one, store.snapshot).start(), None

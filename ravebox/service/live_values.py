@@ -49,7 +49,9 @@ class LiveCommands:
         """Recall a preset by name or number."""
         runtime, host = self.runtime, self.host
         ok = host.on_control(lambda: runtime.recall(ref, host.now()))
-        return {"ok": True, "preset": ref} if ok else {"ok": False, "error": f"no preset {ref!r}"}
+        if not ok:
+            return {"ok": False, "error": f"no preset {ref!r}"}
+        return {"ok": True, "preset": ref, "message": f"preset '{runtime.last_preset}' recalled"}
 
     def presets(self) -> dict:
         return preset_list(self.runtime)
@@ -71,7 +73,9 @@ class LiveCommands:
         host.on_control(reset)
         host.unmute()
         log.warning("panic: model state reset on every graph")
-        return {"ok": True, "graphs": list(store.graphs)}
+        graphs = list(store.graphs)
+        return {"ok": True, "graphs": graphs,
+                "message": f"model state reset on {', '.join(graphs)}; graphs muted by a failure play again"}
 
     def record(self, action: str) -> dict:
         """``start`` or ``stop`` a take (``ravebox status record start|stop``)."""

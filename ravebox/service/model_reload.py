@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from ravebox.config.box import BoxConfig
 from ravebox.errors import describe
 
 log = logging.getLogger("ravebox.models.reload")
@@ -44,7 +45,7 @@ class Slot:
         return f"{self.graph} {where}"
 
 
-def model_slots(box) -> dict[Slot, tuple[str, float]]:
+def model_slots(box: BoxConfig) -> dict[Slot, tuple[str, float]]:
     """Every model slot of a box, with the file it plays and that file's mtime (-1 if unreadable)."""
     slots: dict[Slot, tuple[str, float]] = {}
     for graph in box.graphs:
@@ -57,7 +58,7 @@ def model_slots(box) -> dict[Slot, tuple[str, float]]:
     return slots
 
 
-def shape_of(box) -> dict[str, tuple[str, int, bool, bool]]:
+def shape_of(box: BoxConfig) -> dict[str, tuple[str, int, bool, bool]]:
     """What a reload cannot change live: per graph its kind, decoder count and which roles exist."""
     return {g.name: (g.kind, len(g.decoders), g.encoder is not None, g.prior is not None) for g in box.graphs}
 
@@ -75,7 +76,7 @@ ResultHook = Callable[[str, bool, str], object]
 class ModelReloader:
     """Remembers which file each model slot plays and swaps the ones a reload changed."""
 
-    def __init__(self, engine: Swapper, box) -> None:
+    def __init__(self, engine: Swapper, box: BoxConfig) -> None:
         self.engine = engine
         self._shape = shape_of(box)
         self._slots = model_slots(box)
@@ -88,7 +89,7 @@ class ModelReloader:
         """Any thread: the file each slot plays now (a failed or unfinished swap keeps the old one)."""
         return dict(self._playing)
 
-    def reload(self, box) -> list[str]:
+    def reload(self, box: BoxConfig) -> list[str]:
         """Main thread: start a swap for every changed slot; one message per change, for the reply."""
         was_ok, self.shape_ok = self.shape_ok, shape_of(box) == self._shape
         if not self.shape_ok:

@@ -49,11 +49,10 @@ read (every key optional; unknown keys are shown as they are)::
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from pathlib import Path
 
@@ -65,6 +64,31 @@ from ravebox.service.notify import Notifier
 log = logging.getLogger(__name__)
 
 ENV_HANG = "RAVEBOX_DEBUG_HANG_FILE"
+
+
+class Observer:
+    """What the daemon (and the waiting loop) tells an observer, each call on the main thread.
+
+    Subclass and override what you need; the others do nothing. Why a base class and not
+    a probe per call: every observer then has all three hooks, and the daemon calls them."""
+
+    def on_ready(self, daemon: Any) -> None:
+        """JACK is connected and every model is loaded and warm (the box plays)."""
+
+    def on_tick(self, daemon: Any) -> None:
+        """About once a second, also while unhealthy."""
+
+    def on_stopping(self, daemon: Any) -> None:
+        """The box is about to stop (after the fade-out)."""
+
+
+def notify(observers: Sequence[Observer], hook: Callable[[Observer], None]) -> None:
+    """Main thread: call ``hook`` on each observer; one that raises is logged, never fatal."""
+    for observer in observers:
+        try:
+            hook(observer)
+        except Exception:  # noqa: BLE001 - an observer must never take the box down
+            log.exception("observer %s failed", type(observer).__name__)
 
 
 def status_line(status: dict) -> str:
@@ -95,7 +119,7 @@ def _graph_summary(graph: dict) -> str:
     return f"{name}:{models}{muted}"
 
 
-class SystemdObserver:
+class SystemdObserver(Observer):
     """READY=1 at ``on_ready``, STATUS= when the summary changes, WATCHDOG=1 only while healthy, STOPPING=1.
 
     Main thread only. Why the watchdog follows ``health()`` and not just the
@@ -156,7 +180,7 @@ def _health(daemon: object) -> tuple[bool, str]:
     return bool(healthy), str(reason)
 
 
-class ControlSocketObserver:
+class ControlSocketObserver(Observer):
     """Serves the control socket from ``on_ready`` until ``on_stopping``.
 
     ``status`` is answered on the socket thread (a snapshot); ``reload``,
@@ -273,7 +297,7 @@ def _preset_ref(request: dict) -> str | int:
     return ref
 
 
-class CounterLogObserver:
+class CounterLogObserver(Observer):
     """Logs one summary line of counter increments (xruns, late blocks...) per interval.
 
     Main thread. ``clock`` is injectable so tests need no sleeping.
@@ -310,7 +334,7 @@ def _counters(daemon: object) -> dict[str, float]:
         return {}
 
 
-class DebugHangObserver:
+class DebugHangObserver(Observer):
     """Test hook for the watchdog: when the file ``$RAVEBOX_DEBUG_HANG_FILE`` appears, hold the worker.
 
     Main thread. The file is consumed (deleted) first, so the restarted
@@ -336,7 +360,7 @@ class DebugHangObserver:
         pass
 
 
-class PresetRecallObserver:
+class PresetRecallObserver(Observer):
     """Logs every preset recall, however it came (MIDI, socket, knob); main thread, each tick.
 
     Reads ``counters.preset_recalls`` and ``preset`` from the daemon's status."""
@@ -362,16 +386,16 @@ class PresetRecallObserver:
         self.on_tick(daemon)   # a recall in the last second is still logged
 
 
-def default_observers(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> list[object]:
+def default_observers(socket_path: str | None = None, env: Mapping[str, str] | None = None) -> list[Observer]:
     """The observers ``ravebox run`` attaches: systemd notification, control socket, counter summaries.
 
-    The socket path comes from ``args.control_socket`` if the run command has
-    that option, else ``$RAVEBOX_CONTROL_SOCKET``, else ``/run/ravebox/control.sock``.
+    The socket path is ``socket_path`` (``ravebox run --control-socket``), else
+    ``$RAVEBOX_CONTROL_SOCKET``, else ``/run/ravebox/control.sock``.
     ``$RAVEBOX_DEBUG_HANG_FILE`` adds the watchdog test hook.
     """
     env = os.environ if env is None else env
-    path = getattr(args, "control_socket", None) or control_socket.default_path(env)  # only `run` has the option
-    observers: list[object] = [SystemdObserver(Notifier(env=env)), ControlSocketObserver(path), CounterLogObserver(),
+    path = socket_path or control_socket.default_path(env)
+    observers: list[Observer] = [SystemdObserver(Notifier(env=env)), ControlSocketObserver(path), CounterLogObserver(),
                                PresetRecallObserver()]
     if env.get(ENV_HANG):
         observers.append(DebugHangObserver(env[ENV_HANG]))

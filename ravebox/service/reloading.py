@@ -151,17 +151,19 @@ class BoxReload:
         mapping = self.install_mapping(prepared.mapping)
         box = prepared.box
         box_outcome = self.record.note("box", *prepared.box_outcome)
-        lines, answer = [mapping.message, box_outcome.message], {}
+        lines = [mapping.message, box_outcome.message]
+        answer: dict[str, object] = {}
         if box is not None:
-            answer["connect"] = self._connect(box)
+            answer["connect"] = connect = self._connect(box)
             models = self.models.reload(box)
-            lines += [answer["connect"], *(models or ["no model file changed"])]
+            lines += [connect, *(models or ["no model file changed"])]
             if models:
                 answer["models"] = models
         ok = mapping.ok and box_outcome.ok and self.models.shape_ok
-        answer.update(ok=ok, message="\n".join(lines))
+        message = "\n".join(lines)
+        answer["ok"], answer["message"] = ok, message
         if not ok:
-            answer["error"] = answer["message"]
+            answer["error"] = message
         return answer
 
     def load_mapping(self) -> LoadedMapping:

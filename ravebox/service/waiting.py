@@ -18,10 +18,10 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import time
 from pathlib import Path
 
 from ravebox.errors import ServiceError
+from ravebox.service.observers import notify
 
 log = logging.getLogger("ravebox.waiting")
 
@@ -53,7 +53,18 @@ class Waiting:
     def _refuse(self, *_: object) -> dict:
         raise ServiceError(f"waiting, not playing: {self.reason}")
 
-    recall_preset = panic = record = _refuse
+    recall_preset = panic = record = set_param = save_preset = _refuse
+
+    def presets(self) -> dict:
+        return {"presets": [], "current": None}
+
+    @property
+    def commands(self) -> "Waiting":
+        """The live commands (``Daemon.commands``): refused while waiting, answered here."""
+        return self
+
+    def debug_hang_worker(self) -> None:
+        """No worker to hold while waiting."""
 
     def request_stop(self, *_: object) -> None:
         self._stop.set()
@@ -65,19 +76,16 @@ class Waiting:
                   self.reason)
         self._install_signals()
         stamps = _stamps(watched)
-        for observer in self.observers:
-            _call(observer, "on_ready", self)
+        notify(self.observers, lambda o: o.on_ready(self))
         try:
             while not self._stop.is_set():
                 self._stop.wait(self.poll_s)
-                for observer in self.observers:
-                    _call(observer, "on_tick", self)
+                notify(self.observers, lambda o: o.on_tick(self))
                 if self._retry.is_set() or _stamps(watched) != stamps:
                     return not self._stop.is_set()
             return False
         finally:
-            for observer in self.observers:
-                _call(observer, "on_stopping", self)
+            notify(self.observers, lambda o: o.on_stopping(self))
 
     def _install_signals(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -108,14 +116,3 @@ def _stamps(files: list[Path]) -> tuple:
         except OSError:
             out.append(None)
     return tuple(out)
-
-
-def _call(observer: object, hook: str, daemon: object) -> None:
-    method = getattr(observer, hook, None)
-    if method is None:
-        return
-    try:
-        method(daemon)
-    except Exception:  # noqa: BLE001 -- an observer must not end the wait
-        log.exception("observer %s.%s failed", type(observer).__name__, hook)
-    time.sleep(0)

@@ -13,10 +13,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from ravebox.service import logs  # noqa: E402
 from ravebox.service.daemon import Daemon  # noqa: E402
+from ravebox.service.observers import Observer  # noqa: E402
 from tests.host.standins import PassEngine  # noqa: E402
 
 
-class Ready:
+class Ready(Observer):
     def on_ready(self, daemon):
         print("ready", flush=True)
 

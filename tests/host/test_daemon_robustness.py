@@ -82,8 +82,9 @@ import os, signal, sys, time
 sys.path.insert(0, {root!r})
 from tests.host.standins import PassEngine
 from ravebox.service.daemon import Daemon, StopDuringStart
+from ravebox.service.observers import Observer
 
-class Ready:
+class Ready(Observer):
     def on_ready(self, daemon):
         print("READY", flush=True)
 

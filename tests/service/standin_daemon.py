@@ -94,7 +94,7 @@ def main() -> int:
     parser.add_argument("--name", default="standin")
     args = parser.parse_args()
     logs.configure()
-    observers = default_observers(argparse.Namespace())
+    observers = default_observers()
     daemon = StandinDaemon(args.name)
     signal.signal(signal.SIGTERM, lambda *_: daemon.stop.set())
     daemon.start()

@@ -123,12 +123,12 @@ def test_default_observers_and_the_hang_hook(tmp_path, daemon):
 
     from ravebox.service.observers import ControlSocketObserver, DebugHangObserver, default_observers
 
-    plain = default_observers(argparse.Namespace(), env={})
+    plain = default_observers(env={})
     assert [type(o).__name__ for o in plain] == ["SystemdObserver", "ControlSocketObserver", "CounterLogObserver",
                                               "PresetRecallObserver"]
     assert plain[1].path == "/run/ravebox/control.sock"
     args = argparse.Namespace(control_socket=str(tmp_path / "c.sock"))
-    hooked = default_observers(args, env={"RAVEBOX_DEBUG_HANG_FILE": str(tmp_path / "hang")})
+    hooked = default_observers(args.control_socket, env={"RAVEBOX_DEBUG_HANG_FILE": str(tmp_path / "hang")})
     assert isinstance(hooked[1], ControlSocketObserver) and hooked[1].path == str(tmp_path / "c.sock")
     hang = hooked[-1]
     assert isinstance(hang, DebugHangObserver)

@@ -26,7 +26,10 @@ import threading
 import time
 from pathlib import Path
 
+from ravebox.service.observers import Observer
+
 log = logging.getLogger("ravebox.demo")
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=None, help="stop after this many seconds (default: Ctrl-C)")
@@ -166,7 +169,7 @@ LEGEND = ("  (late: engine blocks the model finished after their deadline, playe
           "xruns: JACK periods the machine missed. A few of each on a busy machine are normal.)")
 
 
-class _Ticker:
+class _Ticker(Observer):
     """Prints one status line a second while the demo plays (main thread); the first with a legend."""
 
     def __init__(self) -> None:

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         config = default_box_path()
         log.info("no --config given: playing the bundled default box %s", config)
     while True:
-        daemon = Daemon(config, observers=default_observers(args), server=args.server,
+        daemon = Daemon(config, observers=default_observers(args.control_socket), server=args.server,
                         client_name=args.client_name)
         try:
             daemon.start()
@@ -72,7 +72,7 @@ def _wait(config, reason: str, args: argparse.Namespace) -> bool:
     from ravebox.service.observers import default_observers
     from ravebox.service.waiting import Waiting, watched_files
 
-    return Waiting(config, reason, default_observers(args)).wait(watched_files(config))
+    return Waiting(config, reason, default_observers(args.control_socket)).wait(watched_files(config))
 
 
 def _report_start_failure(exc: Exception, log: logging.Logger) -> int:

@@ -108,7 +108,7 @@ def _show(answer: dict, args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         print(json.dumps(answer.get("result") if answer.get("ok") else answer, indent=2, sort_keys=True), file=out)
     elif not ok:
-        print(f"ravebox: {args.action} refused: {_reason(answer)}", file=out)
+        print(f"ravebox: {args.action} refused: " + _reason(answer).replace("\n", "\n  "), file=out)
     elif args.action == "status":
         print(render(answer["result"]), file=out)
     elif args.action == "preset" and not args.ref:
@@ -116,7 +116,7 @@ def _show(answer: dict, args: argparse.Namespace, out: TextIO) -> int:
     else:
         result = answer.get("result")
         shown = result["message"] if isinstance(result, dict) and "message" in result else _inline(result)
-        print(f"{args.action}: {shown}", file=out)
+        print(f"{args.action}: " + str(shown).replace("\n", "\n  "), file=out)   # further lines indented
     return 0 if ok else 1
 
 
