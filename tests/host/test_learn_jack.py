@@ -11,7 +11,7 @@ import tomllib
 import pytest
 
 from ravebox.params.table import ParamKey
-from ravebox.service.observers import ControlSocketObserver
+from ravebox.service.socket_observer import ControlSocketObserver
 from tests.host.daemonkit import Controller, deliver, running_daemon, wait_for, write_box
 from tests.host.standins import PassEngine
 from tests.jackserver import needs_jackd

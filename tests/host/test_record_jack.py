@@ -11,7 +11,7 @@ import pytest
 import soundfile
 
 from ravebox.params.table import ParamKey
-from ravebox.service.observers import ControlSocketObserver
+from ravebox.service.socket_observer import ControlSocketObserver
 from tests.host.daemonkit import TEST_MAPPING, Controller, deliver, running_daemon, wait_for, write_box
 from tests.host.jackclients import Tone, rms
 from tests.host.standins import PassEngine

@@ -15,7 +15,7 @@ from ravebox.service.control_socket import (
     default_path,
     parse_request,
 )
-from ravebox.service.observers import ControlSocketObserver
+from ravebox.service.socket_observer import ControlSocketObserver
 
 
 class MainLoop:

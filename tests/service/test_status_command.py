@@ -11,7 +11,7 @@ import pytest
 
 from ravebox.service import cli
 from ravebox.service.commands import status as status_command
-from ravebox.service.observers import ControlSocketObserver
+from ravebox.service.socket_observer import ControlSocketObserver
 
 
 @pytest.fixture

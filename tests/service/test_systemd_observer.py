@@ -121,7 +121,8 @@ def test_counters_prefer_the_counters_table():
 def test_default_observers_and_the_hang_hook(tmp_path, daemon):
     import argparse
 
-    from ravebox.service.observers import ControlSocketObserver, DebugHangObserver, default_observers
+    from ravebox.service.observers import DebugHangObserver, default_observers
+    from ravebox.service.socket_observer import ControlSocketObserver
 
     plain = default_observers(env={})
     assert [type(o).__name__ for o in plain] == ["SystemdObserver", "ControlSocketObserver", "CounterLogObserver",
