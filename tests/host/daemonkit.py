@@ -117,7 +117,7 @@ def deliver(ctl: "Controller", daemon, *lines: str, until=None, tries: int = 5, 
         before, xruns = control.events + control.coalesced, host.xruns
         for line in lines:
             ctl.send(line)
-        done = until or (lambda: control.events + control.coalesced >= before + len(lines))
+        done = until or (lambda before=before: control.events + control.coalesced >= before + len(lines))
         if wait_for(done, timeout):
             return
         assert host.xruns > xruns, f"{lines} had no effect and JACK had no xrun to lose them in"

@@ -8,11 +8,12 @@ import subprocess
 import sys
 import uuid
 
+import jack
 import numpy as np
 import pytest
 import soundfile
 
-from tests.host.daemonkit import write_box
+from tests.host.daemonkit import wait_for, write_box
 from tests.jackserver import needs_jackd
 
 pytestmark = [needs_jackd, pytest.mark.jack]
@@ -28,8 +29,11 @@ def test_ports_lists_ports_with_matching_pattern(jack_server, tmp_path):
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         box = write_box(tmp_path)
-        import time
-        time.sleep(0.5)
+        probe = jack.Client("probe", servername=jack_server.name, no_start_server=True)
+        try:
+            assert wait_for(lambda: bool(probe.get_ports("^jack_midi_clock:")), timeout=30)
+        finally:
+            probe.close()
         done = ravebox("ports", "--config", str(box), "--server", jack_server.name)
         assert done.returncode == 0, done.stderr
         lines = done.stdout.splitlines()

@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
@@ -68,7 +67,8 @@ def test_sighup_with_unreadable_files_keeps_the_old_state_playing(jack_server, t
             text = box.read_text().replace('file = "map.toml"', f'file = "{"m" * 300}.toml"')
             box.write_text(text)
         _sighup(daemon)
-        time.sleep(1.5)                      # a few more main-loop turns
+        passes = daemon.host.connector.passes
+        assert wait_for(lambda: daemon.host.connector.passes >= passes + 2, timeout=60)   # main-loop turns since
         assert daemon.state == "running"
         assert daemon.host.connector.rules == rules
         assert daemon.runtime.mapping.rules == mapping.rules
