@@ -264,7 +264,7 @@ def test_systemctl_reload_sends_sighup_and_the_daemon_rereads_its_mapping(ravebo
     m.systemctl("start", "ravebox.service")
     before = json.loads(box.status_cli("--json").stdout)["mapping"]
     m.systemctl("reload", "ravebox.service")
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 120                 # a bound for a hang, not a timing: a loaded VM is slow
     while time.monotonic() < deadline:
         after = json.loads(box.status_cli("--json").stdout)["mapping"]
         if after.get("last_reload"):
@@ -282,9 +282,11 @@ def test_status_line_follows_a_midi_clock(ravebox_box):
     env = {"JACK_DEFAULT_SERVER": box.server, "JACK_PROMISCUOUS_SERVER": "audio", "JACK_NO_START_SERVER": "1"}
     clock = m.popen(["jack_midi_clock", "-b", "132", "-B"], env=env)
     try:
-        deadline = time.monotonic() + 60
+        # until locked AND healthy: on a loaded VM the status may read "UNHEALTHY: inference worker made no
+        # progress" for a while (every block late), which is not what this test is about
+        deadline = time.monotonic() + 180
         status = ""
-        while time.monotonic() < deadline and "132.0 BPM locked" not in status:
+        while time.monotonic() < deadline and not status.startswith("132.0 BPM locked"):
             m.run(["sh", "-c", "printf 'play\\n' | jack_transport"], env=env, timeout=10)
             time.sleep(2)
             status = m.show("ravebox.service", "StatusText")["StatusText"]
