@@ -42,12 +42,18 @@ class Sink:
 
     Contiguous, not indexed by ``last_frame_time``: around an xrun a late callback
     can read the next cycle's frame time, which would punch holes in the recording.
+    Each cycle's JACK frame is kept beside it (:meth:`frames_at`), so a distance
+    between two recorded samples can be measured in JACK frames: a cycle the sink
+    missed (an xrun on this loaded VM) is then not a gap of zero length.
     """
 
     def __init__(self, server: str, name: str = "sink", seconds: float = 20.0, channels: int = 1) -> None:
         self.client = jack.Client(name, servername=server, no_start_server=True)
         self.ports = [self.client.inports.register(f"in_{c + 1}") for c in range(channels)]
         self.data = np.zeros((channels, int(seconds * self.client.samplerate)), np.float32)
+        self.cycle_starts = np.zeros(self.data.shape[1] // 16 + 1, np.int64)   # recording index of each cycle
+        self.cycle_frames = np.zeros(self.data.shape[1] // 16 + 1, np.int64)   # ... and its JACK frame
+        self.cycles = 0
         self.first: int | None = None
         self.filled = 0
         self.client.set_process_callback(self._process)
@@ -61,7 +67,18 @@ class Sink:
             return
         for c, port in enumerate(self.ports):
             self.data[c, start:start + n] = port.get_array()
+        self.cycle_starts[self.cycles] = start
+        self.cycle_frames[self.cycles] = self.client.last_frame_time
+        self.cycles += 1
         self.filled = start + n
+
+    def frames_at(self, indices: np.ndarray) -> np.ndarray:
+        """The JACK frame (32-bit counter, unwrapped from the first cycle) of each recording index."""
+        count = self.cycles
+        starts = self.cycle_starts[:count]
+        frames = self.cycle_frames[0] + ((self.cycle_frames[:count] - self.cycle_frames[0]) & 0xFFFFFFFF)
+        cycle = np.searchsorted(starts, indices, side="right") - 1
+        return frames[cycle] + (indices - starts[cycle])
 
     def recorded(self, channel: int = 0) -> np.ndarray:
         return self.data[channel, :self.filled]
