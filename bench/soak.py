@@ -217,11 +217,21 @@ def slope_kb_per_min(samples: list[tuple[float, int]]) -> float:
     return float(np.polyfit(t, r, 1)[0])
 
 
-def status(sock: Path) -> dict:
+def status(sock: Path, timeout_s: float = 10.0) -> dict:
     from ravebox.service.control_socket import ControlClient
 
-    with ControlClient(sock, timeout_s=10) as client:
+    with ControlClient(sock, timeout_s=timeout_s) as client:
         return client.request("status").get("result") or {}
+
+
+def final_status(sock: Path) -> dict:
+    """The last status, patiently (a loaded VM's daemon can take seconds to answer); {} if it never does."""
+    for _ in range(3):
+        try:
+            return status(sock, timeout_s=60.0)
+        except Exception as exc:  # noqa: BLE001 - report what was measured anyway
+            print(f"status at the end failed: {exc}", file=sys.stderr)
+    return {}
 
 
 def wait_running(sock: Path, proc: subprocess.Popen, timeout: float = 180.0) -> dict:
@@ -259,6 +269,7 @@ def main() -> int:
     from ravebox.host.dummyserver import JackServer
 
     work = Path(tempfile.mkdtemp(prefix="ravebox-soak-"))
+    print(f"samples as they come: {work / 'rss.txt'}", flush=True)
     (work / "map.toml").write_text(MAPPING)
     box = work / "box.toml"
     box.write_text(BOX.format(model=MODEL, ceiling=CEILING_DB, mapping=work / "map.toml"))
@@ -295,20 +306,26 @@ def main() -> int:
                     threads.append(status_field(proc.pid, "Threads"))
                     maps.setdefault("first", smaps_by_kind(proc.pid))
                     maps["last"] = smaps_by_kind(proc.pid)
+                    with open(work / "rss.txt", "a") as log:   # on disk as it goes: a crash keeps the figures
+                        log.write(f"{elapsed:.1f} {rss[-1][1]} {base[-1][1]} {threads[-1]} {maps['last']}\n")
                 time.sleep(args.sample_s)
             probe.checking = False
             sent = probe.sent - sent0
             time.sleep(1.0)                       # the last events drained
-            end = counters(status(sock))
+            end = counters(final_status(sock))
         finally:
             proc.terminate()
-            proc.wait(30)
+            try:
+                proc.wait(120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
             bare.stdin.close()
-            bare.wait(20)
+            bare.wait(60)
             probe.close()
 
-    def delta(key: str) -> int:
-        return int(end.get(key, 0)) - int(start.get(key, 0))
+    def delta(key: str) -> int | float:
+        return int(end[key]) - int(start.get(key, 0)) if key in end else float("nan")
 
     handled, coalesced = delta("midi_events"), delta("midi_coalesced")
     lost = sent - handled - coalesced

@@ -90,7 +90,13 @@ file = "map.toml"
 
 @contextlib.contextmanager
 def running_daemon(box: Path, server: str, engine_factory=None, observers=()):
-    """Start a Daemon, run its main loop on a thread, yield it; stop and join on exit."""
+    """Start a Daemon, run its main loop on a thread, yield it; stop and join on exit.
+
+    The join waits for the main loop's own shutdown to finish (``jack_deactivate`` can take
+    seconds on a loaded VM). Returning earlier let the test's server be killed, and the next
+    test's daemon start, while this one was still inside libjack: the process died with SIGSEGV
+    in ``deactivate`` (seen three times in the suite at load average 17-20).
+    """
     daemon = Daemon(box, server=server, engine_factory=engine_factory, observers=observers)
     daemon.start()
     thread = threading.Thread(target=daemon.run, name="test-daemon-main", daemon=True)
@@ -99,8 +105,10 @@ def running_daemon(box: Path, server: str, engine_factory=None, observers=()):
         yield daemon
     finally:
         daemon.request_stop()
-        thread.join(10)
-        daemon.shutdown()
+        thread.join(300)                      # a bound for a hang, not a timing
+        if thread.is_alive():
+            raise AssertionError("the daemon's main loop did not stop within 300 s")
+        daemon.shutdown()                     # a no-op after run(); closes a daemon whose run() never started
 
 
 def deliver(ctl: "Controller", daemon, *lines: str, until=None, tries: int = 5, timeout: float = 15.0) -> None:

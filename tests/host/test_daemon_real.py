@@ -38,8 +38,8 @@ def test_real_engine_dry_path_has_the_reported_latency(jack_server, tmp_path):
         store, host = daemon.store, daemon.host
         host.control.call(lambda: store.set(ParamKey("mix.wet", "main"), 0.0, host.now(), 0.0))
         source, sink = Source(jack_server.name), Sink(jack_server.name, channels=2)
+        check = jack.Client("checker", servername=jack_server.name, no_start_server=True)
         try:
-            check = jack.Client("checker", servername=jack_server.name, no_start_server=True)
             check.connect("src:out", "sink:in_2")
             assert wait_for(lambda: sink.first is not None and host.worker.progress > 4)
             rate = sink.client.samplerate
@@ -62,8 +62,8 @@ def test_real_engine_dry_path_has_the_reported_latency(jack_server, tmp_path):
             low, high = get_range(check.get_port_by_name("rbx:main_out_1"), CAPTURE)
             base, _ = get_range(check.get_port_by_name("rbx:main_in_1"), CAPTURE)
             assert (low - base, high - base) == (latency, latency)
-            check.close()
         finally:
+            check.close()                      # never left open past its server
             source.close()
             sink.close()
 

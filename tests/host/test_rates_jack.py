@@ -24,18 +24,21 @@ def _pitch(y: np.ndarray, sr: int) -> float:
 def _record(server: str, daemon, port: str, seconds: float) -> tuple[np.ndarray, int]:
     """Connect ``port`` to a fresh sink and record ``seconds`` once the worker has run a few blocks."""
     sink = Sink(server, channels=1, seconds=seconds + 5.0)
+    check = jack.Client("checker", servername=server, no_start_server=True)
     try:
-        check = jack.Client("checker", servername=server, no_start_server=True)
-        if "sink:in_1" not in [p.name for p in check.get_all_connections(port)]:  # auto-connect may have
+        try:
             check.connect(port, "sink:in_1")
+        except jack.JackErrorCode as exc:     # auto-connect may have made it first (checking before races it)
+            if "already exists" not in str(exc):
+                raise
         rate = sink.client.samplerate
         assert wait_for(lambda: daemon.host.worker.progress > 4)
         start = sink.filled
         assert wait_for(lambda: sink.filled > start + int(seconds * rate), timeout=seconds * 6 + 10)
         data = sink.recorded(0)[start:].copy()
-        check.close()
         return data, rate
     finally:
+        check.close()                          # never left open past its server
         sink.close()
 
 
