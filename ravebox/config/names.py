@@ -52,10 +52,18 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
 
 
 def matches(pattern: str, name: str) -> bool:
-    """Whether ``name`` (a port name, an alias, an event's source label) matches ``pattern``."""
+    """Whether ``name`` (a port name, an alias, an event's source label) matches ``pattern``.
+
+    Never raises: a pattern nobody validated (a label used as a probe) that is no valid
+    regular expression is compared as a plain word, case and separators folded.
+    """
+    try:
+        compiled = compile_pattern(pattern)
+    except re.error:
+        return fold(pattern) in fold(name)
     if is_glob(pattern):
-        return compile_pattern(pattern).match(fold(name)) is not None
-    return compile_pattern(pattern).search(name) is not None
+        return compiled.match(fold(name)) is not None
+    return compiled.search(name) is not None
 
 
 def problem(pattern: object) -> str | None:

@@ -45,6 +45,10 @@ def test_every_bundled_default_rule_still_matches_what_it_was_written_for():
     assert not any(r.matches_own("midi_in") and r.admits("system:midi_capture_2 Midi-Through") for r in DEFAULT_RULES)
 
 
+def test_matching_never_raises_even_on_a_pattern_nobody_checked():
+    assert matches("keys (left", "midi_in <- Keys-(left") and not matches("keys (left", "knobs")
+
+
 def test_a_bad_pattern_is_reported_where_it_is_written():
     assert problem("nano(").startswith("invalid regular expression 'nano(':")
     assert problem("*nano*") is None and problem(3).startswith("must be a name pattern")
