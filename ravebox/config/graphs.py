@@ -29,7 +29,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from ravebox.config.diagnostics import Diagnostics, did_you_mean
-from ravebox.config.schema import Choice, Field, Integer, Number, Text, check_table, is_table, unknown_keys
+from ravebox.config.schema import Choice, Field, Flag, Integer, Number, Text, check_table, is_table, unknown_keys
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
 MATCH_MODES = ("pad_zeros", "crop", "pad_noise", "map")
@@ -89,8 +89,13 @@ class BoxSettings:
     sample_rate: int | None = None   # None: the models' own rate when they agree, else 48000 (see box_rate)
 
 
-_MODEL_KEYS = ("path", "allow_non_streaming", "resample")
 RESAMPLE_MODES = ("auto", "off")
+_MODEL_FIELDS: dict[str, Field] = {
+    "path": Text(what="model file path (a string)"),
+    "allow_non_streaming": Flag(),
+    "resample": Choice(RESAMPLE_MODES),
+}
+_MODEL_KEYS = tuple(_MODEL_FIELDS)
 _GRAPH_KEYS = ("kind", "encoder", "decoder", "decoders", "prior", "match", "map")
 #: Every key of ``[output]`` with its range.
 _OUTPUT_FIELDS: dict[str, Field] = {
@@ -128,23 +133,17 @@ def parse_models(table: object, diags: Diagnostics, base: Path, prefix: str = "m
             entry = {"path": entry}
         if not is_table(entry, diags, key):
             continue
-        unknown_keys(entry, _MODEL_KEYS, diags, key)
-        path = entry.get("path")
-        if not isinstance(path, str) or not path:
-            diags.error(f"{key}.path", "missing model file path")
+        values = check_table(entry, _MODEL_FIELDS, diags, key)
+        path = values.get("path")
+        if not isinstance(path, str):
+            if "path" not in entry:
+                diags.error(f"{key}.path", "missing model file path")
             continue
         resolved = (base / path).resolve()
         if not resolved.is_file():
             diags.error(f"{key}.path", f"model file not found: {resolved}")
-        allow = entry.get("allow_non_streaming", False)
-        if not isinstance(allow, bool):
-            diags.error(f"{key}.allow_non_streaming", "must be true or false")
-            allow = False
-        resample = entry.get("resample", "auto")
-        if resample not in RESAMPLE_MODES:
-            diags.error(f"{key}.resample", f"must be one of {', '.join(RESAMPLE_MODES)}"
-                        f"{did_you_mean(str(resample), RESAMPLE_MODES)}")
-            resample = "auto"
+        allow = bool(values.get("allow_non_streaming", False))
+        resample = str(values.get("resample", "auto"))
         models[name] = ModelSpec(name, resolved, allow, resample)
     return models
 
