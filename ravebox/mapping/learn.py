@@ -67,8 +67,9 @@ def device_of(label: str) -> str:
 class LearnCapture:
     """Watches controller events until one complete source is seen; then :attr:`result` holds it."""
 
-    def __init__(self, pair_window: int = 480) -> None:
+    def __init__(self, pair_window: int = 480, ignore: tuple[str, int | None, int] | None = None) -> None:
         self.pair_window = pair_window          # frames an MSB waits for its LSB (10 ms at 48 kHz)
+        self.ignore = ignore                    # (kind, number, 0-based channel) of a learn button: never learned
         self.result: LearnedSource | None = None
         self.done = threading.Event()           # set with a result, or when cancelled
         self.cancelled = False
@@ -82,6 +83,8 @@ class LearnCapture:
             return not self.cancelled
         msg = event.message
         kind = msg.type
+        if self.ignore is not None and _is_stream(msg, *self.ignore):
+            return False            # the learn button's own press or release: played as usual, not learned
         if kind == "note_on" and msg.velocity > 0:
             self._finish(event, "note", msg.note)
         elif kind == "program_change":
@@ -139,3 +142,14 @@ class LearnCapture:
         self._held = None
         self.result = LearnedSource(kind, number, event.message.channel, device_of(event.port))
         self.done.set()
+
+
+def _is_stream(msg, kind: str, number: int | None, channel: int) -> bool:
+    """Whether ``msg`` belongs to the control ``kind``/``number`` on 0-based ``channel`` (a note's on and off)."""
+    if getattr(msg, "channel", None) != channel:
+        return False
+    if kind == "cc":
+        return msg.type == "control_change" and msg.control == number
+    if kind == "note":
+        return msg.type in ("note_on", "note_off") and msg.note == number
+    return kind == "program" and msg.type == "program_change" and msg.program == number

@@ -42,8 +42,9 @@ RULE_KEYS = SOURCE_KINDS + (
     "target", "graph", "dim", "preset", "value",
     "range", "reverse", "curve", "steepness", "gamma",
     "encoder", "step", "acceleration", "button", "threshold",
-    "takeover", "smoothing_ms", "glide_ms", "layer", "label", "feedback",
+    "takeover", "smoothing_ms", "glide_ms", "layer", "label", "feedback", "learn",
 )
+LEARN_BUTTON_KEYS = SOURCE_KINDS + ("learn", "graph", "dim", "channel", "port", "threshold", "label")
 ENCODER_NAMES = {**{str(k): v for k, v in ENCODERS.items()}, **{v: v for v in ENCODERS.values()}}
 ALIASES = {"pick-up": "pickup", "catch-up": "catchup", "pick_up": "pickup", "catch_up": "catchup"}
 
@@ -248,6 +249,8 @@ class _RuleParser:
         for key in self.e:
             if key not in RULE_KEYS:
                 self.check.fail(key, f"unknown key{did_you_mean(key, RULE_KEYS)}")
+        if "learn" in self.e:
+            return self._learn_button()
         kind = self._kind()
         spec, target = self._target()
         if kind is None:
@@ -270,6 +273,45 @@ class _RuleParser:
             rules.append(Rule(self.i, self.diags.line_of(self.prefix), source, key, self.e.get("preset"),
                               mode, **(common | {"value": value})))
         return rules
+
+    def _learn_button(self) -> list[Rule]:
+        """``learn = "param"`` (with optional ``graph``/``dim``): a button whose press arms MIDI learn, so the
+        next control moved drives ``param`` (written into this file, as ``ravebox status learn`` does)."""
+        e, check = self.e, self.check
+        for key in e:
+            if key in RULE_KEYS and key not in LEARN_BUTTON_KEYS:
+                check.fail(key, "a learn button takes its source, learn, graph, dim, channel, port, threshold and label")
+        kind = self._kind()
+        name = e["learn"]
+        spec = PARAMS.get(name) if isinstance(name, str) else None
+        if spec is None:
+            check.fail("learn", f"unknown parameter {_show(name)}{did_you_mean(str(name), PARAMS)}")
+        if kind is not None and kind not in ("cc", "note", "program"):
+            check.fail(kind, "a learn button is a note, a CC or a program change")
+        graph = e.get("graph")
+        if graph is not None and (not isinstance(graph, str) or not graph):
+            check.fail("graph", f"expected a graph name, got {_show(graph)}")
+        elif graph is not None and spec is not None and spec.scope is ParamScope.BOX:
+            check.fail("graph", f"'{name}' belongs to the whole box, not to a graph")
+        dim = None
+        if "dim" in e:
+            if spec is not None and spec.scope is not ParamScope.DIM:
+                check.fail("dim", f"'{name}' has no latent dimensions")
+            dim = check.integer(e["dim"], "dim", 0, 1023)
+        numbers = self._numbers(kind) if kind is not None else []
+        if len(numbers) != 1:
+            check.fail(kind or "learn", "a learn button is one control, not a list")
+        threshold = check.integer(e.get("threshold", self.d.threshold), "threshold", 1, 127) or 64
+        label = check.string(e.get("label", ""), "label")
+        if len(self.diags.items) > self.errors_before or kind is None:
+            return []
+        channels = check.channels(e["channel"], "channel") if "channel" in e else self.d.channels
+        port = check.port(e["port"], "port") if "port" in e else self.d.port
+        lo, hi = SOURCE_RANGES[kind]
+        source = Source(kind, numbers[0], channels, port)
+        return [Rule(self.i, self.diags.line_of(self.prefix), source, None, None, "button", (float(lo), float(hi)),
+                     (0.0, 1.0), button="trigger", threshold=threshold, label=label,
+                     learn=ParamKey(str(name), graph, dim))]
 
     def _values(self, spec: ParamSpec | None, count: int) -> list[float | None]:
         """``value`` for each source: one number for all, or a list with one per source."""

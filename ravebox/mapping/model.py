@@ -113,10 +113,13 @@ class Rule:
     layer: bool = False
     label: str = ""
     feedback: bool = False             # send the parameter's value back to the control (LEDs, rings, motor faders)
+    learn: ParamKey | None = None      # a learn button: a press arms MIDI learn for this parameter
 
     def describe(self) -> str:
         """One line for status output: ``cc 1 on channel 1 -> loop.dissolve (dissolve)``."""
         target = f"preset '{self.preset}'" if self.preset is not None else str(self.target)
+        if self.learn is not None:
+            target = f"learn {self.learn}"
         if self.value is not None:
             target += f" = {self.value:g}"
         return f"{self.source.describe()} -> {target}" + (f" ({self.label})" if self.label else "")

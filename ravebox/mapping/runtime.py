@@ -18,6 +18,7 @@ have to share; the pure shaping (curves, relative encoders) is ``shaping.py``.
 
 from __future__ import annotations
 
+import collections
 from dataclasses import asdict, dataclass, field
 
 import mido
@@ -97,6 +98,8 @@ class MappingRuntime:
         self._held: dict[tuple[str, int | None, str, int | None], tuple[_Active, int]] = {}
         self.last_preset: str | None = None   # name of the last preset recalled (status shows it)
         self._bends: dict[tuple[str, int | None], int] = {}   # last pitch bend per (port, channel)
+        # learn buttons pressed (control thread appends; the main thread takes them): (target, the button's stream)
+        self.learn_requests: collections.deque[tuple[ParamKey, tuple[str, int | None, int]]] = collections.deque()
 
     @property
     def mapping(self) -> Mapping:
@@ -292,6 +295,10 @@ class MappingRuntime:
     def _button(self, active: _Active, rule: Rule, inp: ControlInput, frame: int) -> None:
         press = inp.press if inp.press is not None else inp.value >= rule.threshold
         lo, hi = rule.target_range
+        if rule.learn is not None:
+            if press:      # the main thread arms the learn (service/learning.py); this button is not learned
+                self.learn_requests.append((rule.learn, (rule.source.kind, rule.source.number, inp.channel)))
+            return
         if rule.recalls_presets:
             if press:
                 self.recall(rule.preset if rule.preset is not None else int(rule.value or 0), frame, rule.glide_ms)

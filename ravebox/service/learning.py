@@ -61,6 +61,8 @@ class _Learn:
     outcome: LearnOutcome | None = None
     finished: threading.Event = None  # type: ignore[assignment]
     writing: bool = False          # the file work was handed to ``run``
+    button: tuple | None = None    # armed by a learn button: its (kind, number, channel), never learned
+    deadline: float | None = None  # a button's learn ends unlearned at this monotonic time
 
     def __post_init__(self) -> None:
         self.finished = threading.Event()
@@ -137,9 +139,44 @@ class LearnService:
         return {"ok": True, "message": f"learn {learn.target.describe()} cancelled"}
 
     # -- main thread ----------------------------------------------------------------------
+    def arm_button(self, target: LearnTarget, button: tuple, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        """Main thread: a learn button was pressed: the next control moved drives ``target`` (``replace``: a
+        player at the box cannot answer "replace or add?"); pressed again while it waits, the learn ends."""
+        with self._lock:
+            current = self._current
+        if current is not None and current.button == button and not current.capture.done.is_set():
+            current.capture.cancel()
+            log.info("learn %s cancelled by its button", current.target.describe())
+            return
+        try:
+            target.check()
+            self._writable_mapping()
+        except (ConfigError, ServiceError) as exc:
+            self.last = {"ok": False, "message": str(exc), "at": time.strftime("%H:%M:%S")}
+            log.warning("learn button: %s", exc)
+            return
+        learn = _Learn(LearnCapture(self._pair_window, ignore=button), target, "replace", button=button,
+                       deadline=time.monotonic() + timeout_s)
+        with self._lock:
+            previous, self._current = self._current, learn
+        if previous is not None:
+            previous.capture.cancel()
+            self._finish(previous, None)
+        self._arm(learn.capture)
+        log.info("learn %s: move a control now (learn button; press it again to cancel)", target.describe())
+
     def poll(self) -> None:
-        """Main thread: once the capture has a result, have the file written and the mapping swapped."""
+        """Main thread: arm what learn buttons asked for; once the capture has a result, have the file
+        written and the mapping swapped."""
+        requests = self._reloader.runtime.learn_requests
+        while requests:
+            key, button = requests.popleft()
+            self.arm_button(LearnTarget(key.name, key.graph, key.dim), button)
         learn = self._current
+        if learn is not None and learn.deadline is not None and time.monotonic() > learn.deadline \
+                and not learn.capture.done.is_set():
+            learn.capture.cancel()
+            log.warning("learn %s: no control moved within %g s", learn.target.describe(), DEFAULT_TIMEOUT_S)
         if learn is None or learn.writing or not learn.capture.done.is_set():
             return
         source = learn.capture.result

@@ -89,3 +89,51 @@ def test_learn_times_out_and_cancels_with_a_clear_reply(jack_server, tmp_path):
         assert daemon.host.control.learner is None
         bad = cli("status", "learn", "mix.wte", "--socket", str(sock))
         assert bad.returncode == 1 and "did you mean 'mix.wet'" in bad.stdout
+
+
+LEARN_BUTTON = """
+[mapping]
+name = "with a learn button"
+[defaults]
+channel = "any"
+takeover = "jump"
+smoothing_ms = 0
+[[map]]
+cc = 7
+target = "out.gain_db"
+range = [-40, 0]
+[[map]]
+cc = 64                  # a CC button: 127 pressed, 0 released
+learn = "mix.wet"
+graph = "main"
+"""
+
+
+def test_a_learn_button_teaches_the_next_control_moved_and_is_not_learned_itself(jack_server, tmp_path):
+    box = write_box(tmp_path, mapping=LEARN_BUTTON)
+    mapping = tmp_path / "map.toml"
+    with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon, Controller(jack_server.env()) as ctl:
+        assert wait_for(lambda: "fakectl" in daemon.host.control.labels[0])
+        ctl.send("cc 1 64 127")                                    # press LEARN
+        assert wait_for(lambda: daemon.host.control.learner is not None, timeout=30)
+        assert daemon.status()["learn"]["learning"] == "main/mix.wet"
+        ctl.send("cc 1 64 0")                                      # its release is not what is learned
+        ctl.send("cc 1 21 100")                                    # the control to teach
+        assert wait_for(lambda: (daemon.status()["learn"]["last"] or {}).get("ok") is True, timeout=60)
+        entry = tomllib.loads(mapping.read_text())["map"][-1]
+        assert (entry["cc"], entry["target"], entry["graph"]) == (21, "mix.wet", "main")
+        subprocess.run([sys.executable, "-m", "ravebox.service.cli", "check", str(mapping)], check=True,
+                       capture_output=True, timeout=120)
+        key = ParamKey("mix.wet", "main")
+        ctl.send("cc 1 21 64")                                     # the learned knob now plays
+        assert wait_for(lambda: abs(daemon.store.target(key) - 64 / 127) < 1e-6)
+        # pressed again and again: arms, then cancels; nothing is written
+        text = mapping.read_text()
+        ctl.send("cc 1 64 127")
+        assert wait_for(lambda: daemon.host.control.learner is not None, timeout=30)
+        ctl.send("cc 1 64 0")
+        ctl.send("cc 1 64 127")
+        assert wait_for(lambda: daemon.host.control.learner is None, timeout=30)
+        assert daemon.status()["learn"]["learning"] is None
+        ctl.send("cc 1 22 5")
+        assert mapping.read_text() == text
