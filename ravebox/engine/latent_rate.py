@@ -45,6 +45,7 @@ class LatentRateConverter:
         self._base = 0             # source index of self._frames[:, 0]
         self._frames = np.zeros((self.dims, 0), dtype=np.float32)
         self._queue: list[np.ndarray] = []
+        self._steps = np.zeros(0, dtype=np.int64)   # j * step numerator, j = 0 .. (cached)
 
     def push(self, z: np.ndarray) -> None:
         """Append ``(dims, m)`` source frames."""
@@ -58,15 +59,29 @@ class LatentRateConverter:
         """The next ``k`` target frames, ``(dims, k)`` float32."""
         if self.identity:
             return self._pull_identity(k)
-        num = (self.pulled + np.arange(k, dtype=np.int64)) * self._step_num - self._delay_num
+        if len(self._steps) < k:
+            self._steps = np.arange(k, dtype=np.int64) * self._step_num
+        num = self._steps[:k] + (self.pulled * self._step_num - self._delay_num)
         index = num // self._den                       # floor, also for negative positions
-        frac = ((num - index * self._den) / self._den).astype(np.float32)
         self.pulled += k
-        out = self._read(index)
-        if not self.hold:
-            nxt = self._read(index + 1, interpolating=True)
-            out = out + frac * (nxt - out)
-        self._forget(int(index[-1]) if k else None)
+        if not k:
+            return np.zeros((self.dims, 0), np.float32)
+        first, last = int(index[0]), int(index[-1])
+        reach = last if self.hold else last + 1        # the newest source frame these reads touch
+        if first >= self._base and reach < self.pushed:
+            # the steady state, after the first frames: every read in range, no clipping, no zeros
+            local = index - self._base
+            out = self._frames[:, local]
+            if not self.hold:
+                frac = ((num - index * self._den) / self._den).astype(np.float32)
+                out += frac * (self._frames[:, local + 1] - out)
+        else:
+            out = self._read(index)
+            if not self.hold:
+                frac = ((num - index * self._den) / self._den).astype(np.float32)
+                nxt = self._read(index + 1, interpolating=True)
+                out = out + frac * (nxt - out)
+        self._forget(last)
         return out.astype(np.float32, copy=False)
 
     def _read(self, index: np.ndarray, interpolating: bool = False) -> np.ndarray:
@@ -78,10 +93,8 @@ class LatentRateConverter:
             else np.zeros((self.dims, len(index)), np.float32)
         return np.where(index >= 0, out, np.float32(0.0))
 
-    def _forget(self, last_read: int | None) -> None:
+    def _forget(self, last_read: int) -> None:
         """Drop source frames no later read can need (reads only move forward)."""
-        if last_read is None:
-            return
         drop = min(last_read, self.pushed - 1) - self._base
         if drop > 0:
             self._frames = self._frames[:, drop:]
