@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """Rate conversion: latency, CPU against the models' own inference, pitch, round trip, aliasing.
 
-* ``resample_latency_ms``: added latency per direction at 44.1 <-> 48 kHz (the worse one);
+* ``resample_latency_ms``: added latency of a decoder's output back to the box rate at 44.1 <-> 48 kHz
+  (the worse direction; medium sinc); ``input_latency_ms``: the same for the box's input into an
+  encoder (fastest sinc);
 * ``conversion_cpu_fraction``: all conversion work (resamplers, latent converters, output queues)
   of a two-graph box whose 48 kHz models play on a 44.1 kHz box, over the models' own
   encode/decode time, both timed in the same run (the models' calls are the baseline);
 * ``sine_freq_error_pct``: a 1 kHz sine through a 44.1 kHz tone probe (encode + decode) on a
   48 kHz box, measured at the box rate;
 * ``roundtrip_db``: a 1 kHz sine 48 -> 44.1 -> 48 kHz through the engine's resamplers;
-* ``alias_db``: the strongest line other than a 20 kHz tone after 48 -> 44.1 kHz.
+* ``alias_db``: the strongest line other than a 20 kHz tone after 48 -> 44.1 kHz, into a model's
+  input (the encoder's converter); ``output_alias_db``: the same through the output's converter.
 
 Usage: python bench/rates.py [--seconds 20] [MODEL.ts ...]  (default: the full-size model in
 models-full/ when built -- the figure that matters, since a tiny test model's inference is ~50x
@@ -30,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from ravebox.clock.view import ClockView  # noqa: E402
 from ravebox.config.box import load_box  # noqa: E402
-from ravebox.engine import graph, latent_rate, resample  # noqa: E402
+from ravebox.engine import graph, latent_rate, resample, swap  # noqa: E402
 from ravebox.engine.engine import Engine  # noqa: E402
 from ravebox.engine.resample import StreamResampler  # noqa: E402
 from ravebox.models import rave  # noqa: E402
@@ -77,7 +80,7 @@ def conversion_fraction(models: list[Path], seconds: float) -> tuple[float, floa
         engine = Engine(load_box(path), 44100, 1)
     watch = Stopwatch()
     for owner, name in ((StreamResampler, "process"), (latent_rate.LatentRateConverter, "push"),
-                        (latent_rate.LatentRateConverter, "pull"), (graph.OutputQueue, "take"),
+                        (latent_rate.LatentRateConverter, "pull"), (swap.OutputQueue, "take"),
                         (graph.EncoderFeed, "whole_blocks")):
         watch.wrap(owner, name, "conversion")
     for name in ("encode", "decode"):
@@ -117,8 +120,8 @@ def roundtrip_db() -> float:
     return 20 * np.log10(np.sqrt(np.mean(err ** 2)) / np.sqrt(np.mean(expected[4000:] ** 2)))
 
 
-def alias_db() -> float:
-    r = StreamResampler(48000, 44100, 1)
+def alias_db(converter: str) -> float:
+    r = StreamResampler(48000, 44100, 1, converter)
     x = (0.5 * np.sin(2 * np.pi * 20000.0 * np.arange(96000) / 48000)).astype(np.float32)[None]
     y = np.concatenate([r.process(x[:, a:a + 2048]) for a in range(0, 96000, 2048)], axis=1)[0][4410:]
     spec = np.abs(np.fft.rfft(y * np.hanning(len(y))))
@@ -136,15 +139,20 @@ def main(argv: list[str] | None = None) -> int:
     resample.CONVERTER = args.converter
     full = [p for p in (REPO / "models-full" / "rave_full.ts", Path("/work/models-full/rave_full.ts")) if p.exists()]
     models = args.models or full[:1] or [MODELS / "rave_a.ts", MODELS / "rave_b.ts"]
-    latency = max(StreamResampler(44100, 48000, 1).latency / 48000, StreamResampler(48000, 44100, 1).latency / 44100)
+    latency = max(resample.latency_of(44100, 48000) / 48000, resample.latency_of(48000, 44100) / 44100)
+    analysis = resample.ANALYSIS_CONVERTER
+    in_latency = max(resample.latency_of(44100, 48000, analysis) / 48000,
+                     resample.latency_of(48000, 44100, analysis) / 44100)
     conv, model, fraction = conversion_fraction(models, args.seconds)
-    print(f"{args.converter}: conversion {conv * 1e3:.1f} ms, models {model * 1e3:.1f} ms over {args.seconds:.0f} s "
-          f"of audio ({', '.join(m.name for m in models)})")
+    print(f"output {args.converter}, input {analysis}: conversion {conv * 1e3:.1f} ms CPU, models {model * 1e3:.1f} ms "
+          f"CPU over {args.seconds:.0f} s of audio ({', '.join(m.name for m in models)}; ratio measured in this run)")
     print(f"resample_latency_ms: {latency * 1e3:.3f}")
+    print(f"input_latency_ms: {in_latency * 1e3:.3f}")
     print(f"conversion_cpu_fraction: {fraction:.4f}")
     print(f"sine_freq_error_pct: {sine_error_pct(3.0):.4f}")
     print(f"roundtrip_db: {roundtrip_db():.1f}")
-    print(f"alias_db: {alias_db():.1f}")
+    print(f"alias_db: {alias_db(analysis):.1f}")
+    print(f"output_alias_db: {alias_db(args.converter):.1f}")
     return 0
 
 

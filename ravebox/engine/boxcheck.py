@@ -7,8 +7,6 @@ reports, in the one ``file:line: key.path: message`` format:
 
 * a file that is not a RAVE model or prior, or not a streaming export (unless allowed);
 * a model in a role it cannot play (a prior as decoder, a RAVE model as prior);
-* decoder alternatives of one graph that disagree on sample rate or ratio (everything
-  else across rates and ratios is converted, see docs/rates.md);
 * latent counts a ``map`` gets wrong, and mapping rules naming a graph and a latent dim it lacks;
 * latent operations that make no sense on the code indices of a discrete model:
   ``latent.bias``, ``latent.scale`` and ``latent.noise`` (sigma-based offsets and
@@ -24,7 +22,6 @@ from __future__ import annotations
 
 from ravebox.config.box import BoxConfig
 from ravebox.config.diagnostics import Diagnostic, Diagnostics
-from ravebox.engine.domains import Domain
 from ravebox.engine.matching import LatentMatcher
 from ravebox.errors import EngineError, ModelError
 
@@ -87,24 +84,7 @@ def _check_graph(g, infos: dict, box: BoxConfig, diags: Diagnostics, dims: dict,
     dims[g.name] = int(first.latent_size)
     if first.discrete:
         discrete[g.name] = g.decoders[0]
-    _check_alternatives(g, infos, box, diags, key)
     _check_latents(g, infos, diags, key, first)
-
-
-def _check_alternatives(g, infos: dict, box: BoxConfig, diags: Diagnostics, key: str) -> None:
-    first = _domain(g.decoders[0], infos, box)
-    for i, name in enumerate(g.decoders[1:], start=1):
-        d = _domain(name, infos, box)
-        if d != first:
-            diags.error(f"{key}.decoders[{i}]", f"'{name}' runs at {d.rate} Hz / ratio {d.ratio} but "
-                        f"'{g.decoders[0]}' at {first.rate} Hz / ratio {first.ratio}; decoder alternatives "
-                        "of one graph must share rate and ratio (put it in a graph of its own)")
-
-
-def _domain(name: str, infos: dict, box: BoxConfig) -> Domain:
-    info, spec = infos[name], box.models[name]
-    rate = (box.box.sample_rate or 48000) if spec.resample == "off" or not info.sample_rate else info.sample_rate
-    return Domain(int(rate), int(info.ratio))
 
 
 def _check_latents(g, infos: dict, diags: Diagnostics, key: str, first) -> None:

@@ -25,7 +25,7 @@ from fractions import Fraction
 import numpy as np
 
 from ravebox.engine.latent_rate import causal_delay
-from ravebox.engine.resample import StreamResampler
+from ravebox.engine import resample
 
 SCHEDULE_BLOCKS = 50_000  # blocks simulated to find the worst causal case (the schedule is periodic)
 
@@ -88,19 +88,67 @@ def plan_graph(box_rate: int, block: int, decoder: Domain, encoder: Domain | Non
     graph's content lands on an exact box frame (dry and wet line up sample-exact).
     ``latency``: a longer target to meet (a swapped-in encoder keeps its graph's).
     """
-    out_lat = StreamResampler(decoder.rate, box_rate, channels_out).latency
+    out_lat = resample.latency_of(decoder.rate, box_rate)
     if encoder is None:
         return GraphPlan(Fraction(1), Fraction(0), out_lat)
     step = Fraction(decoder.ratio * encoder.rate, decoder.rate * encoder.ratio)
     delay = causal_delay(lambda c: encoded_by(c * block, box_rate, encoder),
                          lambda c: frames_due(c * block, box_rate, decoder), step, SCHEDULE_BLOCKS)
-    in_lat = StreamResampler(box_rate, encoder.rate, max(1, channels_in)).latency
+    in_lat = resample.latency_of(box_rate, encoder.rate, resample.ANALYSIS_CONVERTER)
     encoder_side = (in_lat + delay * encoder.ratio) * Fraction(box_rate, encoder.rate)
     latency = max(out_lat + math.ceil(encoder_side), latency or 0)
     if latency == out_lat and encoder_side == 0:
         return GraphPlan(step, delay, latency)
     delay = ((latency - out_lat) * Fraction(encoder.rate, box_rate) - in_lat) / encoder.ratio
     return GraphPlan(step, delay, latency)
+
+
+@dataclass(frozen=True, slots=True)
+class LatentHop:
+    """Latents from one domain's frames to another's within a graph: the converter's step and
+    delay (source frames) and, in box frames, how much later the target's content is."""
+
+    step: Fraction              # source frames per target frame
+    delay: Fraction             # source frames the target reads behind
+    lag: Fraction               # the delay in box frames
+
+    @property
+    def identity(self) -> bool:
+        return self.step == 1 and self.delay == 0
+
+
+def plan_hop(box_rate: int, block: int, source: Domain, target: Domain, extra: int = 0) -> LatentHop:
+    """The smallest causal hop from ``source`` frames (run ``frames_due`` each block) to ``target``
+    frames (also ``frames_due``); ``extra``: box frames of latency the target side adds after the
+    hop (an output resampler), so that lag + extra is lengthened to a whole box frame."""
+    if source == target:
+        return LatentHop(Fraction(1), Fraction(0), Fraction(0))
+    step = Fraction(target.ratio * source.rate, target.rate * source.ratio)
+    delay = causal_delay(lambda c: frames_due(c * block, box_rate, source),
+                         lambda c: frames_due(c * block, box_rate, target), step, SCHEDULE_BLOCKS)
+    per_frame = source.box_frames_per_frame(box_rate)
+    whole = math.ceil(delay * per_frame + extra)
+    delay = (whole - extra) / per_frame
+    return LatentHop(step, delay, delay * per_frame)
+
+
+def voice_latency(box_rate: int, block: int, graph: Domain, voice: Domain, channels: int) -> tuple[LatentHop, int]:
+    """A decoder alternative in its own domain: the hop from the graph's frames to its frames and the
+    box frames its output lags the graph's latent frames by (hop + output resampler, whole)."""
+    out_lat = resample.latency_of(voice.rate, box_rate)
+    hop = plan_hop(box_rate, block, graph, voice, out_lat)
+    return hop, int(hop.lag) + out_lat
+
+
+def graph_latency(box_rate: int, block: int, decoders: list[Domain], encoder: Domain | None, channels_out: int,
+                  channels_in: int) -> tuple[GraphPlan, int, int]:
+    """One graph's own latency: (the encoder's plan into the first decoder's frames, the encoder's
+    side of it in box frames, the graph's latency: that side + its slowest decoder alternative's)."""
+    first = decoders[0]
+    plan = plan_graph(box_rate, block, first, encoder, channels_out, channels_in)
+    encoder_side = plan.latency - resample.latency_of(first.rate, box_rate)
+    slowest = max(voice_latency(box_rate, block, first, d, channels_out)[1] for d in decoders)
+    return plan, encoder_side, encoder_side + slowest
 
 
 def box_frames(k0: int, k: int, box_rate: int, d: Domain) -> np.ndarray:

@@ -50,7 +50,7 @@ from ravebox.config.graphs import ModelSpec
 from ravebox.engine.cost import GraphCost, measure_graph, measure_role
 from ravebox.engine.eventlog import EventLog
 from ravebox.engine.health import BAD_BLOCKS, GraphHealth
-from ravebox.engine.domains import BoxRates, block_size, plan_graph
+from ravebox.engine.domains import BoxRates, block_size, graph_latency
 from ravebox.engine.graph import GraphRunner
 from ravebox.engine.parallel import GraphPool
 from ravebox.engine.roles import Codec, Prior
@@ -99,7 +99,6 @@ class Engine:
         set_torch_threads(box.output.torch_threads)
         self.models = self._load_all()
         fade = int(round(box.output.crossfade_ms * self.sample_rate / 1000.0))
-        self._check_alternatives()
         self.rates = self._box_rates()
         self.graphs = {spec.name: GraphRunner(spec, i, self.models[spec.name], self.sample_rate, self.seed, fade,
                                               self.rates)
@@ -147,20 +146,6 @@ class Engine:
             if g.prior and not isinstance(models[g.prior], Prior):
                 raise EngineError(f"graphs.{g.name}: model '{g.prior}' is not a prior (no temperature)")
 
-    def _check_alternatives(self) -> None:
-        """Decoder alternatives of one graph crossfade sample by sample in one latent stream, so they
-        must share the first decoder's rate and ratio (a graph's encoder and prior need not)."""
-        for g in self.box.graphs:
-            models = self.models[g.name]
-            first = models[g.decoders[0]]
-            for name in g.decoders[1:]:
-                m = models[name]
-                if (int(m.ratio), self._played(g.decoders[0], first)) != (int(first.ratio), self._played(name, m)):
-                    raise EngineError(
-                        f"graphs.{g.name}: decoder alternative '{name}' runs at {self._played(name, m)} Hz / ratio "
-                        f"{m.ratio} but '{g.decoders[0]}' at {self._played(g.decoders[0], first)} Hz / ratio "
-                        f"{first.ratio}; alternatives of one graph must share rate and ratio (put it in its own graph)")
-
     def _distinct_models(self) -> list[Model]:
         return list({id(m): m for ms in self.models.values() for m in ms.values()}.values())
 
@@ -188,16 +173,21 @@ class Engine:
     def block_seconds(self) -> float:
         return self.block_size / float(self.sample_rate)
 
-    def _played(self, name: str, model: Model) -> int:
-        """The rate a model plays at: its own, or the box's with ``resample = "off"`` (or none stored)."""
+    def _played(self, name: str, model: Model, fallback: int | None = None) -> int:
+        """The rate a model plays at: its own, or the box's with ``resample = "off"``. A model that does
+        not say its rate (an MSPrior export) plays at ``fallback`` (its graph's first decoder's), else the box's."""
         spec = self.box.models.get(name)
         if spec is not None and spec.resample == "off":
             return self.sample_rate
-        return int(model.sample_rate or self.sample_rate)
+        return int(model.sample_rate or fallback or self.sample_rate)
 
     def _box_rates(self) -> BoxRates:
         """Engine block, played rates and the box-wide conversion latency every graph is padded to."""
-        played = {id(m): self._played(name, m) for ms in self.models.values() for name, m in ms.items()}
+        played = {}
+        for g in self.box.graphs:
+            models = self.models[g.name]
+            first = self._played(g.decoders[0], models[g.decoders[0]])
+            played.update({id(m): self._played(name, m, first) for name, m in models.items()})
         draft = BoxRates(self.sample_rate, 1, 0, played)
         domains = [draft.domain(m) for ms in self.models.values() for m in ms.values()]
         block = block_size(domains, self.sample_rate, self.box.output.block_multiple)
@@ -206,9 +196,10 @@ class Engine:
         for g in self.box.graphs:
             models = self.models[g.name]
             dec, enc = models[g.decoders[0]], models[g.encoder] if g.encoder else None
-            plan = plan_graph(self.sample_rate, block, rates.domain(dec), rates.domain(enc) if enc else None,
-                              int(dec.out_channels), int(enc.in_channels) if enc else 0)
-            latency = max(latency, plan.latency)
+            own = graph_latency(self.sample_rate, block, [rates.domain(models[d]) for d in g.decoders],
+                                rates.domain(enc) if enc else None, int(dec.out_channels),
+                                int(enc.in_channels) if enc else 0)[2]
+            latency = max(latency, own)
         return BoxRates(self.sample_rate, block, latency, played)
 
     def _model_block(self, model: Model) -> int:
@@ -399,10 +390,6 @@ def graph_roles(runner: GraphRunner) -> dict[str, object]:
 
 def _stage_for(runner: GraphRunner, role: str, model: Model) -> object:
     """Check that ``model`` fits ``role`` in ``runner`` and build what the worker installs (caller's thread)."""
-    if role == "decoder" and runner.rates.domain(model) != runner.domain:
-        d = runner.rates.domain(model)
-        raise ModelError(f"a decoder at {d.rate} Hz / ratio {d.ratio} cannot replace one at "
-                         f"{runner.domain.rate} Hz / ratio {runner.domain.ratio} (alternatives share rate and ratio)")
     if role == "prior":
         if not isinstance(model, Prior):
             raise ModelError("not a prior (no temperature)")

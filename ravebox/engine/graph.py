@@ -22,13 +22,13 @@ import torch
 from ravebox.clock.view import ClockView
 from ravebox.config.graphs import GraphSpec
 from ravebox.engine import seeds
-from ravebox.engine.domains import BoxRates, box_frames, frames_due, plan_graph
+from ravebox.engine.domains import BoxRates, Domain, LatentHop, box_frames, frames_due, graph_latency, plan_graph, plan_hop
 from ravebox.engine.latent_rate import LatentRateConverter
 from ravebox.engine.latent_ops import Freezer, Shaper, per_frame
 from ravebox.engine.loop import LatentLoop
 from ravebox.engine.matching import LatentMatcher
 from ravebox.engine.prior import PriorDriver
-from ravebox.engine.resample import StreamResampler
+from ravebox.engine.resample import ANALYSIS_CONVERTER, StreamResampler
 from ravebox.engine.swap import DecoderBank, LatentFade
 from ravebox.params.store import ParamStore
 from ravebox.params.table import PARAMS, ParamKey
@@ -54,12 +54,10 @@ class GraphRunner:
         self._rng = rng = np.random.default_rng(seeds.mix(seed, index, 0))
         self._frame_box = self.domain.box_frames_per_frame(sample_rate)   # box frames per latent frame
         self._fade_frames = max(1, int(fade_samples // self._frame_box))
-        self.plan = plan_graph(self.rates.box_rate, self.rates.block, self.domain,
-                               self.rates.domain(self.encoder) if self.encoder is not None else None,
-                               self.channels, self.in_channels)
-        self.latency = max(self.plan.latency, self.rates.latency)  # padded to the box's slowest graph
-        self.output = OutputQueue(StreamResampler(self.domain.rate, sample_rate, self.channels),
-                                  self.latency - self.plan.latency)
+        self.plan, encoder_side, own = graph_latency(
+            self.rates.box_rate, self.rates.block, [self.rates.domain(d) for d in decoders],
+            self.rates.domain(self.encoder) if self.encoder is not None else None, self.channels, self.in_channels)
+        self.latency = max(own, self.rates.latency)  # padded to the box's slowest graph
         self._box_total = 0      # box frames asked of this graph so far
         self._frames_done = 0    # latent frames run so far
         self._origin: int | None = None  # latent frame index of the first block (seeds)
@@ -67,13 +65,14 @@ class GraphRunner:
         self.enc = self.encoder_stage(self.encoder) if self.encoder is not None else None
         self._old_enc: tuple[EncoderStage, LatentFade] | None = None
         self._old_prior: tuple[PriorStage, LatentFade] | None = None
-        self.bank = DecoderBank(decoders, self.dims, self.channels, fade_samples, seed, index, rng)
+        self.bank = DecoderBank(decoders, self.dims, self.channels, fade_samples, seed, index, rng, self.rates,
+                                self.latency - encoder_side)
         # room for the longest loop at the slowest tempo the parameter table allows
         longest = PARAMS["loop.beats"].maximum * 60.0 / PARAMS["clock.bpm"].minimum * sample_rate / float(self._frame_box)
         self.freezer, self.loop = Freezer(self.dims), LatentLoop(self.dims, int(math.ceil(longest)) + 1)
         self.shaper = Shaper(self.name, self.dims, np.random.default_rng(seeds.mix(seed, index, 1)))
         self.sample_rate = sample_rate
-        self.native = self._frame_box.denominator == 1 and self.output.identity and (
+        self.native = self._frame_box.denominator == 1 and self.bank.native and (
             self.enc is None or self.enc.native)
         self._select = ParamKey("model.select", self.name)
         self._encode_seed = seeds.mix(seed, index, seeds.ENCODE)
@@ -107,15 +106,27 @@ class GraphRunner:
                               int(model.in_channels), latency=self.plan.latency)
         converter = LatentRateConverter(int(model.latent_size), plan.latent_step, plan.latent_delay,
                                         hold=bool(model.discrete))
-        return EncoderFeed(StreamResampler(rates.box_rate, domain.rate, int(model.in_channels)), domain.ratio,
-                           converter)
+        resampler = StreamResampler(rates.box_rate, domain.rate, int(model.in_channels), ANALYSIS_CONVERTER)
+        return EncoderFeed(resampler, domain.ratio, converter)
 
     def prior_stage(self, model) -> "PriorStage":
         spec, where = self.spec, f"graphs.{self.spec.name}"
         driver = PriorDriver(model, self.seed, self.index)
         out = LatentMatcher(driver.latent_size, self.dims, spec.match, spec.index_map, self._rng, where)
         loop_in = LatentMatcher(self.dims, driver.in_latents, "pad_zeros", rng=self._rng)
-        return PriorStage(driver, out, loop_in)
+        domain = self._prior_domain(model)
+        if domain == self.domain:
+            return PriorStage(driver, out, loop_in)
+        rates = self.rates
+        inbound = plan_hop(rates.box_rate, rates.block, self.domain, domain)     # the graph's frames -> the prior's
+        outbound = plan_hop(rates.box_rate, rates.block, domain, self.domain)    # and back
+        return PriorStage(driver, out, loop_in, PriorClock(domain, rates.box_rate, inbound, outbound, self.discrete))
+
+    def _prior_domain(self, model) -> Domain:
+        """The prior's frames: its own rate if it says one (an MSPrior export does not: then its graph's
+        first decoder's, the rate of the latents it was trained on), at its own ratio."""
+        rate = (self.rates.played or {}).get(id(model)) or getattr(model, "sample_rate", None) or self.domain.rate
+        return Domain(int(rate), int(model.ratio))
 
     def install(self, role: str, stage, fade: bool = True) -> None:
         """Worker thread: make a prepared stage current, crossfading latents from the old one
@@ -125,6 +136,8 @@ class GraphRunner:
             self.enc, self.encoder = stage, stage.model
         elif role == "prior":
             self._old_prior = (self.prior, LatentFade(self._fade_frames)) if fade else None
+            if stage.clock is not None:
+                stage.clock.start_at(self._box_total, self._frames_done)
             self.prior = stage
         else:
             raise ValueError(role)
@@ -149,7 +162,7 @@ class GraphRunner:
             else:
                 encoded = self._encode(x, n, start, store, active, k)
         if k == 0:
-            return self.output.take(None, n)
+            return self.bank.decode(None, seeds.at(self._decode_seed, first), n)
         z = self._source(encoded, frames, store, clock, active, first)
         if "latent.freeze" in active:
             self.freezer.process(z, per_frame(store, "latent.freeze", self.name, frames, active))
@@ -161,7 +174,7 @@ class GraphRunner:
             self.bank.select(int(store.value(self._select, start)), first)
         seed = (seeds.mix(self.seed, self.index, seeds.LOOP, self.loop.generation, self.loop.slot)
                 if exact else seeds.at(self._decode_seed, first))
-        return self.output.take(self.bank.decode(z, seed), n)
+        return self.bank.decode(z, seed, n)
 
     def _frame_offsets(self, k0: int, k: int, n: int) -> np.ndarray:
         """Box frame of each latent frame of this block, relative to the block's start."""
@@ -300,14 +313,14 @@ class GraphRunner:
         return z_in, np.where(prime, 1.0, listen)
 
     def _run_prior(self, z_in, temperature, listen, first: int) -> np.ndarray:
-        z = self.prior.run(z_in, temperature, listen, first)
+        z = self.prior.run(z_in, temperature, listen, first, self._box_total)
         if self._old_prior is None:
             return z
         old, fade = self._old_prior
         g = fade.gains(z.shape[1])
         if fade.done:
             self._old_prior = None
-        return _blend(old.run(z_in, temperature, listen, first), z, g)
+        return _blend(old.run(z_in, temperature, listen, first, self._box_total), z, g)
 
     @staticmethod
     def _writable(z: np.ndarray) -> np.ndarray:
@@ -337,30 +350,6 @@ class GraphRunner:
         self.freezer.on = False
         self.loop.state = "idle"
 
-
-
-class OutputQueue:
-    """Decoder audio at the decoder's rate -> exactly ``n`` box frames per engine block.
-
-    ``pad`` frames of silence first line this graph up with the box's slowest one.
-    Identity (no copy) when the decoder runs at the box rate and fills the block exactly."""
-
-    def __init__(self, resampler: StreamResampler, pad: int) -> None:
-        self.resampler = resampler
-        self.identity = resampler.identity and pad == 0
-        self._queue = np.zeros((resampler.channels, max(0, pad)), dtype=np.float32)
-
-    def take(self, y: np.ndarray | None, n: int) -> np.ndarray:
-        y = self.resampler.process(y) if y is not None else None
-        if not self._queue.shape[1] and y is not None and y.shape[1] == n:
-            return y
-        if y is not None and y.shape[1]:
-            self._queue = np.concatenate([self._queue, y], axis=1)
-        have = self._queue.shape[1]
-        if have < n:  # never expected: the schedule runs enough frames; pad rather than fail
-            self._queue = np.concatenate([self._queue, np.zeros((self._queue.shape[0], n - have), np.float32)], axis=1)
-        out, self._queue = self._queue[:, :n], self._queue[:, n:]
-        return out
 
 
 class EncoderFeed:
@@ -412,14 +401,68 @@ class EncoderStage:
         self.model.encode(torch.from_numpy(np.ascontiguousarray(audio)[np.newaxis]))
 
 
+class PriorClock:
+    """A prior in its own rate domain (another frame rate than its graph's decoder).
+
+    The graph's per-frame inputs -- the latents the prior listens to, ``prior.listen`` and
+    ``prior.temperature`` -- cross to the prior's frames through one latent converter (as extra
+    rows: listen is interpolated, then thresholded at 0.5); the prior runs exactly the frames
+    due on the box's clock (``frames_due``); its latents cross back to the graph's frames through
+    another. Both hops are causal for the engine's block schedule (``plan_hop``); the prior's
+    latents are generated, not an image of the input, so their lag is not added to the latency.
+    """
+
+    def __init__(self, domain: Domain, box_rate: int, inbound: LatentHop, outbound: LatentHop, hold: bool) -> None:
+        self.domain, self.box_rate = domain, box_rate
+        self._inbound, self._outbound, self._hold = inbound, outbound, hold
+        self.inbound: LatentRateConverter | None = None   # sized by the first call (the prior's in_latents + 2)
+        self.outbound: LatentRateConverter | None = None
+        self.frames = 0          # prior frames run so far
+        self._joined = (0, 0)    # (graph frames, prior frames) when it started
+
+    def start_at(self, box_total: int, graph_frames: int) -> None:
+        """A prior swapped in mid-stream: its counts join the graph's now."""
+        self.frames = int(frames_due(box_total, self.box_rate, self.domain))
+        self._joined = (graph_frames, self.frames)
+
+    def run(self, driver: PriorDriver, z_in: np.ndarray | None, temperature: np.ndarray, listen: np.ndarray,
+            box_total: int) -> np.ndarray:
+        """The prior's latents at the graph's frames for this block's ``len(temperature)`` graph frames."""
+        k = len(temperature)
+        if self.inbound is None:
+            self.inbound = LatentRateConverter(driver.in_latents + 2, self._inbound.step, self._inbound.delay)
+            self.outbound = LatentRateConverter(driver.latent_size, self._outbound.step, self._outbound.delay,
+                                                hold=self._hold)
+            graph_frames, frames = self._joined
+            self.inbound.start_at(graph_frames, frames)
+            self.outbound.start_at(frames, graph_frames)
+        rows = np.zeros((driver.in_latents + 2, k), np.float32)
+        if z_in is not None:
+            rows[:-2] = z_in
+        rows[-2], rows[-1] = listen, temperature
+        self.inbound.push(rows)
+        due = int(frames_due(box_total, self.box_rate, self.domain)) - self.frames
+        if due > 0:
+            heard = self.inbound.pull(due)
+            z = driver.run(heard[:-2] if z_in is not None else None, heard[-1],
+                           (heard[-2] >= 0.5).astype(np.float32), self.frames)
+            self.frames += due
+            self.outbound.push(z)
+        return self.outbound.pull(k)
+
+
 class PriorStage:
-    """A prior driver, its output matcher into the graph, and the loop's matcher into its input."""
+    """A prior driver, its output matcher into the graph, the loop's matcher into its input and,
+    for a prior at another frame rate than the graph's, its :class:`PriorClock`."""
 
-    def __init__(self, driver: PriorDriver, out: LatentMatcher, loop_in: LatentMatcher) -> None:
-        self.driver, self.out, self.loop_in = driver, out, loop_in
+    def __init__(self, driver: PriorDriver, out: LatentMatcher, loop_in: LatentMatcher,
+                 clock: PriorClock | None = None) -> None:
+        self.driver, self.out, self.loop_in, self.clock = driver, out, loop_in, clock
 
-    def run(self, z_in, temperature, listen, first: int) -> np.ndarray:
-        return self.out.apply(self.driver.run(z_in, temperature, listen, first))
+    def run(self, z_in, temperature, listen, first: int, box_total: int) -> np.ndarray:
+        if self.clock is None:
+            return self.out.apply(self.driver.run(z_in, temperature, listen, first))
+        return self.out.apply(self.clock.run(self.driver, z_in, temperature, listen, box_total))
 
 
 def _blend(old: np.ndarray, new: np.ndarray, g: np.ndarray) -> np.ndarray:

@@ -47,6 +47,13 @@ class LatentRateConverter:
         self._queue: list[np.ndarray] = []
         self._steps = np.zeros(0, dtype=np.int64)   # j * step numerator, j = 0 .. (cached)
 
+    def start_at(self, pushed: int, pulled: int) -> None:
+        """Join a stream mid-way: ``pushed`` source frames already went by, ``pulled`` target frames were
+        taken (a model swapped in). Reads before the first frame pushed from now on read that frame."""
+        self.reset()
+        self.pushed = self._base = int(pushed)
+        self.pulled = int(pulled)
+
     def push(self, z: np.ndarray) -> None:
         """Append ``(dims, m)`` source frames."""
         if self.identity:
