@@ -98,6 +98,15 @@ class Engine:
         self._loader = loader or default_loader
         set_torch_threads(box.output.torch_threads)
         self.models = self._load_all()
+        self._build_graphs()
+        self.events = EventLog()
+        self._tune_all()
+        self.blocks = 0
+        self._pool: GraphPool | None = None  # graphs in parallel (start_parallel), live only
+
+    def _build_graphs(self) -> None:
+        """Rate domains, graphs and their per-graph records for ``self.sample_rate`` (loaded models)."""
+        box = self.box
         fade = int(round(box.output.crossfade_ms * self.sample_rate / 1000.0))
         self.rates = self._box_rates()
         self.graphs = {spec.name: GraphRunner(spec, i, self.models[spec.name], self.sample_rate, self.seed, fade,
@@ -107,17 +116,25 @@ class Engine:
         # nn~ exports declare no latency of their own (a streaming model's delay is in its audio)
         self.conversion_latency = self.rates.latency
         self.latency_frames = self.conversion_latency
-        self.events = EventLog()
-        self._tune_all()
         self.costs: dict[str, GraphCost] = {}  # measured by measure(); a swap updates its graph's entry
         self.failed: dict[str, str] = {}
         # Staged swaps per graph, oldest first; the swap threads append and the worker pops
         # (deque appends and pops are atomic), so two swaps prepared before a block both land.
         self._pending: dict[str, collections.deque] = {name: collections.deque() for name in self.graphs}
         self._resets: dict[str, int] = {}
-        self.blocks = 0
-        self._pool: GraphPool | None = None  # graphs in parallel (start_parallel), live only
         self.health = {name: GraphHealth() for name in self.graphs}
+
+    def retarget(self, sample_rate: int) -> None:
+        """Main thread, worker stopped: play at another box rate (a JACK server restarted at another
+        rate). The loaded models stay and start fresh streams; every rate domain, the engine block,
+        the latency and the graphs are rebuilt as for a new engine (swaps staged meanwhile are dropped;
+        the measured costs are cleared: measure again)."""
+        self.sample_rate = int(sample_rate)
+        for model in self._distinct_models():
+            model.reset()
+        self._build_graphs()
+        self.events.append(f"rate domains rebuilt for {self.sample_rate} Hz: engine block {self.block_size}, "
+                           f"conversion latency {self.conversion_latency} frames")
 
     # -- building ------------------------------------------------------------------
     def _load_all(self) -> dict[str, dict[str, Model]]:

@@ -16,6 +16,8 @@ blocking for long, so signals and the watchdog stay responsive):
   a new one with backoff (``reconnect_backoff_s``, last value repeated),
   logging each attempt; on success re-register the same ports, continue the
   frame timeline by wall-clock time, re-apply rules and remembered connections;
+  a server back at **another sample rate** has the composition root rebuild the
+  rate domains (``on_rate_change``) and gets a new audio path and worker;
 - **a port appeared** (registration callback): re-run auto-connect, so an
   unplugged controller is reconnected by name when it returns;
 - **connections changed**: learn them (see :mod:`ravebox.host.autoconnect`)
@@ -87,6 +89,10 @@ class Host:
         self.xruns_before = 0          # xruns of sessions that ended
         self.callback_errors_before = 0
         self._client = None
+        # main thread, worker stopped: (new rate) -> None, rebuilds what depends on the box rate
+        # (engine domains, store, clock follower, output stages); None: another rate is refused
+        self.on_rate_change: Callable[[int], None] | None = None
+        self._new_worker: Callable[[], InferenceWorker] | None = None
         self._path_args: dict = {}
         self._engine: HostedEngine | None = None
         self._stages_factory: StagesFactory | None = None
@@ -132,9 +138,10 @@ class Host:
         self.control.feedback = self._feedback_sender(store, session.sample_rate)
         if router.follower is not None:
             self.path.clock = router.follower.view()
-        self.worker = InferenceWorker(lambda: self.path, engine, store, lambda: self.path.clock,
-                                      rt_priority=self.settings.worker_rt_priority,
-                                      parallel_graphs=self.parallel_graphs)
+        self._new_worker = lambda: InferenceWorker(lambda: self.path, engine, store, lambda: self.path.clock,
+                                                   rt_priority=self.settings.worker_rt_priority,
+                                                   parallel_graphs=self.parallel_graphs)
+        self.worker = self._new_worker()
         session.bind(self.path)
         self.control.start()
         self.worker.start()
@@ -331,6 +338,8 @@ class Host:
         client = open_client(self.settings.client_name, self.settings.server)
         session = self._session(client)
         try:
+            if session.sample_rate != self._path_args["sample_rate"] and self.on_rate_change is not None:
+                self._retarget(session)
             session.check_rate(self._path_args["sample_rate"], "the running engine")
             if session.period != self.path.period:
                 log.info("JACK period changed %d -> %d; rebuilding the audio path", self.path.period,
@@ -350,6 +359,30 @@ class Host:
         if self._stamp is not None:
             self._stamp.attach(session.client)
         self._autoconnect(session)
+
+    def _retarget(self, session: Session) -> None:
+        """Main thread: the server came back at another sample rate. Stop the worker, let the
+        composition root rebuild what depends on the rate (``on_rate_change``), then build the
+        clock out, headroom, audio path and worker for it; the caller binds and activates."""
+        rate, was = session.sample_rate, self._path_args["sample_rate"]
+        log.warning("JACK now runs at %d Hz (was %d Hz): rebuilding the rate domains", rate, was)
+        self.worker.stop()
+        engine, old = self.worker.engine, self.path
+        self.on_rate_change(rate)
+        self.clock_out = session.clock_out = ClockOut(rate)
+        self.headroom = self._headroom(engine, session)
+        self._p99_seen = self.headroom.p99_s
+        self._path_args.update(sample_rate=rate, block=engine.block_size, headroom_periods=self.headroom.periods,
+                               engine_latency=int(getattr(engine, "latency_frames", 0)))
+        self.path = self._new_path(session.period, self._stages_factory, old.store)
+        self.path.clock = old.clock          # the control thread publishes the new follower's views
+        self.path.late_blocks = old.late_blocks
+        self.path.master.set_target(1.0)
+        self.control.feedback = self._feedback_sender(old.store, rate)
+        self.worker = self._new_worker()
+        self.worker.start()
+        log.info("rebuilt for %d Hz: engine block %d, latency %d frames (%.1f ms)", rate, self.path.block,
+                 self.path.latency, 1000.0 * self.path.latency / rate)
 
     # -- headroom after a model swap (main thread) ---------------------------------------------
     def _follow_costs(self, session: Session) -> None:

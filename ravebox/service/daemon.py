@@ -160,6 +160,8 @@ class Daemon:
         parts.engine.measure()  # time the warm models now, not while a JACK client waits for its ports
         host.open()  # the client opens only once the models are loaded, warm and timed
         hosted = HostedBox.from_parts(parts)
+        # output stages from the current parts: a JACK restart at another rate replaces them (_rate_changed)
+        hosted = replace(hosted, stages=lambda path: list(self.parts.output_stages(path.latency, path.max_period)))
         self.graphs = hosted.graphs
         mapping = MappingReloader(parts.mapping, box.mapping.path)
         log.info("mapping '%s' from %s: %d rules", box.mapping.mapping.name, box.mapping.path,
@@ -167,6 +169,8 @@ class Daemon:
         self.model_reloader = ModelReloader(parts.engine, box)
         self.reloading = BoxReload(self.config_path, mapping, host, self.model_reloader, dict(parts.store.graphs),
                                    self.reloads, self.offmain)
+        if hasattr(parts.engine, "retarget"):
+            host.on_rate_change = self._rate_changed
         host.start(hosted)
         self._start_services(parts, host, mapping)
         self._tune_runtime(jack_settings)
@@ -188,6 +192,19 @@ class Daemon:
         self.report = StatusReport(parts, host, self.model_reloader, self.reloads, lambda: mapping.path,
                                    reporters, lambda: self.state, self.started_at)
         self.watch = HealthWatch(host)
+
+    def _rate_changed(self, rate: int) -> None:
+        """Main thread, from the host (worker stopped): JACK came back at another sample rate. The
+        engine rebuilds its rate domains around the loaded models; the store, the clock follower
+        and the output stages follow the new rate (the clock re-acquires its tempo)."""
+        from ravebox.clock.follower import ClockFollower
+
+        parts = self.parts
+        parts.engine.retarget(rate)
+        parts.store.sample_rate = rate
+        follower = ClockFollower(rate, self.box.clock)
+        parts.router.follower = follower
+        self.parts = replace(parts, sample_rate=rate, follower=follower)   # the output stages read self.parts
 
     def _jack_settings(self, box: BoxConfig) -> JackSettings:
         changes = {}

@@ -76,3 +76,42 @@ def test_a_44k_512_encoder_into_a_48k_2048_decoder_plays_at_the_right_pitch(rate
         assert abs(_pitch(y[len(y) // 4:], sr) - 1000.0) <= 1.0     # not 1088 Hz (44.1 kHz heard at 48)
         models = daemon.status()["graphs"][0]["rates"]["models"]
         assert models["enc"]["rate"] == 44100 and models["dec"]["rate"] == 48000
+
+
+def _tone_pitch(server: str, daemon, rate: int) -> float:
+    """Play an exact 1 kHz into rbx:main_in_1 and measure the pitch of rbx:main_out_1."""
+    source = Source(server)
+    try:
+        source.signal = (0.3 * np.sin(2 * np.pi * 1000.0 * np.arange(30 * rate) / rate)).astype(np.float32)
+        source.at = source.client.frame_time + 4 * 1024
+        y, sr = _record(server, daemon, "rbx:main_out_1", 2.0)
+    finally:
+        source.client.deactivate()
+        source.client.close()
+    assert sr == rate
+    return _pitch(y[len(y) // 4:], sr)
+
+
+def test_a_jack_restart_at_another_rate_rebuilds_the_rate_domains(tmp_path):
+    """jackd comes back at 44.1 kHz after 48 kHz: the daemon reconnects, rebuilds every model's rate
+    domain around the loaded models, and plays at the right pitch again right after the restart."""
+    graphs = '[graphs.main]\nencoder = "enc"\ndecoder = "dec"\n'
+    box = write_box(tmp_path, graphs=graphs, model="tone_44k_512.ts")
+    box.write_text(box.read_text().replace('[models]\n', f'[models]\nenc = "{MODELS / "tone_44k_512.ts"}"\n'
+                                                          f'dec = "{MODELS / "tone_48k_2048.ts"}"\n'))
+    with JackServer(rate=48000) as server, running_daemon(box, server.name) as daemon:
+        assert abs(_tone_pitch(server.name, daemon, 48000) - 1000.0) <= 1.0
+        latency_48k = daemon.engine.latency_frames
+        server.kill()
+        assert wait_for(lambda: daemon.host.session is None)
+        server.rate = 44100
+        server.start()
+        assert wait_for(lambda: daemon.host.reconnects == 1, timeout=60)
+        assert daemon.engine.sample_rate == 44100 and daemon.host.path.sample_rate == 44100
+        assert daemon.store.sample_rate == 44100 and daemon.follower.sample_rate == 44100
+        assert abs(_tone_pitch(server.name, daemon, 44100) - 1000.0) <= 1.0   # not 1088 Hz: rebuilt
+        status = daemon.status()
+        assert status["jack"]["sample_rate"] == 44100
+        models = status["graphs"][0]["rates"]["models"]
+        assert models["enc"]["conversion"] == "native" and models["dec"]["conversion"] == "converted"
+        assert daemon.engine.latency_frames != latency_48k or daemon.engine.block_size != 2048
