@@ -45,11 +45,12 @@ def _box(model: Path, block: int, ratio: int, folder: Path):
 
 
 def measure(model_path: Path, block: int, rounds: int, blocks: int,
-            timer=time.perf_counter) -> tuple[float, float, float]:
+            timer=time.perf_counter, glue: list[float] | None = None) -> tuple[float, float, float]:
     """(median bare ms per block, median engine ms per block, median of the per-round ratios).
 
     ``timer``: wall clock by default; ``time.thread_time`` counts only this thread's CPU
-    (bench/fullsize.py, on a machine others share)."""
+    (bench/fullsize.py, on a machine others share). ``glue``: if given, receives the engine's
+    median ms per block spent outside the model's encode/decode calls (its own Python work)."""
     probe = load_model(model_path, num_threads=1, warm_up=False)
     with tempfile.TemporaryDirectory() as folder:
         engine = Engine(_box(model_path, block, probe.ratio, Path(folder)), probe.sample_rate or 48000, 0)
@@ -80,7 +81,36 @@ def measure(model_path: Path, block: int, rounds: int, blocks: int,
         bare_ms.append(bare_t)
         engine_ms.append(engine_t)
         ratios.append(engine_t / bare_t)
+    if glue is not None:
+        glue.append(_glue_ms(bare, engine_block, timer))
     return statistics.median(bare_ms), statistics.median(engine_ms), statistics.median(ratios)
+
+
+def _glue_ms(model, engine_block, timer, blocks: int = 20) -> float:
+    """Median ms per engine block outside ``model.encode``/``decode`` (timed around each call)."""
+    inside = [0.0]
+    calls = model.encode, model.decode
+
+    def timed(fn):
+        def call(x):
+            t0 = timer()
+            try:
+                return fn(x)
+            finally:
+                inside[0] += timer() - t0
+        return call
+
+    model.encode, model.decode = (timed(fn) for fn in calls)
+    try:
+        per_block = []
+        for _ in range(blocks):
+            inside[0] = 0.0
+            t0 = timer()
+            engine_block()
+            per_block.append((timer() - t0 - inside[0]) * 1000.0)
+    finally:
+        del model.encode, model.decode   # the class's methods again
+    return statistics.median(per_block)
 
 
 def _timed(fn, blocks: int, timer=time.perf_counter) -> float:

@@ -111,7 +111,11 @@ def engine_overheads(model_path: Path, rounds: int) -> dict[str, float]:
 
     # one block of each per round, alternating which goes first: a pair runs within ~60 ms, so the
     # shared machine's swings (+-6 % between rounds of 3 blocks) hit both halves of a pair alike
-    _, _, full_ratio = engine_overhead.measure(model_path, BLOCK, 12 * rounds + 1, 1, timer=time.thread_time)
+    glue: list[float] = []
+    bare, _, full_ratio = engine_overhead.measure(model_path, BLOCK, 12 * rounds + 1, 1, timer=time.thread_time,
+                                                  glue=glue)
+    print(f"# full size: bare x1 {bare:.2f} ms CPU per block; the engine's own work outside the model calls "
+          f"{glue[0]:.3f} ms per block ({100 * glue[0] / bare:.1f} %)", flush=True)
     bare_ms, engine_ms, _ = engine_overhead.measure(REPO / "tests" / "models" / "rave_a.ts", BLOCK, 21, 20,
                                                     timer=time.thread_time)
     return {"fullsize_engine_overhead": full_ratio, "small_block_overhead_ms": engine_ms - bare_ms}
@@ -194,7 +198,8 @@ def late_blocks(model_path: Path, seconds: float, period: int) -> dict[str, floa
         xruns = XrunCounter(server.name)
         try:
             bare = realtime.phase_bare(server.name, seconds, xruns)
-            rb, status = realtime.phase_ravebox(server.name, box, seconds, xruns, work / "ctl.sock")
+            # a full-size load, tuning and timing take minutes on a loaded machine
+            rb, status = realtime.phase_ravebox(server.name, box, seconds, xruns, work / "ctl.sock", start_timeout=900)
         finally:
             xruns.close()
     headroom = (status.get("latency") or {}).get("headroom") or {}

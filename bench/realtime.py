@@ -108,7 +108,8 @@ def phase_bare(server: str, seconds: float, xruns: XrunCounter) -> int:
             BARE_CALLBACK.update(json.loads(tail[-1]))
 
 
-def phase_ravebox(server: str, box: Path, seconds: float, xruns: XrunCounter, sock: Path) -> tuple[int, dict]:
+def phase_ravebox(server: str, box: Path, seconds: float, xruns: XrunCounter, sock: Path,
+                  start_timeout: float = 120.0) -> tuple[int, dict]:
     from ravebox.service.control_socket import ControlClient
 
     env = dict(os.environ, RAVEBOX_CONTROL_SOCKET=str(sock), NOTIFY_SOCKET="", RAVEBOX_LOG_LEVEL="WARNING",
@@ -116,7 +117,8 @@ def phase_ravebox(server: str, box: Path, seconds: float, xruns: XrunCounter, so
     proc = subprocess.Popen([sys.executable, "-m", "ravebox.service.cli", "run", "--config", str(box),
                              "--server", server], env=env, cwd=REPO)
     try:
-        status = wait_status(sock, lambda s: (s.get("graphs") or [{}])[0].get("worker_ms") is not None)
+        status = wait_status(sock, lambda s: (s.get("graphs") or [{}])[0].get("worker_ms") is not None,
+                             start_timeout)
         time.sleep(SETTLE_S)
         client = ControlClient(sock)
         late0 = client.request("status")["result"].get("late_blocks", 0)
