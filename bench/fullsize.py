@@ -131,7 +131,7 @@ def two_graph_ratio(model_path: Path, rounds: int) -> float:
     goes first; the figure is the median of the per-round ratios.
     """
     from ravebox.config.jack import JackSettings
-    from ravebox.host.rtprio import make_realtime
+    from ravebox.host.rtprio import make_normal, make_realtime
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "two.toml"
@@ -167,7 +167,7 @@ def two_graph_ratio(model_path: Path, rounds: int) -> float:
     try:
         one()
         ones, twos, ratios = [], [], []
-        for r in range(4 * rounds + 1):
+        for r in range(2 * rounds + 1):
             if r % 2 == 0:
                 a, b = one(), two()
             else:
@@ -177,7 +177,7 @@ def two_graph_ratio(model_path: Path, rounds: int) -> float:
             ratios.append(b / a)
     finally:
         if realtime:
-            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+            make_normal()
     print(f"# two graphs, wall per block ({'SCHED_FIFO ' + str(priority) if realtime else 'normal priority'}): "
           f"one worker {1e3 * statistics.median(ones):.1f} ms, a thread per graph {1e3 * statistics.median(twos):.1f} ms; "
           f"per-round ratios {min(ratios):.2f}..{max(ratios):.2f}", flush=True)

@@ -357,6 +357,9 @@ class Engine:
         runner = self.graphs.get(graph)
         if runner is None:
             return SwapResult(False, graph, f"no graph named '{graph}'")
+        # this thread's own OpenMP team size (a fresh thread would use every core: tuning and
+        # timing measured with two threads, and a second busy thread beside the playing worker)
+        torch.set_num_threads(self.box.output.torch_threads)
         try:
             if role not in ("decoder", "encoder", "prior"):
                 raise ModelError(f"unknown role '{role}' (decoder, encoder or prior)")

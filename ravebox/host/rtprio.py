@@ -20,12 +20,25 @@ log = logging.getLogger("ravebox.host")
 
 
 def make_realtime(priority: int, what: str) -> bool:
-    """Give the calling thread SCHED_FIFO ``priority``; False (and one log line) if not allowed."""
+    """Give the calling thread SCHED_FIFO ``priority``; False (and one log line) if not allowed.
+
+    With ``SCHED_RESET_ON_FORK``: a process started from this thread (a jackd that
+    ``ravebox demo`` starts, a test's subprocess) begins at normal priority.
+    """
     if priority <= 0 or not hasattr(os, "sched_setscheduler"):  # Linux only (the box); macOS has none
         return False
     try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+        os.sched_setscheduler(0, os.SCHED_FIFO | getattr(os, "SCHED_RESET_ON_FORK", 0), os.sched_param(priority))
     except (PermissionError, OSError) as exc:
         log.info("%s keeps normal scheduling (realtime priority %d refused: %s)", what, priority, exc)
         return False
     return True
+
+
+def make_normal() -> None:
+    """Return the calling thread to normal scheduling (a loop that took a priority and is done)."""
+    if hasattr(os, "sched_setscheduler"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+        except OSError:
+            pass

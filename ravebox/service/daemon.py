@@ -50,6 +50,7 @@ from ravebox.config.jack import JackSettings
 from ravebox.host.audiopath import GraphIO
 from ravebox.host.host import Host
 from ravebox.host.hosted import HostedBox
+from ravebox.host.rtprio import make_normal, make_realtime
 from ravebox.mapping.reloader import MappingReloader
 from ravebox.service import extras
 from ravebox.service.health import HealthWatch
@@ -227,7 +228,7 @@ class Daemon:
             gc.set_threshold(50_000, 50, 1000)
 
     # -- main loop (main thread) -------------------------------------------------------------
-    def _main_realtime(self) -> None:
+    def _main_realtime(self) -> bool:
         """The main loop at the control thread's realtime priority (below JACK's and the worker's).
 
         Why: the main loop runs Python every 20 ms, so it takes the GIL; at normal priority,
@@ -236,15 +237,19 @@ class Daemon:
         its period: xruns (``bench/fullsize.py`` prints the callback's start delay).
         Model loads for a reload run on their own threads (``service/model_reload.py``).
         """
-        from ravebox.host.rtprio import make_realtime
-
-        if self.host is not None:
-            make_realtime(self.host.settings.control_rt_priority, "main thread")
+        return self.host is not None and make_realtime(self.host.settings.control_rt_priority, "main thread")
 
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT (or :meth:`request_stop`); returns the process exit code."""
         self._install_signals()  # again, in case start() ran on another thread's behalf
-        self._main_realtime()
+        lifted = self._main_realtime()
+        try:
+            return self._main_loop()
+        finally:
+            if lifted:  # the calling thread (a test's, say) goes on at normal priority
+                make_normal()
+
+    def _main_loop(self) -> int:
         next_tick = time.monotonic()
         while not self._stop.is_set():
             self._stop.wait(0.02)

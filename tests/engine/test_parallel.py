@@ -42,6 +42,38 @@ def test_pool_runs_tasks_on_their_own_threads_and_returns_results_in_order():
         pool.close()
 
 
+def test_a_lane_runs_torch_with_the_process_intra_op_thread_count():
+    """A lane is one thread: torch's OpenMP/MKL work in it starts no team of one thread per core."""
+    import os
+
+    import torch
+
+    def threads() -> set[str]:
+        return set(os.listdir("/proc/self/task"))
+
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    a = torch.randn(384, 384)
+    x, w = torch.randn(1, 64, 4096), torch.randn(64, 64, 3)
+
+    def work():
+        for _ in range(3):
+            a @ a
+            torch.nn.functional.conv1d(x, w)
+        return torch.get_num_threads()
+
+    work()
+    pool = GraphPool(1)
+    try:
+        before = threads()
+        assert pool.run([work, work]) == [1, 1]
+        new = threads() - before
+        assert not new    # the lane started with the pool; its GEMMs and convs added no OpenMP threads
+    finally:
+        pool.close()
+        torch.set_num_threads(threads_before)
+
+
 def test_pool_hands_back_a_lane_error_after_every_task_finished():
     pool = GraphPool(1)
     finished = []
