@@ -38,6 +38,7 @@ from __future__ import annotations
 import collections
 import functools
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,7 +57,7 @@ from ravebox.engine.parallel import GraphPool
 from ravebox.engine.roles import Codec, Prior
 from ravebox.errors import EngineError, ModelError, RaveboxError
 from ravebox.models.convtune import wants_tuning
-from ravebox.models.loader import set_torch_threads
+from ravebox.models.loader import pin_torch_threads, set_torch_threads
 from ravebox.params.store import ParamStore
 
 #: A loaded model, by its role (the real ones: ``ravebox.models.RaveModel`` / ``PriorModel``).
@@ -103,6 +104,7 @@ class Engine:
         self._tune_all()
         self.blocks = 0
         self._pool: GraphPool | None = None  # graphs in parallel (start_parallel), live only
+        self._pinned_thread: int | None = None  # the thread process() last applied torch's thread count to
 
     def _build_graphs(self) -> None:
         """Rate domains, graphs and their per-graph records for ``self.sample_rate`` (loaded models)."""
@@ -256,6 +258,9 @@ class Engine:
         n = self.block_size if n is None else n
         if n % self.block_size:
             raise EngineError(f"block of {n} frames is not a multiple of the engine block {self.block_size}")
+        if self._pinned_thread != threading.get_ident():  # once per thread that runs the engine
+            pin_torch_threads()
+            self._pinned_thread = threading.get_ident()
         tasks = [functools.partial(self._run, runner, inputs.get(name), n, start_frame, store, clock, store.active(name))
                  for name, runner in self.graphs.items()]
         results = self._pool.run(tasks) if self._pool is not None else [task() for task in tasks]
@@ -359,7 +364,7 @@ class Engine:
             return SwapResult(False, graph, f"no graph named '{graph}'")
         # this thread's own OpenMP team size (a fresh thread would use every core: tuning and
         # timing measured with two threads, and a second busy thread beside the playing worker)
-        torch.set_num_threads(self.box.output.torch_threads)
+        pin_torch_threads()
         try:
             if role not in ("decoder", "encoder", "prior"):
                 raise ModelError(f"unknown role '{role}' (decoder, encoder or prior)")

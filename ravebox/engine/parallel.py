@@ -13,9 +13,9 @@ is).
 
 Threads: :meth:`GraphPool.run` is called by the inference worker; the first task
 runs on the calling thread, every other on a pool thread started by
-:meth:`start` (each sets torch's intra-op thread count on itself, see
-:func:`_one_team_per_thread`, then calls ``thread_init``, e.g. to take a realtime
-priority). :meth:`close` stops and joins them (the worker, on stop).
+:meth:`start` (each applies torch's intra-op thread count to itself, see
+``models.loader.pin_torch_threads``, then calls ``thread_init``, e.g. to take a
+realtime priority). :meth:`close` stops and joins them (the worker, on stop).
 """
 
 from __future__ import annotations
@@ -23,20 +23,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 
-
-def _one_team_per_thread() -> None:
-    """Give the calling thread torch's intra-op thread count (``torch.set_num_threads``).
-
-    Why: OpenMP keeps that count per thread. A thread torch never configured runs its
-    parallel regions (MKL GEMMs, oneDNN convs) with one OpenMP thread per core, so on
-    two cores a lane of its own spawned a second, spinning thread beside the worker's:
-    three busy threads on two cores, and at equal SCHED_FIFO priority the spinning ones
-    do not yield (measured: two graphs in parallel took minutes per round instead of
-    ~60 ms). ``torch.get_num_threads`` is the process-wide value the engine set.
-    """
-    import torch
-
-    torch.set_num_threads(torch.get_num_threads())
+from ravebox.models.loader import pin_torch_threads
 
 
 class _Lane:
@@ -59,7 +46,7 @@ class _Lane:
         self._go.set()
 
     def _loop(self) -> None:
-        _one_team_per_thread()
+        pin_torch_threads()   # OpenMP keeps the team size per thread (models/loader.py)
         if self._init is not None:
             self._init()
         while True:

@@ -33,12 +33,20 @@ def inspect_model(path: str | Path) -> ModelInfo:
 def set_torch_threads(count: int) -> None:
     """The one place ravebox sets torch's intra-op thread count.
 
-    Process-wide: torch keeps one count that every thread's first parallel call picks
-    up (the inference worker's and graph threads' too), so nobody sets it per thread.
+    torch keeps the count process-wide, but OpenMP keeps its team size per thread: a
+    thread that never called this runs its MKL GEMMs and oneDNN convs with one OpenMP
+    thread per core (measured: a fresh thread doing a conv added a spinning thread), so
+    every thread that runs models also calls :func:`pin_torch_threads` once.
     Callers: the engine (``[output] torch_threads``), ``ravebox fit`` (1: it measures
     one core), and :func:`load_model` when asked.
     """
     torch.set_num_threads(count)
+
+
+def pin_torch_threads() -> None:
+    """Apply the process-wide count set by :func:`set_torch_threads` to the calling thread's
+    OpenMP team (the inference worker, each graph thread, a swap's loading thread)."""
+    torch.set_num_threads(torch.get_num_threads())
 
 
 def load_model(
