@@ -35,7 +35,7 @@ def set_torch_threads(count: int) -> None:
 
     torch keeps the count process-wide, but OpenMP keeps its team size per thread: a
     thread that never called this runs its MKL GEMMs and oneDNN convs with one OpenMP
-    thread per core (measured: a fresh thread doing a conv added a spinning thread), so
+    thread per core (measured: a fresh thread doing a conv started one more thread), so
     every thread that runs models also calls :func:`pin_torch_threads` once.
     Callers: the engine (``[output] torch_threads``), ``ravebox fit`` (1: it measures
     one core), and :func:`load_model` when asked.
