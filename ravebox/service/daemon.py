@@ -170,8 +170,7 @@ class Daemon:
         self.model_reloader = ModelReloader(parts.engine, box)
         self.reloading = BoxReload(self.config_path, mapping, host, self.model_reloader, dict(parts.store.graphs),
                                    self.reloads, self.offmain)
-        if hasattr(parts.engine, "retarget"):
-            host.on_rate_change = self._rate_changed
+        host.on_rate_change = self._rate_changed
         host.start(hosted)
         self._start_services(parts, host, mapping)
         self._tune_runtime(jack_settings)
@@ -190,7 +189,7 @@ class Daemon:
         self.commands = LiveCommands(parts.mapping, parts.store, host, self.recording)
         reporters = {"learn": self.learning, "record": self.recording,
                      "osc": self.osc or (extras.Unavailable(osc_error) if osc_error else None)}
-        self.report = StatusReport(parts, host, self.model_reloader, self.reloads, lambda: mapping.path,
+        self.report = StatusReport(lambda: self.parts, host, self.model_reloader, self.reloads, lambda: mapping.path,
                                    reporters, lambda: self.state, self.started_at)
         self.watch = HealthWatch(host)
 

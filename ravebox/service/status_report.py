@@ -56,11 +56,11 @@ ENGINE_KEYS = ("failed", "degraded", "bad_blocks", "mutes")
 class StatusReport:
     """Gathers one JSON-able snapshot of a running box; see the module docstring."""
 
-    def __init__(self, parts: BoxParts, host: HostStatus, models: ModelReloader, reloads: ReloadRecord,
+    def __init__(self, parts: Callable[[], BoxParts], host: HostStatus, models: ModelReloader, reloads: ReloadRecord,
                  mapping_path: Callable[[], object], extras: dict[str, Reporter | None],
                  state: Callable[[], str], started_at: float) -> None:
-        self.parts = parts
-        self.engine: EngineStatus = parts.engine
+        self._parts = parts   # read per snapshot: a JACK restart at another rate replaces the parts
+        self.engine: EngineStatus = parts().engine
         self.host = host
         self.models = models
         self.reloads = reloads
@@ -68,7 +68,11 @@ class StatusReport:
         self.extras = extras
         self.state = state
         self.started_at = started_at
-        self.gates: GateSequencer | None = parts.gates(1)
+        self.gates: GateSequencer | None = parts().gates(1)
+
+    @property
+    def parts(self) -> BoxParts:
+        return self._parts()
 
     def snapshot(self) -> dict[str, Any]:
         host = self.host.status()

@@ -86,6 +86,9 @@ class PassEngine:
     def block_p99(self, lanes: int = 1) -> None:
         return None
 
+    def retarget(self, rate: int) -> None:
+        """A JACK restart at another rate: nothing to rebuild (no models, no rate domains)."""
+
     def status(self) -> dict:
         return {g.name: {"failed": self.failed.get(g.name)} for g in self.graphs}
 

@@ -112,6 +112,7 @@ def test_a_jack_restart_at_another_rate_rebuilds_the_rate_domains(tmp_path):
         assert abs(_tone_pitch(server.name, daemon, 44100) - 1000.0) <= 1.0   # not 1088 Hz: rebuilt
         status = daemon.status()
         assert status["jack"]["sample_rate"] == 44100
+        assert daemon.report.parts.follower is daemon.follower            # status reads the new clock follower
         models = status["graphs"][0]["rates"]["models"]
         assert models["enc"]["conversion"] == "native" and models["dec"]["conversion"] == "converted"
         assert daemon.engine.latency_frames != latency_48k or daemon.engine.block_size != 2048
