@@ -45,6 +45,7 @@ from ravebox.params.table import ParamKey
 from ravebox.service.learning import LearnService
 
 SR, PERIOD = 48000, 256
+MODEL = Path(__file__).resolve().parent.parent / "tests" / "models" / "rave_a.ts"
 
 
 late = [0]
@@ -152,6 +153,171 @@ def feedback_figures() -> tuple[float, float, float]:
     return statistics.median(full), statistics.median(idle), float(rate)
 
 
+FEEDBACK_BOX = """
+[box]
+name = "feedback bench"
+[models]
+a = "{model}"
+[graphs.main]
+encoder = "a"
+[jack]
+client_name = "rbx"
+[[jack.connect]]
+port = "^midi_in$"
+allow = ["^probe:out$"]
+[[jack.connect]]
+port = "^midi_in_feedback$"
+allow = ["^probe:leds$"]
+[mapping]
+file = "map.toml"
+"""
+FEEDBACK_MAPPING = """
+[defaults]
+channel = "any"
+takeover = "jump"
+smoothing_ms = 0
+feedback = true
+[[map]]
+cc = [0, 1, 2, 3, 4, 5, 6, 7]
+dim = [0, 1, 2, 3, 4, 5, 6, 7]
+target = "latent.bias"
+range = [-3, 3]
+[[map]]
+cc = [16, 17, 18, 19, 20, 21, 22, 23]
+dim = [0, 1, 2, 3, 4, 5, 6, 7]
+target = "latent.scale"
+[[map]]
+cc = 24
+target = "mix.wet"
+[[map]]
+cc = 25
+target = "out.gain_db"
+range = [-40, 0]
+[[map]]
+note = 36
+target = "latent.freeze"
+button = "toggle"
+[[map]]
+note = 37
+target = "graph.mute"
+"""
+CONTROLS = [("cc", n) for n in list(range(8)) + list(range(16, 26))] + [("note", 36), ("note", 37)]
+
+
+class FeedbackProbe:
+    """A controller stand-in on the dummy jackd: sends CCs from its process callback (stamped in frames) and
+    records every feedback message with its frame (``last_frame_time + offset``). Preallocated arrays only."""
+
+    def __init__(self, server: str) -> None:
+        import jack
+
+        self.client = jack.Client("probe", servername=server, no_start_server=True)
+        self.out = self.client.midi_outports.register("out")
+        self.leds = self.client.midi_inports.register("leds")
+        self.frames = np.zeros(200_000, np.int64)
+        self.data = np.zeros((200_000, 3), np.uint8)
+        self.count = 0
+        self.send_at: list[tuple[int, bytes]] = []     # (frame, message), written when their cycle comes
+        self.sent_frames: list[int] = []
+        self.client.set_process_callback(self._process)
+        self.client.activate()
+
+    def _process(self, n: int) -> None:
+        base = self.client.last_frame_time
+        for offset, data in self.leds.incoming_midi_events():
+            i = self.count
+            if i < len(self.frames) and len(data) == 3:
+                self.frames[i] = base + offset
+                self.data[i] = np.frombuffer(data, np.uint8)
+                self.count = i + 1
+        self.out.clear_buffer()
+        while self.send_at and self.send_at[0][0] < base + n:
+            frame, message = self.send_at.pop(0)
+            offset = max(0, frame - base)
+            self.out.write_midi_event(offset, message)
+            self.sent_frames.append(base + offset)
+
+    def received(self, since: int = 0) -> list[tuple[int, bytes]]:
+        return [(int(self.frames[i]), bytes(self.data[i])) for i in range(since, self.count)]
+
+    def close(self) -> None:
+        self.client.deactivate()
+        self.client.close()
+
+
+def control_of(data: bytes) -> tuple[str, int]:
+    return ("cc" if data[0] & 0xF0 == 0xB0 else "note"), data[1]
+
+
+def wait(predicate, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.002)
+    return False
+
+
+def feedback_end_to_end(rounds: int = 20) -> dict:
+    """Feedback through a real dummy jackd and the real daemon (test model): ms from a controller's
+    reconnection to the last of its values, ms for one moved knob's own value (baseline), and under a
+    1000 CC/s flood on one knob the most feedback messages in any 10 ms window and the smallest gap."""
+    from ravebox.host.dummyserver import JackServer
+    from ravebox.service.daemon import Daemon
+
+    work = Path(tempfile.mkdtemp(prefix="ravebox-feedback-bench-"))
+    (work / "map.toml").write_text(FEEDBACK_MAPPING)
+    (work / "box.toml").write_text(FEEDBACK_BOX.format(model=MODEL))
+    wanted = set(CONTROLS)
+    with JackServer(period=PERIOD) as server:
+        probe = FeedbackProbe(server.name)
+        daemon = Daemon(work / "box.toml", server=server.name)
+        daemon.start()
+        loop = threading.Thread(target=daemon.run, name="bench-daemon-main", daemon=True)
+        loop.start()
+        try:
+            client = probe.client
+            assert wait(lambda: {control_of(d) for _, d in probe.received()} >= wanted, 120), "no feedback at start"
+            reconnect, single = [], []
+            for i in range(rounds):
+                client.disconnect("rbx:midi_in_feedback", "probe:leds")
+                time.sleep(0.2)
+                mark = probe.count
+                client.connect("rbx:midi_in_feedback", "probe:leds")
+                at = client.frame_time
+                assert wait(lambda: {control_of(d) for _, d in probe.received(mark)} >= wanted), "no resend"
+                firsts: dict = {}
+                for frame, d in probe.received(mark):
+                    firsts.setdefault(control_of(d), frame)
+                reconnect.append(1000.0 * (max(firsts[c] for c in wanted) - at) / server.rate)
+                time.sleep(0.05)
+                mark = probe.count
+                value = 10 + (i * 37) % 100
+                probe.send_at.append((client.frame_time + PERIOD, bytes((0xB0, 24, value))))
+                assert wait(lambda: any(d[1] == 24 and d[2] == value for _, d in probe.received(mark)))
+                got = next(f for f, d in probe.received(mark) if d[1] == 24 and d[2] == value)
+                single.append(1000.0 * (got - probe.sent_frames[-1]) / server.rate)
+            mark = probe.count
+            start = client.frame_time + PERIOD
+            step = server.rate // 1000
+            probe.send_at.extend((start + k * step, bytes((0xB0, 25, k % 128))) for k in range(2000))
+            assert wait(lambda: not probe.send_at, 30)
+            time.sleep(0.5)
+            frames = np.array([f for f, d in probe.received(mark) if d[1] == 25 and d[0] & 0xF0 == 0xB0])
+            window = int(0.01 * server.rate)
+            most = int(max(np.searchsorted(frames, f + window, "left") - i for i, f in enumerate(frames))) \
+                if len(frames) else 0
+            gap = float(np.diff(frames).min()) * 1000.0 / server.rate if len(frames) > 1 else float("nan")
+            rate = len(frames) / 2.0
+        finally:
+            daemon.request_stop()
+            loop.join(10)
+            daemon.shutdown()
+            probe.close()
+    return {"reconnect_ms": reconnect, "single_ms": single, "flood_most_in_10ms": most,
+            "flood_min_gap_ms": gap, "flood_messages_per_s": rate, "controls": len(wanted)}
+
+
 def main() -> None:
     exact = [clock_errors(seed, follow) for seed in range(3) for follow in (False, True)]
     worst = max(e for e, _ in exact)
@@ -165,6 +331,14 @@ def main() -> None:
     full_ms, idle_ms, rate = feedback_figures()
     print(f"feedback: every value after a reconnect {full_ms:.3f} ms of control-thread time; idle pass "
           f"{idle_ms:.3f} ms (ratio {full_ms / max(idle_ms, 1e-9):.1f}); flood: {rate:.0f} messages/s for one control")
+    e2e = feedback_end_to_end()
+    reconnect_ms, single_ms = max(e2e["reconnect_ms"]), statistics.median(e2e["single_ms"])
+    print(f"feedback end to end (dummy jackd, period {PERIOD}, real daemon and test model, {e2e['controls']} controls): "
+          f"controller reconnected -> all values out: median {statistics.median(e2e['reconnect_ms']):.1f} ms, "
+          f"max {reconnect_ms:.1f} ms of {len(e2e['reconnect_ms'])}; one knob moved -> its own value back "
+          f"(baseline): median {single_ms:.1f} ms (ratio {reconnect_ms / max(single_ms, 1e-9):.2f}); "
+          f"1000 CC/s for 2 s on one knob: {e2e['flood_messages_per_s']:.0f} feedback messages/s, at most "
+          f"{e2e['flood_most_in_10ms']} in any 10 ms, smallest gap {e2e['flood_min_gap_ms']:.2f} ms")
     print(f"clock_out_max_error_frames: {worst}")
     print(f"clock_out_baseline_error_frames: {worst_base}")
     print(f"clock_out_late_ticks: {late[0]}")
@@ -172,6 +346,11 @@ def main() -> None:
     print(f"learn_over_reload_ratio: {learn_ms / reload_ms:.2f}")
     print(f"feedback_resend_all_ms: {full_ms:.3f}")
     print(f"feedback_flood_messages_per_control_per_s: {rate:.0f}")
+    print(f"feedback_reconnect_all_values_max_ms: {reconnect_ms:.1f}")
+    print(f"feedback_one_value_median_ms: {single_ms:.1f}")
+    print(f"feedback_reconnect_over_one_value_ratio: {reconnect_ms / max(single_ms, 1e-9):.2f}")
+    print(f"feedback_e2e_flood_most_in_10ms: {e2e['flood_most_in_10ms']}")
+    print(f"feedback_e2e_flood_min_gap_ms: {e2e['flood_min_gap_ms']:.2f}")
 
 
 if __name__ == "__main__":
