@@ -318,6 +318,92 @@ def feedback_end_to_end(rounds: int = 20) -> dict:
             "flood_min_gap_ms": gap, "flood_messages_per_s": rate, "controls": len(wanted)}
 
 
+CLOCK_BPM = 123.4
+CLOCK_BOX = """
+[box]
+name = "clock out bench"
+[models]
+a = "{model}"
+[graphs.main]
+encoder = "a"
+[clock]
+internal_bpm = {bpm}
+[jack]
+client_name = "rbx"
+[[jack.connect]]
+port = "^clock_out$"
+allow = ["^follower:in$"]
+"""
+
+
+class TickRecorder:
+    """A JACK client that stamps every MIDI realtime byte on ``follower:in`` with its frame (process thread:
+    preallocated arrays only) -- what a second box's MIDI input would hand its clock follower."""
+
+    def __init__(self, server: str) -> None:
+        import jack
+
+        self.client = jack.Client("follower", servername=server, no_start_server=True)
+        self.port = self.client.midi_inports.register("in")
+        self.frames = np.zeros(400_000, np.int64)
+        self.bytes = np.zeros(400_000, np.uint8)
+        self.count = 0
+        self.client.set_process_callback(self._process)
+        self.client.activate()
+
+    def _process(self, n: int) -> None:
+        base = self.client.last_frame_time
+        for offset, data in self.port.incoming_midi_events():
+            i = self.count
+            if i < len(self.frames) and len(data) == 1:
+                self.frames[i], self.bytes[i] = base + offset, bytes(data)[0]
+                self.count = i + 1
+
+    def close(self) -> None:
+        self.client.deactivate()
+        self.client.close()
+
+
+def clock_follow_end_to_end(seconds: float = 60.0, settle_s: float = 10.0) -> tuple[float, float, int]:
+    """A daemon leads at CLOCK_BPM on its clock_out; a JACK client records the ticks in frames; a ClockFollower
+    (the code a second box runs on its clock input) follows them. Returns (|mean tempo - CLOCK_BPM|, the
+    follower's own tempo sigma after ``settle_s``, ticks) in BPM."""
+    from ravebox.host.dummyserver import JackServer
+    from ravebox.service.daemon import Daemon
+
+    work = Path(tempfile.mkdtemp(prefix="ravebox-clock-bench-"))
+    (work / "box.toml").write_text(CLOCK_BOX.format(model=MODEL, bpm=CLOCK_BPM))
+    with JackServer(period=PERIOD) as server:
+        recorder = TickRecorder(server.name)
+        daemon = Daemon(work / "box.toml", server=server.name)
+        daemon.start()
+        loop = threading.Thread(target=daemon.run, name="bench-daemon-main", daemon=True)
+        loop.start()
+        try:
+            assert wait(lambda: recorder.count > 24, 120), "no clock out"
+            time.sleep(seconds)
+        finally:
+            daemon.request_stop()
+            loop.join(10)
+            daemon.shutdown()
+            recorder.close()
+        rate = server.rate
+    n = recorder.count
+    frames, data = recorder.frames[:n], recorder.bytes[:n]
+    ticks = frames[data == 0xF8]
+    follower = ClockFollower(rate)
+    first, i, bpms = int(frames[0]), 0, []
+    for frame in range(first, int(frames[-1]), PERIOD):
+        while i < n and frames[i] < frame:
+            follower.feed(MidiEvent(int(frames[i]), "clock_in", mido.Message.from_bytes([int(data[i])])))
+            i += 1
+        view = follower.advance(frame)
+        if frame - first > settle_s * rate:
+            bpms.append(view.bpm)
+    bpm = np.array(bpms)
+    return abs(float(bpm.mean()) - CLOCK_BPM), float(bpm.std()), len(ticks)
+
+
 def main() -> None:
     exact = [clock_errors(seed, follow) for seed in range(3) for follow in (False, True)]
     worst = max(e for e, _ in exact)
@@ -339,6 +425,10 @@ def main() -> None:
           f"(baseline): median {single_ms:.1f} ms (ratio {reconnect_ms / max(single_ms, 1e-9):.2f}); "
           f"1000 CC/s for 2 s on one knob: {e2e['flood_messages_per_s']:.0f} feedback messages/s, at most "
           f"{e2e['flood_most_in_10ms']} in any 10 ms, smallest gap {e2e['flood_min_gap_ms']:.2f} ms")
+    tempo_error, sigma, ticks = clock_follow_end_to_end()
+    print(f"clock out followed (dummy jackd, real daemon leading at {CLOCK_BPM} BPM, {ticks} ticks recorded in frames by "
+          f"a JACK client, fed to the clock follower a second box runs): tempo error {tempo_error:.5f} BPM, the "
+          f"follower's own sigma {sigma:.5f} BPM (error / sigma {tempo_error / max(sigma, 1e-12):.2f})")
     print(f"clock_out_max_error_frames: {worst}")
     print(f"clock_out_baseline_error_frames: {worst_base}")
     print(f"clock_out_late_ticks: {late[0]}")
@@ -346,6 +436,8 @@ def main() -> None:
     print(f"learn_over_reload_ratio: {learn_ms / reload_ms:.2f}")
     print(f"feedback_resend_all_ms: {full_ms:.3f}")
     print(f"feedback_flood_messages_per_control_per_s: {rate:.0f}")
+    print(f"clock_follow_tempo_error_bpm: {tempo_error:.5f}")
+    print(f"clock_follow_sigma_bpm: {sigma:.5f}")
     print(f"feedback_reconnect_all_values_max_ms: {reconnect_ms:.1f}")
     print(f"feedback_one_value_median_ms: {single_ms:.1f}")
     print(f"feedback_reconnect_over_one_value_ratio: {reconnect_ms / max(single_ms, 1e-9):.2f}")
