@@ -204,18 +204,19 @@ target = "graph.mute"
 CONTROLS = [("cc", n) for n in list(range(8)) + list(range(16, 26))] + [("note", 36), ("note", 37)]
 
 
-class FeedbackProbe:
-    """A controller stand-in on the dummy jackd: sends CCs from its process callback (stamped in frames) and
-    records every feedback message with its frame (``last_frame_time + offset``). Preallocated arrays only."""
+class MidiProbe:
+    """A JACK client on the dummy jackd (a controller, or a second box's clock input): records every message of
+    up to 3 bytes on ``<name>:<inport>`` with its frame (``last_frame_time + offset``) and writes the scheduled
+    ``send_at`` messages on ``<name>:out`` at their frames. The process callback fills preallocated arrays."""
 
-    def __init__(self, server: str) -> None:
+    def __init__(self, server: str, name: str = "probe", inport: str = "leds") -> None:
         import jack
 
-        self.client = jack.Client("probe", servername=server, no_start_server=True)
+        self.client = jack.Client(name, servername=server, no_start_server=True)
         self.out = self.client.midi_outports.register("out")
-        self.leds = self.client.midi_inports.register("leds")
-        self.frames = np.zeros(200_000, np.int64)
-        self.data = np.zeros((200_000, 3), np.uint8)
+        self.inp = self.client.midi_inports.register(inport)
+        self.frames = np.zeros(400_000, np.int64)
+        self.data = np.zeros((400_000, 3), np.uint8)
         self.count = 0
         self.send_at: list[tuple[int, bytes]] = []     # (frame, message), written when their cycle comes
         self.sent_frames: list[int] = []
@@ -224,11 +225,11 @@ class FeedbackProbe:
 
     def _process(self, n: int) -> None:
         base = self.client.last_frame_time
-        for offset, data in self.leds.incoming_midi_events():
+        for offset, data in self.inp.incoming_midi_events():
             i = self.count
-            if i < len(self.frames) and len(data) == 3:
+            if i < len(self.frames) and len(data) <= 3:
                 self.frames[i] = base + offset
-                self.data[i] = np.frombuffer(data, np.uint8)
+                self.data[i, :len(data)] = np.frombuffer(bytes(data), np.uint8)
                 self.count = i + 1
         self.out.clear_buffer()
         while self.send_at and self.send_at[0][0] < base + n:
@@ -270,7 +271,7 @@ def feedback_end_to_end(rounds: int = 20) -> dict:
     (work / "box.toml").write_text(FEEDBACK_BOX.format(model=MODEL))
     wanted = set(CONTROLS)
     with JackServer(period=PERIOD) as server:
-        probe = FeedbackProbe(server.name)
+        probe = MidiProbe(server.name)
         daemon = Daemon(work / "box.toml", server=server.name)
         daemon.start()
         loop = threading.Thread(target=daemon.run, name="bench-daemon-main", daemon=True)
@@ -336,34 +337,6 @@ allow = ["^follower:in$"]
 """
 
 
-class TickRecorder:
-    """A JACK client that stamps every MIDI realtime byte on ``follower:in`` with its frame (process thread:
-    preallocated arrays only) -- what a second box's MIDI input would hand its clock follower."""
-
-    def __init__(self, server: str) -> None:
-        import jack
-
-        self.client = jack.Client("follower", servername=server, no_start_server=True)
-        self.port = self.client.midi_inports.register("in")
-        self.frames = np.zeros(400_000, np.int64)
-        self.bytes = np.zeros(400_000, np.uint8)
-        self.count = 0
-        self.client.set_process_callback(self._process)
-        self.client.activate()
-
-    def _process(self, n: int) -> None:
-        base = self.client.last_frame_time
-        for offset, data in self.port.incoming_midi_events():
-            i = self.count
-            if i < len(self.frames) and len(data) == 1:
-                self.frames[i], self.bytes[i] = base + offset, bytes(data)[0]
-                self.count = i + 1
-
-    def close(self) -> None:
-        self.client.deactivate()
-        self.client.close()
-
-
 def clock_follow_end_to_end(seconds: float = 60.0, settle_s: float = 10.0) -> tuple[float, float, int]:
     """A daemon leads at CLOCK_BPM on its clock_out; a JACK client records the ticks in frames; a ClockFollower
     (the code a second box runs on its clock input) follows them. Returns (|mean tempo - CLOCK_BPM|, the
@@ -374,7 +347,7 @@ def clock_follow_end_to_end(seconds: float = 60.0, settle_s: float = 10.0) -> tu
     work = Path(tempfile.mkdtemp(prefix="ravebox-clock-bench-"))
     (work / "box.toml").write_text(CLOCK_BOX.format(model=MODEL, bpm=CLOCK_BPM))
     with JackServer(period=PERIOD) as server:
-        recorder = TickRecorder(server.name)
+        recorder = MidiProbe(server.name, "follower", "in")
         daemon = Daemon(work / "box.toml", server=server.name)
         daemon.start()
         loop = threading.Thread(target=daemon.run, name="bench-daemon-main", daemon=True)
@@ -389,13 +362,14 @@ def clock_follow_end_to_end(seconds: float = 60.0, settle_s: float = 10.0) -> tu
             recorder.close()
         rate = server.rate
     n = recorder.count
-    frames, data = recorder.frames[:n], recorder.bytes[:n]
+    frames, data = recorder.frames[:n], recorder.data[:n, 0]
     ticks = frames[data == 0xF8]
     follower = ClockFollower(rate)
     first, i, bpms = int(frames[0]), 0, []
     for frame in range(first, int(frames[-1]), PERIOD):
         while i < n and frames[i] < frame:
-            follower.feed(MidiEvent(int(frames[i]), "clock_in", mido.Message.from_bytes([int(data[i])])))
+            if data[i] >= 0xF8:                    # clock, start, continue, stop (the tempo's messages)
+                follower.feed(MidiEvent(int(frames[i]), "clock_in", mido.Message.from_bytes([int(data[i])])))
             i += 1
         view = follower.advance(frame)
         if frame - first > settle_s * rate:
