@@ -14,8 +14,8 @@ alike), CPU time of the calling thread unless it says wall:
   median of the per-pair ratios), and
   ``small_block_overhead_ms``: the engine's fixed cost per block on rave_a;
 - ``two_graph_parallel_ratio``: wall time per block of a two-graph box (the
-  full-size model twice) with one thread per graph over one worker for both, at the
-  worker's realtime priority as the daemon runs them;
+  full-size model twice) with one thread per graph over one worker for both (``--rt``:
+  at the worker's realtime priority, as the daemon runs them);
 - ``fullsize_late_blocks``: ``ravebox run`` on the default box with the full-size
   model (measured headroom, default block) on a dummy jackd at period 256, for
   ``--seconds``, against a bare pass-through client's xruns (bench/realtime.py).
@@ -124,10 +124,10 @@ def engine_overheads(model_path: Path, rounds: int) -> dict[str, float]:
 def two_graph_ratio(model_path: Path, rounds: int, rt: bool = False) -> float:
     """Wall per block of two full-size graphs: one thread per graph over both on one thread.
 
-    Both sides run at the inference worker's default realtime priority, as the daemon runs
-    its worker and graph threads (``[jack] worker_rt_priority``): at normal priority on a
-    machine others load, the figure measures the kernel's share for one thread against two,
-    not the parallelism (load 13: rounds from 0.6 to 1.25). Rounds alternate which side
+    With ``rt`` both sides run at the inference worker's default realtime priority, as the
+    daemon runs its worker and graph threads (``[jack] worker_rt_priority``): at normal
+    priority on a machine others load, the figure measures the kernel's share for one thread
+    against two, not the parallelism (load 13: rounds from 0.6 to 1.25). Opt-in, see below. Rounds alternate which side
     goes first; the figure is the median of the per-round ratios.
     """
     from ravebox.config.jack import JackSettings
