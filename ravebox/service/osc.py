@@ -189,10 +189,11 @@ class OscService:
             pass
 
     def _problem(self, text: str) -> None:
-        self.errors += 1
+        # last_error before the count: a status reader that sees the count raised also sees its reason
         if text != self.last_error:
             log.warning("OSC %s", text)
         self.last_error = text
+        self.errors += 1
 
     # -- any thread --------------------------------------------------------------------------------
     def status(self) -> dict:
