@@ -69,7 +69,7 @@ def clock_errors(seed: int, follow: bool) -> tuple[int, int]:
                 nxt = next(arrivals)
             view = follower.advance(frame)
         sent: list[int] = []
-        out.cycle(frame, PERIOD, view, lambda off, data: sent.append(off) if data == TICK else None)
+        out.cycle(frame, PERIOD, view, lambda off, data, sent=sent: sent.append(off) if data == TICK else None)
         if not sent or not out.told_running or frame < 30 * SR:   # running and past the first lock
             continue
         first = out._k - len(sent)                 # the grid indices this cycle sent
@@ -286,7 +286,7 @@ def feedback_end_to_end(rounds: int = 20) -> dict:
                 mark = probe.count
                 client.connect("rbx:midi_in_feedback", "probe:leds")
                 at = client.frame_time
-                assert wait(lambda: {control_of(d) for _, d in probe.received(mark)} >= wanted), "no resend"
+                assert wait(lambda mark=mark: {control_of(d) for _, d in probe.received(mark)} >= wanted), "no resend"
                 firsts: dict = {}
                 for frame, d in probe.received(mark):
                     firsts.setdefault(control_of(d), frame)
@@ -295,7 +295,7 @@ def feedback_end_to_end(rounds: int = 20) -> dict:
                 mark = probe.count
                 value = 10 + (i * 37) % 100
                 probe.send_at.append((client.frame_time + PERIOD, bytes((0xB0, 24, value))))
-                assert wait(lambda: any(d[1] == 24 and d[2] == value for _, d in probe.received(mark)))
+                assert wait(lambda mark=mark, value=value: any(d[1] == 24 and d[2] == value for _, d in probe.received(mark)))
                 got = next(f for f, d in probe.received(mark) if d[1] == 24 and d[2] == value)
                 single.append(1000.0 * (got - probe.sent_frames[-1]) / server.rate)
             mark = probe.count

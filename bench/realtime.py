@@ -38,6 +38,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ravebox.host.democlients import XrunCounter
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))

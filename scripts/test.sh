@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
 # lint and type checks first (config in pyproject.toml): a failure here stops the run
-.venv/bin/ruff check ravebox
+.venv/bin/ruff check ravebox bench tests tools
 .venv/bin/mypy
 export JACK_NO_AUDIO_RESERVATION=1
 PYTEST=(.venv/bin/python -m pytest -q "$@")

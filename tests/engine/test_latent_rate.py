@@ -83,7 +83,7 @@ def test_causal_delay_is_the_smallest_that_keeps_reads_available():
         return (calls * n * 44100 // 48000) // 512
 
     def needed(calls):
-        return -(-(-(-(calls * n) // 1)) // 2048)
+        return -(-(calls * n) // 2048)      # ceil(calls * n / 2048)
 
     step = Fraction(2048 * 44100, 48000 * 512)
     delay = causal_delay(available, needed, step, 5000)

@@ -18,7 +18,6 @@ from ravebox.config.box import load_box
 from ravebox.engine import domains
 from ravebox.engine.domains import Domain
 from ravebox.engine.engine import Engine
-from ravebox.errors import EngineError
 from ravebox.params.store import ParamStore
 from ravebox.params.table import ParamKey
 
@@ -222,7 +221,7 @@ def test_an_hour_of_blocks_keeps_every_count_exact(box_rate, enc, dec, block):
     assert np.all(newest_read <= (e - 1) * step.denominator * plan.latent_delay.denominator)
     queued = (k * dec.ratio * box_rate) // dec.rate - total               # decoded beyond what was asked
     assert queued.min() >= 0 and queued.max() <= Fraction(dec.ratio * box_rate, dec.rate) + block
-    assert k[-1] == -(-(-(-(total[-1] * dec.rate) // box_rate)) // dec.ratio)
+    assert k[-1] == -((-(total[-1] * dec.rate) // box_rate) // dec.ratio)     # ceil(ceil(total * rate / box_rate) / ratio)
 
 
 def test_block_size_is_the_lcm_when_native_and_holds_the_longest_frame_otherwise():

@@ -153,7 +153,10 @@ def settings(*entries: dict) -> tuple[JackSettings, list[str]]:
     return parsed, [str(d) for d in diags.items]
 
 
-def rig(tmp_path: Path, ports: list[str], specs=(AlsaInputSpec("knobs", "nanokontrol"),)):
+KNOBS = (AlsaInputSpec("knobs", "nanokontrol"),)
+
+
+def rig(tmp_path: Path, ports: list[str], specs=KNOBS):
     """A FakeAlsa, an AlsaInputs on it, and a real ControlLoop/ParamStore/mapping fed by it."""
     (tmp_path / "map.toml").write_text(MAPPING)
     store = ParamStore({"main": 8}, 48000)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pytest
 
 from ravebox.config.diagnostics import Diagnostics
 from ravebox.config.jack import ConnectRule, JackSettings, parse

@@ -4,7 +4,6 @@ a model raising in the worker, SIGTERM."""
 from __future__ import annotations
 
 import logging
-import math
 import signal
 import subprocess
 import sys

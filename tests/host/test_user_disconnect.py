@@ -29,7 +29,7 @@ def test_a_user_disconnect_holds_until_the_peer_comes_back(jack_server, tmp_path
                 for _ in range(3):                                        # more auto-connect passes: each
                     passes = connector.passes                             # new port triggers one
                     port = patch.midi_outports.register(f"poke_{passes}")
-                    assert wait_for(lambda: connector.passes > passes)
+                    assert wait_for(lambda passes=passes: connector.passes > passes)
                     port.unregister()
                 assert not patch.get_all_connections("fakectl:out")       # the rule did not redo it
             assert wait_for(lambda: PAIR not in connector.declined)       # the peer went away...

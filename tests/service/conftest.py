@@ -7,6 +7,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fakes import FakeDaemon, NotifyListener  # noqa: E402
 
+from tests.jackserver import jack_server  # noqa: E402,F401 - fixture re-export (the JACK tests here)
+
 
 @pytest.fixture
 def daemon() -> FakeDaemon:

@@ -100,7 +100,8 @@ def test_unknown_command_and_bad_json(served):
         bad = json.loads(reader.readline())
         sock.sendall(b"panic\n")
         bare = json.loads(reader.readline())
-    assert unknown == {"ok": False, "error": "unknown command 'volume' (commands: help, learn, panic, preset, presets, record, reload, save, set, status)"}
+    assert unknown == {"ok": False, "error": "unknown command 'volume' "
+                                             "(commands: help, learn, panic, preset, presets, record, reload, save, set, status)"}
     assert bad["ok"] is False and bad["error"].startswith("bad request: ")
     assert bare["ok"] is True
 

@@ -13,7 +13,7 @@ import shutil
 import pytest
 
 from tests.host.daemonkit import MODELS, running_daemon, wait_for, write_box
-from tests.jackserver import jack_server, needs_jackd  # noqa: F401  (jack_server is a fixture)
+from tests.jackserver import needs_jackd
 
 pytestmark = [needs_jackd, pytest.mark.jack, pytest.mark.slow,
               pytest.mark.skipif(not (MODELS / "rave_a.ts").exists(), reason="test model missing")]

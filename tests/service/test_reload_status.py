@@ -19,7 +19,7 @@ from ravebox.service.commands import status as status_command
 from ravebox.service.socket_observer import ControlSocketObserver
 from tests.host.daemonkit import MODELS, TEST_MAPPING, running_daemon, wait_for, write_box
 from tests.host.standins import PassEngine
-from tests.jackserver import jack_server, needs_jackd  # noqa: F401  (jack_server is a fixture)
+from tests.jackserver import needs_jackd
 
 pytestmark = [needs_jackd, pytest.mark.jack]
 

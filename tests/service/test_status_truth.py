@@ -14,7 +14,7 @@ import pytest
 from ravebox.service.commands import status as status_command
 from tests.host.daemonkit import MODELS, TEST_MAPPING, Controller, running_daemon, wait_for, write_box
 from tests.host.standins import PassEngine
-from tests.jackserver import jack_server, needs_jackd  # noqa: F401  (jack_server is a fixture)
+from tests.jackserver import needs_jackd
 
 pytestmark = [needs_jackd, pytest.mark.jack]
 
@@ -53,8 +53,8 @@ def test_slots_position_source_and_what_the_mapping_misses(jack_server, tmp_path
             counters = lambda: daemon.status()["counters"]  # noqa: E731
             for n, value in enumerate((10, 20, 30), start=1):   # one at a time: a flood of one CC is coalesced
                 ctl.send(f"cc 1 20 {value}")
-                assert wait_for(lambda: counters()["mapping_unknown_graphs"] == n)
+                assert wait_for(lambda n=n: counters()["mapping_unknown_graphs"] == n)
                 ctl.send(f"cc 1 21 {value}")
-                assert wait_for(lambda: counters()["mapping_unknown_dims"] == n)
+                assert wait_for(lambda n=n: counters()["mapping_unknown_dims"] == n)
         assert "dropped: 3 event(s) for a missing graph, 3 event(s) for a missing dimension" in \
             status_command.render(daemon.status())

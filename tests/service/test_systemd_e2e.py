@@ -230,8 +230,8 @@ def test_ready_status_watchdog_restart_and_clean_stop(box):
     # 4. a hung worker: health turns false, STATUS says so, the watchdog restarts the service
     box.hang.touch()
     m.wait_for("ravebox.service", lambda p: p["StatusText"].startswith("UNHEALTHY: "), 30, "StatusText")
-    after = m.wait_for("ravebox.service", lambda p: p["NRestarts"] == "1" and p["ActiveState"] == "active"
-                       and p["MainPID"] not in ("0", str(first_pid)), 90, "NRestarts", "ActiveState", "MainPID")
+    m.wait_for("ravebox.service", lambda p: p["NRestarts"] == "1" and p["ActiveState"] == "active"
+               and p["MainPID"] not in ("0", str(first_pid)), 90, "NRestarts", "ActiveState", "MainPID")
     assert not box.hang.exists()  # consumed, so the new process does not hang again
     text = "\n".join(box.log_lines())
     assert "holding the inference worker so the watchdog fires" in text
