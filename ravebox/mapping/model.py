@@ -137,6 +137,7 @@ class Preset:
     index: int
     values: tuple[tuple[ParamKey, float], ...]
     file: str = ""
+    reset_unlisted: bool = False   # a recall first resets every moved value it does not list (as [presets] reset_unlisted)
 
 
 @dataclass(frozen=True)

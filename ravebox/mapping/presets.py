@@ -6,6 +6,7 @@ A preset file holds one preset::
 
     name = "drift"          # optional, defaults to the file name
     program = 3             # optional: the program change / preset.recall index
+    reset_unlisted = true   # optional: this recall first puts every other moved value back to its default
     [values]
     "loop.dissolve" = 0.3
     "latent.bias" = [0.5, -0.5]     # a list sets dims 0, 1, ...
@@ -19,6 +20,7 @@ so a snapshot of the :class:`ParamStore` is a valid ``[values]`` table.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -29,7 +31,7 @@ from ravebox.mapping.model import Preset, PresetBank
 from ravebox.params.table import PARAMS, ParamKey, ParamKind, ParamScope
 
 KEY = re.compile(r"^(?:(?P<graph>[^/\[\]]+)/)?(?P<name>[A-Za-z0-9_.]+)(?:\[(?P<dim>\d+)\])?$")
-PRESET_KEYS = ("name", "program", "values")
+PRESET_KEYS = ("name", "program", "reset_unlisted", "values")
 
 
 def is_sound_parameter(name: str) -> bool:
@@ -110,6 +112,9 @@ def _preset(table: dict, diags: Diagnostics, prefix: str) -> Preset | None:
     program = table.get("program", -1)
     if program != -1 and (isinstance(program, bool) or not isinstance(program, int) or not 0 <= program <= 127):
         diags.error(at("program"), f"expected an integer 0..127, got {program!r}")
+    reset = table.get("reset_unlisted", False)
+    if not isinstance(reset, bool):
+        diags.error(at("reset_unlisted"), f"expected true or false, got {reset!r}")
     values = table.get("values", {})
     if not isinstance(values, dict):
         diags.error(at("values"), "expected a table of parameter = value")
@@ -117,7 +122,7 @@ def _preset(table: dict, diags: Diagnostics, prefix: str) -> Preset | None:
     pairs = [pair for key, value in values.items() for pair in _value(key, value, diags, at("values", key))]
     if len(diags.items) > before:
         return None
-    return Preset(str(name), int(program), tuple(pairs), diags.file)
+    return Preset(str(name), int(program), tuple(pairs), diags.file, bool(reset))
 
 
 def _value(key: str, value: object, diags: Diagnostics, path: str) -> list[tuple[ParamKey, float]]:
@@ -180,6 +185,6 @@ def _number(presets: list[Preset], problems: list[Diagnostic]) -> list[Preset]:
     out = []
     for preset in sorted(presets, key=lambda p: (p.index < 0, p.index, p.name)):
         if preset.index < 0:
-            preset = Preset(preset.name, next(free, 127), preset.values, preset.file)
+            preset = dataclasses.replace(preset, index=next(free, 127))
         out.append(preset)
     return out

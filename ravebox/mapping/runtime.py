@@ -199,7 +199,7 @@ class MappingRuntime:
             self.stats.unknown_presets += 1
             return False
         glide = active.mapping.preset_glide_ms if glide_ms is None else glide_ms
-        if active.mapping.preset_reset_unlisted:
+        if active.mapping.preset_reset_unlisted or preset.reset_unlisted:
             self._reset_unlisted(preset, frame, glide)
         for key, value in preset.values:
             self._set(key, value, frame, glide)
@@ -209,7 +209,7 @@ class MappingRuntime:
         return True
 
     def _reset_unlisted(self, preset: Preset, frame: int, glide: float) -> None:
-        """``[presets] reset_unlisted``: every moved sound value the preset leaves out goes back to its default."""
+        """``reset_unlisted`` (the mapping's or the preset's): every moved sound value the preset leaves out goes back to its default."""
         listed = {k for key, _ in preset.values if key.graph is None or key.graph in self.store.graphs
                   for k in self.store.expand(key)}
         for key in self.store.moved():

@@ -159,3 +159,46 @@ def test_reset_unlisted_must_be_a_boolean(tmp_path):
     write(tmp_path, CALM, "presets/calm.toml")
     with pytest.raises(ConfigError, match="presets.reset_unlisted: expected true or false"):
         Rig(tmp_path, '[presets]\ndir = "presets"\nreset_unlisted = "yes"\n')
+
+
+@pytest.mark.parametrize("mapping", ["default", "nanokontrol2", "midimix", "launchcontrol-xl", "generic-16"])
+def test_the_bundled_init_preset_brings_back_the_box_as_it_started(mapping):
+    """``init`` is the neutral, playing box: the gates as the box file set them ([gates] depth 1 here,
+    not the table's 0, which would switch the patterns off), unmuted, wet, no loop, no latent offset
+    on any dimension (also past the eighth), gains at 0 dB; tempo and recording are kept."""
+    from ravebox.data import mappings_dir
+    from ravebox.mapping import MappingRuntime, load_mapping
+
+    store = ParamStore({"main": 16, "aux": 4}, SR, defaults={ParamKey("gate.depth", "main"): 1.0,
+                                                            ParamKey("gate.depth", "aux"): 1.0})
+    runtime = MappingRuntime(load_mapping(mappings_dir() / f"{mapping}.toml"), store)
+    assert runtime.recall("wild", 0)
+    moved = {ParamKey("gate.depth", "main"): 0.3, ParamKey("graph.mute", "aux"): 1.0, ParamKey("mix.wet", "main"): 0.2,
+             ParamKey("latent.bias", "main", 12): -2.0, ParamKey("out.gain_db", "main"): -24.0,
+             ParamKey("in.gain_db", "aux"): 6.0, ParamKey("loop.enabled", "main"): 1.0, ParamKey("loop.beats", "main"): 16.0,
+             ParamKey("gate.pattern", "aux"): 2.0, ParamKey("clock.bpm"): 90.0, ParamKey("record.enabled"): 1.0}
+    for key, value in moved.items():
+        store.set(key, value, 100, 0.0)
+    assert runtime.recall("init", 1000, glide_ms=0.0) and runtime.last_preset == "init"
+    for graph in ("main", "aux"):
+        assert [store.value(ParamKey(name, graph), 2000) for name in
+                ("gate.depth", "graph.mute", "mix.wet", "out.gain_db", "in.gain_db", "loop.enabled", "loop.beats",
+                 "gate.pattern", "prior.temperature", "latent.noise")] == [1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 4.0, 0.0, 1.0, 0.0]
+        assert [store.value(ParamKey("latent.bias", graph, d), 2000) for d in range(store.graphs[graph])] \
+            == [0.0] * store.graphs[graph]
+        assert [store.value(ParamKey("latent.scale", graph, d), 2000) for d in range(store.graphs[graph])] \
+            == [1.0] * store.graphs[graph]
+    assert (store.value(ParamKey("clock.bpm"), 2000), store.value(ParamKey("record.enabled"), 2000)) == (90.0, 1.0)
+
+
+def test_a_preset_may_reset_what_it_does_not_list_itself(tmp_path):
+    write(tmp_path, CALM.replace('program = 0', 'program = 0\nreset_unlisted = true'), "presets/calm.toml")
+    write(tmp_path, WILD, "presets/wild.toml")
+    rig = Rig(tmp_path, f'[presets]\ndir = "presets"\n{PROGRAM}')         # the mapping keeps unlisted values
+    rig.send(0xC0, 1).send(0xC0, 0)
+    assert (rig.value("latent.bias", dim=3), rig.value("latent.freeze")) == (0.0, 0.0)   # wild's, reset by calm
+    assert rig.value("mix.wet") == 0.5
+    rig.send(0xC0, 1)
+    assert rig.value("mix.wet") == 0.5 and rig.value("latent.freeze") == 1.0            # wild keeps calm's
+    with pytest.raises(ConfigError, match=r'reset_unlisted: expected true or false, got "yes"|got \'yes\''):
+        load_presets([write(tmp_path, 'reset_unlisted = "yes"\n[values]', "bad.toml")])
