@@ -5,6 +5,14 @@ keep running (a bad reload, a failed model swap), while anything else is a bug
 that deserves a traceback.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:   # a leaf: the diagnostics module imports this one
+    from ravebox.config.diagnostics import Diagnostic
+
 
 class RaveboxError(Exception):
     """Base of every error ravebox raises on purpose."""
@@ -17,8 +25,8 @@ class MidiError(RaveboxError):
 class ConfigError(RaveboxError):
     """A TOML file failed validation; ``diagnostics`` holds every problem found."""
 
-    def __init__(self, diagnostics: "list[object]") -> None:
-        self.diagnostics = list(diagnostics)
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics: list[Diagnostic] = list(diagnostics)
         super().__init__("\n".join(str(d) for d in self.diagnostics))
 
 

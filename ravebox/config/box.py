@@ -32,11 +32,12 @@ from ravebox.config import jack as jack_table
 from ravebox.config import mapping as mapping_table
 from ravebox.config import osc as osc_table
 from ravebox.config import record as record_table
-from ravebox.config.diagnostics import Diagnostics, did_you_mean, read_toml
+from ravebox.config.diagnostics import Diagnostics, read_toml
 from ravebox.config.gates import GateSettings
 from ravebox.config.graphs import BoxSettings, GraphSpec, ModelSpec, OutputSettings
 from ravebox.config.jack import JackSettings
 from ravebox.config.mapping import MappingSettings
+from ravebox.config.schema import unknown_keys
 from ravebox.config.osc import OscSettings
 from ravebox.recording.settings import RecordSettings
 
@@ -87,9 +88,7 @@ def load_box(path: str | Path) -> BoxConfig:
 
 def parse_box_table(table: Mapping, diags: Diagnostics, path: Path) -> BoxConfig | None:
     """Validate an already parsed TOML table; None when a section could not be built (see ``diags``)."""
-    for name in table:
-        if name not in SECTIONS:
-            diags.error(name, f"unknown table{did_you_mean(name, SECTIONS)}")
+    unknown_keys(table, SECTIONS, diags, "", what="table")
     settings = own.parse_box(table.get("box", {}), diags)
     models = own.parse_models(table.get("models", {}), diags, path.parent)
     if "graphs" not in table:

@@ -42,4 +42,4 @@ def parse(table: object, diags: Diagnostics, prefix: str = "clock") -> ClockSett
     """Validate a ``[clock]`` table; every problem goes to ``diags``."""
     if not is_table(table, diags, prefix):
         return ClockSettings()
-    return ClockSettings(**check_table(table, FIELDS, diags, prefix))  # type: ignore[arg-type]
+    return ClockSettings(**check_table(table, FIELDS, diags, prefix))

@@ -119,7 +119,7 @@ _BOX_KEYS = tuple(_BOX_FIELDS)
 def parse_box(table: object, diags: Diagnostics, prefix: str = "box") -> BoxSettings:
     if not is_table(table, diags, prefix):
         return BoxSettings()
-    return BoxSettings(**check_table(table, _BOX_FIELDS, diags, prefix))  # type: ignore[arg-type]
+    return BoxSettings(**check_table(table, _BOX_FIELDS, diags, prefix))
 
 
 def parse_models(table: object, diags: Diagnostics, base: Path, prefix: str = "models") -> dict[str, ModelSpec]:
@@ -244,7 +244,7 @@ def parse_output(table: object, diags: Diagnostics, prefix: str = "output") -> O
     """``[output]`` -> settings, each value type- and range-checked."""
     if not is_table(table, diags, prefix):
         return OutputSettings()
-    return OutputSettings(**check_table(table, _OUTPUT_FIELDS, diags, prefix))  # type: ignore[arg-type]
+    return OutputSettings(**check_table(table, _OUTPUT_FIELDS, diags, prefix))
 
 
 def freeze(mapping: Mapping) -> Mapping:

@@ -205,7 +205,7 @@ def parse(table: dict, diags: Diagnostics, prefix: str = "jack") -> JackSettings
                             f"{prefix}.clock_from")
         if clock is not None:
             values["clock_from"] = clock
-    return JackSettings(**values)  # type: ignore[arg-type]
+    return JackSettings(**values)
 
 
 def _midi_inputs(value: object, diags: Diagnostics, path: str) -> tuple[str, ...] | None:

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ravebox.config.diagnostics import Diagnostics, did_you_mean
-from ravebox.config.schema import is_table, unknown_keys
+from ravebox.config.schema import Field, Flag, Text, check_table, is_table
 from ravebox.errors import ConfigError
 from ravebox.mapping import Mapping, PresetBank, bundled_path, load_mapping, load_presets
 from ravebox.mapping.bundled import bundled_names
 
-KEYS = ("file", "presets", "watch")
+FIELDS: dict[str, Field] = {"file": Text(what="mapping file name"), "presets": Text(what="file or folder name"),
+                            "watch": Flag()}
 
 
 @dataclass(frozen=True)
@@ -38,18 +39,13 @@ def parse(table: dict, diags: Diagnostics, prefix: str = "mapping") -> MappingSe
     """Validate ``table``; problems (including the mapping file's own) go to ``diags``."""
     if not is_table(table, diags, prefix):
         return None
-    unknown_keys(table, KEYS, diags, prefix)
+    values = check_table(table, FIELDS, diags, prefix)
+    if "file" in table and "file" not in values:
+        return None
     base = Path(diags.file).parent
-    path = _mapping_path(table.get("file", "default"), base, diags, prefix)
-    watch = table.get("watch", True)
-    if not isinstance(watch, bool):
-        diags.error(f"{prefix}.watch", f"expected true or false, got {watch!r}")
-    presets_path = None
-    if "presets" in table:
-        if isinstance(table["presets"], str):
-            presets_path = base / table["presets"]
-        else:
-            diags.error(f"{prefix}.presets", f"expected a file or folder name, got {table['presets']!r}")
+    path = _mapping_path(str(values.get("file", "default")), base, diags, prefix)
+    watch = values.get("watch", True)
+    presets_path = base / str(values["presets"]) if "presets" in values else None
     if path is None:
         return None
     try:
@@ -61,10 +57,7 @@ def parse(table: dict, diags: Diagnostics, prefix: str = "mapping") -> MappingSe
     return MappingSettings(path, bool(watch), mapping, presets, presets_path)
 
 
-def _mapping_path(name: object, base: Path, diags: Diagnostics, prefix: str) -> Path | None:
-    if not isinstance(name, str) or not name:
-        diags.error(f"{prefix}.file", f"expected a mapping file name, got {name!r}")
-        return None
+def _mapping_path(name: str, base: Path, diags: Diagnostics, prefix: str) -> Path | None:
     if "/" not in name and not name.endswith(".toml"):
         try:
             return bundled_path(name)

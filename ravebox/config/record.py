@@ -50,4 +50,4 @@ def parse(table: object, diags: Diagnostics, prefix: str = "record") -> RecordSe
     values = check_table(table, FIELDS, diags, prefix)
     if "folder" in values:
         values["folder"] = (Path(diags.file).parent / str(values["folder"])).resolve()
-    return RecordSettings(**values)  # type: ignore[arg-type]
+    return RecordSettings(**values)

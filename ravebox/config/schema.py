@@ -14,7 +14,7 @@ The wordings (the same for every table):
   a value of the wrong type: ``..., got 'fast'``);
 - a choice: ``must be one of freeze, off, default (did you mean 'off'?)``;
 - true/false: ``must be true or false, not 'yes'``;
-- an unknown key: ``unknown key (did you mean 'dropout_ms'?)``.
+- an unknown key: ``unknown key (did you mean 'dropout_ms'?)`` (at a file's top: ``unknown table ...``).
 
 A leaf above ``diagnostics``: stdlib only, any layer may use it.
 Runs on whichever thread loads a file (main thread, or the CLI).
@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol, TypeGuard
+from typing import Any, Protocol, TypeGuard
 
 from ravebox.config.diagnostics import Diagnostics, did_you_mean
 
@@ -57,16 +57,18 @@ def _is_number(value: object) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Number:
-    """A float in ``lo..hi`` (inclusive); ``above`` makes ``lo`` exclusive (``> 0``)."""
+    """A float in ``lo..hi`` (inclusive); ``above`` makes ``lo`` exclusive (``> 0``); ``unit`` ends the range."""
 
     lo: float
     hi: float = float("inf")
     above: bool = False
+    unit: str = ""
 
     def describe(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
         if self.hi == float("inf"):
-            return f"a number {'>' if self.above else '>='} {_num(self.lo)}"
-        return f"a number in range {_num(self.lo)}..{_num(self.hi)}"
+            return f"a number {'>' if self.above else '>='} {_num(self.lo)}{unit}"
+        return f"a number in range {_num(self.lo)}..{_num(self.hi)}{unit}"
 
     def check(self, value: object, diags: Diagnostics, path: str) -> object:
         if _is_number(value):
@@ -198,12 +200,13 @@ class Pair:
         return (a, b)
 
 
-def unknown_keys(table: Mapping[str, object], known: Iterable[str], diags: Diagnostics, prefix: str) -> None:
-    """Report every key of ``table`` not in ``known``, with a did-you-mean."""
+def unknown_keys(table: Mapping[str, object], known: Iterable[str], diags: Diagnostics, prefix: str,
+                 *, what: str = "key") -> None:
+    """Report every key of ``table`` not in ``known``, with a did-you-mean (``what="table"`` at a file's top)."""
     names = tuple(known)
     for key in table:
         if key not in names:
-            diags.error(f"{prefix}.{key}" if prefix else key, "unknown key" + did_you_mean(key, names))
+            diags.error(f"{prefix}.{key}" if prefix else key, f"unknown {what}" + did_you_mean(key, names))
 
 
 def is_table(value: object, diags: Diagnostics, path: str) -> TypeGuard[dict[str, object]]:
@@ -215,14 +218,15 @@ def is_table(value: object, diags: Diagnostics, path: str) -> TypeGuard[dict[str
 
 
 def check_table(table: Mapping[str, object], fields: Mapping[str, Field], diags: Diagnostics, prefix: str,
-                *, known: Iterable[str] = ()) -> dict[str, object]:
-    """Check every key of ``table`` against ``fields``, in the file's order; the valid values by key.
+                *, known: Iterable[str] = ()) -> dict[str, Any]:
+    """Check every key of ``table`` against ``fields``, in the file's order; the valid values by key
+    (each as its field made it, so typed ``Any``: a settings type's constructor or a caller names the type).
 
     Keys in ``known`` but not in ``fields`` are accepted and left to the caller
     (a value that depends on another, such as ``[jack] clock_from``).
     """
     others = tuple(known)
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}
     for key, raw in table.items():
         path = f"{prefix}.{key}" if prefix else key
         field = fields.get(key)

@@ -27,10 +27,11 @@ from pathlib import Path
 
 import tomlkit
 
-from ravebox.config.diagnostics import Diagnostics, did_you_mean
+from ravebox.config.diagnostics import Diagnostic, Diagnostics, did_you_mean
 from ravebox.errors import ConfigError
+from ravebox.mapping.duplicates import rules_reading
 from ravebox.mapping.learn import LearnedSource
-from ravebox.mapping.loader import load_mapping, parse_mapping, rules_reading
+from ravebox.mapping.loader import load_mapping, parse_mapping
 from ravebox.mapping.model import Mapping, Rule
 from ravebox.params.table import PARAMS, ParamKind
 from ravebox.tomlwrite import atomic_write_text, read_document
@@ -50,7 +51,7 @@ class LearnTarget:
     def check(self) -> None:
         """ConfigError (with did-you-mean) for an unknown parameter."""
         if self.name not in PARAMS:
-            raise ConfigError([f"learn: unknown parameter '{self.name}'{did_you_mean(self.name, PARAMS)}"])
+            raise ConfigError([_problem(f"unknown parameter '{self.name}'{did_you_mean(self.name, PARAMS)}")])
 
     def describe(self) -> str:
         where = "".join(f"[{x}]" for x in (self.dim,) if x is not None)
@@ -87,7 +88,7 @@ def learn_into(path: str | Path, source: LearnedSource, target: LearnTarget, mod
     path = Path(path)
     target.check()
     if mode not in MODES:
-        raise ConfigError([f"learn: mode must be one of {', '.join(MODES)}, not {mode!r}"])
+        raise ConfigError([_problem(f"mode must be one of {', '.join(MODES)}, not {mode!r}")])
     if current is None:
         current = load_mapping(path)   # a file the daemon would refuse is not edited
     taken = rules_reading(current, source.kind, source.number, source.channel, source.port)
@@ -100,6 +101,7 @@ def learn_into(path: str | Path, source: LearnedSource, target: LearnTarget, mod
     if learned is None:                # an entry to edit, or a file the plain append does not fit (map = [...])
         edited = _edited(path, taken, mode, entry)
         learned = _validate(edited, path)
+    assert edited is not None   # learned is only set from an edited text
     atomic_write_text(path, edited)
     index = max(rule.index for rule in learned.rules)
     done = {"replace": f", replacing {_list(taken)}", "add": ", layered with " + _list(taken)}.get(mode, "")
@@ -193,7 +195,7 @@ def _validate(text: str, path: Path) -> Mapping:
         diags.error("", f"TOML syntax error: {exc}")
         mapping = None
     if diags or mapping is None:
-        raise ConfigError(["learn: the edited mapping would be invalid, file left as it was:", *diags.items])
+        raise ConfigError([_problem("the edited mapping would be invalid, file left as it was:"), *diags.items])
     return mapping
 
 
@@ -216,3 +218,8 @@ def _target(rule: Rule) -> str:
     if rule.target is None:
         return f"preset '{rule.preset}'"
     return str(rule.target)
+
+
+def _problem(message: str) -> Diagnostic:
+    """A learn problem not tied to a line of a file; prints as ``learn: <message>``."""
+    return Diagnostic("learn", None, "", message)

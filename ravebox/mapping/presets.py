@@ -26,12 +26,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ravebox.config.diagnostics import Diagnostic, Diagnostics, did_you_mean, key_path, read_toml
+from ravebox.config.schema import INVALID, Field, Flag, Integer, Text, check_table, is_table
 from ravebox.errors import ConfigError
+from ravebox.mapping.fields import param_value
 from ravebox.mapping.model import Preset, PresetBank
 from ravebox.params.table import PARAMS, ParamKey, ParamKind, ParamScope
 
 KEY = re.compile(r"^(?:(?P<graph>[^/\[\]]+)/)?(?P<name>[A-Za-z0-9_.]+)(?:\[(?P<dim>\d+)\])?$")
-PRESET_KEYS = ("name", "program", "reset_unlisted", "values")
+PRESET_FIELDS: dict[str, Field] = {"name": Text(), "program": Integer(0, 127), "reset_unlisted": Flag()}
 
 
 def is_sound_parameter(name: str) -> bool:
@@ -51,8 +53,8 @@ def is_preset_table(data: dict) -> bool:
 
 def load_presets(paths: Iterable[str | Path]) -> PresetBank:
     """Load preset files (a directory means its ``*.toml``); raises ConfigError with every problem."""
-    paths = [Path(p) for p in paths]
-    files = _expand(paths)
+    asked = [Path(p) for p in paths]
+    files = _expand(asked)
     problems: list[Diagnostic] = []
     all_diags: list[Diagnostics] = []
     presets: list[Preset] = []
@@ -76,7 +78,7 @@ def load_presets(paths: Iterable[str | Path]) -> PresetBank:
     problems = [item for d in all_diags for item in d.items] + problems
     if problems:
         raise ConfigError(problems)
-    return PresetBank(tuple(numbered), tuple(files), tuple(paths))
+    return PresetBank(tuple(numbered), tuple(files), tuple(asked))
 
 
 def parse_setting(key: str, value: object) -> list[tuple[ParamKey, float]]:
@@ -100,24 +102,14 @@ def _preset(table: dict, diags: Diagnostics, prefix: str) -> Preset | None:
         return f"{prefix}.{key_path(*parts)}" if prefix else key_path(*parts)
 
     before = len(diags.items)
-    if not isinstance(table, dict):
-        diags.error(prefix, "expected a table")
+    if not is_table(table, diags, prefix):
         return None
-    for key in table:
-        if key not in PRESET_KEYS:
-            diags.error(at(key), f"unknown key{did_you_mean(key, PRESET_KEYS)}; expected one of {', '.join(PRESET_KEYS)}")
-    name = table.get("name", Path(diags.file).stem)
-    if not isinstance(name, str) or not name:
-        diags.error(at("name"), f"expected a non-empty string, got {name!r}")
-    program = table.get("program", -1)
-    if program != -1 and (isinstance(program, bool) or not isinstance(program, int) or not 0 <= program <= 127):
-        diags.error(at("program"), f"expected an integer 0..127, got {program!r}")
-    reset = table.get("reset_unlisted", False)
-    if not isinstance(reset, bool):
-        diags.error(at("reset_unlisted"), f"expected true or false, got {reset!r}")
+    checked = check_table(table, PRESET_FIELDS, diags, prefix, known=("values",))
+    name, program = checked.get("name", Path(diags.file).stem), checked.get("program", -1)
+    reset = checked.get("reset_unlisted", False)
     values = table.get("values", {})
     if not isinstance(values, dict):
-        diags.error(at("values"), "expected a table of parameter = value")
+        diags.error(at("values"), "must be a table of parameter = value")
         values = {}
     pairs = [pair for key, value in values.items() for pair in _value(key, value, diags, at("values", key))]
     if len(diags.items) > before:
@@ -154,15 +146,13 @@ def _value(key: str, value: object, diags: Diagnostics, path: str) -> list[tuple
         pairs = [(ParamKey(name, graph, None if dim is None else int(dim)), value)]
         paths = [path]
     good = []
+    field = param_value(spec)
     for (pkey, v), p in zip(pairs, paths):
         if isinstance(v, bool) and spec.kind is ParamKind.TOGGLE:
             v = float(v)
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            diags.error(p, f"expected a number, got {type(v).__name__} {v!r}")
-        elif not spec.minimum <= v <= spec.maximum:
-            diags.error(p, f"out of range: {v} is not within {spec.minimum:g}..{spec.maximum:g} {spec.unit}".rstrip())
-        else:
-            good.append((pkey, float(v)))
+        checked = field.check(v, diags, p)
+        if checked is not INVALID:
+            good.append((pkey, float(checked)))  # type: ignore[arg-type]
     return good
 
 

@@ -51,7 +51,7 @@ ACCEPTED: dict[str, dict[str, tuple[str, ...]]] = {
         "[jack]": tuple(f.name for f in dataclasses.fields(jack_config.JackSettings)),
         "[[jack.connect]]": jack_config._RULE_KEYS,
     },
-    "mapping": {"[mapping]": mapping_config.KEYS},
+    "mapping": {"[mapping]": tuple(mapping_config.FIELDS)},
     "record": {"[record]": record_config.KEYS},
     "osc": {"[osc]": osc_config.KEYS},
 }

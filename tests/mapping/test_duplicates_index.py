@@ -9,7 +9,9 @@ from __future__ import annotations
 import random
 
 from ravebox.config.diagnostics import Diagnostics
-from ravebox.mapping.loader import _Defaults, _duplicates, _overlap, _rules, parse_mapping
+from ravebox.mapping.duplicates import overlap, report_duplicates
+from ravebox.mapping.loader import parse_mapping
+from ravebox.mapping.rules import Defaults, parse_rules
 
 KINDS = ("cc", "cc14", "note", "program", "nrpn")
 
@@ -19,7 +21,7 @@ def pairwise(rules) -> list[tuple[int, int]]:
     out = []
     for j, rule in enumerate(rules):
         for other in rules[:j]:
-            if other.index == rule.index or (rule.layer and other.layer) or not _overlap(rule.source, other.source):
+            if other.index == rule.index or (rule.layer and other.layer) or not overlap(rule.source, other.source):
                 continue
             out.append((rule.index, other.index))
             break
@@ -58,9 +60,9 @@ def test_the_index_reports_what_every_pair_reports_over_many_seeds(tmp_path):
     compared = 0
     for seed in range(300):
         entries = random_entries(random.Random(seed), 12)
-        rules = _rules(entries, _Defaults(), None, Diagnostics("m.toml"))   # the rules, before any duplicate check
+        rules = parse_rules(entries, Defaults(), None, Diagnostics("m.toml"))   # the rules, before any duplicate check
         diags = Diagnostics("m.toml")
-        _duplicates(list(rules), diags)
+        report_duplicates(list(rules), diags)
         found = [(int(d.key.split("[")[1].split("]")[0]), int(d.message.split("map[")[1].split("]")[0]))
                  for d in diags.items]
         assert found == pairwise(list(rules)), f"seed {seed}: {entries}"

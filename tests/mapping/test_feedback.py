@@ -168,7 +168,7 @@ def test_feedback_on_a_program_change_is_refused(tmp_path):
         load_mapping(path)
     diags = Diagnostics("x.toml")
     parse_mapping({"defaults": {"feedback": "yes"}}, diags, path)
-    assert "defaults.feedback: expected true or false" in str(diags.items[0])
+    assert "defaults.feedback: must be true or false" in str(diags.items[0])
 
 
 def test_a_message_bytes_parse_back_with_mido():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ravebox.mapping import loader, model, shaping
+from ravebox.mapping import loader, model, rules, shaping
 from ravebox.mapping.reference import DOC, render
 from ravebox.params.table import PARAMS, reference_markdown
 
@@ -19,7 +19,7 @@ def test_every_parameter_is_listed():
 
 
 def test_every_key_and_choice_is_documented():
-    words = (loader.RULE_KEYS + loader.DEFAULT_KEYS + loader.PRESET_TABLE_KEYS + loader.MAPPING_KEYS
+    words = (rules.RULE_KEYS + loader.DEFAULT_KEYS + loader.PRESET_TABLE_KEYS + loader.MAPPING_KEYS
              + shaping.CURVES + model.TAKEOVERS + model.BUTTONS + tuple(shaping.ENCODERS.values()))
     assert [w for w in words if f"`{w}`" not in TEXT] == []
     assert [t for t in loader.TOP_KEYS if f"`[{t}]`" not in TEXT and f"`[[{t}]]`" not in TEXT] == []

@@ -42,7 +42,7 @@ def test_set_refuses_what_a_preset_would_refuse(parts):
     store, _, _ = parts
     with pytest.raises(ConfigError, match="unknown parameter 'mix.wte' \\(did you mean 'mix.wet'\\?\\)"):
         set_value(store, run_now, lambda: 0, "mix.wte", 0.5)
-    with pytest.raises(ConfigError, match="out of range"):
+    with pytest.raises(ConfigError, match="must be a number in range 0..1, got 2"):
         set_value(store, run_now, lambda: 0, "mix.wet", 2)
     assert set_value(store, run_now, lambda: 0, "drums/mix.wet", 0.5)["ok"] is False
     assert store.snapshot() == {}
