@@ -271,50 +271,30 @@ def make_synthetic(out: Path) -> list[Path]:
     return made
 
 
+def _nn_tilde_codec() -> type:
+    """The nn~ 1.6 interface every synthetic model here builds on: ``tests/models/nntilde.py``, the one
+    definition (the tests' misbehaving models use it too), imported from the source tree on the host stage."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from tests.models.nntilde import NnTildeCodec
+
+    return NnTildeCodec
+
+
 def _synthetic_classes() -> dict:
     """Defined in a function so the venv stage never scripts them; every constant
     is a module attribute because TorchScript cannot close over Python ints."""
     import torch
     from typing import List
 
-    class NanModel(torch.nn.Module):
+    NnTildeCodec = _nn_tilde_codec()
+
+    class NanModel(NnTildeCodec):
         """nn~ 1.6-style interface whose decode yields NaN, +inf, -inf and 1e6 spikes.
 
         Why: the engine's safety stage must scrub exactly these; a real model
         only produces them by accident.
         """
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.sr = SAMPLE_RATE
-            self.ratio = 2048
-            self.latent_size = 8
-            self.full_latent_size = 8
-            for method, params in (
-                ("encode", [1, 1, 8, 2048]),
-                ("decode", [8, 2048, 1, 1]),
-                ("forward", [1, 1, 1, 1]),
-            ):
-                self.register_buffer(f"{method}_params", torch.tensor(params))
-            self.register_buffer("_cache_step", torch.zeros(1))  # a cache buffer: "streaming"
-
-        @torch.jit.export
-        def get_methods(self) -> List[str]:
-            return ["encode", "decode", "forward"]
-
-        @torch.jit.export
-        def get_attributes(self) -> List[str]:
-            return []
-
-        @torch.jit.export
-        def get_sample_rate(self) -> int:
-            return self.sr
-
-        @torch.jit.export
-        def encode(self, x: torch.Tensor) -> torch.Tensor:
-            n = x.shape[-1] // self.ratio
-            frames = x[..., : n * self.ratio].reshape(x.shape[0], 1, n, self.ratio)
-            return frames.mean(-1).repeat(1, self.latent_size, 1)
 
         @torch.jit.export
         def decode(self, z: torch.Tensor) -> torch.Tensor:
@@ -322,11 +302,8 @@ def _synthetic_classes() -> dict:
             y[..., 0::4] = float("nan")
             y[..., 1::4] = float("inf")
             y[..., 2::4] = -float("inf")
-            self._cache_step += 1
+            self._cache_calls += 1
             return y
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.decode(self.encode(x))
 
     class V1Like(torch.nn.Module):
         """RAVE v1 ``export_rave.py`` quirks: ``sampling_rate`` buffer, no ``get_methods``/
@@ -434,7 +411,8 @@ def _rate_classes() -> dict:
     Clocks are integer sample counters modulo the rate (exact phase forever).
     """
     import torch
-    from typing import List
+
+    NnTildeCodec = _nn_tilde_codec()
 
     class Quantizer(torch.nn.Module):
         def __init__(self, n_codes: int) -> None:
@@ -444,34 +422,15 @@ def _rate_classes() -> dict:
         def forward(self, z: torch.Tensor) -> torch.Tensor:
             return z
 
-    class ToneProbe(torch.nn.Module):
+    class ToneProbe(NnTildeCodec):
         def __init__(self, sr: int, ratio: int, n_codes: int = 0) -> None:
-            super().__init__()
-            self.sr = sr
-            self.ratio = ratio
+            super().__init__(sr, ratio, latent_size=2)
             self.freq = 1000
-            self.latent_size = 2
-            self.full_latent_size = 2
             self.n_codes = n_codes
             if n_codes:
                 self.quantizer = Quantizer(n_codes)
-            for method, params in (("encode", [1, 1, 2, ratio]), ("decode", [2, ratio, 1, 1]),
-                                   ("forward", [1, 1, 1, 1])):
-                self.register_buffer(f"{method}_params", torch.tensor(params))
             self.register_buffer("_cache_in_clock", torch.zeros(1, dtype=torch.long))
             self.register_buffer("_cache_out_clock", torch.zeros(1, dtype=torch.long))
-
-        @torch.jit.export
-        def get_methods(self) -> List[str]:
-            return ["encode", "decode", "forward"]
-
-        @torch.jit.export
-        def get_attributes(self) -> List[str]:
-            return []
-
-        @torch.jit.export
-        def get_sample_rate(self) -> int:
-            return self.sr
 
         def _carrier(self, clock: torch.Tensor, n: int) -> torch.Tensor:
             t = (clock + torch.arange(n)) * self.freq % self.sr
@@ -500,9 +459,6 @@ def _rate_classes() -> dict:
             zz = torch.repeat_interleave(z.double(), self.ratio, dim=-1)
             y = zz[:, 0] * torch.sin(theta) + zz[:, 1] * torch.cos(theta) + 0.25 * torch.sin(theta)
             return y.unsqueeze(1).float()
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.decode(self.encode(x))
 
     made = {}
     for sr in (44100, 48000):
