@@ -17,29 +17,35 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ravebox.models.timing import ZERO, CallTiming, time_calls
+from ravebox.models.timing import ZERO, CallTiming, evict_caches, time_calls
 
 ROLES = ("encoder", "prior", "decoder")
 
 
-def measure_role(model, role: str, block: int, calls: int = 30, budget_s: float = 2.0) -> CallTiming:
-    """Seconds per engine block of ``model`` in ``role`` (``"decoder"`` or ``"decoder:N"``), reset afterwards."""
+def measure_role(model, role: str, block: int, calls: int = 30, budget_s: float = 2.0,
+                 cold: bool = False) -> CallTiming:
+    """Seconds per engine block of ``model`` in ``role`` (``"decoder"`` or ``"decoder:N"``), reset afterwards.
+
+    Inputs are seeded noise, not zeros (audio and latents as played, never denormal-free by
+    luck); ``cold``: caches are flushed before each timed call (:func:`evict_caches`), as the
+    rest of the box does between two blocks."""
     ratio = int(model.ratio)
     k = max(1, -(-block // ratio))  # a model at another rate runs about this many frames a block
     kind = role.split(":")[0]
+    noise = torch.Generator().manual_seed(block)
     if kind == "encoder":
-        x = torch.zeros(1, int(model.in_channels), k * ratio)
+        x = 0.1 * torch.randn(1, int(model.in_channels), k * ratio, generator=noise)
 
         def call() -> object:
             return model.encode(x)
     elif kind == "decoder":
-        z = torch.zeros(1, int(model.latent_size), k)
+        z = torch.randn(1, int(model.latent_size), k, generator=noise)
 
         def call() -> object:
             return model.decode(z)
     elif kind == "prior":
         step = min(k, int(model.max_steps or k))
-        z = torch.zeros(1, int(model.in_latents), step)
+        z = torch.randn(1, int(model.in_latents), step, generator=noise)
         chunks = -(-k // step)
 
         def call() -> object:
@@ -49,7 +55,7 @@ def measure_role(model, role: str, block: int, calls: int = 30, budget_s: float 
     else:
         raise ValueError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
     try:
-        return time_calls(call, calls=calls, budget_s=budget_s)
+        return time_calls(call, calls=calls, budget_s=budget_s, between=evict_caches if cold else None)
     finally:
         model.reset()
 
@@ -89,7 +95,7 @@ class GraphCost:
 
 
 def measure_graph(name: str, roles: dict[str, object], block: int, sample_rate: int, calls: int = 30,
-                  budget_s: float = 2.0) -> GraphCost:
+                  budget_s: float = 2.0, cold: bool = False) -> GraphCost:
     """``roles`` maps ``"encoder"``/``"prior"``/``"decoder:N"`` to the model playing it."""
-    parts = {role: measure_role(model, role, block, calls, budget_s) for role, model in roles.items()}
+    parts = {role: measure_role(model, role, block, calls, budget_s, cold) for role, model in roles.items()}
     return GraphCost(name, block / float(sample_rate), parts)

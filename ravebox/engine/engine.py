@@ -179,12 +179,14 @@ class Engine:
             self.events.append(f"{model.path.name}: {report.summary()}")
 
     # -- measuring (loading thread, before the worker runs) -----------------------------
-    def measure(self, calls: int = 30, budget_s: float = 2.0) -> dict[str, GraphCost]:
-        """Time every graph's models at the engine block (each model reset afterwards).
+    def measure(self, calls: int = 60, budget_s: float = 4.0) -> dict[str, GraphCost]:
+        """Time every graph's models at the engine block (each model reset afterwards), with caches
+        flushed before each call as the rest of the box flushes them between blocks.
 
         Call before the worker starts: a model cannot be timed while it plays.
         """
-        self.costs = {name: measure_graph(name, graph_roles(runner), self.block_size, self.sample_rate, calls, budget_s)
+        self.costs = {name: measure_graph(name, graph_roles(runner), self.block_size, self.sample_rate, calls,
+                                          budget_s, cold=True)
                       for name, runner in self.graphs.items()}
         return self.costs
 

@@ -10,16 +10,33 @@ periods to cover the measured p99 plus ``MARGIN``; a box that sets
 ``[jack] headroom_periods`` keeps its own value (and gets a warning if the
 measurement says it is too small).
 
-Pure functions; called on the main thread at start-up.
+Why follow while playing: a start-up timing, however careful, is not the
+stage. On this VM a quiet start-up measured p99 23.8 ms per full-size block and
+the playing worker then showed p99 39.5 ms (JACK's threads, the callback and
+everything else sharing its core), so 7 periods (37.3 ms) left 33 blocks late in
+5 minutes. :func:`follow` watches the worker's own block times: it grows the
+headroom at once when their tail comes near the budget (``GROW_AT``), before
+blocks go late, and shrinks it only after a long calm stretch and by a quarter
+at most. A player hears a late block (the dry fallback) as a dropout; 10 ms
+more latency is the smaller harm.
+
+Pure functions; called on the main thread (start-up, and the main loop's poll).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 MARGIN = 0.5      # cover p99 * (1 + MARGIN): a loaded box is slower than at start-up
 MAX_PERIODS = 64  # the config's upper bound for headroom_periods
+GROW_AT = 0.8     # the worker's running tail above this fraction of the budget: grow now
+SETTLE_BLOCKS = 8  # a new worker's first blocks (cold caches, threads starting) are not followed
+RUN_WINDOW = 256  # the latest blocks the running tail is taken over (about 11 s at 2048 frames, 48 kHz)
+SHRINK_AFTER = 1500  # blocks (about a minute at 2048 frames, 48 kHz) without a change before a cut
+SHRINK_BY = 0.25  # at most this fraction of the periods per cut
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,10 +44,12 @@ class Headroom:
     """The worker's headroom, where it came from, and what the measurement said."""
 
     periods: int
-    source: str                 # "measured", "box" (pinned in the config) or "default" (nothing measured)
+    source: str                 # "measured" (start-up or a swap), "running" (the playing worker's times),
+                                # "box" (pinned in the config) or "default" (nothing measured)
     p99_s: float | None = None  # measured seconds per engine block (all graphs on one worker)
     period_s: float = 0.0
     block_s: float = 0.0
+    running_s: float | None = None  # the playing worker's tail (p99 of its block times since the last change)
 
     @property
     def budget_s(self) -> float:
@@ -38,22 +57,30 @@ class Headroom:
         return self.periods * self.period_s
 
     @property
+    def tail_s(self) -> float | None:
+        """What the worker needs per block: the playing worker's tail once known, else the measurement."""
+        return self.running_s if self.running_s is not None else self.p99_s
+
+    @property
     def margin(self) -> float | None:
-        """Spare fraction of the budget at the measured p99 (negative: blocks will be late)."""
-        if self.p99_s is None or self.budget_s <= 0:
+        """Spare fraction of the budget at the worker's tail (negative: blocks are late)."""
+        tail = self.tail_s
+        if tail is None or self.budget_s <= 0:
             return None
-        return 1.0 - self.p99_s / self.budget_s
+        return 1.0 - tail / self.budget_s
 
     def warnings(self) -> list[str]:
-        if self.p99_s is None:
+        tail = self.tail_s
+        if tail is None:
             return []
-        ms = 1e3 * self.p99_s
+        ms = 1e3 * tail
+        what = "running inference p99" if self.running_s is not None else "measured inference p99"
         found = []
-        if self.block_s and self.p99_s > self.block_s:
-            found.append(f"measured inference p99 {ms:.1f} ms exceeds the engine block ({1e3 * self.block_s:.1f} ms): "
+        if self.block_s and tail > self.block_s:
+            found.append(f"{what} {ms:.1f} ms exceeds the engine block ({1e3 * self.block_s:.1f} ms): "
                          "the CPU cannot keep up; raise [output] block_multiple (see 'ravebox fit')")
-        if self.p99_s > self.budget_s:
-            found.append(f"measured inference p99 {ms:.1f} ms exceeds the headroom budget "
+        if tail > self.budget_s:
+            found.append(f"{what} {ms:.1f} ms exceeds the headroom budget "
                          f"({self.periods} periods = {1e3 * self.budget_s:.1f} ms): blocks will be late; "
                          "raise or remove [jack] headroom_periods")
         return found
@@ -63,13 +90,13 @@ class Headroom:
         return {"periods": self.periods, "source": self.source,
                 "budget_ms": round(1e3 * self.budget_s, 3),
                 "measured_p99_ms": None if self.p99_s is None else round(1e3 * self.p99_s, 3),
+                "running_p99_ms": None if self.running_s is None else round(1e3 * self.running_s, 3),
                 "margin": None if margin is None else round(margin, 3)}
 
 
 def periods_for(p99_s: float, period: int, sample_rate: int, margin: float = MARGIN) -> int:
     """The fewest periods (at least 1, at most MAX_PERIODS) covering ``p99_s * (1 + margin)``."""
-    period_s = period / float(sample_rate)
-    return max(1, min(MAX_PERIODS, math.ceil(p99_s * (1.0 + margin) / period_s - 1e-9)))
+    return _periods(p99_s, period / float(sample_rate), margin)
 
 
 def choose(pinned: int | None, p99_s: float | None, period: int, sample_rate: int, block: int) -> Headroom:
@@ -80,3 +107,41 @@ def choose(pinned: int | None, p99_s: float | None, period: int, sample_rate: in
     if p99_s is None:
         return Headroom(1, "default", None, period_s, block_s)
     return Headroom(periods_for(p99_s, period, sample_rate), "measured", p99_s, period_s, block_s)
+
+
+def follow(headroom: Headroom, times: np.ndarray, late: bool) -> Headroom:
+    """The headroom the playing worker needs, from its block times since the last change (seconds,
+    oldest first) and whether a block played late since the last look.
+
+    Grows at once when the tail of the latest ``RUN_WINDOW`` blocks (p99; their worst after a
+    late block, at most twofold for one slow block) passes ``GROW_AT`` of the budget, to cover
+    it plus ``MARGIN`` like the start-up measurement. A late block with no slow block behind it
+    (an xrun, a stalled machine) grows nothing: more headroom would not have saved it. Shrinks
+    only after ``SHRINK_AFTER`` blocks without a change, when the p99 of all of them needs
+    fewer periods, by at most ``SHRINK_BY``. A pinned headroom (``box``) and one nothing
+    measured (``default``) never change; the running tail is noted on every one.
+    """
+    if len(times) == 0:
+        return headroom
+    recent = times[-RUN_WINDOW:]
+    tail = float(np.quantile(recent, 0.99))
+    seen = replace(headroom, running_s=tail)
+    if headroom.source not in ("measured", "running") or headroom.period_s <= 0:
+        return seen
+    grow_at = GROW_AT * headroom.budget_s
+    if headroom.periods < MAX_PERIODS and tail > grow_at:
+        return replace(seen, periods=max(_periods(tail, headroom.period_s), headroom.periods + 1), source="running")
+    worst = float(np.max(recent))
+    if headroom.periods < MAX_PERIODS and late and worst > grow_at:  # one slow block made it late: at most double
+        periods = min(_periods(worst, headroom.period_s), 2 * headroom.periods)
+        return replace(seen, periods=max(periods, headroom.periods + 1), source="running", running_s=worst)
+    if len(times) >= SHRINK_AFTER:
+        wanted = _periods(float(np.quantile(times, 0.99)), headroom.period_s)
+        floor = headroom.periods - max(1, int(SHRINK_BY * headroom.periods))
+        if wanted <= floor:
+            return replace(seen, periods=max(wanted, floor), source="running")
+    return seen
+
+
+def _periods(seconds: float, period_s: float, margin: float = MARGIN) -> int:
+    return max(1, min(MAX_PERIODS, math.ceil(seconds * (1.0 + margin) / period_s - 1e-9)))

@@ -50,7 +50,8 @@ from ravebox.host.alsa_inputs import AlsaInputs, FrameStamp
 from ravebox.host.audiopath import AudioPath
 from ravebox.host.autoconnect import AutoConnector, source_labels
 from ravebox.host.control import ControlLoop
-from ravebox.host.headroom import Headroom, choose
+from ravebox.host.startup_timing import measure_as_worker
+from ravebox.host.headroom import SETTLE_BLOCKS, Headroom, choose, follow
 from ravebox.host.hosted import HostedBox, HostedEngine, ParserFactory, StagesFactory
 from ravebox.host.rings import ByteRing, MidiRing
 from ravebox.host.session import Session, open_client
@@ -81,8 +82,11 @@ class Host:
         self.control: ControlLoop | None = None
         self.connector = AutoConnector(settings.connect)
         self.headroom: Headroom | None = None
-        self.headroom_resizes = 0         # times a swapped-in model's timing re-sized the headroom
+        self.headroom_resizes = 0         # times the headroom was re-sized while playing (a swap, the worker's times)
         self._p99_seen: float | None = None
+        self.follow_worker = True         # a measured headroom follows the playing worker's block times
+        self._follow_from = SETTLE_BLOCKS  # worker progress at the last headroom change (its times count from there)
+        self._late_seen = 0
         self._retired: list[AudioPath] = []   # paths replaced while running (closed with the host)
         self.parallel_graphs = True   # two or more graphs: one worker thread per graph (per core)
         self.reconnects = 0
@@ -161,7 +165,7 @@ class Host:
         lanes = self._lanes(engine)
         p99 = engine.block_p99(lanes)
         if p99 is None:  # the daemon times the models before it opens its client; otherwise now
-            engine.measure()
+            measure_as_worker(engine, self.settings.worker_rt_priority)
             p99 = engine.block_p99(lanes)
         headroom = choose(self.settings.headroom_periods, p99, session.period, session.sample_rate,
                           engine.block_size)
@@ -380,12 +384,27 @@ class Host:
         self.path.master.set_target(1.0)
         self.control.feedback = self._feedback_sender(old.store, rate)
         self.worker = self._new_worker()
+        self._follow_from = SETTLE_BLOCKS
         self.worker.start()
         log.info("rebuilt for %d Hz: engine block %d, latency %d frames (%.1f ms)", rate, self.path.block,
                  self.path.latency, 1000.0 * self.path.latency / rate)
 
-    # -- headroom after a model swap (main thread) ---------------------------------------------
+    # -- headroom while playing (main thread) -------------------------------------------------
     def _follow_costs(self, session: Session) -> None:
+        """Re-size a measured headroom to what the playing worker needs (``headroom.follow``), or
+        after a swapped-in model was timed (``Engine.prepare_swap``)."""
+        self._follow_swap(session)
+        worker, headroom = self.worker, self.headroom
+        if not self.follow_worker or worker is None or headroom is None or worker.progress <= self._follow_from:
+            return
+        late, self._late_seen = self.path.late_blocks > self._late_seen, self.path.late_blocks
+        wanted = follow(headroom, worker.times_since(self._follow_from), late)
+        if wanted.periods != headroom.periods:
+            self._resize_headroom(session, wanted, "the worker's block times")
+        else:
+            self.headroom = wanted
+
+    def _follow_swap(self, session: Session) -> None:
         """A swapped-in model was timed (``Engine.prepare_swap``): re-size a measured headroom.
 
         More periods as soon as the new p99 needs them (else every block would be late);
@@ -401,9 +420,9 @@ class Host:
         self._p99_seen = p99
         wanted = choose(None, p99, self.path.period, self.path.sample_rate, engine.block_size)
         if wanted.periods > self.headroom.periods or 2 * wanted.periods <= self.headroom.periods:
-            self._resize_headroom(session, wanted)
+            self._resize_headroom(session, wanted, "a model swap")
 
-    def _resize_headroom(self, session: Session, headroom: Headroom, fade_ms: float = 10.0) -> None:
+    def _resize_headroom(self, session: Session, headroom: Headroom, why: str, fade_ms: float = 10.0) -> None:
         """Main thread: play a new audio path with ``headroom`` (fade out, switch, fade in).
 
         Why a new path: the headroom sets where each block's wet output plays, so a change
@@ -424,10 +443,12 @@ class Host:
         self.path = new
         session.use_path(new)
         self._retired.append(old)
-        log.info("headroom re-sized after a model swap: %d -> %d period(s) (measured p99 %.1f ms); latency %d frames",
-                 self.headroom.periods, headroom.periods, 1e3 * (headroom.p99_s or 0.0), new.latency)
+        log.info("headroom re-sized after %s: %d -> %d period(s) (p99 %.1f ms per block); latency %d frames",
+                 why, self.headroom.periods, headroom.periods, 1e3 * (headroom.tail_s or 0.0), new.latency)
         self.headroom = headroom
         self.headroom_resizes += 1
+        self._follow_from = self.worker.progress if self.worker is not None else 0
+        self._late_seen = new.late_blocks
 
     def set_connect_rules(self, rules: tuple) -> bool:
         """Main thread (reload): new ``[[jack.connect]]`` rules, applied at the next poll; False if unchanged."""

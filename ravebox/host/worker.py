@@ -110,6 +110,13 @@ class InferenceWorker(LoopThread):
         n = min(self.progress, len(self.durations))
         return self.durations[:n].copy()
 
+    def times_since(self, progress: int) -> np.ndarray:
+        """Main thread: seconds per block of the blocks finished since ``progress``, oldest first
+        (at most ``history`` of them)."""
+        end = self.progress
+        k = max(0, min(end - progress, len(self.durations)))
+        return self.durations[np.arange(end - k, end) % len(self.durations)]
+
     # -- worker thread ---------------------------------------------------------------
     def run(self) -> None:
         """Worker thread: wait for complete blocks, process each, until stopped."""

@@ -44,14 +44,18 @@ class CallTiming:
 ZERO = CallTiming(0.0, 0.0, 0.0, 0)
 
 
-def time_calls(fn: Callable[[], object], calls: int = 30, budget_s: float = 2.0, warm: int = 2) -> CallTiming:
-    """Time ``fn`` ``calls`` times (fewer if ``budget_s`` runs out, at least 5) after ``warm`` untimed calls."""
+def time_calls(fn: Callable[[], object], calls: int = 30, budget_s: float = 2.0, warm: int = 2,
+               between: Callable[[], object] | None = None) -> CallTiming:
+    """Time ``fn`` ``calls`` times (fewer if ``budget_s`` runs out, at least 5) after ``warm`` untimed calls;
+    ``between`` runs untimed before each timed call (e.g. :func:`evict_caches`)."""
     for _ in range(warm):
         fn()
     times: list[float] = []
     cpu: list[float] = []
     deadline = time.perf_counter() + budget_s
     while len(times) < calls and (len(times) < 5 or time.perf_counter() < deadline):
+        if between is not None:
+            between()
         c0, t0 = time.thread_time(), time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
@@ -59,3 +63,15 @@ def time_calls(fn: Callable[[], object], calls: int = 30, budget_s: float = 2.0,
     a = np.asarray(times)
     return CallTiming(float(np.median(a)), float(np.quantile(a, 0.99)), float(a.max()), len(times),
                       float(np.median(cpu)))
+
+
+_SCRATCH = np.zeros(0, np.uint8)
+
+
+def evict_caches(nbytes: int = 16 << 20) -> None:
+    """Write ``nbytes`` of scratch memory, so the next timed call starts with caches that other work
+    filled (in the box, the process callback and everything else run between two blocks)."""
+    global _SCRATCH
+    if len(_SCRATCH) < nbytes:
+        _SCRATCH = np.zeros(nbytes, np.uint8)
+    _SCRATCH[:nbytes] += 1

@@ -47,6 +47,7 @@ from typing import Any
 from ravebox.assembly import BoxParts, assemble
 from ravebox.config.box import BoxConfig, load_box
 from ravebox.config.jack import JackSettings
+from ravebox.host.startup_timing import measure_as_worker
 from ravebox.host.audiopath import GraphIO
 from ravebox.host.host import Host
 from ravebox.host.hosted import HostedBox
@@ -158,7 +159,8 @@ class Daemon:
         self.host = host = Host(jack_settings)
         rate = server_rate(jack_settings)
         self.parts = parts = assemble(box, rate, seed=box.output.seed, engine_factory=self._engine_factory)
-        parts.engine.measure()  # time the warm models now, not while a JACK client waits for its ports
+        # time the warm models now, as the worker will run them, not while a JACK client waits for its ports
+        measure_as_worker(parts.engine, jack_settings.worker_rt_priority)
         host.open()  # the client opens only once the models are loaded, warm and timed
         hosted = HostedBox.from_parts(parts)
         # output stages from the current parts: a JACK restart at another rate replaces them (_rate_changed)

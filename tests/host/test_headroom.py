@@ -6,7 +6,10 @@ import pytest
 
 from ravebox.config.diagnostics import Diagnostics
 from ravebox.config.jack import parse
-from ravebox.host.headroom import MARGIN, MAX_PERIODS, choose, periods_for
+import numpy as np
+
+from ravebox.host.headroom import (GROW_AT, MARGIN, MAX_PERIODS, RUN_WINDOW, SHRINK_AFTER, choose, follow,
+                                   periods_for)
 
 SR, PERIOD = 48000, 256
 PERIOD_S = PERIOD / SR
@@ -53,3 +56,69 @@ def test_config_headroom_absent_means_measured_and_pinned_is_kept():
     assert not diags
     parse({"headroom_periods": "many"}, diags)
     assert [(d.key, d.message) for d in diags.items] == [("jack.headroom_periods", "must be an integer in range 0..64, got 'many'")]
+
+
+# -- following the playing worker (headroom.follow) ----------------------------------------------
+QUIET_RUN = choose(None, 0.0238, PERIOD, SR, 2048)   # the quiet start-up timing of the full-size model: 7 periods
+
+
+def _times(*runs: tuple[int, float]) -> np.ndarray:
+    """Block times: ``(count, seconds)`` runs, oldest first."""
+    return np.concatenate([np.full(n, s) for n, s in runs])
+
+
+def test_the_quiet_full_size_run_would_have_grown_before_its_blocks_went_late():
+    """The 5-minute run that left 33 blocks late: start-up p99 23.8 ms (7 periods, 37.3 ms),
+    the playing worker's p99 39.5 ms. Four blocks in 256 near the budget are enough to grow."""
+    assert QUIET_RUN.periods == 7
+    times = _times((250, 0.024), (4, 0.0395), (2, 0.025))
+    grown = follow(QUIET_RUN, times, late=False)
+    assert (grown.periods, grown.source) == (periods_for(0.0395, PERIOD, SR), "running") == (12, "running")
+    assert grown.budget_s > 0.0395 * (1 + MARGIN) and grown.running_s == 0.0395
+    assert grown.to_json()["running_p99_ms"] == 39.5 and grown.to_json()["measured_p99_ms"] == 23.8
+    assert follow(grown, times, late=False).periods == 12       # the grown budget covers it: no second step
+
+
+def test_a_tail_just_under_the_grow_line_changes_nothing_and_is_reported():
+    below = 0.99 * GROW_AT * QUIET_RUN.budget_s
+    kept = follow(QUIET_RUN, _times((300, 0.020), (5, below)), late=False)
+    assert (kept.periods, kept.source) == (7, "measured") and kept.running_s == below
+    assert kept.margin == 1 - below / QUIET_RUN.budget_s
+
+
+def test_a_late_block_after_one_slow_block_at_most_doubles_and_one_without_a_slow_block_grows_nothing():
+    times = _times((300, 0.010), (1, 0.200))                 # one 200 ms stall: the p99 stays at 10 ms
+    assert follow(QUIET_RUN, times, late=False).periods == 7
+    assert follow(QUIET_RUN, times, late=True).periods == 14
+    calm = _times((300, 0.010))                              # late, but no block was slow: an xrun's doing
+    assert follow(QUIET_RUN, calm, late=True).periods == 7
+
+
+def test_only_the_latest_window_decides_growth():
+    old_slow = _times((10, 0.200), (RUN_WINDOW, 0.010))
+    assert follow(QUIET_RUN, old_slow, late=False).periods == 7
+
+
+def test_shrinks_only_after_a_long_calm_stretch_and_by_a_quarter_at_most():
+    wide = choose(None, 0.100, PERIOD, SR, 2048)             # 29 periods
+    assert wide.periods == 29
+    assert follow(wide, _times((SHRINK_AFTER - 1, 0.005)), late=False).periods == 29
+    cut = follow(wide, _times((SHRINK_AFTER, 0.005)), late=False)
+    assert (cut.periods, cut.source) == (29 - 7, "running")
+    assert follow(choose(None, 0.0238, PERIOD, SR, 2048), _times((SHRINK_AFTER, 0.0238)), late=False).periods == 7
+    steps, h = [], wide
+    while (h := follow(h, _times((SHRINK_AFTER, 0.005)), late=False)).periods != (steps or [29])[-1]:
+        steps.append(h.periods)
+    assert steps == [22, 17, 13, 10, 8, 6, 5, 4, 3, 2] and periods_for(0.005, PERIOD, SR) == 2
+
+
+def test_growth_stops_at_the_cap_and_a_pinned_or_unmeasured_headroom_never_moves():
+    capped = follow(QUIET_RUN, _times((300, 1.0)), late=True)
+    assert capped.periods == MAX_PERIODS and follow(capped, _times((300, 2.0)), late=True).periods == MAX_PERIODS
+    pinned = choose(3, 0.010, PERIOD, SR, 2048)
+    seen = follow(pinned, _times((300, 0.040)), late=True)
+    assert (seen.periods, seen.source, seen.running_s) == (3, "box", 0.040)
+    assert any("running inference p99 40.0 ms exceeds the headroom budget" in w for w in seen.warnings())
+    unmeasured = choose(None, None, PERIOD, SR, 2048)
+    assert follow(unmeasured, _times((300, 0.040)), late=True).periods == 1
+    assert follow(QUIET_RUN, np.zeros(0), late=True) is QUIET_RUN
