@@ -206,8 +206,11 @@ def late_blocks(model_path: Path, seconds: float, period: int) -> dict[str, floa
             xruns.close()
     headroom = (status.get("latency") or {}).get("headroom") or {}
     graph = status["graphs"][0]
-    print(f"# realtime {seconds:g} s at period {period}: headroom {headroom.get('periods')} periods "
-          f"({headroom.get('source')}, measured p99 {headroom.get('measured_p99_ms')} ms), latency "
+    block = graph.get("block_multiple") or {}
+    print(f"# realtime {seconds:g} s at period {period}: block x{block.get('multiple')} ({block.get('why')}); "
+          f"headroom {headroom.get('periods')} periods ({headroom.get('source')}, measured p99 "
+          f"{headroom.get('measured_p99_ms')} ms, running p99 {headroom.get('running_p99_ms')} ms, "
+          f"{status['latency'].get('resizes')} re-sizes while playing), latency "
           f"{status['latency']['ms']} ms, worker p99 {graph.get('worker_ms')} ms of {graph.get('block_ms')} ms, "
           f"xruns ravebox {rb} / bare {bare}", flush=True)
     for who, profile in (("bare", realtime.BARE_CALLBACK), ("ravebox", status["jack"].get("callback") or {})):

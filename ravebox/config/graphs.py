@@ -29,7 +29,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from ravebox.config.diagnostics import Diagnostics, did_you_mean
-from ravebox.config.schema import Choice, Field, Flag, Integer, Number, Text, check_table, is_table, unknown_keys
+from ravebox.config.schema import Choice, Field, Flag, Integer, IntegerOr, Number, Text, check_table, is_table, unknown_keys
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
 MATCH_MODES = ("pad_zeros", "crop", "pad_noise", "map")
@@ -72,7 +72,7 @@ class OutputSettings:
     ceiling_db: float = -1.0
     crossfade_ms: float = 200.0
     late_block: str = "dry"
-    block_multiple: int = 1
+    block_multiple: int | str = "auto"   # an int, or "auto": chosen at load from the measured cost (engine/autoblock.py)
     seed: int = 0
     torch_threads: int = 1
     dc_hz: float = 5.0
@@ -102,7 +102,7 @@ _OUTPUT_FIELDS: dict[str, Field] = {
     "ceiling_db": Number(-60.0, 0.0),
     "crossfade_ms": Number(0.0, 10000.0),
     "late_block": Choice(LATE_POLICIES),
-    "block_multiple": Integer(1, 64),
+    "block_multiple": IntegerOr(Integer(1, 64), ("auto",)),
     "seed": Integer(),
     "torch_threads": Integer(1, 64),
     "dc_hz": Number(0.5, 40.0),

@@ -120,6 +120,26 @@ class Choice:
 
 
 @dataclass(frozen=True, slots=True)
+class IntegerOr:
+    """An :class:`Integer` or one of a few words (``[output] block_multiple = "auto"``)."""
+
+    integer: Integer
+    words: tuple[str, ...]
+
+    def check(self, value: object, diags: Diagnostics, path: str) -> object:
+        if isinstance(value, str) and value in self.words:
+            return value
+        if isinstance(value, str):
+            diags.error(path, f"must be {self.integer.describe()} or " + " or ".join(f'"{w}"' for w in self.words)
+                        + did_you_mean(value, self.words))
+            return INVALID
+        if self.integer.check(value, Diagnostics(""), path) is not INVALID:
+            return value
+        return out_of_range(f"{self.integer.describe()} or " + " or ".join(f'"{w}"' for w in self.words),
+                            value, diags, path)
+
+
+@dataclass(frozen=True, slots=True)
 class Flag:
     """``true`` or ``false``."""
 

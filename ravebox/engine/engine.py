@@ -48,6 +48,7 @@ import numpy as np
 from ravebox.clock.view import ClockView
 from ravebox.config.box import BoxConfig
 from ravebox.config.graphs import ModelSpec
+from ravebox.engine import autoblock
 from ravebox.engine.cost import GraphCost, measure_graph, measure_role
 from ravebox.engine.eventlog import EventLog
 from ravebox.engine.health import BAD_BLOCKS, GraphHealth
@@ -98,6 +99,10 @@ class Engine:
         self.seed = int(box.output.seed if seed is None else seed)
         self._loader = loader or default_loader
         set_torch_threads(box.output.torch_threads)
+        auto = box.output.block_multiple == autoblock.AUTO
+        self.block_multiple = 1 if auto else int(box.output.block_multiple)
+        self.block_choice = autoblock.BlockChoice(self.block_multiple, "auto" if auto else "box",
+                                                  "x1 until timed (render never times: it plays x1)" if auto else "[output] block_multiple")
         self.models = self._load_all()
         self._build_graphs()
         self.events = EventLog()
@@ -105,6 +110,7 @@ class Engine:
         self.blocks = 0
         self._pool: GraphPool | None = None  # graphs in parallel (start_parallel), live only
         self._pinned_thread: int | None = None  # the thread process() last applied torch's thread count to
+        self._timing = (60, 4.0)  # calls and seconds per model for measure() (and the auto block's re-timing)
 
     def _build_graphs(self) -> None:
         """Rate domains, graphs and their per-graph records for ``self.sample_rate`` (loaded models)."""
@@ -181,14 +187,37 @@ class Engine:
     # -- measuring (loading thread, before the worker runs) -----------------------------
     def measure(self, calls: int = 60, budget_s: float = 4.0) -> dict[str, GraphCost]:
         """Time every graph's models at the engine block (each model reset afterwards), with caches
-        flushed before each call as the rest of the box flushes them between blocks.
+        flushed before each call as the rest of the box flushes them between blocks; with
+        ``[output] block_multiple = "auto"``, settle the block multiple (``engine/autoblock.py``).
 
         Call before the worker starts: a model cannot be timed while it plays.
         """
+        self._timing = (calls, budget_s)
+        self._time_graphs()
+        if self.block_choice.source == autoblock.AUTO:
+            self.block_choice = autoblock.settle(self)
+            self.events.append(f"block_multiple auto: x{self.block_multiple} ({self.block_choice.why})")
+        return self.costs
+
+    def _time_graphs(self) -> None:
+        calls, budget_s = self._timing
         self.costs = {name: measure_graph(name, graph_roles(runner), self.block_size, self.sample_rate, calls,
                                           budget_s, cold=True)
                       for name, runner in self.graphs.items()}
-        return self.costs
+
+    def has_large_models(self) -> bool:
+        """Some model is large enough for conv tuning's "auto" (the auto block multiple asks only then)."""
+        return any(wants_tuning(model, "auto") for model in self._distinct_models())
+
+    def rebuild_block(self, multiple: int) -> None:
+        """Timing thread, worker not started: rebuild at another block multiple (models reset,
+        convs re-tuned at the new block) and time the graphs again."""
+        self.block_multiple = int(multiple)
+        for model in self._distinct_models():
+            model.reset()
+        self._build_graphs()
+        self._tune_all()
+        self._time_graphs()
 
     @property
     def block_seconds(self) -> float:
@@ -211,7 +240,7 @@ class Engine:
             played.update({id(m): self._played(name, m, first) for name, m in models.items()})
         draft = BoxRates(self.sample_rate, 1, 0, played)
         domains = [draft.domain(m) for ms in self.models.values() for m in ms.values()]
-        block = block_size(domains, self.sample_rate, self.box.output.block_multiple)
+        block = block_size(domains, self.sample_rate, self.block_multiple)
         rates = BoxRates(self.sample_rate, block, 0, played)
         latency = 0
         for g in self.box.graphs:
@@ -399,6 +428,7 @@ class Engine:
                        "loop": r.loop.state, "loop_beats": r.loop.beats, "dims": r.dims, "swaps": r.bank.swaps,
                        "scrubbed": dict(r.scrubbed), "skipped_encodes": r.skipped_encodes,
                        **self.health[name].status(),
+                       "block_multiple": self.block_choice.to_json(),
                        **({"cost": self.costs[name].to_json()} if name in self.costs else {})}
                 for name, r in self.graphs.items()}
 

@@ -492,7 +492,7 @@ class Host:
                      if session else None,
                      "callback": session.cycle_times.to_json(path.period / path.sample_rate) if session else None},
             "latency": {"frames": path.latency, "ms": round(1000.0 * path.latency / path.sample_rate, 2),
-                        "block": path.block, "period": path.period,
+                        "block": path.block, "period": path.period, "resizes": self.headroom_resizes,
                         **({"headroom": headroom.to_json()} if headroom else {})},
             "warnings": headroom.warnings() if headroom else [],
             "late_blocks": path.late_blocks, "xruns": self.xruns, "cycles": path.cycles,

@@ -50,7 +50,7 @@ class Reporter(Protocol):
     def status(self) -> dict: ...
 
 
-ENGINE_KEYS = ("failed", "degraded", "bad_blocks", "mutes")
+ENGINE_KEYS = ("failed", "degraded", "bad_blocks", "mutes", "block_multiple")
 
 
 class StatusReport:
