@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from ravebox.clock.view import ClockView  # noqa: E402
 from ravebox.config.box import load_box  # noqa: E402
-from ravebox.engine import graph, latent_rate, resample, swap  # noqa: E402
+from ravebox.engine import latent_rate, resample, stages, swap  # noqa: E402
 from ravebox.engine.engine import Engine  # noqa: E402
 from ravebox.engine.resample import StreamResampler  # noqa: E402
 from ravebox.models import rave  # noqa: E402
@@ -81,7 +81,7 @@ def conversion_fraction(models: list[Path], seconds: float) -> tuple[float, floa
     watch = Stopwatch()
     for owner, name in ((StreamResampler, "process"), (latent_rate.LatentRateConverter, "push"),
                         (latent_rate.LatentRateConverter, "pull"), (swap.OutputQueue, "take"),
-                        (graph.EncoderFeed, "whole_blocks")):
+                        (stages.EncoderFeed, "whole_blocks")):
         watch.wrap(owner, name, "conversion")
     for name in ("encode", "decode"):
         watch.wrap(rave.RaveModel, name, "models")

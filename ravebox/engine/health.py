@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ravebox.engine.safety import HUGE
+from ravebox.levels import HUGE
 
 #: Blocks in a row with non-finite or huge wet output (beyond the safety stage's clamp) before the graph is muted.
 BAD_BLOCKS = 4

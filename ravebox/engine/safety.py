@@ -23,10 +23,9 @@ import math
 
 import numpy as np
 
+from ravebox.levels import HUGE
+
 CHUNK = 1024
-#: Wet samples beyond this (+18 dBFS) are clamped before filtering, so one
-#: huge value cannot charge the DC blocker and duck the limiter for seconds.
-HUGE = 8.0
 
 
 def ceiling_linear(ceiling_db: float) -> float:

@@ -30,6 +30,7 @@ from ravebox.engine import seeds
 from ravebox.engine.domains import BoxRates, Domain, frames_due, voice_latency
 from ravebox.engine.latent_rate import LatentRateConverter
 from ravebox.engine.matching import LatentMatcher
+from ravebox.engine.roles import Codec
 from ravebox.engine.resample import StreamResampler
 
 PRIME_FRAMES = 8
@@ -132,7 +133,7 @@ class Voice:
 class DecoderBank:
     """The decoder alternatives of one graph; ``decode`` gives the box frames of one engine block."""
 
-    def __init__(self, decoders: list, dims: int, channels: int, fade_samples: int, seed: int,
+    def __init__(self, decoders: list[Codec], dims: int, channels: int, fade_samples: int, seed: int,
                  graph_index: int, rng: np.random.Generator, rates: BoxRates, latency: int) -> None:
         """``latency``: box frames from the graph's latent frames to the box output that every
         alternative is padded to (its slowest alternative's, or more to match the box's slowest graph)."""
@@ -140,7 +141,7 @@ class DecoderBank:
         self.fade_samples = max(0, int(fade_samples))
         self.seed, self.graph_index, self._rng = seed, graph_index, rng
         self.rates, self.domain = rates, rates.domain(decoders[0])
-        self.hold = bool(getattr(decoders[0], "discrete", False))
+        self.hold = bool(decoders[0].discrete)
         self.latency = latency
         self.voices = [self._voice(m) for m in decoders]
         self.current = 0

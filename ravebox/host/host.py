@@ -18,19 +18,22 @@ blocking for long, so signals and the watchdog stay responsive):
   frame timeline by wall-clock time, re-apply rules and remembered connections;
   a server back at **another sample rate** has the composition root rebuild the
   rate domains (``on_rate_change``) and gets a new audio path and worker;
-- **a port appeared** (registration callback): re-run auto-connect, so an
-  unplugged controller is reconnected by name when it returns;
-- **connections changed**: learn them (see :mod:`ravebox.host.autoconnect`)
-  and recompute the device label of each MIDI input's source, which the
-  control loop puts into ``MidiEvent.port``;
+- **a port appeared, connections changed**: :class:`~ravebox.host.connections.ConnectionFollower`
+  re-runs auto-connect (an unplugged controller is reconnected by name when it
+  returns), learns the player's own patching and relabels each MIDI input's source;
+- **a swapped-in model was timed**: re-size a measured headroom (a new audio path, faded);
 - **direct-ALSA inputs** (only with ``[jack] alsa_inputs``): re-scan and
   reopen them (:mod:`ravebox.host.alsa_inputs`), independent of the JACK session.
 
-Why one class of about 400 lines: the session, the audio path, the threads and
-the reconnect state change together (a new server may bring a new period, so a
-new path, the same worker and control loop, the same remembered connections);
-the jobs that need none of that state live beside it (auto-connect rules,
-headroom, ALSA inputs, the session's callbacks in ``session.py``).
+Why one class of about 500 lines (over the 350 of the house rule): the session,
+the audio path, the worker, the headroom and the reconnect state change
+together -- a new server may bring a new period or rate, so a new path and
+headroom, the same control loop, a worker rebuilt around the retargeted engine;
+a re-sized headroom swaps the path under the running worker -- and splitting
+them would pass that state back and forth. The jobs that need none of it live
+beside it: following connections (``connections.py``), auto-connect rules
+(``autoconnect.py``), the headroom policy (``headroom.py``), ALSA inputs, the
+session's callbacks (``session.py``), the audio path (``audiopath.py``).
 
 Thread: main thread, except where a method says otherwise.
 """
@@ -45,10 +48,11 @@ from dataclasses import replace
 
 from ravebox.assembly.router import EventRouter
 from ravebox.clock.clockout import ClockOut
-from ravebox.config.jack import FEEDBACK_SUFFIX, JackSettings, feedback_inputs
+from ravebox.config.jack import JackSettings, feedback_inputs
 from ravebox.host.alsa_inputs import AlsaInputs, FrameStamp
 from ravebox.host.audiopath import AudioPath
-from ravebox.host.autoconnect import AutoConnector, source_labels
+from ravebox.host.autoconnect import AutoConnector
+from ravebox.host.connections import ConnectionFollower
 from ravebox.host.control import ControlLoop
 from ravebox.host.startup_timing import measure_as_worker
 from ravebox.host.headroom import SETTLE_BLOCKS, Headroom, choose, follow
@@ -74,13 +78,13 @@ class Host:
         self.midi_out = ByteRing(slots=1024)
         self.clock_out: ClockOut | None = None   # built once the rate is known; outlives sessions
         self.feedback_inputs = feedback_inputs(settings.midi_inputs, settings.clock_from)
-        self._feedback_peers: tuple = ()         # who each feedback output is connected to (last look)
         self.timeline: Timeline | None = None
         self.session: Session | None = None
         self.path: AudioPath | None = None
         self.worker: InferenceWorker | None = None
         self.control: ControlLoop | None = None
-        self.connector = AutoConnector(settings.connect)
+        self.connections = ConnectionFollower(settings.connect, settings.midi_inputs, settings.clock_from,
+                                              self.feedback_inputs)
         self.headroom: Headroom | None = None
         self.headroom_resizes = 0         # times the headroom was re-sized while playing (a swap, the worker's times)
         self._p99_seen: float | None = None
@@ -102,7 +106,6 @@ class Host:
         self._stages_factory: StagesFactory | None = None
         self._next_attempt = 0.0
         self._attempt = 0
-        self._last_rescan = 0.0
         self._closed = False
 
     # -- start-up ------------------------------------------------------------------------
@@ -134,12 +137,13 @@ class Host:
         self._stages_factory = hosted.stages
         self.path = self._new_path(session.period, hosted.stages, store)
         self.path.master.set_target(1.0)
-        self._warn_unconnectable_inputs()
+        self.connections.warn_unconnectable_inputs()
         self.control = ControlLoop(self.midi_in, self.midi_out, list(self.settings.midi_inputs),
                                    hosted.parser_factory, router, self.timeline.now, self._publish_clock,
                                    self.settings.control_interval_ms, self.settings.clock_from,
                                    self.settings.midi_thru, self.settings.control_rt_priority)
         self.control.feedback = self._feedback_sender(store, session.sample_rate)
+        self.connections.control = self.control
         if router.follower is not None:
             self.path.clock = router.follower.view()
         self._new_worker = lambda: InferenceWorker(lambda: self.path, engine, store, lambda: self.path.clock,
@@ -151,7 +155,7 @@ class Host:
         self.worker.start()
         session.activate()
         self.session = session
-        self._autoconnect(session)
+        self.connections.autoconnect(session)
         self._start_alsa(session, hosted.parser_factory)
         log.info("running: %d graph(s), engine block %d, latency %d frames (%.1f ms)", len(graphs),
                  self.path.block, self.path.latency, 1000.0 * self.path.latency / session.sample_rate)
@@ -210,16 +214,6 @@ class Host:
         return Session(client, self.timeline, self.midi_in, self.midi_out, self.settings.midi_inputs,
                        self.clock_out, self.feedback_inputs, self.settings.control_rt_priority)
 
-    def _warn_unconnectable_inputs(self) -> None:
-        """Say at start-up which MIDI inputs no ``[[jack.connect]]`` rule names (they need manual patching)."""
-        for name in self.settings.midi_inputs:
-            if not any(rule.matches_own(name) for rule in self.connector.rules):
-                log.warning("MIDI input '%s' matches no [[jack.connect]] port pattern; "
-                            "nothing connects it automatically", name)
-        clock = self.settings.clock_from
-        if clock != "any" and clock not in self.settings.midi_inputs:
-            log.info("no MIDI input named '%s': MIDI clock is not followed (set [jack] clock_from)", clock)
-
     def _new_path(self, period: int, stages: StagesFactory | None, store: ParamStore) -> AudioPath:
         path = AudioPath(period=period, **self._path_args)
         path.stages = stages(path) if stages is not None else None
@@ -240,69 +234,7 @@ class Host:
             self._recover()
             return
         self._follow_costs(session)
-        if session.connection_events or session.vanished_ports or self.connector.pending:
-            events = [session.connection_events.popleft() for _ in range(len(session.connection_events))]
-            vanished = [session.vanished_ports.popleft() for _ in range(len(session.vanished_ports))]
-            self._feedback_connected(session, events)
-            try:
-                if self.connector.observe(session.client, events, session.name, vanished):
-                    session.ports_changed = True      # a replug's pair is free again: connect it now
-            except Exception as exc:  # noqa: BLE001 - ports come and go while we look
-                log.warning("could not learn connection changes: %s", exc)
-        now = time.monotonic()
-        if session.ports_changed or now - self._last_rescan > 2.0:
-            self._autoconnect(session)
-        elif session.connections_changed:
-            self._label_midi_sources(session)
-
-    def _autoconnect(self, session: Session) -> None:
-        """Apply rules and remembered connections, then relabel (also every 2 s: aliases change silently)."""
-        session.ports_changed = False
-        self._last_rescan = time.monotonic()
-        try:
-            self.connector.apply(session.client, session.own_ports())
-        except Exception as exc:  # noqa: BLE001 - the server may vanish mid-scan
-            log.warning("auto-connect pass failed: %s", exc)
-        self._label_midi_sources(session)
-
-    def _label_midi_sources(self, session: Session) -> None:
-        """Main thread: give each MIDI input's events the device label of its source (see autoconnect).
-
-        The flag is cleared first, so a connection made while we read is
-        relabelled on the next poll rather than lost.
-        """
-        session.connections_changed = False
-        try:
-            labels = source_labels(session.client, session.name, session.midi_inputs)
-        except Exception as exc:  # noqa: BLE001 - a port may vanish while we look; try again next poll
-            session.connections_changed = True
-            log.debug("could not relabel MIDI sources: %s", exc)
-            return
-        old = self.control.labels
-        if labels != old:
-            log.info("MIDI sources: %s", ", ".join(f"{n} <- {lbl!r}" for n, lbl in zip(session.midi_inputs, labels)))
-        self.control.labels = labels
-        for before, after in zip(old, labels):
-            if before != after:  # that source is gone (or shares the input now): release what it held
-                self.control.post(lambda label=before: self.control.release_source(label))
-        self._check_feedback_peers(session)
-
-    def _feedback_connected(self, session: Session, events: list) -> None:
-        """Main thread: JACK reports a new connection of a feedback output (it is in the graph now): resend."""
-        names = {f"{session.name}:{name}{FEEDBACK_SUFFIX}" for name in self.feedback_inputs}
-        if self.control.feedback is not None and any(made and (a in names or b in names) for a, b, made in events):
-            self.control.feedback.resend()
-
-    def _check_feedback_peers(self, session: Session) -> None:
-        """Main thread: a feedback output got a new peer (a controller came back): send every value again."""
-        try:
-            peers = tuple(tuple(sorted(p.name for p in session.client.get_all_connections(
-                f"{session.name}:{name}{FEEDBACK_SUFFIX}"))) for name in self.feedback_inputs)
-        except Exception:  # noqa: BLE001 - a port may vanish while we look; next poll
-            return
-        if peers != self._feedback_peers and self.control.feedback is not None:
-            self.control.feedback.resend()
-        self._feedback_peers = peers
+        self.connections.follow(session)
 
     def _recover(self) -> None:
         now = time.monotonic()
@@ -325,7 +257,7 @@ class Host:
 
     def _drop_session(self) -> None:
         session, self.session = self.session, None
-        self.connector.forget_declined()
+        self.connections.connector.forget_declined()
         if self._stamp is not None:
             self._stamp.detach()
         reason = session.lost_reason or ("buffer size or sample rate changed" if session.format_changed else "")
@@ -362,7 +294,7 @@ class Host:
         self.session = session
         if self._stamp is not None:
             self._stamp.attach(session.client)
-        self._autoconnect(session)
+        self.connections.autoconnect(session)
 
     def _retarget(self, session: Session) -> None:
         """Main thread: the server came back at another sample rate. Stop the worker, let the
@@ -371,13 +303,14 @@ class Host:
         rate, was = session.sample_rate, self._path_args["sample_rate"]
         log.warning("JACK now runs at %d Hz (was %d Hz): rebuilding the rate domains", rate, was)
         self.worker.stop()
-        engine, old = self.worker.engine, self.path
+        engine, old = self._engine, self.path
+        assert engine is not None   # set by start()
         self.on_rate_change(rate)
         self.clock_out = session.clock_out = ClockOut(rate)
         self.headroom = self._headroom(engine, session)
         self._p99_seen = self.headroom.p99_s
         self._path_args.update(sample_rate=rate, block=engine.block_size, headroom_periods=self.headroom.periods,
-                               engine_latency=int(getattr(engine, "latency_frames", 0)))
+                               engine_latency=engine.latency_frames)
         self.path = self._new_path(session.period, self._stages_factory, old.store)
         self.path.clock = old.clock          # the control thread publishes the new follower's views
         self.path.late_blocks = old.late_blocks
@@ -453,9 +386,8 @@ class Host:
     def set_connect_rules(self, rules: tuple) -> bool:
         """Main thread (reload): new ``[[jack.connect]]`` rules, applied at the next poll; False if unchanged."""
         rules = tuple(rules)
-        if rules == self.connector.rules:
+        if not self.connections.set_rules(rules):
             return False
-        self.connector.rules = rules
         self.settings = replace(self.settings, connect=rules)
         if self.session is not None:
             self.session.ports_changed = True  # the main loop re-applies them at once
@@ -523,6 +455,11 @@ class Host:
 
     def _lanes(self, engine: HostedEngine) -> int:
         return engine.parallel_lanes if self.parallel_graphs else 1
+
+    @property
+    def connector(self) -> AutoConnector:
+        """The connect rules and the connections it remembers (tests read what it learned)."""
+        return self.connections.connector
 
     @property
     def connected(self) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 log = logging.getLogger("ravebox.host")
 
@@ -25,10 +26,10 @@ def make_realtime(priority: int, what: str) -> bool:
     With ``SCHED_RESET_ON_FORK``: a process started from this thread (a jackd that
     ``ravebox demo`` starts, a test's subprocess) begins at normal priority.
     """
-    if priority <= 0 or not hasattr(os, "sched_setscheduler"):  # Linux only (the box); macOS has none
+    if priority <= 0 or sys.platform != "linux":  # SCHED_FIFO, SCHED_RESET_ON_FORK: Linux (the box); macOS has neither
         return False
     try:
-        os.sched_setscheduler(0, os.SCHED_FIFO | getattr(os, "SCHED_RESET_ON_FORK", 0), os.sched_param(priority))
+        os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(priority))
     except (PermissionError, OSError) as exc:
         log.info("%s keeps normal scheduling (realtime priority %d refused: %s)", what, priority, exc)
         return False
@@ -37,7 +38,7 @@ def make_realtime(priority: int, what: str) -> bool:
 
 def make_normal() -> None:
     """Return the calling thread to normal scheduling (a loop that took a priority and is done)."""
-    if hasattr(os, "sched_setscheduler"):
+    if sys.platform == "linux":
         try:
             os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
         except OSError:

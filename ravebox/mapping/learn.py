@@ -146,10 +146,10 @@ class LearnCapture:
 
 def _is_stream(msg, kind: str, number: int | None, channel: int) -> bool:
     """Whether ``msg`` belongs to the control ``kind``/``number`` on 0-based ``channel`` (a note's on and off)."""
-    if getattr(msg, "channel", None) != channel:
-        return False
     if kind == "cc":
-        return msg.type == "control_change" and msg.control == number
-    if kind == "note":
-        return msg.type in ("note_on", "note_off") and msg.note == number
-    return kind == "program" and msg.type == "program_change" and msg.program == number
+        ours = msg.type == "control_change" and msg.control == number
+    elif kind == "note":
+        ours = msg.type in ("note_on", "note_off") and msg.note == number
+    else:
+        ours = kind == "program" and msg.type == "program_change" and msg.program == number
+    return ours and msg.channel == channel   # each of these message types has a channel

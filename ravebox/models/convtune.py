@@ -30,9 +30,11 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Protocol, runtime_checkable
 
 import torch
+
+from ravebox.models.introspect import script_attr
 
 CONV = "aten::conv1d"
 CONV_T = "aten::conv_transpose1d"
@@ -44,14 +46,25 @@ POLICIES = ("auto", "on", "off")
 AUTO_MIN_PARAMETERS = 2_000_000
 
 
+@runtime_checkable
+class Tunable(Protocol):
+    """A model whose convs can be tuned (``RaveModel``; a prior has no convs to tune).
+
+    A Protocol because ``models/rave.py`` imports this module, so it cannot be imported here."""
+
+    @property
+    def parameter_count(self) -> int: ...
+
+    def tune_convs(self, block: int, min_gain: float = 0.10) -> TuneReport: ...
+
+
 def wants_tuning(model: object, policy: str) -> bool:
     """Whether ``policy`` ("auto", "on", "off") tunes ``model`` (only RAVE models can be tuned)."""
     if policy not in POLICIES:
         raise ValueError(f"conv tuning must be one of {', '.join(POLICIES)}, got {policy!r}")
-    # a prior has no convs to tune; models/ cannot import RaveModel here (it imports this module)
-    if policy == "off" or not hasattr(model, "tune_convs"):
+    if policy == "off" or not isinstance(model, Tunable):
         return False
-    return policy == "on" or int(getattr(model, "parameter_count", 0)) >= AUTO_MIN_PARAMETERS  # as above
+    return policy == "on" or model.parameter_count >= AUTO_MIN_PARAMETERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +130,7 @@ def tune_convs(module: torch.jit.ScriptModule, calls: dict[str, Sequence[torch.T
     reset()
     plans: dict[str, list[torch._C.Node]] = {}
     for method in calls:
-        nodes = [n for n in getattr(frozen, method).graph.nodes() if n.kind() in (CONV, CONV_T)]  # the method by name (encode/decode)
+        nodes = [n for n in script_attr(frozen, method).graph.nodes() if n.kind() in (CONV, CONV_T)]  # the method by name (encode/decode)
         chosen = []
         for i, (node, shape) in enumerate(zip(nodes, shapes[method])):
             timing = _time_node(method, i, node, shape, min_gain, repeats)
@@ -130,7 +143,7 @@ def tune_convs(module: torch.jit.ScriptModule, calls: dict[str, Sequence[torch.T
         report.reason = "no conv layer was faster on the other path"
         return None, _done(report, t0)
     for method, nodes in plans.items():
-        graph = getattr(frozen, method).graph  # the method by name (encode/decode)
+        graph = script_attr(frozen, method).graph  # the method by name (encode/decode)
         for node in nodes:
             _switch(graph, node)
         torch._C._jit_pass_lint(graph)
@@ -150,7 +163,7 @@ def _conv_input_shapes(frozen: torch.jit.ScriptModule, method: str,
     copy is a separate function; the method's own graph stays unexecuted, so it
     can still be rewritten). The call advances the stream: the caller resets.
     """
-    graph = getattr(frozen, method).graph.copy()  # the method by name (encode/decode)
+    graph = script_attr(frozen, method).graph.copy()  # the method by name (encode/decode)
     inputs = [next(n.inputs()) for n in graph.nodes() if n.kind() in (CONV, CONV_T)]
     if not inputs:
         return []
@@ -162,7 +175,7 @@ def _conv_input_shapes(frozen: torch.jit.ScriptModule, method: str,
     graph.registerOutput(probe.output())
     fn = torch._C._create_function_from_graph(f"conv_shapes_{method}", graph)
     # a graph function knows no defaults (RAVE's decode has from_forward=False): pass them
-    declared = getattr(frozen, method).schema.arguments[1:]  # the method by name (encode/decode)
+    declared = script_attr(frozen, method).schema.arguments[1:]  # the method by name (encode/decode)
     defaults = [a.default_value for a in declared[len(args):]]
     return [tuple(t.shape) for t in fn(frozen, *args, *defaults)]
 

@@ -128,15 +128,35 @@ def describe(module: torch.jit.ScriptModule, path: Path | str) -> ModelInfo:
     )
 
 
+def script_attr(module: object, name: str, default: Any = None) -> Any:
+    """``module.<name>``, or ``default`` when the export has no such member.
+
+    The one place ravebox reads a model's members by name (the engine and the
+    wrappers call the typed methods of ``RaveModel``/``PriorModel``). Why by name:
+    an nn~ export describes itself only through names -- ``get_methods()``,
+    ``<method>_params`` buffers, ``set_<attr>``/``get_<attr>`` methods, ``sr`` or
+    ``sampling_rate`` or ``latent_size`` members, a ``quantizer`` child -- and which
+    of them exist differs between RAVE v1 and v2, MSPrior and nn~ versions; a
+    ScriptModule's members are unknown to the type checker. So each such read is
+    a lookup that may miss, written here once.
+    """
+    return getattr(module, name, default)
+
+
+def has_script_attr(module: object, name: str) -> bool:
+    """Whether the export has member ``name`` (see :func:`script_attr`)."""
+    return script_attr(module, name) is not None
+
+
 def discover_methods(module: torch.jit.ScriptModule) -> tuple[dict[str, MethodInfo], str]:
     """``get_methods()`` when present, else every ``<name>_params`` buffer naming a method."""
     buffers = _top_buffers(module)
-    if hasattr(module, "get_methods"):
+    if has_script_attr(module, "get_methods"):
         names, source = list(module.get_methods()), "get_methods()"
     else:
         names = [key[: -len("_params")] for key in buffers if key.endswith("_params")]
-        names = [n for n in names if hasattr(module, n) and buffers[f"{n}_params"].numel() == 4]
-        names = [n for n in names if not hasattr(module, f"set_{n}")]
+        names = [n for n in names if has_script_attr(module, n) and buffers[f"{n}_params"].numel() == 4]
+        names = [n for n in names if not has_script_attr(module, f"set_{n}")]
         source = "<method>_params scan"
     methods = {}
     for name in names:
@@ -149,11 +169,11 @@ def discover_methods(module: torch.jit.ScriptModule) -> tuple[dict[str, MethodIn
 def discover_attributes(module: torch.jit.ScriptModule) -> tuple[dict[str, AttributeInfo], str]:
     """``get_attributes()`` minus the fake ``none``; else ``<x>_params`` buffers with a ``set_<x>``."""
     buffers = _top_buffers(module)
-    if hasattr(module, "get_attributes"):
+    if has_script_attr(module, "get_attributes"):
         names, source = [n for n in module.get_attributes() if n != FAKE_ATTRIBUTE], "get_attributes()"
     else:
         names = [k[: -len("_params")] for k in buffers if k.endswith("_params")]
-        names, source = [n for n in names if hasattr(module, f"set_{n}")], "set_<attr> scan"
+        names, source = [n for n in names if has_script_attr(module, f"set_{n}")], "set_<attr> scan"
     attributes = {}
     for name in names:
         codes = buffers.get(f"{name}_params")
@@ -176,7 +196,7 @@ def discover_latent_sizes(module, kind: str, methods: dict[str, MethodInfo]) -> 
     if kind == "prior":
         latent = _scalar(module, "num_rave_quantizers")
         if latent is None and "forward" in methods:
-            labels = getattr(module, "forward_output_labels", None)
+            labels = script_attr(module, "forward_output_labels")
             extra = sum(1 for label in labels or [] if "perplexity" in str(label))
             latent = methods["forward"].out_channels - extra
         return latent, latent
@@ -194,7 +214,7 @@ def discover_latent_sizes(module, kind: str, methods: dict[str, MethodInfo]) -> 
 def classify(module, methods: dict[str, MethodInfo], attributes: dict[str, AttributeInfo]) -> str:
     if "encode" in methods and "decode" in methods:
         return "combined" if "prior" in methods else "rave"
-    if "forward" in methods and ("temperature" in attributes or hasattr(module, "set_temperature")):
+    if "forward" in methods and ("temperature" in attributes or has_script_attr(module, "set_temperature")):
         return "prior"
     return "unknown"
 
@@ -211,7 +231,7 @@ def _ratio(kind: str, methods: dict[str, MethodInfo]) -> int | None:
 def _codebook_size(module) -> int | None:
     """Codes per quantizer of a discrete RAVE export (its ``quantizer`` child's ``n_codes``), else None."""
     for owner in [module] + [child for _, child in module.named_children()]:
-        quantizer = getattr(owner, "quantizer", None)
+        quantizer = script_attr(owner, "quantizer")
         if quantizer is not None:
             return _scalar(quantizer, "n_codes")
     return None
@@ -230,10 +250,10 @@ def _scalar(owner, name: str) -> int | None:
     """An int from an attribute, a 0-d buffer or a getter call (``name()``); None if absent."""
     try:
         if name.endswith("()"):
-            getter = getattr(owner, name[:-2], None)
+            getter = script_attr(owner, name[:-2])
             value = getter() if getter is not None else None
         else:
-            value = getattr(owner, name, None)
+            value = script_attr(owner, name)
     except Exception:  # a getter that throws tells us nothing
         return None
     if isinstance(value, torch.Tensor):
@@ -251,7 +271,7 @@ def _scalar_anywhere(module, name: str) -> int | None:
 
 
 def _attribute_value(module, name: str) -> Any:
-    getter = getattr(module, f"get_{name}", None)
+    getter = script_attr(module, f"get_{name}")
     if getter is None:
         return None
     try:

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from ravebox.errors import ModelError
-from ravebox.models.introspect import ModelInfo
+from ravebox.models.introspect import ModelInfo, has_script_attr, script_attr
 from ravebox.models.state import BufferSnapshot
 from ravebox.models.vetting import vetted_call
 
@@ -40,7 +40,7 @@ class PriorModel:
         self.module = module
         self.info = info
         self.path = Path(info.path)
-        self._method = getattr(module, method)  # the method by its nn~ name ("forward", or a combined file's "prior")
+        self._method = script_attr(module, method)  # the method by its nn~ name ("forward", or a combined file's "prior")
         params = info.methods[method]
         self.ratio: int = params.in_ratio
         self.in_latents: int = params.in_channels
@@ -77,7 +77,7 @@ class PriorModel:
 
     def set_attribute(self, name: str, value: Any) -> None:
         """Call ``set_<name>`` with ``value`` coerced to the attribute's declared type."""
-        setter = getattr(self.module, f"set_{name}", None)  # nn~'s attribute protocol: set_<name> by name
+        setter = script_attr(self.module, f"set_{name}")  # nn~'s attribute protocol: set_<name> by name
         if setter is None:
             raise ModelError(f"{self.path}: the model has no attribute '{name}' (no set_{name} method)")
         attribute = self.info.attributes.get(name)
@@ -91,7 +91,7 @@ class PriorModel:
             raise ModelError(f"{self.path}: the model refused {name}={typed!r} (set_{name} returned -1)")
 
     def get_attribute(self, name: str) -> Any:
-        getter = getattr(self.module, f"get_{name}", None)  # nn~'s attribute protocol: get_<name> by name
+        getter = script_attr(self.module, f"get_{name}")  # nn~'s attribute protocol: get_<name> by name
         if getter is None:
             raise ModelError(f"{self.path}: the model has no attribute '{name}' (no get_{name} method)")
         return getter()
@@ -109,7 +109,7 @@ class PriorModel:
         Non-finite output or a raise refuses the model (a ModelError naming the file).
         """
         steps = min(steps, self.max_steps or steps)
-        listen = self.get_attribute("listen") if hasattr(self.module, "get_listen") else None  # older exports lack it
+        listen = self.get_attribute("listen") if has_script_attr(self.module, "get_listen") else None  # older exports lack it
         modes = [listen, not listen] if listen is not None else [None]
         for mode in modes:  # both branches of the scripted forward get optimised
             if mode is not None:
@@ -135,6 +135,6 @@ class PriorModel:
 
     def _latent_from(self, params) -> int:
         # a combined file's prior child and its count exist only in msprior >= 1.1 exports
-        inner = getattr(self.module, "prior_model", None)
-        count = getattr(inner, "num_rave_quantizers", None) if inner is not None else None
+        inner = script_attr(self.module, "prior_model")
+        count = script_attr(inner, "num_rave_quantizers") if inner is not None else None
         return int(count) if count is not None else int(self.info.latent_size or params.out_channels)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import torch
 
+from ravebox.models.introspect import script_attr
+
 
 class BufferSnapshot:
     """The values of the buffers of ``module`` at construction time.
@@ -48,5 +50,5 @@ class BufferSnapshot:
         owner = self._module
         *parents, leaf = dotted.split(".")
         for part in parents:
-            owner = getattr(owner, part)  # walk a dotted buffer name down the submodules
+            owner = script_attr(owner, part)  # walk a dotted buffer name down the submodules
         setattr(owner, leaf, value)

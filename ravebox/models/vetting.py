@@ -25,9 +25,8 @@ from pathlib import Path
 import torch
 
 from ravebox.errors import ModelError
+from ravebox.levels import HUGE
 
-#: Output magnitude that no sane model reaches on silence (matches the safety stage's clamp).
-HUGE = 8.0
 #: rms of a decode of silence at or above which the model is refused (-6 dBFS).
 FULL_SCALE_RMS = 0.5
 

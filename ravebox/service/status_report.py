@@ -60,7 +60,6 @@ class StatusReport:
                  mapping_path: Callable[[], object], extras: dict[str, Reporter | None],
                  state: Callable[[], str], started_at: float) -> None:
         self._parts = parts   # read per snapshot: a JACK restart at another rate replaces the parts
-        self.engine: EngineStatus = parts().engine
         self.host = host
         self.models = models
         self.reloads = reloads
@@ -73,6 +72,12 @@ class StatusReport:
     @property
     def parts(self) -> BoxParts:
         return self._parts()
+
+    @property
+    def engine(self) -> EngineStatus:
+        """The engine of the parts in force (read per snapshot, as every part is)."""
+        engine: EngineStatus = self.parts.engine
+        return engine
 
     def snapshot(self) -> dict[str, Any]:
         host = self.host.status()
