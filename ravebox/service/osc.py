@@ -24,6 +24,12 @@ sent as ``/ravebox/param/<key> value`` (at most every ``FEEDBACK_S``).
 Threads: the UDP server runs on its own thread (``ravebox-osc``), which parses,
 validates and *posts* the change to the control thread (the store's one writer)
 without waiting; a learn waits on a short-lived thread of its own.
+Why one thread and no timetags: datagrams are handled one after another in the
+order they arrive (python-osc's threading server gave each its own thread, so a
+fader sweep could land out of order and end on a stale value), and a bundle's
+timetag is not waited for (python-osc would sleep the server until then, so one
+bundle dated next year would stop OSC control; a flood of them, with threads,
+would pile up sleeping threads).
 :meth:`OscService.poll` (feedback) runs on the daemon's main thread.
 """
 
@@ -37,7 +43,7 @@ import time
 from collections.abc import Callable
 
 from pythonosc.dispatcher import Dispatcher
-from pythonosc.osc_server import ThreadingOSCUDPServer
+from pythonosc.osc_server import BlockingOSCUDPServer
 from pythonosc.udp_client import SimpleUDPClient
 
 from ravebox.config.osc import OscSettings
@@ -86,7 +92,7 @@ class OscService:
         self.settings = settings
         self.graphs = dict(graphs)
         self._set, self._recall, self._learn, self._snapshot = set_param, recall, learn, snapshot
-        self.server: ThreadingOSCUDPServer | None = None
+        self.server: BlockingOSCUDPServer | None = None
         self._thread: threading.Thread | None = None
         self._clients = [SimpleUDPClient(host, port) for host, port in settings.feedback_to]
         self._sent: dict[str, float] = {}
@@ -97,10 +103,10 @@ class OscService:
 
     # -- main thread -------------------------------------------------------------------------
     def start(self) -> "OscService":
-        dispatcher = Dispatcher()
+        dispatcher = Dispatcher(strict_timing=False)
         dispatcher.set_default_handler(self._on_message, needs_reply_address=True)
         try:
-            self.server = ThreadingOSCUDPServer((self.settings.host, int(self.settings.port)), dispatcher)
+            self.server = BlockingOSCUDPServer((self.settings.host, int(self.settings.port)), dispatcher)
         except OSError as exc:
             raise ServiceError(f"OSC: cannot listen on {self.settings.host}:{self.settings.port}: {exc} (under the "
                                "bundled systemd unit the daemon has no network: see docs/dedicated-box.md, OSC)") from exc

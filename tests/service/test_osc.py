@@ -134,6 +134,29 @@ def test_messages_reach_the_daemon_and_errors_go_back_to_the_sender(service):
     assert osc.errors == 4 and len(calls["set"]) == 1
 
 
+def test_a_fader_sweep_arrives_in_order_and_a_future_bundle_does_not_stall_control(service):
+    """A controller's sweep must end on its last value: messages are handled in arrival order. A bundle dated
+    an hour ahead is applied at once instead of parking the server (python-osc would sleep until its time)."""
+    from pythonosc.osc_bundle_builder import OscBundleBuilder
+    from pythonosc.osc_message_builder import OscMessageBuilder
+
+    osc, calls, _, _ = service
+    client = SimpleUDPClient("127.0.0.1", osc.address[1])
+    sweep = [i / 256 for i in range(200)]  # exact in OSC's float32
+    for value in sweep:
+        client.send_message("/ravebox/param/main/mix.wet", value)
+    assert wait(lambda: len(calls["set"]) == len(sweep))
+    assert [v for _, v in calls["set"]] == sweep
+    later = OscBundleBuilder(time.time() + 3600)
+    message = OscMessageBuilder("/ravebox/param/main/mix.wet")
+    message.add_arg(0.75)
+    later.add_content(message.build())
+    client.send(later.build())
+    client.send_message("/ravebox/preset", "after")
+    assert wait(lambda: calls["recall"] == ["after"])
+    assert calls["set"][-1] == (ParamKey("mix.wet", "main"), 0.75)
+
+
 def test_parameter_changes_are_sent_to_feedback_targets_once_each(service):
     osc, _, values, listener = service
     osc.poll()
