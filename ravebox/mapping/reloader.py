@@ -28,7 +28,7 @@ from ravebox.errors import ConfigError
 from ravebox.mapping.loader import load_mapping
 from ravebox.mapping.model import Mapping, PresetBank
 from ravebox.mapping.presets import load_presets
-from ravebox.mapping.runtime import MappingRuntime
+from ravebox.mapping.runtime import KEEP_PRESETS, KeepPresets, MappingRuntime
 
 Signature = tuple[tuple[str, int, int, int], ...]
 
@@ -45,13 +45,15 @@ class Reload:
 class LoadedMapping:
     """A mapping read and validated, ready for :meth:`MappingReloader.install`; or why it is not (``error``).
 
-    ``presets``: the box's own preset bank (``[mapping] presets``), None for the mapping's own.
+    ``presets``: the box's own preset bank (``[mapping] presets``) as this load read it, None when the
+    box names none (the mapping's own play); :data:`KEEP_PRESETS` when the load did not read the box's
+    presets (MIDI learn's edited mapping): the bank playing stays.
     """
 
     path: Path
     signature: Signature
     mapping: Mapping | None = None
-    presets: PresetBank | None = None
+    presets: PresetBank | None | KeepPresets = KEEP_PRESETS
     error: str | None = None
     invalid: bool = False       # the error is the file's validation report (one problem per line)
 

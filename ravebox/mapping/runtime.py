@@ -86,6 +86,13 @@ class _Active:
         return None
 
 
+class KeepPresets:
+    """The type of :data:`KEEP_PRESETS`: a swap that leaves the box's preset bank as it is."""
+
+
+KEEP_PRESETS = KeepPresets()
+
+
 class MappingRuntime:
     """Applies a :class:`Mapping` to MIDI events, writing the :class:`ParamStore`."""
 
@@ -114,16 +121,17 @@ class MappingRuntime:
         """Presets given by the box config instead of the mapping's own, if any."""
         return self._explicit_presets
 
-    def swap(self, mapping: Mapping, presets: PresetBank | None = None) -> None:
+    def swap(self, mapping: Mapping, presets: PresetBank | None | KeepPresets = KEEP_PRESETS) -> None:
         """Make ``mapping`` current (atomic); held buttons still release through the old one.
 
-        Presets: ``presets`` if given (replacing the explicit bank when there is
-        one), else the explicit bank given at construction, else the mapping's own.
+        Presets: ``presets`` is the box's own bank (``[mapping] presets``) as a
+        reload just read it, None when the box names none any more (the bank is
+        dropped, the mapping's own presets play); left out (MIDI learn's edited
+        mapping, a tool's swap), the box's bank stays as it was.
         """
-        if presets is not None and self._explicit_presets is not None:
+        if not isinstance(presets, KeepPresets):
             self._explicit_presets = presets
-        bank = presets or self._explicit_presets or mapping.presets
-        self._active = _Active(mapping, bank)
+        self._active = _Active(mapping, self._explicit_presets or mapping.presets)
 
     # -- control thread --------------------------------------------------------------
     def coalescable_ccs(self) -> frozenset[int]:

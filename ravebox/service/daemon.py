@@ -208,7 +208,8 @@ class Daemon:
         self.osc, osc_error = extras.osc(parts, host, self.learning)
         self.commands = LiveCommands(parts.mapping, parts.store, host, self.recording)
         reporters = {"learn": self.learning, "record": self.recording,
-                     "osc": self.osc or (extras.Unavailable(osc_error) if osc_error else None)}
+                     "osc": self.osc or (extras.Unavailable(osc_error) if osc_error else None),
+                     **{o.status_key: o for o in self.observers if getattr(o, "status_key", None)}}
         self.report = StatusReport(lambda: started(self.parts, "parts"), host, started(self.model_reloader, "model reloader"),
                                    self.reloads, lambda: mapping.path,
                                    reporters, lambda: self.state, self.started_at)

@@ -9,8 +9,12 @@ a ``SOCK_DGRAM`` AF_UNIX socket, the address from ``$NOTIFY_SOCKET`` (a leading
 assignments as the payload. Credentials travel implicitly with AF_UNIX.
 
 Thread: the main thread (the systemd observer's ``on_ready``/``on_tick``/
-``on_stopping``). Never the audio path: a send can block for a moment when
-the manager's queue is full.
+``on_stopping``), the thread that also runs reloads, commands and the socket's
+requests. So a send never waits: it goes out with ``MSG_DONTWAIT``, and a
+datagram the manager's queue has no room for (``EAGAIN``: a stuck or slow
+reader) is dropped and counted (``dropped``, in status under ``systemd``),
+not retried. systemd itself acts on what it misses: a lost ``WATCHDOG=1`` is
+a late ping, never a frozen main loop.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ class Notifier:
 
     Failures never raise: a service that cannot notify is still a working
     synthesizer, and systemd will act on the missing READY/WATCHDOG itself.
-    The first failure is logged once, later ones only counted.
+    The first failure is logged once, later ones only counted; a datagram the
+    manager had no room for is counted apart (``dropped``).
     """
 
     def __init__(self, address: str | None = None, env: Mapping[str, str] | None = None) -> None:
@@ -36,6 +41,8 @@ class Notifier:
         self.address = address if address is not None else env.get("NOTIFY_SOCKET") or None
         self.watchdog_usec = _watchdog_usec(env)
         self.failures = 0
+        self.dropped = 0
+        self.sent = 0
         self._sock: socket.socket | None = None
 
     @property
@@ -49,13 +56,24 @@ class Notifier:
             return False
         payload = "\n".join(f"{key}={_one_line(value)}" for key, value in fields.items())
         try:
-            self._socket().sendto(payload.encode("utf-8"), _sockaddr(self.address or ""))
+            self._socket().sendto(payload.encode("utf-8"), socket.MSG_DONTWAIT, _sockaddr(self.address or ""))
+        except BlockingIOError:
+            self.dropped += 1
+            if self.dropped == 1:
+                log.warning("sd_notify to %s: the manager's queue is full, datagram dropped "
+                            "(further drops are counted only)", self.address)
+            return False
         except OSError as exc:
             self.failures += 1
             if self.failures == 1:
                 log.warning("sd_notify to %s failed: %s (further failures are counted only)", self.address, exc)
             return False
+        self.sent += 1
         return True
+
+    def counts(self) -> dict[str, int]:
+        """Datagrams sent, dropped (no room in the manager's queue) and failed otherwise."""
+        return {"sent": self.sent, "dropped": self.dropped, "failures": self.failures}
 
     def ready(self, status: str | None = None) -> bool:
         return self.send(READY=1, **({"STATUS": status} if status else {}))

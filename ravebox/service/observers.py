@@ -15,6 +15,9 @@ Owned by the service layer. Contract with ``service/daemon.py``:
   return a snapshot (plain JSON-able values) without taking locks the audio
   path or the worker holds; so must ``commands.presets()``. ``apply_reload`` and the other
   commands are only ever called on the main thread (queued from the socket, run in ``on_tick``).
+- An observer with a ``status_key`` attribute and a ``status()`` method (any thread, plain values) is
+  shown in the daemon's status under that key (the systemd observer: ``"systemd": {"enabled": true,
+  "sent": 812, "dropped": 0, "failures": 0}``, datagrams the manager's full queue had no room for).
 - ``health()`` is ``(True, "")`` only while the JACK process callback is
   advancing and the inference worker is making progress; otherwise ``(False,
   reason)``. The systemd watchdog ping is withheld while it is false, so a
@@ -126,6 +129,8 @@ class SystemdObserver(Observer):
     see the silence to restart us.
     """
 
+    status_key = "systemd"   # the daemon's status shows :meth:`status` under this key
+
     def __init__(self, notifier: Notifier) -> None:
         self.notifier = notifier
         self.ready = False
@@ -154,6 +159,10 @@ class SystemdObserver(Observer):
     def on_stopping(self, daemon: object) -> None:
         self.notifier.stopping("stopping")
         self.ready = False
+
+    def status(self) -> dict:
+        """Any thread: whether a manager listens, and the notifier's counts (plain ints)."""
+        return {"enabled": self.notifier.enabled, **self.notifier.counts()}
 
     def _note_health(self, healthy: bool, reason: str) -> None:
         if healthy != self.healthy:

@@ -226,6 +226,7 @@ def test_ready_status_watchdog_restart_and_clean_stop(box):
     assert status["state"] == "running"
     if box.program == "ravebox":
         assert [(g["name"], g["models"]) for g in status["graphs"]] == [("main", ["a"])]
+        assert status["systemd"]["enabled"] and status["systemd"]["sent"] >= 1   # READY=1 at least
 
     # 4. a hung worker: health turns false, STATUS says so, the watchdog restarts the service
     box.hang.touch()
