@@ -209,7 +209,7 @@ class Daemon:
         self.commands = LiveCommands(parts.mapping, parts.store, host, self.recording)
         reporters = {"learn": self.learning, "record": self.recording,
                      "osc": self.osc or (extras.Unavailable(osc_error) if osc_error else None),
-                     **{o.status_key: o for o in self.observers if getattr(o, "status_key", None)}}
+                     **{o.status_key: o for o in self.observers if o.status_key}}
         self.report = StatusReport(lambda: started(self.parts, "parts"), host, started(self.model_reloader, "model reloader"),
                                    self.reloads, lambda: mapping.path,
                                    reporters, lambda: self.state, self.started_at)

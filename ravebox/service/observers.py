@@ -83,6 +83,13 @@ class Observer:
     def on_stopping(self, daemon: Any) -> None:
         """The box is about to stop (after the fade-out)."""
 
+    #: shown in the daemon's status under this key (:meth:`status`), when set
+    status_key: str | None = None
+
+    def status(self) -> dict:
+        """Any thread: plain values for the daemon's status (only read when ``status_key`` is set)."""
+        return {}
+
 
 def notify(observers: Sequence[Observer], hook: Callable[[Observer], None]) -> None:
     """Main thread: call ``hook`` on each observer; one that raises is logged, never fatal."""
@@ -129,7 +136,7 @@ class SystemdObserver(Observer):
     see the silence to restart us.
     """
 
-    status_key = "systemd"   # the daemon's status shows :meth:`status` under this key
+    status_key = "systemd"
 
     def __init__(self, notifier: Notifier) -> None:
         self.notifier = notifier
