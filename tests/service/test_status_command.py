@@ -241,3 +241,17 @@ def test_text_status_shows_slots_loop_position_reload_parts_and_ignored_entries(
         "ignored      dropped: 2 event(s) for a missing graph",
         "graph        main: a, b (encoder a.ts, decoder 0 b.ts)  loop playing 4 beats",
     ]
+
+
+def test_text_status_shows_the_running_headroom_and_an_auto_block():
+    text = status_command.render({
+        "state": "running",
+        "latency": {"frames": 7168, "ms": 149.3,
+                    "headroom": {"periods": 12, "source": "running", "running_p99_ms": 39.5}},
+        "graphs": [{"name": "main", "models": ["full"], "worker_ms": 39.5, "block_ms": 85.3,
+                    "block_multiple": {"multiple": 2, "source": "auto",
+                                       "why": "x1 p99 35.0 ms of 42.7 ms; x2 p99 40.0 ms of 85.3 ms: fits"}}],
+    })
+    assert ("latency      7168 frames / 149.3 ms (headroom 12 periods, running, worker p99 39.5 ms while playing)"
+            in text)
+    assert "block x2 (auto: x1 p99 35.0 ms of 42.7 ms; x2 p99 40.0 ms of 85.3 ms: fits)" in text

@@ -263,7 +263,9 @@ def _latency(latency: object) -> str | None:
         text = " / ".join(p for p in parts if p)
         headroom = latency.get("headroom")
         if isinstance(headroom, dict) and text:
-            text += f" (headroom {headroom.get('periods')} periods, {headroom.get('source')})"
+            running = headroom.get("running_p99_ms")
+            text += (f" (headroom {headroom.get('periods')} periods, {headroom.get('source')}"
+                     + (f", worker p99 {running:.1f} ms while playing)" if isinstance(running, (int, float)) else ")"))
         return text or None
     return None if latency is None else str(latency)
 
@@ -292,6 +294,9 @@ def _graph(graph: dict) -> str:
         margin = graph.get("margin")
         timing += (f"  measured {measured.get('p99')} ms p99 of {graph['headroom_ms']:.1f} ms headroom"
                    + (f" ({margin:+.0%} margin)" if isinstance(margin, (int, float)) else ""))
+    block = graph.get("block_multiple")
+    if isinstance(block, dict) and block.get("source") == "auto" and block.get("multiple", 1) != 1:
+        timing += f"  block x{block['multiple']} (auto: {block.get('why')})"
     muted = "  MUTED" if graph.get("muted") else ""
     return (f"{graph.get('name', '?')}: {models}{_slots(graph.get('slots'))}{timing}{_loop(graph.get('loop'))}"
             f"{_rates(graph.get('rates'))}{muted}")
