@@ -54,11 +54,11 @@ from ravebox.host.audiopath import AudioPath
 from ravebox.host.autoconnect import AutoConnector
 from ravebox.host.connections import ConnectionFollower
 from ravebox.host.control import ControlLoop
-from ravebox.host.startup_timing import measure_as_worker
 from ravebox.host.headroom import SETTLE_BLOCKS, Headroom, choose, follow
 from ravebox.host.hosted import HostedBox, HostedEngine, ParserFactory, StagesFactory
 from ravebox.host.rings import ByteRing, MidiRing
 from ravebox.host.session import Session, open_client
+from ravebox.host.startup_timing import measure_as_worker
 from ravebox.host.timeline import Timeline
 from ravebox.host.worker import InferenceWorker
 from ravebox.params.store import ParamStore

@@ -49,10 +49,10 @@ from ravebox.assembly.parts import EngineFactory
 from ravebox.config.box import BoxConfig, load_box
 from ravebox.config.jack import JackSettings
 from ravebox.host.audiopath import AudioPath, GraphIO, OutputStageLike
-from ravebox.host.startup_timing import measure_as_worker
 from ravebox.host.host import Host
 from ravebox.host.hosted import HostedBox
 from ravebox.host.rtprio import make_normal, make_realtime
+from ravebox.host.startup_timing import measure_as_worker
 from ravebox.mapping.reloader import MappingReloader
 from ravebox.service import extras
 from ravebox.service.health import HealthWatch
