@@ -17,8 +17,11 @@ alike), CPU time of the calling thread unless it says wall:
   full-size model twice) with one thread per graph over one worker for both (``--rt``:
   at the worker's realtime priority, as the daemon runs them);
 - ``fullsize_late_blocks``: ``ravebox run`` on the default box with the full-size
-  model (measured headroom, default block) on a dummy jackd at period 256, for
-  ``--seconds``, against a bare pass-through client's xruns (bench/realtime.py).
+  model (everything at its default: block multiple "auto", headroom measured at
+  start-up and following the playing worker) on a dummy jackd at period 256, for
+  ``--seconds``, against a bare pass-through client's xruns (bench/realtime.py);
+  late blocks are counted from the end of the settling time, so a headroom that
+  grows later in the run counts every block it did not save.
 
 Without ``--model`` it uses models-full/rave_full.ts, building it with
 ``tools/make_test_models.py --full`` first if it is missing (minutes; not committed).
