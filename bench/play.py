@@ -22,9 +22,11 @@ from __future__ import annotations
 import math
 import shutil
 import statistics
+import sys
 import tempfile
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 import mido
@@ -44,8 +46,11 @@ from ravebox.params.store import ParamStore
 from ravebox.params.table import ParamKey
 from ravebox.service.learning import LearnService
 
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))       # the shared daemon rig of tests and benchmarks: tests/host/daemonkit.py
+from tests.host.daemonkit import connect, mapping_toml, rule, running_daemon, wait_for, write_box  # noqa: E402
+
 SR, PERIOD = 48000, 256
-MODEL = Path(__file__).resolve().parent.parent / "tests" / "models" / "rave_a.ts"
 
 
 late = [0]
@@ -153,54 +158,12 @@ def feedback_figures() -> tuple[float, float, float]:
     return statistics.median(full), statistics.median(idle), float(rate)
 
 
-FEEDBACK_BOX = """
-[box]
-name = "feedback bench"
-[models]
-a = "{model}"
-[graphs.main]
-encoder = "a"
-[jack]
-client_name = "rbx"
-[[jack.connect]]
-port = "^midi_in$"
-allow = ["^probe:out$"]
-[[jack.connect]]
-port = "^midi_in_feedback$"
-allow = ["^probe:leds$"]
-[mapping]
-file = "map.toml"
-"""
-FEEDBACK_MAPPING = """
-[defaults]
-channel = "any"
-takeover = "jump"
-smoothing_ms = 0
-feedback = true
-[[map]]
-cc = [0, 1, 2, 3, 4, 5, 6, 7]
-dim = [0, 1, 2, 3, 4, 5, 6, 7]
-target = "latent.bias"
-range = [-3, 3]
-[[map]]
-cc = [16, 17, 18, 19, 20, 21, 22, 23]
-dim = [0, 1, 2, 3, 4, 5, 6, 7]
-target = "latent.scale"
-[[map]]
-cc = 24
-target = "mix.wet"
-[[map]]
-cc = 25
-target = "out.gain_db"
-range = [-40, 0]
-[[map]]
-note = 36
-target = "latent.freeze"
-button = "toggle"
-[[map]]
-note = 37
-target = "graph.mute"
-"""
+FEEDBACK_MAPPING = mapping_toml(
+    rule(cc=list(range(8)), dim=list(range(8)), target="latent.bias", range=[-3, 3]),
+    rule(cc=list(range(16, 24)), dim=list(range(8)), target="latent.scale"),
+    rule(cc=24, target="mix.wet"), rule(cc=25, target="out.gain_db", range=[-40, 0]),
+    rule(note=36, target="latent.freeze", button="toggle"), rule(note=37, target="graph.mute"),
+    name=None, feedback=True)
 CONTROLS = [("cc", n) for n in list(range(8)) + list(range(16, 26))] + [("note", 36), ("note", 37)]
 
 
@@ -251,12 +214,8 @@ def control_of(data: bytes) -> tuple[str, int]:
 
 
 def wait(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.002)
-    return False
+    """``wait_for`` polling every 2 ms (the figures come from JACK frames, not from this poll)."""
+    return wait_for(predicate, timeout, step=0.002)
 
 
 def feedback_end_to_end(rounds: int = 20) -> dict:
@@ -264,19 +223,13 @@ def feedback_end_to_end(rounds: int = 20) -> dict:
     reconnection to the last of its values, ms for one moved knob's own value (baseline), and under a
     1000 CC/s flood on one knob the most feedback messages in any 10 ms window and the smallest gap."""
     from ravebox.host.dummyserver import JackServer
-    from ravebox.service.daemon import Daemon
 
-    work = Path(tempfile.mkdtemp(prefix="ravebox-feedback-bench-"))
-    (work / "map.toml").write_text(FEEDBACK_MAPPING)
-    (work / "box.toml").write_text(FEEDBACK_BOX.format(model=MODEL))
+    box = write_box(Path(tempfile.mkdtemp(prefix="ravebox-feedback-bench-")), mapping=FEEDBACK_MAPPING,
+                    name="feedback bench", connect=connect("^midi_in$", "^probe:out$")
+                    + connect("^midi_in_feedback$", "^probe:leds$"))
     wanted = set(CONTROLS)
     with JackServer(period=PERIOD) as server:
-        probe = MidiProbe(server.name)
-        daemon = Daemon(work / "box.toml", server=server.name)
-        daemon.start()
-        loop = threading.Thread(target=daemon.run, name="bench-daemon-main", daemon=True)
-        loop.start()
-        try:
+        with closing(MidiProbe(server.name)) as probe, running_daemon(box, server.name):
             client = probe.client
             assert wait(lambda: {control_of(d) for _, d in probe.received()} >= wanted, 120), "no feedback at start"
             reconnect, single = [], []
@@ -310,31 +263,11 @@ def feedback_end_to_end(rounds: int = 20) -> dict:
                 if len(frames) else 0
             gap = float(np.diff(frames).min()) * 1000.0 / server.rate if len(frames) > 1 else float("nan")
             rate = len(frames) / 2.0
-        finally:
-            daemon.request_stop()
-            loop.join(10)
-            daemon.shutdown()
-            probe.close()
     return {"reconnect_ms": reconnect, "single_ms": single, "flood_most_in_10ms": most,
             "flood_min_gap_ms": gap, "flood_messages_per_s": rate, "controls": len(wanted)}
 
 
 CLOCK_BPM = 123.4
-CLOCK_BOX = """
-[box]
-name = "clock out bench"
-[models]
-a = "{model}"
-[graphs.main]
-encoder = "a"
-[clock]
-internal_bpm = {bpm}
-[jack]
-client_name = "rbx"
-[[jack.connect]]
-port = "^clock_out$"
-allow = ["^follower:in$"]
-"""
 
 
 def clock_follow_end_to_end(seconds: float = 60.0, settle_s: float = 10.0) -> tuple[float, float, int]:
@@ -342,24 +275,13 @@ def clock_follow_end_to_end(seconds: float = 60.0, settle_s: float = 10.0) -> tu
     (the code a second box runs on its clock input) follows them. Returns (|mean tempo - CLOCK_BPM|, the
     follower's own tempo sigma after ``settle_s``, ticks) in BPM."""
     from ravebox.host.dummyserver import JackServer
-    from ravebox.service.daemon import Daemon
 
-    work = Path(tempfile.mkdtemp(prefix="ravebox-clock-bench-"))
-    (work / "box.toml").write_text(CLOCK_BOX.format(model=MODEL, bpm=CLOCK_BPM))
+    box = write_box(Path(tempfile.mkdtemp(prefix="ravebox-clock-bench-")), mapping=None, name="clock out bench",
+                    sections=f"[clock]\ninternal_bpm = {CLOCK_BPM}\n", connect=connect("^clock_out$", "^follower:in$"))
     with JackServer(period=PERIOD) as server:
-        recorder = MidiProbe(server.name, "follower", "in")
-        daemon = Daemon(work / "box.toml", server=server.name)
-        daemon.start()
-        loop = threading.Thread(target=daemon.run, name="bench-daemon-main", daemon=True)
-        loop.start()
-        try:
+        with closing(MidiProbe(server.name, "follower", "in")) as recorder, running_daemon(box, server.name):
             assert wait(lambda: recorder.count > 24, 120), "no clock out"
             time.sleep(seconds)
-        finally:
-            daemon.request_stop()
-            loop.join(10)
-            daemon.shutdown()
-            recorder.close()
         rate = server.rate
     n = recorder.count
     frames, data = recorder.frames[:n], recorder.data[:n, 0]

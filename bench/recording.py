@@ -21,85 +21,19 @@ Ends with ``figure: value`` lines. Usage: ``python bench/recording.py [--seconds
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
-
-import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-MODEL = REPO / "tests" / "models" / "rave_a.ts"
-BOX = """
-[box]
-name = "recording bench"
-[models]
-a = "{model}"
-[graphs.main]
-encoder = "a"
-[record]
-folder = "{folder}"
-dry = true
-[jack]
-client_name = "ravebox"
-[[jack.connect]]
-port = "^main_in_"
-allow = ["^tone:out$"]
-"""
+from tests.host.daemonkit import ask, connect, daemon_process, write_box  # noqa: E402  (the shared daemon rig)
+from tests.host.jackclients import Tone  # noqa: E402
 
-
-class Tone:
-    """A JACK client playing a 220 Hz tone into ravebox (process thread: copies a preallocated second)."""
-
-    def __init__(self, server: str) -> None:
-        import jack
-
-        self.client = jack.Client("tone", servername=server, no_start_server=True)
-        self.out = self.client.outports.register("out")
-        self.rate = self.client.samplerate
-        self.position = 0
-        t = np.arange(self.rate, dtype=np.float64) / self.rate
-        self.wave = (0.3 * np.sin(2 * np.pi * 220.0 * t)).astype(np.float32)
-        self.client.set_process_callback(self._process)
-        self.client.activate()
-
-    def _process(self, n: int) -> None:
-        start = self.position % self.rate
-        out = self.out.get_array()
-        first = min(n, self.rate - start)
-        out[:first] = self.wave[start:start + first]
-        if first < n:
-            out[first:] = self.wave[:n - first]
-        self.position += n
-
-    def close(self) -> None:
-        self.client.deactivate()
-        self.client.close()
-
-
-def ask(sock: Path, cmd: str, **fields: object) -> dict:
-    from ravebox.service.control_socket import ControlClient
-
-    with ControlClient(sock, timeout_s=20) as client:
-        return client.request(cmd, **fields)
-
-
-def wait_running(sock: Path, proc: subprocess.Popen, timeout: float = 300.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"ravebox exited with {proc.returncode}")
-        try:
-            if ask(sock, "status").get("result", {}).get("state") == "running":
-                return
-        except Exception:  # noqa: BLE001 - not up yet
-            pass
-        time.sleep(0.5)
-    raise RuntimeError("ravebox did not come up")
+MODEL = "rave_a.ts"
 
 
 def counters(sock: Path) -> tuple[int, int]:
@@ -119,19 +53,13 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="ravebox-record-bench-"))
     takes = work / "takes"
-    box = work / "box.toml"
-    box.write_text(BOX.format(model=MODEL, folder=takes))
+    box = write_box(work, mapping=None, name="recording bench", client="ravebox", model=MODEL,
+                    sections=f'[record]\nfolder = "{takes}"\ndry = true\n', connect=connect("^main_in_", "^tone:out$"))
     sock = work / "control.sock"
-    env = dict(os.environ, RAVEBOX_CONTROL_SOCKET=str(sock), NOTIFY_SOCKET="", RAVEBOX_LOG_LEVEL="WARNING",
-               JACK_NO_START_SERVER="1")
     totals = {False: [0, 0, 0.0], True: [0, 0, 0.0]}      # recording? -> [late blocks, xruns, seconds]
     overruns, recorded_s, slices = 0, 0.0, 0
     with JackServer(period=args.period) as server:
-        tone = Tone(server.name)
-        proc = subprocess.Popen([sys.executable, "-m", "ravebox.service.cli", "run", "--config", str(box),
-                                 "--server", server.name], env=env, cwd=REPO)
-        try:
-            wait_running(sock, proc)
+        with closing(Tone(server.name, hz=220.0, amplitude=0.3)), daemon_process(box, server.name, sock) as proc:
             time.sleep(3.0)                                   # connections made, first blocks played
             t_end = time.monotonic() + args.seconds
             recording = False
@@ -156,14 +84,10 @@ def main() -> int:
                 totals[recording][2] += spent
                 slices += 1
                 recording = not recording
-        finally:
-            proc.terminate()
-            proc.wait(30)
-            tone.close()
     files = sorted(takes.glob("*.flac")) if takes.exists() else []
     size_mb = sum(f.stat().st_size for f in files) / 1e6
     (late_off, xr_off, s_off), (late_on, xr_on, s_on) = totals[False], totals[True]
-    print(f"jack: dummy, period {args.period}; model {MODEL.name}; {args.seconds:g} s in {slices} slices of "
+    print(f"jack: dummy, period {args.period}; model {MODEL}; {args.seconds:g} s in {slices} slices of "
           f"{args.slice_s:g} s; takes: {len(files)} files, {size_mb:.1f} MB (wet + dry FLAC) in {takes}")
     print(f"without a take: {s_off:.0f} s, {late_off} late blocks, {xr_off} xruns")
     print(f"with a take:    {s_on:.0f} s, {late_on} late blocks, {xr_on} xruns, {overruns} periods skipped by the tap")

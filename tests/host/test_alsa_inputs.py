@@ -27,7 +27,7 @@ from ravebox.mapping import MappingRuntime, load_mapping
 from ravebox.midi.parser import PortParser
 from ravebox.params.store import ParamStore
 from ravebox.params.table import PARAMS, ParamKey
-from tests.host.daemonkit import running_daemon, wait_for, write_box
+from tests.host.daemonkit import mapping_toml, rule, running_daemon, wait_for, write_box
 from tests.host.standins import PassEngine
 from tests.jackserver import needs_jackd
 
@@ -36,37 +36,11 @@ NANO_24 = "nanoKONTROL2:nanoKONTROL2 MIDI 1 24:0"
 THROUGH = "Midi Through:Midi Through Port-0 14:0"
 LABEL = "knobs <- nanoKONTROL2:nanoKONTROL2 MIDI 1"
 
-MAPPING = """
-[mapping]
-name = "direct alsa"
-[defaults]
-channel = "any"
-takeover = "jump"
-smoothing_ms = 0
-[[map]]
-cc = 7
-port = "nanoKONTROL2"
-target = "out.gain_db"
-range = [-40, 0]
-[[map]]
-cc = 7
-port = "Midi Through"
-target = "mix.wet"
-[[map]]
-cc = 64
-port = "nanoKONTROL2"
-button = "momentary"
-target = "latent.freeze"
-[[map]]
-note = 36
-button = "momentary"
-target = "loop.enabled"
-[[map]]
-pitchbend = true
-target = "latent.bias"
-dim = 0
-range = [-2, 2]
-"""
+MAPPING = mapping_toml(rule(cc=7, port="nanoKONTROL2", target="out.gain_db", range=[-40, 0]),
+                       rule(cc=7, port="Midi Through", target="mix.wet"),
+                       rule(cc=64, port="nanoKONTROL2", button="momentary", target="latent.freeze"),
+                       rule(note=36, button="momentary", target="loop.enabled"),
+                       rule(pitchbend=True, target="latent.bias", dim=0, range=[-2, 2]), name="direct alsa")
 
 
 class FakeAlsa:

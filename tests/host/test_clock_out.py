@@ -12,7 +12,7 @@ import pytest
 
 from ravebox.midi.events import MidiEvent
 
-from tests.host.daemonkit import running_daemon, wait_for, write_box
+from tests.host.daemonkit import connect, running_daemon, wait_for, write_box
 from tests.host.jackclients import MidiRecorder
 from tests.host.standins import PassEngine
 from tests.jackserver import needs_jackd
@@ -23,14 +23,7 @@ RATE = 48000
 
 
 def clock_box(tmp_path, client: str, bpm: float, clock_source: str = "^nothing$"):
-    rules = f"""
-[[jack.connect]]
-port = "^clock_out$"
-allow = ["^midirec:in$"]
-[[jack.connect]]
-port = "^clock_in$"
-allow = ["{clock_source}"]
-"""
+    rules = connect("^clock_out$", "^midirec:in$") + connect("^clock_in$", clock_source)
     folder = tmp_path / client
     folder.mkdir()
     return write_box(folder, client=client, connect=rules, sections=f"[clock]\ninternal_bpm = {bpm}\n")

@@ -11,34 +11,9 @@ from ravebox.mapping import MappingRuntime, load_mapping
 from ravebox.midi.parser import PortParser
 from ravebox.params.store import ParamStore
 from ravebox.params.table import ParamKey
+from tests.host.daemonkit import GAIN_CC7, HELD_RULES, mapping_toml, rule
 
-MAPPING = """
-[defaults]
-takeover = "jump"
-smoothing_ms = 0
-[[map]]
-cc = 7
-target = "out.gain_db"
-range = [-40, 0]
-[[map]]
-cc = 16
-encoder = "twos_complement"
-step = 0.5
-target = "out.gain_db"
-[[map]]
-cc = 64
-button = "momentary"
-target = "latent.freeze"
-[[map]]
-note = 36
-button = "momentary"
-target = "loop.enabled"
-[[map]]
-pitchbend = true
-target = "latent.bias"
-dim = 0
-range = [-2, 2]
-"""
+MAPPING = mapping_toml(GAIN_CC7, rule(cc=16, encoder="twos_complement", step=0.5, target="out.gain_db"), HELD_RULES, name=None)
 
 
 def rig(tmp_path, slots: int = 4096):

@@ -37,7 +37,7 @@ def test_cc_moves_output_gain_as_mapped(jack_server, tmp_path):
         tone, sink = Tone(jack_server.name), Sink(jack_server.name, seconds=60)
         try:
             with Controller(jack_server.env()) as ctl:
-                assert wait_for(lambda: ("fakectl:out", "rbx:midi_in") in daemon.host.connector.remembered)
+                assert ctl.wait_connected(daemon)
                 assert wait_for(lambda: daemon.host.worker.progress > 4)
                 assert abs(settle(sink, tone_db) - tone_db) < 1.0          # unity before any CC
                 deliver(ctl, daemon, "cc 1 7 0", until=lambda: gain(daemon) == -40.0)   # -> -40 dB

@@ -14,22 +14,13 @@ import pytest
 
 from ravebox.host.latency import CAPTURE, get_range
 from ravebox.params.table import ParamKey
-from tests.host.daemonkit import Controller, MODELS, TWO_GRAPHS_CONNECT, deliver, running_daemon, wait_for, write_box
+from tests.host.daemonkit import PASS_CONNECT, Controller, MODELS, TWO_GRAPHS_CONNECT, deliver, running_daemon, wait_for, write_box
 from tests.host.jackclients import Sink, Source, Tone, rms, voiced_level_db
 from tests.host.test_host_passthrough import impulse_delays, impulses
 from tests.jackserver import needs_jackd
 
 pytestmark = [needs_jackd, pytest.mark.jack, pytest.mark.slow,
               pytest.mark.skipif(not (MODELS / "rave_a.ts").exists(), reason="test model missing")]
-
-PASS_CONNECT = """
-[[jack.connect]]
-port = "^main_in_1$"
-allow = ["^src:out$"]
-[[jack.connect]]
-port = "^main_out_1$"
-allow = ["^sink:in_1$"]
-"""
 
 
 def test_real_engine_dry_path_has_the_reported_latency(jack_server, tmp_path):
@@ -91,7 +82,7 @@ def test_real_engine_output_follows_cc(jack_server, tmp_path):
         tone, sink = Tone(jack_server.name, hz=220.0), Sink(jack_server.name, seconds=60)
         try:
             with Controller(jack_server.env()) as ctl:
-                assert wait_for(lambda: ("fakectl:out", "rbx:midi_in") in daemon.host.connector.remembered)
+                assert ctl.wait_connected(daemon)
                 assert wait_for(lambda: daemon.host.worker.progress > 10)
                 deliver(ctl, daemon, "cc 1 7 127", until=lambda: daemon.store.target(ParamKey("out.gain_db", "main")) == 0.0)
                 loud = level_after(sink)

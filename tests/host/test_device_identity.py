@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import subprocess
 import sys
+from contextlib import closing
 
 import jack
 import pytest
@@ -28,7 +29,7 @@ from ravebox.mapping import MappingRuntime, load_mapping
 from ravebox.midi.parser import PortParser
 from ravebox.params.store import ParamStore
 from ravebox.params.table import ParamKey
-from tests.host.daemonkit import running_daemon, wait_for, write_box
+from tests.host.daemonkit import connect, mapping_toml, rule, running_daemon, wait_for, write_box
 from tests.host.standins import PassEngine
 from tests.jackserver import needs_jackd
 
@@ -37,41 +38,10 @@ PAD = ("alsa_pcm:padKONTROL/midi_capture_1", "padKONTROL:midi/capture_1")
 THROUGH = ("alsa_pcm:Midi-Through/midi_capture_1", "Midi-Through:midi/capture_1")
 A2J_NANO = "nanoKONTROL2 [{}] (capture): nanoKONTROL2 MIDI 1"
 
-TWO_DEVICES_MAPPING = """
-[mapping]
-name = "two devices, one CC number"
-[defaults]
-channel = "any"
-takeover = "jump"
-smoothing_ms = 0
-[[map]]
-cc = 7
-port = "nanoKONTROL2"
-target = "out.gain_db"
-range = [-40, 0]
-[[map]]
-cc = 7
-port = "padKONTROL"
-target = "mix.wet"
-"""
-
-INPUT_NAME_MAPPING = """
-[mapping]
-name = "by input name"
-[defaults]
-channel = "any"
-takeover = "jump"
-smoothing_ms = 0
-[[map]]
-cc = 7
-port = "knobs"
-target = "mix.wet"
-[[map]]
-cc = 7
-port = "keys"
-target = "out.gain_db"
-range = [-40, 0]
-"""
+TWO_DEVICES_MAPPING = mapping_toml(rule(cc=7, port="nanoKONTROL2", target="out.gain_db", range=[-40, 0]),
+                                   rule(cc=7, port="padKONTROL", target="mix.wet"), name="two devices, one CC number")
+INPUT_NAME_MAPPING = mapping_toml(rule(cc=7, port="knobs", target="mix.wet"),
+                                  rule(cc=7, port="keys", target="out.gain_db", range=[-40, 0]), name="by input name")
 
 
 class FakeMidiSource:
@@ -223,16 +193,8 @@ def test_clock_from_is_checked_against_the_declared_inputs():
 
 # -- against a real dummy jackd ---------------------------------------------------------------
 
-SEQ_RULES = """
-[[jack.connect]]
-port = "^keys$"
-allow = ["padKONTROL"]
-deny = ["(?i)through"]
-[[jack.connect]]
-port = "^knobs$"
-allow = ["nanoKONTROL2"]
-deny = ["(?i)through"]
-"""
+SEQ_RULES = (connect("^keys$", "padKONTROL", deny=["(?i)through"])
+             + connect("^knobs$", "nanoKONTROL2", deny=["(?i)through"]))
 
 
 @needs_jackd
@@ -240,9 +202,8 @@ deny = ["(?i)through"]
 def test_two_controllers_same_cc_routed_by_device_alias(jack_server, tmp_path):
     box = box_with(tmp_path, '["keys", "knobs", "clock_in"]', SEQ_RULES, TWO_DEVICES_MAPPING)
     with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
-        seq = FakeMidiSource(jack_server.name, "fakeseq", {"midi_capture_3": NANO, "midi_capture_4": PAD,
-                                                           "midi_capture_5": THROUGH})
-        try:
+        with closing(FakeMidiSource(jack_server.name, "fakeseq", {"midi_capture_3": NANO, "midi_capture_4": PAD,
+                                                                  "midi_capture_5": THROUGH})) as seq:
             client = daemon.host.session.client
             assert wait_for(lambda: [p.name for p in client.get_all_connections("rbx:knobs")]
                             == ["fakeseq:midi_capture_3"])
@@ -260,26 +221,16 @@ def test_two_controllers_same_cc_routed_by_device_alias(jack_server, tmp_path):
             assert params(daemon)["main/mix.wet"] == pytest.approx(32 / 127)
             assert client.get_all_connections("fakeseq:midi_capture_5") == []   # Midi-Through alias: denied
             assert daemon.status()["counters"]["control_errors"] == 0
-        finally:
-            seq.close()
 
 
 @needs_jackd
 @pytest.mark.jack
 def test_input_name_is_the_label_when_several_sources_share_an_input(jack_server, tmp_path):
-    rules = """
-[[jack.connect]]
-port = "^knobs$"
-allow = ["^fakeseq:midi_capture_[12]$"]
-[[jack.connect]]
-port = "^keys$"
-allow = ["^fakeseq:midi_capture_3$"]
-"""
+    rules = connect("^knobs$", "^fakeseq:midi_capture_[12]$") + connect("^keys$", "^fakeseq:midi_capture_3$")
     box = box_with(tmp_path, '["keys", "knobs"]', rules, INPUT_NAME_MAPPING)
     with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
-        seq = FakeMidiSource(jack_server.name, "fakeseq", {"midi_capture_1": NANO, "midi_capture_2": PAD,
-                                                           "midi_capture_3": ()})
-        try:
+        with closing(FakeMidiSource(jack_server.name, "fakeseq", {"midi_capture_1": NANO, "midi_capture_2": PAD,
+                                                                  "midi_capture_3": ()})) as seq:
             client = daemon.host.session.client
             assert wait_for(lambda: len(client.get_all_connections("rbx:knobs")) == 2
                             and len(client.get_all_connections("rbx:keys")) == 1)
@@ -292,24 +243,15 @@ allow = ["^fakeseq:midi_capture_3$"]
             assert wait_for(lambda: labels(daemon)[1] == f"knobs <- {PAD[0]}")
             seq.cc("midi_capture_2", 1, 7, 100)                           # a rule on the input name still matches
             assert wait_for(lambda: params(daemon).get("main/mix.wet") == pytest.approx(100 / 127))
-        finally:
-            seq.close()
 
 
 @needs_jackd
 @pytest.mark.jack
 def test_a2j_client_number_is_not_part_of_the_label_across_a_replug(jack_server, tmp_path):
-    rules = """
-[[jack.connect]]
-port = "^knobs$"
-allow = ["^a2j:nanoKONTROL2 \\\\[\\\\d+\\\\] \\\\(capture\\\\)"]
-"""
-    mapping = TWO_DEVICES_MAPPING
-    box = box_with(tmp_path, '["knobs"]', rules, mapping)
+    box = box_with(tmp_path, '["knobs"]', connect("^knobs$", r"^a2j:nanoKONTROL2 \[\d+\] \(capture\)"), TWO_DEVICES_MAPPING)
     label = "a2j:nanoKONTROL2 (capture): nanoKONTROL2 MIDI 1"
     with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
-        a2j = FakeMidiSource(jack_server.name, "a2j", {A2J_NANO.format(20): ()})
-        try:
+        with closing(FakeMidiSource(jack_server.name, "a2j", {A2J_NANO.format(20): ()})) as a2j:
             assert wait_for(lambda: labels(daemon) == [f"knobs <- {label}"])
             a2j.cc(A2J_NANO.format(20), 1, 7, 0)
             assert wait_for(lambda: params(daemon).get("main/out.gain_db") == pytest.approx(-40.0))
@@ -319,8 +261,6 @@ allow = ["^a2j:nanoKONTROL2 \\\\[\\\\d+\\\\] \\\\(capture\\\\)"]
             assert wait_for(lambda: labels(daemon) == [f"knobs <- {label}"])
             a2j.cc(A2J_NANO.format(24), 1, 7, 127)
             assert wait_for(lambda: params(daemon).get("main/out.gain_db") == pytest.approx(0.0))
-        finally:
-            a2j.close()
 
 
 @needs_jackd
@@ -328,14 +268,11 @@ allow = ["^a2j:nanoKONTROL2 \\\\[\\\\d+\\\\] \\\\(capture\\\\)"]
 def test_ports_command_shows_aliases_matched_pattern_and_labels(jack_server, tmp_path):
     box = box_with(tmp_path, '["keys", "knobs", "clock_in"]', SEQ_RULES, TWO_DEVICES_MAPPING)
     with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
-        seq = FakeMidiSource(jack_server.name, "fakeseq", {"midi_capture_3": NANO, "midi_capture_5": THROUGH})
-        try:
+        with closing(FakeMidiSource(jack_server.name, "fakeseq", {"midi_capture_3": NANO, "midi_capture_5": THROUGH})):
             assert wait_for(lambda: labels(daemon) == ["keys", f"knobs <- {NANO[0]}", "clock_in"])
             done = subprocess.run([sys.executable, "-m", "ravebox.service.cli", "ports", "--config", str(box),
                                    "--no-models", "--server", jack_server.name], capture_output=True, text=True,
                                   timeout=60)
-        finally:
-            seq.close()
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith("fakeseq:midi_capture_3"))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.host.daemonkit import Controller, running_daemon, wait_for, write_box
+from tests.host.daemonkit import Controller, connect, running_daemon, wait_for, write_box
 from tests.host.standins import PassEngine
 from tests.jackserver import needs_jackd
 
@@ -33,7 +33,7 @@ def near(daemon, bpm: float) -> bool:
 
 
 def test_a_drum_machine_on_midi_in_drives_the_tempo_through_a_change(jack_server, tmp_path):
-    box = write_box(tmp_path, connect='[[jack.connect]]\nport = "^midi_in$"\nallow = ["TR-8"]\n')
+    box = write_box(tmp_path, connect=connect("^midi_in$", "TR-8"))
     with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
         machine = Controller(jack_server.env(), name="a2j", script=MACHINE)
         try:

@@ -71,7 +71,7 @@ def test_midi_source_unplugged_and_back(jack_server, tmp_path):
     box = write_box(tmp_path)
     with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
         with Controller(jack_server.env()) as ctl:
-            assert wait_for(lambda: ("fakectl:out", "rbx:midi_in") in daemon.host.connector.remembered)
+            assert ctl.wait_connected(daemon)
             deliver(ctl, daemon, "cc 1 7 0", until=lambda: gain(daemon) == -40.0)
             ctl.kill()                                                      # the USB cable is pulled
         assert wait_for(lambda: not any(p.name.startswith("fakectl:")
@@ -87,7 +87,7 @@ def test_flood_of_1000_cc_per_second(jack_server, tmp_path):
         tone, sink = Tone(jack_server.name), Sink(jack_server.name, seconds=30)
         try:
             with Controller(jack_server.env()) as ctl:
-                assert wait_for(lambda: ("fakectl:out", "rbx:midi_in") in daemon.host.connector.remembered)
+                assert ctl.wait_connected(daemon)
                 control = daemon.host.control
                 before, xruns = control.events + control.coalesced, daemon.host.xruns
                 ctl.send("flood 3000 1000 1 8")                             # 3 s of mix.wet sweeps
@@ -115,7 +115,7 @@ def test_garbage_bytes_are_counted_and_ignored(jack_server, tmp_path):
     box = write_box(tmp_path)
     with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
         with Controller(jack_server.env()) as ctl:
-            assert wait_for(lambda: ("fakectl:out", "rbx:midi_in") in daemon.host.connector.remembered)
+            assert ctl.wait_connected(daemon)
             sent = [raw for raw in GARBAGE if ctl.send(f"raw {raw}") == "ok"]
             assert len(sent) >= 5
             deliver(ctl, daemon, "cc 1 7 0", until=lambda: gain(daemon) == -40.0)   # a good message after the junk
@@ -259,7 +259,7 @@ def test_midi_thru_copies_controller_messages_to_midi_out(jack_server, tmp_path)
         with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
             listener.connect("rbx:midi_out", "listener:in")
             with Controller(jack_server.env()) as ctl:
-                assert wait_for(lambda: ("fakectl:out", "rbx:midi_in") in daemon.host.connector.remembered)
+                assert ctl.wait_connected(daemon)
                 ctl.send("cc 3 7 99")
                 assert wait_for(lambda: b"\xb2\x07\x63" in received)
     finally:

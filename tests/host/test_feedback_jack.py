@@ -7,38 +7,15 @@ import numpy as np
 import pytest
 
 from ravebox.params.table import ParamKey
-from tests.host.daemonkit import Controller, running_daemon, wait_for, write_box
+from tests.host.daemonkit import GAIN_CC7, Controller, connect, mapping_toml, rule, running_daemon, wait_for, write_box
 from tests.host.jackclients import MidiRecorder
 from tests.host.standins import PassEngine
 from tests.jackserver import needs_jackd
 
 pytestmark = [needs_jackd, pytest.mark.jack]
 
-MAPPING = """
-[defaults]
-channel = "any"
-takeover = "jump"
-smoothing_ms = 0
-feedback = true
-[[map]]
-cc = 7
-target = "out.gain_db"
-range = [-40, 0]
-[[map]]
-cc = 8
-target = "mix.wet"
-[[map]]
-note = 36
-target = "graph.mute"
-"""
-RULES = """
-[[jack.connect]]
-port = "^midi_in$"
-allow = ["^fakectl:"]
-[[jack.connect]]
-port = "^midi_in_feedback$"
-allow = ["^midirec"]
-"""
+MAPPING = mapping_toml(GAIN_CC7, rule(cc=8, target="mix.wet"), rule(note=36, target="graph.mute"), name=None, feedback=True)
+RULES = connect("^midi_in$", "^fakectl:") + connect("^midi_in_feedback$", "^midirec")
 
 
 def ccs(recorder: MidiRecorder, number: int, since: int = 0) -> list[tuple[int, int]]:

@@ -13,22 +13,13 @@ import pytest
 
 from ravebox.host.headroom import periods_for
 from ravebox.host.latency import CAPTURE, get_range
-from tests.host.daemonkit import running_daemon, wait_for, write_box
+from tests.host.daemonkit import PASS_CONNECT, running_daemon, wait_for, write_box
 from tests.host.jackclients import Sink, Source
 from tests.host.test_host_passthrough import impulse_delays, impulses
 from tests.host.test_startup_order import TimedPassEngine
 from tests.jackserver import needs_jackd
 
 pytestmark = [needs_jackd, pytest.mark.jack]
-
-PASS_CONNECT = """
-[[jack.connect]]
-port = "^main_in_1$"
-allow = ["^src:out$"]
-[[jack.connect]]
-port = "^main_out_1$"
-allow = ["^sink:in_1$"]
-"""
 
 
 def _declared(check: jack.Client) -> int:

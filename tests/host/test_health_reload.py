@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.host.daemonkit import running_daemon, wait_for, write_box
+from tests.host.daemonkit import connect, running_daemon, wait_for, write_box
 from tests.host.jackclients import Sink
 from tests.host.standins import PassEngine
 from tests.jackserver import needs_jackd
@@ -22,13 +22,13 @@ def test_health_false_while_the_worker_hangs(jack_server, tmp_path):
 
 
 def test_reload_swaps_connect_rules_and_keeps_them_on_a_bad_file(jack_server, tmp_path):
-    box = write_box(tmp_path, connect='[[jack.connect]]\nport = "^nothing$"\nallow = []\n')
+    box = write_box(tmp_path, connect=connect("^nothing$"))
     with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
         sink = Sink(jack_server.name)
         try:
             client = daemon.host.session.client
             assert not client.get_all_connections("rbx:main_out_1")
-            box.write_text(box.read_text() + '\n[[jack.connect]]\nport = "^main_out_1$"\nallow = ["^sink:in_1$"]\n')
+            box.write_text(box.read_text() + "\n" + connect("^main_out_1$", "^sink:in_1$"))
             answer = daemon.reload()
             assert answer["ok"] and answer["connect"] == "2 connect rule(s) reloaded"
             assert wait_for(lambda: [p.name for p in client.get_all_connections("rbx:main_out_1")] == ["sink:in_1"])

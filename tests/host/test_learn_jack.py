@@ -12,7 +12,7 @@ import pytest
 
 from ravebox.params.table import ParamKey
 from ravebox.service.socket_observer import ControlSocketObserver
-from tests.host.daemonkit import Controller, deliver, running_daemon, wait_for, write_box
+from tests.host.daemonkit import GAIN_CC7, Controller, deliver, mapping_toml, rule, running_daemon, wait_for, write_box
 from tests.host.standins import PassEngine
 from tests.jackserver import needs_jackd
 
@@ -91,22 +91,8 @@ def test_learn_times_out_and_cancels_with_a_clear_reply(jack_server, tmp_path):
         assert bad.returncode == 1 and "did you mean 'mix.wet'" in bad.stdout
 
 
-LEARN_BUTTON = """
-[mapping]
-name = "with a learn button"
-[defaults]
-channel = "any"
-takeover = "jump"
-smoothing_ms = 0
-[[map]]
-cc = 7
-target = "out.gain_db"
-range = [-40, 0]
-[[map]]
-cc = 64                  # a CC button: 127 pressed, 0 released
-learn = "mix.wet"
-graph = "main"
-"""
+LEARN_BUTTON = mapping_toml(GAIN_CC7, rule(cc=64, learn="mix.wet", graph="main"),   # a CC button: 127 pressed, 0 released
+                            name="with a learn button")
 
 
 def test_a_learn_button_teaches_the_next_control_moved_and_is_not_learned_itself(jack_server, tmp_path):

@@ -15,7 +15,7 @@ from ravebox.mapping import loader
 from ravebox.params.table import ParamKey
 from ravebox.service.notify import Notifier
 from ravebox.service.observers import SystemdObserver
-from tests.host.daemonkit import Controller, running_daemon, wait_for, write_box
+from tests.host.daemonkit import Controller, mapping_toml, rule, running_daemon, wait_for, write_box
 from tests.host.standins import PassEngine
 from tests.jackserver import needs_jackd
 from tests.service.fakes import NotifyListener
@@ -24,24 +24,13 @@ pytestmark = [needs_jackd, pytest.mark.jack]
 
 GAIN = ParamKey("out.gain_db", "main")
 WET = ParamKey("mix.wet", "main")
-SECOND = """
-[mapping]
-name = "second"
-[defaults]
-takeover = "jump"
-smoothing_ms = 0
-[[map]]
-cc = 9
-target = "out.gain_db"
-range = [-40, 0]
-"""
+SECOND = mapping_toml(rule(cc=9, target="out.gain_db", range=[-40, 0]), name="second")
 
 
 def huge_mapping(rules: int) -> str:
     """``rules`` distinct NRPN rules, then CC 7 on the wet mix (so a CC shows which mapping plays)."""
-    head = '[mapping]\nname = "huge"\n[defaults]\ntakeover = "jump"\nsmoothing_ms = 0\n'
-    body = "".join(f"[[map]]\nnrpn = {i}\ntarget = \"latent.bias\"\n" for i in range(rules))
-    return head + body + "[[map]]\ncc = 7\ntarget = \"mix.wet\"\n"
+    return mapping_toml(*(rule(nrpn=i, target="latent.bias") for i in range(rules)), rule(cc=7, target="mix.wet"),
+                        name="huge")
 
 
 def sighup(daemon) -> None:
@@ -98,7 +87,7 @@ def test_a_huge_mapping_is_read_once_off_the_main_thread_while_the_old_one_plays
     try:
         with running_daemon(box, jack_server.name, PassEngine.factory(), observers=[observer]) as daemon, \
                 Controller(jack_server.env()) as ctl:
-            assert wait_for(lambda: ("fakectl:out", "rbx:midi_in") in daemon.host.connector.remembered)
+            assert ctl.wait_connected(daemon)
             (tmp_path / "map.toml").write_text(huge_mapping(10_000))
             sighup(daemon)
             assert entered.wait(60)

@@ -12,7 +12,7 @@ import logging
 import pytest
 
 from ravebox.service.commands import status as status_command
-from tests.host.daemonkit import MODELS, TEST_MAPPING, Controller, running_daemon, wait_for, write_box
+from tests.host.daemonkit import MODELS, TEST_MAPPING, Controller, deliver, running_daemon, write_box
 from tests.host.standins import PassEngine
 from tests.jackserver import needs_jackd
 
@@ -49,12 +49,10 @@ def test_slots_position_source_and_what_the_mapping_misses(jack_server, tmp_path
         assert "graph 'voice' is not in this box" in text and ", bar " in text
 
         with Controller(jack_server.env()) as ctl:
-            assert wait_for(lambda: ("fakectl:out", "rbx:midi_in") in daemon.host.connector.remembered)
+            assert ctl.wait_connected(daemon)
             counters = lambda: daemon.status()["counters"]  # noqa: E731
             for n, value in enumerate((10, 20, 30), start=1):   # one at a time: a flood of one CC is coalesced
-                ctl.send(f"cc 1 20 {value}")
-                assert wait_for(lambda n=n: counters()["mapping_unknown_graphs"] == n)
-                ctl.send(f"cc 1 21 {value}")
-                assert wait_for(lambda n=n: counters()["mapping_unknown_dims"] == n)
+                deliver(ctl, daemon, f"cc 1 20 {value}", until=lambda n=n: counters()["mapping_unknown_graphs"] == n)
+                deliver(ctl, daemon, f"cc 1 21 {value}", until=lambda n=n: counters()["mapping_unknown_dims"] == n)
         assert "dropped: 3 event(s) for a missing graph, 3 event(s) for a missing dimension" in \
             status_command.render(daemon.status())
