@@ -44,20 +44,11 @@ if TYPE_CHECKING:
     from ravebox.host.democlients import XrunCounter
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO))          # ravebox and the shared daemon rig, tests/host/daemonkit.py (imported
+                                       # where used, so the bare client's process imports none of it)
 
 SETTLE_S = 2.0  # both clients get this long after start-up before their xruns count
-MODEL = REPO / "tests" / "models" / "rave_a.ts"
-BOX = """
-[box]
-name = "bench"
-[models]
-a = "{model}"
-[graphs.main]
-encoder = "a"
-[jack]
-client_name = "ravebox"
-"""
+MODEL = "rave_a.ts"
 
 
 def bare_client(server: str) -> int:
@@ -114,48 +105,18 @@ def phase_bare(server: str, seconds: float, xruns: XrunCounter) -> int:
 
 def phase_ravebox(server: str, box: Path, seconds: float, xruns: XrunCounter, sock: Path,
                   start_timeout: float = 120.0) -> tuple[int, dict]:
-    from ravebox.service.control_socket import ControlClient
+    from tests.host.daemonkit import ask, daemon_process
 
-    env = dict(os.environ, RAVEBOX_CONTROL_SOCKET=str(sock), NOTIFY_SOCKET="", RAVEBOX_LOG_LEVEL="WARNING",
-               JACK_NO_START_SERVER="1")
-    proc = subprocess.Popen([sys.executable, "-m", "ravebox.service.cli", "run", "--config", str(box),
-                             "--server", server], env=env, cwd=REPO)
-    try:
-        status = wait_status(sock, lambda s: (s.get("graphs") or [{}])[0].get("worker_ms") is not None,
-                             start_timeout)
+    worker_ran = lambda s: (s.get("graphs") or [{}])[0].get("worker_ms") is not None  # noqa: E731
+    with daemon_process(box, server, sock, ready=worker_ran, timeout=start_timeout):
         time.sleep(SETTLE_S)
-        client = ControlClient(sock)
-        late0 = client.request("status")["result"].get("late_blocks", 0)
-        client.close()
+        late0 = ask(sock, "status")["result"].get("late_blocks", 0)
         before = xruns.count
         time.sleep(seconds)
         count = xruns.count - before
-        client = ControlClient(sock)
-        status = client.request("status")["result"]
-        client.close()
+        status = ask(sock, "status")["result"]
         status["late_in_phase"] = status.get("late_blocks", 0) - late0
         return count, status
-    finally:
-        proc.terminate()
-        proc.wait(30)
-
-
-def wait_status(sock: Path, ready, timeout: float = 120.0) -> dict:
-    from ravebox.errors import ServiceError
-    from ravebox.service.control_socket import ControlClient
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            client = ControlClient(sock, timeout_s=5)
-            status = client.request("status").get("result") or {}
-            client.close()
-            if ready(status):
-                return status
-        except (ServiceError, OSError, ValueError):
-            pass
-        time.sleep(0.25)
-    raise RuntimeError("ravebox did not come up (no status on the control socket)")
 
 
 def ratio(a: int, b: int) -> float:
@@ -175,10 +136,10 @@ def main() -> int:
 
     from ravebox.host.democlients import XrunCounter
     from ravebox.host.dummyserver import JackServer
+    from tests.host.daemonkit import write_box
 
     work = Path(tempfile.mkdtemp(prefix="ravebox-bench-"))
-    box = work / "box.toml"
-    box.write_text(BOX.format(model=MODEL))
+    box = write_box(work, mapping=None, name="bench", client="ravebox", model=MODEL, connect="")
     bare_x = rb_x = late = 0
     p99s, maxes, block_ms, cb_max, cb_mean = [], [], None, [], []
     with JackServer(period=args.period) as server:
@@ -199,7 +160,7 @@ def main() -> int:
         finally:
             xruns.close()
     minutes = args.rounds * args.seconds / 60.0
-    print(f"jack: dummy, 48000 Hz, period {args.period}; model {MODEL.name}; "
+    print(f"jack: dummy, 48000 Hz, period {args.period}; model {MODEL}; "
           f"{args.rounds} x {args.seconds:g} s per client")
     print(f"bare_xruns_per_min: {bare_x / minutes:.2f}")
     print(f"ravebox_xruns_per_min: {rb_x / minutes:.2f}")
