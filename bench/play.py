@@ -26,7 +26,6 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import closing
 from pathlib import Path
 
 import mido
@@ -35,6 +34,7 @@ import numpy as np
 from ravebox.clock.clockout import TICK, ClockOut
 from ravebox.clock.follower import ClockFollower
 from ravebox.clock.view import ClockView
+from ravebox.host.democlients import OwnClient
 from ravebox.mapping.bundled import bundled_path
 from ravebox.mapping.feedback import FeedbackSender
 from ravebox.mapping.learnfile import LearnTarget
@@ -167,7 +167,7 @@ FEEDBACK_MAPPING = mapping_toml(
 CONTROLS = [("cc", n) for n in list(range(8)) + list(range(16, 26))] + [("note", 36), ("note", 37)]
 
 
-class MidiProbe:
+class MidiProbe(OwnClient):
     """A JACK client on the dummy jackd (a controller, or a second box's clock input): records every message of
     up to 3 bytes on ``<name>:<inport>`` with its frame (``last_frame_time + offset``) and writes the scheduled
     ``send_at`` messages on ``<name>:out`` at their frames. The process callback fills preallocated arrays."""
@@ -204,10 +204,6 @@ class MidiProbe:
     def received(self, since: int = 0) -> list[tuple[int, bytes]]:
         return [(int(self.frames[i]), bytes(self.data[i])) for i in range(since, self.count)]
 
-    def close(self) -> None:
-        self.client.deactivate()
-        self.client.close()
-
 
 def control_of(data: bytes) -> tuple[str, int]:
     return ("cc" if data[0] & 0xF0 == 0xB0 else "note"), data[1]
@@ -229,7 +225,7 @@ def feedback_end_to_end(rounds: int = 20) -> dict:
                     + connect("^midi_in_feedback$", "^probe:leds$"))
     wanted = set(CONTROLS)
     with JackServer(period=PERIOD) as server:
-        with closing(MidiProbe(server.name)) as probe, running_daemon(box, server.name):
+        with MidiProbe(server.name) as probe, running_daemon(box, server.name):
             client = probe.client
             assert wait(lambda: {control_of(d) for _, d in probe.received()} >= wanted, 120), "no feedback at start"
             reconnect, single = [], []
@@ -279,7 +275,7 @@ def clock_follow_end_to_end(seconds: float = 60.0, settle_s: float = 10.0) -> tu
     box = write_box(Path(tempfile.mkdtemp(prefix="ravebox-clock-bench-")), mapping=None, name="clock out bench",
                     sections=f"[clock]\ninternal_bpm = {CLOCK_BPM}\n", connect=connect("^clock_out$", "^follower:in$"))
     with JackServer(period=PERIOD) as server:
-        with closing(MidiProbe(server.name, "follower", "in")) as recorder, running_daemon(box, server.name):
+        with MidiProbe(server.name, "follower", "in") as recorder, running_daemon(box, server.name):
             assert wait(lambda: recorder.count > 24, 120), "no clock out"
             time.sleep(seconds)
         rate = server.rate

@@ -24,7 +24,6 @@ import argparse
 import sys
 import tempfile
 import time
-from contextlib import closing
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -59,7 +58,7 @@ def main() -> int:
     totals = {False: [0, 0, 0.0], True: [0, 0, 0.0]}      # recording? -> [late blocks, xruns, seconds]
     overruns, recorded_s, slices = 0, 0.0, 0
     with JackServer(period=args.period) as server:
-        with closing(Tone(server.name, hz=220.0, amplitude=0.3)), daemon_process(box, server.name, sock) as proc:
+        with Tone(server.name, hz=220.0, amplitude=0.3), daemon_process(box, server.name, sock) as proc:
             time.sleep(3.0)                                   # connections made, first blocks played
             t_end = time.monotonic() + args.seconds
             recording = False

@@ -10,13 +10,35 @@ else runs on the main thread. Both are context managers; ``close()`` is idempote
 
 from __future__ import annotations
 
+from typing import Self
+
 import jack
 import numpy as np
 
 from ravebox.host.performance import Performance
 
 
-class Performer:
+class OwnClient:
+    """A helper that opened and activated ``self.client``: ``close()`` deactivates and closes it once
+    (idempotent), and ``with`` closes it on the way out."""
+
+    client: jack.Client
+    _closed = False
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.client.deactivate()
+            self.client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Performer(OwnClient):
     """Plays a :class:`Performance` from its first cycle after :meth:`go` on ``audio_out``,
     ``midi_out`` (controls) and ``clock_out`` (clock), sample-accurately."""
 
@@ -29,7 +51,6 @@ class Performer:
         self.position: int | None = None    # frames played since go()
         self._armed = False
         self._next = [0, 0]                 # next event index: clock, controls
-        self._closed = False
         self.client.set_process_callback(self._process)
         self.client.activate()
 
@@ -67,20 +88,8 @@ class Performer:
             i += 1
         self._next[which] = i
 
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self.client.deactivate()
-            self.client.close()
 
-    def __enter__(self) -> "Performer":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class Recorder:
+class Recorder(OwnClient):
     """Records ``channels`` inputs contiguously into a preallocated buffer of ``seconds``."""
 
     def __init__(self, seconds: float, channels: int = 2, server: str = "", name: str = "ravebox-demo-rec") -> None:
@@ -89,7 +98,6 @@ class Recorder:
         self.data = np.zeros((channels, int(seconds * self.client.samplerate) + 1), np.float32)
         self.filled = 0
         self.recording = False
-        self._closed = False
         self.client.set_process_callback(self._process)
         self.client.activate()
 
@@ -108,20 +116,8 @@ class Recorder:
         """Main thread: what was recorded, (frames, channels)."""
         return self.data[:, :self.filled].T.copy()
 
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self.client.deactivate()
-            self.client.close()
 
-    def __enter__(self) -> "Recorder":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class XrunCounter:
+class XrunCounter(OwnClient):
     """A port-less client whose xrun callback counts the server's xruns (benches and fault tests).
 
     Why a client of its own: it tells an xrun's jump from ravebox's own behaviour
@@ -137,7 +133,3 @@ class XrunCounter:
 
     def _on_xrun(self, delayed_usecs: float) -> None:
         self.count += 1
-
-    def close(self) -> None:
-        self.client.deactivate()
-        self.client.close()

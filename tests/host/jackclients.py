@@ -1,7 +1,8 @@
 """Separate JACK clients for tests: an impulse source, a recording sink (JACK-Client only, no rtmidi).
 
 They run in the test process but are ordinary JACK clients, as another program
-would be; their process callbacks only touch preallocated numpy arrays.
+would be; their process callbacks only touch preallocated numpy arrays. Each is closed by ``close()``
+(idempotent) or by leaving a ``with`` block (``ravebox.host.democlients.OwnClient``).
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 import numpy as np
 import jack
 
+from ravebox.host.democlients import OwnClient
 
-class Source:
+
+class Source(OwnClient):
     """Plays ``signal`` once, starting at absolute JACK frame ``at`` (set ``at`` before it passes)."""
 
     def __init__(self, server: str, name: str = "src") -> None:
@@ -32,12 +35,8 @@ class Source:
         if a < b:
             out[a - start:b - start] = self.signal[a - self.at:b - self.at]
 
-    def close(self):
-        self.client.deactivate()
-        self.client.close()
 
-
-class Sink:
+class Sink(OwnClient):
     """Records its input contiguously, cycle after cycle (``first`` = JACK frame of the first cycle).
 
     Contiguous, not indexed by ``last_frame_time``: around an xrun a late callback
@@ -83,12 +82,8 @@ class Sink:
     def recorded(self, channel: int = 0) -> np.ndarray:
         return self.data[channel, :self.filled]
 
-    def close(self):
-        self.client.deactivate()
-        self.client.close()
 
-
-class Tone:
+class Tone(OwnClient):
     """Plays a continuous sine (``amplitude``, ``hz``) on ``tone:out``."""
 
     def __init__(self, server: str, name: str = "tone", hz: float = 440.0, amplitude: float = 0.5) -> None:
@@ -108,10 +103,6 @@ class Tone:
         start = self.pos % size
         out[:] = self.table[start:start + n]
         self.pos += n
-
-    def close(self):
-        self.client.deactivate()
-        self.client.close()
 
 
 def rms(x: np.ndarray) -> float:
@@ -134,7 +125,7 @@ def voiced_level_db(x: np.ndarray, chunk: int = 256, min_voiced: float = 0.3) ->
     return float(20 * np.log10(np.median(voiced)))
 
 
-class MidiRecorder:
+class MidiRecorder(OwnClient):
     """Records MIDI on ``<name>:in`` as ``(JACK frame, bytes)``: frame = the cycle's frame time + the event's offset.
 
     The process callback copies into preallocated arrays (at most ``capacity`` events);
@@ -171,6 +162,3 @@ class MidiRecorder:
         n = self.count
         return [(int(self.frames[i]), bytes(self.data[i, :self.sizes[i]])) for i in range(n)]
 
-    def close(self):
-        self.client.deactivate()
-        self.client.close()

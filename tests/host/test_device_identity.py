@@ -12,7 +12,6 @@ from __future__ import annotations
 import collections
 import subprocess
 import sys
-from contextlib import closing
 
 import jack
 import pytest
@@ -24,6 +23,7 @@ from ravebox.errors import ConfigError
 from ravebox.host.autoconnect import device_label, strip_client_number
 from ravebox.assembly.router import EventRouter
 from ravebox.host.control import ControlLoop
+from ravebox.host.democlients import OwnClient
 from ravebox.host.rings import ByteRing, MidiRing
 from ravebox.mapping import MappingRuntime, load_mapping
 from ravebox.midi.parser import PortParser
@@ -44,7 +44,7 @@ INPUT_NAME_MAPPING = mapping_toml(rule(cc=7, port="knobs", target="mix.wet"),
                                   rule(cc=7, port="keys", target="out.gain_db", range=[-40, 0]), name="by input name")
 
 
-class FakeMidiSource:
+class FakeMidiSource(OwnClient):
     """A MIDI source client whose ports carry aliases, as ``jackd -X seq`` would set them.
 
     Runs in the test process; its process callback (JACK thread) writes queued
@@ -83,10 +83,6 @@ class FakeMidiSource:
             short, data = self.pending.popleft()
             if short in ports:
                 ports[short].write_midi_event(0, data)
-
-    def close(self) -> None:
-        self.client.deactivate()
-        self.client.close()
 
 
 def box_with(tmp_path, inputs: str, rules: str, mapping: str):
@@ -202,8 +198,8 @@ SEQ_RULES = (connect("^keys$", "padKONTROL", deny=["(?i)through"])
 def test_two_controllers_same_cc_routed_by_device_alias(jack_server, tmp_path):
     box = box_with(tmp_path, '["keys", "knobs", "clock_in"]', SEQ_RULES, TWO_DEVICES_MAPPING)
     with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
-        with closing(FakeMidiSource(jack_server.name, "fakeseq", {"midi_capture_3": NANO, "midi_capture_4": PAD,
-                                                                  "midi_capture_5": THROUGH})) as seq:
+        with FakeMidiSource(jack_server.name, "fakeseq", {"midi_capture_3": NANO, "midi_capture_4": PAD,
+                                                          "midi_capture_5": THROUGH}) as seq:
             client = daemon.host.session.client
             assert wait_for(lambda: [p.name for p in client.get_all_connections("rbx:knobs")]
                             == ["fakeseq:midi_capture_3"])
@@ -229,8 +225,8 @@ def test_input_name_is_the_label_when_several_sources_share_an_input(jack_server
     rules = connect("^knobs$", "^fakeseq:midi_capture_[12]$") + connect("^keys$", "^fakeseq:midi_capture_3$")
     box = box_with(tmp_path, '["keys", "knobs"]', rules, INPUT_NAME_MAPPING)
     with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
-        with closing(FakeMidiSource(jack_server.name, "fakeseq", {"midi_capture_1": NANO, "midi_capture_2": PAD,
-                                                                  "midi_capture_3": ()})) as seq:
+        with FakeMidiSource(jack_server.name, "fakeseq", {"midi_capture_1": NANO, "midi_capture_2": PAD,
+                                                          "midi_capture_3": ()}) as seq:
             client = daemon.host.session.client
             assert wait_for(lambda: len(client.get_all_connections("rbx:knobs")) == 2
                             and len(client.get_all_connections("rbx:keys")) == 1)
@@ -251,7 +247,7 @@ def test_a2j_client_number_is_not_part_of_the_label_across_a_replug(jack_server,
     box = box_with(tmp_path, '["knobs"]', connect("^knobs$", r"^a2j:nanoKONTROL2 \[\d+\] \(capture\)"), TWO_DEVICES_MAPPING)
     label = "a2j:nanoKONTROL2 (capture): nanoKONTROL2 MIDI 1"
     with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
-        with closing(FakeMidiSource(jack_server.name, "a2j", {A2J_NANO.format(20): ()})) as a2j:
+        with FakeMidiSource(jack_server.name, "a2j", {A2J_NANO.format(20): ()}) as a2j:
             assert wait_for(lambda: labels(daemon) == [f"knobs <- {label}"])
             a2j.cc(A2J_NANO.format(20), 1, 7, 0)
             assert wait_for(lambda: params(daemon).get("main/out.gain_db") == pytest.approx(-40.0))
@@ -268,7 +264,7 @@ def test_a2j_client_number_is_not_part_of_the_label_across_a_replug(jack_server,
 def test_ports_command_shows_aliases_matched_pattern_and_labels(jack_server, tmp_path):
     box = box_with(tmp_path, '["keys", "knobs", "clock_in"]', SEQ_RULES, TWO_DEVICES_MAPPING)
     with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
-        with closing(FakeMidiSource(jack_server.name, "fakeseq", {"midi_capture_3": NANO, "midi_capture_5": THROUGH})):
+        with FakeMidiSource(jack_server.name, "fakeseq", {"midi_capture_3": NANO, "midi_capture_5": THROUGH}):
             assert wait_for(lambda: labels(daemon) == ["keys", f"knobs <- {NANO[0]}", "clock_in"])
             done = subprocess.run([sys.executable, "-m", "ravebox.service.cli", "ports", "--config", str(box),
                                    "--no-models", "--server", jack_server.name], capture_output=True, text=True,
