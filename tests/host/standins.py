@@ -45,11 +45,15 @@ class PassEngine:
         self.costs: dict = {}
 
     @classmethod
-    def factory(cls, outputs: int = 1, block_size: int = 2048):
-        """``engine_factory`` for the daemon: one graph per box graph, mono in (if encoded)."""
+    def factory(cls, outputs: int = 1, block_size: int = 2048, built: list | None = None):
+        """``engine_factory`` for the daemon: one graph per box graph, mono in (if encoded); each engine
+        it builds is appended to ``built`` (the test's handle on the daemon's engine)."""
         def build(box, sample_rate, seed):
             graphs = [GraphIO(g.name, 1 if g.encoder else 0, outputs) for g in box.graphs]
-            return cls(graphs, block_size)
+            engine = cls(graphs, block_size)
+            if built is not None:
+                built.append(engine)
+            return engine
         return build
 
     def process(self, inputs, start_frame, store, clock):

@@ -25,12 +25,8 @@ DEEP = "x = " + "[" * 5000 + "]" * 5000 + "\n"
 
 
 def test_health_fails_when_every_block_is_late_even_though_blocks_complete(jack_server, tmp_path):
-    engines = []
-
-    def factory(box, rate, seed):
-        engines.append(PassEngine.factory()(box, rate, seed))
-        return engines[-1]
-
+    engines: list = []
+    factory = PassEngine.factory(built=engines)
     with running_daemon(write_box(tmp_path), jack_server.name, factory) as daemon:
         worker = daemon.host.worker
         assert wait_for(lambda: worker.on_time > 5 and daemon.health() == (True, ""), timeout=30)

@@ -136,11 +136,8 @@ encoder = "a"
 def test_model_raising_mutes_its_graph_only(jack_server, tmp_path, caplog):
     caplog.set_level(logging.ERROR, logger="ravebox")
     box = write_box(tmp_path, graphs=TWO_GRAPHS, connect=TWO_GRAPHS_CONNECT)
-    engines = []
-
-    def factory(box, rate, seed):
-        engines.append(PassEngine.factory()(box, rate, seed))
-        return engines[-1]
+    engines: list = []
+    factory = PassEngine.factory(built=engines)
     with running_daemon(box, jack_server.name, factory) as daemon:
         tone, sink = Tone(jack_server.name), Sink(jack_server.name, seconds=30, channels=2)
         try:
@@ -200,11 +197,8 @@ def test_late_worker_plays_delayed_dry_or_silence_and_counts(jack_server, tmp_pa
     """A worker slower than its deadline never blocks the audio: each late block plays the
     configured fallback, and is counted."""
     box = write_box(tmp_path, sections=f'[output]\nlate_block = "{policy}"\n')
-    engines = []
-
-    def factory(box, rate, seed):
-        engines.append(PassEngine.factory()(box, rate, seed))
-        return engines[-1]
+    engines: list = []
+    factory = PassEngine.factory(built=engines)
     with running_daemon(box, jack_server.name, factory) as daemon:
         tone, sink = Tone(jack_server.name), Sink(jack_server.name, seconds=30)
         try:

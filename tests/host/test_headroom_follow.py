@@ -35,12 +35,8 @@ def _calm_stretch(host, blocks: int) -> bool:
 
 
 def test_a_worker_slowed_while_playing_grows_the_headroom_until_no_block_is_late(jack_server, tmp_path):
-    engines = []
-
-    def load(box, rate, seed):
-        engines.append(TimedPassEngine.factory()(box, rate, seed))
-        return engines[-1]
-
+    engines: list = []
+    load = TimedPassEngine.factory(built=engines)
     with running_daemon(write_box(tmp_path, connect=PASS_CONNECT), jack_server.name, load) as daemon:
         host, engine = daemon.host, engines[0]
         assert (host.headroom.periods, host.headroom.source) == (1, "measured")

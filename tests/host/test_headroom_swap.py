@@ -42,12 +42,8 @@ def _measured_delay(source: Source, sink: Sink, host, latency: int) -> int:
 
 
 def test_a_costlier_model_grows_the_headroom_and_a_cheaper_one_shrinks_it(jack_server, tmp_path):
-    engines = []
-
-    def load(box, rate, seed):
-        engines.append(TimedPassEngine.factory()(box, rate, seed))
-        return engines[-1]
-
+    engines: list = []
+    load = TimedPassEngine.factory(built=engines)
     with running_daemon(write_box(tmp_path, connect=PASS_CONNECT), jack_server.name, load) as daemon:
         host, engine = daemon.host, engines[0]
         host.follow_worker = False     # this test is about swaps; the worker's own times could move it too
@@ -84,12 +80,8 @@ def test_a_costlier_model_grows_the_headroom_and_a_cheaper_one_shrinks_it(jack_s
 
 
 def test_a_pinned_headroom_is_never_resized(jack_server, tmp_path):
-    engines = []
-
-    def load(box, rate, seed):
-        engines.append(TimedPassEngine.factory()(box, rate, seed))
-        return engines[-1]
-
+    engines: list = []
+    load = TimedPassEngine.factory(built=engines)
     box = write_box(tmp_path, extra="headroom_periods = 3")
     with running_daemon(box, jack_server.name, load) as daemon:
         host = daemon.host
