@@ -319,7 +319,27 @@ class TickEstimator:
         if self._test_change(first):
             return
         if self._pending >= MAX_PENDING:
-            self._adopt(first, self._replay(base, first, 0, "jump"), restart=True)
+            jump = self._replay(base, first, 0, "jump")
+            if jump is None:
+                self._restart_on_newest()
+            else:
+                self._adopt(first, jump, restart=True)
+
+    def _restart_on_newest(self) -> None:
+        """Start anew from the newest tick, the period kept as the prior.
+
+        For held ticks no reading places (every replay gives a period outside
+        ``min_period`` .. ``max_period``: a loaded machine or a USB stall bunched
+        them): holding them longer cannot help, and a hold that outgrows the log
+        would lose the ticks it rolls back to.
+        """
+        newest = self._log[-1]
+        if self._fit is not None:
+            self.prior_period = self._fit.P
+        self._log.clear()
+        self._log.append(_Tick(newest.k, newest.t, None))
+        self._seed(newest.k, newest.t)
+        self.restarts += 1
 
     def _test_change(self, since: int, after: int = 2) -> bool:
         """Roll back to before ``since`` (or a few ticks earlier) and try each hypothesis
@@ -446,6 +466,10 @@ class TickEstimator:
         if result is not None and result.newest_fit:
             self._adopt(0, result)
         else:
-            self._adopt(0, self._replay(fit, 0, 0, "kink") or self._replay(fit, 0, 0, "jump"), restart=True)
+            placed = self._replay(fit, 0, 0, "kink") or self._replay(fit, 0, 0, "jump")
+            if placed is None:
+                self._restart_on_newest()
+            else:
+                self._adopt(0, placed, restart=True)
         self.last_k = k0 + shift + len(held) - 1  # every held tick counts, used or not
         return self.last_k

@@ -133,3 +133,37 @@ def test_heavy_jitter_at_300_bpm_keeps_the_count(seed):
     feed(est, times)
     assert est.last_k == 24 * 16 - 1
     assert bpm_of(est) == pytest.approx(300.0, abs=0.5)
+
+
+def hostile_then_steady(seed: int) -> tuple[TickEstimator, list[int]]:
+    """Ticks a loaded machine and a careless master make (bunches, floors to a JACK period, gaps, tempo jumps
+    out of range, resumes and reseeds at random), then 150 steady ticks at 1000 frames."""
+    rng = np.random.default_rng(seed)
+    est = TickEstimator(48.0, min_period=300.0, max_period=12000.0)
+    t, period = 1000.0, 1000.0
+    for _ in range(int(rng.integers(50, 600))):
+        r = rng.random()
+        if r < 0.01:
+            est.resume()
+        elif r < 0.015:
+            est.reseed()
+        elif r < 0.05:
+            t += [0.0, 0.0, 256.0, period * rng.uniform(3, 40)][int(rng.integers(4))]
+        elif r < 0.06:
+            period *= rng.uniform(0.5, 2.0)
+        t += period + rng.uniform(-100, 100)
+        if rng.random() < 0.5:
+            t = float(int(t) // 256 * 256)
+        est.tick(t)
+    ks = [est.tick(t + 1000.0 * (i + 1) + rng.uniform(-20, 20)) for i in range(150)]
+    return est, ks
+
+
+@pytest.mark.parametrize("seed", [8, 281, 461, *range(1, 400, 10)])  # 8, 281, 461 raised before (3 of 600 seeds)
+def test_hostile_ticks_never_break_the_estimator_and_steady_ticks_bring_it_back(seed):
+    """Held ticks no replay can place (their period is out of range) once grew past the log: IndexError on
+    every later tick, the clock lost for the rest of the show. Now they restart the line on the newest tick."""
+    est, ks = hostile_then_steady(seed)
+    assert est.held < 64
+    assert est.line.period == pytest.approx(1000.0, rel=0.01)
+    assert np.all(np.diff(ks[-50:]) == 1)
