@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import signal
 import sys
 import threading
 import time
@@ -54,7 +53,7 @@ from ravebox.host.hosted import HostedBox
 from ravebox.host.rtprio import make_normal, make_realtime
 from ravebox.host.startup_timing import measure_as_worker
 from ravebox.mapping.reloader import MappingReloader
-from ravebox.service import extras
+from ravebox.service import extras, signals
 from ravebox.service.health import HealthWatch
 from ravebox.service.live_values import LiveCommands
 from ravebox.service.model_reload import ModelReloader
@@ -322,11 +321,7 @@ class Daemon:
             raise StopDuringStart()
 
     def _install_signals(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        signal.signal(signal.SIGTERM, self.request_stop)
-        signal.signal(signal.SIGINT, self.request_stop)
-        signal.signal(signal.SIGHUP, self._on_sighup)
+        signals.install(self.request_stop, self._on_sighup)
 
     def _on_sighup(self, *_: object) -> None:
         self._reload_requested = True

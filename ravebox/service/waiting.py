@@ -16,11 +16,11 @@ Runs on the main thread (the observers' ``on_tick`` too); the control socket's
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from pathlib import Path
 
 from ravebox.errors import ServiceError
+from ravebox.service import signals
 from ravebox.service.observers import notify
 
 log = logging.getLogger("ravebox.waiting")
@@ -88,11 +88,7 @@ class Waiting:
             notify(self.observers, lambda o: o.on_stopping(self))
 
     def _install_signals(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        signal.signal(signal.SIGTERM, self.request_stop)
-        signal.signal(signal.SIGINT, self.request_stop)
-        signal.signal(signal.SIGHUP, lambda *_: self._retry.set())
+        signals.install(self.request_stop, lambda *_: self._retry.set())
 
 
 def watched_files(config: str | Path) -> list[Path]:
