@@ -48,13 +48,21 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     _fsync_folder(path.parent)
 
 
+def fsync_path(path: str | Path) -> None:
+    """fsync a file or a folder by its path (a folder: so a rename in it survives a power cut).
+
+    Also used by the render's audio writer (``render/audio_file.py``), the other atomic writer.
+    """
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _fsync_folder(folder: Path) -> None:
     with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_path(folder)
 
 
 def read_document(path: str | Path) -> TOMLDocument:

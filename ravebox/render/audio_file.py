@@ -5,7 +5,8 @@ full disk used to destroy the last good render at that path and leave a
 truncated WAV that still opened as valid (its header written first), with the
 message "System error.". Here the audio goes to a hidden temporary file in the
 same folder (same file system, so the final ``os.replace`` is atomic), which is
-read back for its frame count and fsynced before it replaces the target. Any
+read back for its frame count and fsynced before it replaces the target (then the
+folder is fsynced, as ``tomlwrite`` does, so the rename survives a power cut). Any
 failure removes the temporary file, leaves the target as it was, and names the
 cause: no space left (checked before writing, and again after a failure),
 the file size limit, a missing folder, a permission.
@@ -15,6 +16,7 @@ Thread: the caller's (the render command's main thread).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import resource
@@ -25,6 +27,7 @@ import numpy as np
 import soundfile as sf
 
 from ravebox.errors import RaveboxError
+from ravebox.tomlwrite import fsync_path
 
 SFC_SET_ADD_PEAK_CHUNK = 0x1050
 #: Header and chunk allowance when estimating a file's size.
@@ -57,6 +60,8 @@ def write_audio(path: str | Path, out: np.ndarray, sample_rate: int, subtype: st
         _write_file(tmp, out, sample_rate, subtype)
         _settle(tmp, out.shape[1])
         os.replace(tmp, path)
+        with contextlib.suppress(OSError):
+            fsync_path(folder)                # the rename itself survives a power cut
     except (OSError, RuntimeError, TypeError, ValueError, sf.LibsndfileError) as exc:
         tmp.unlink(missing_ok=True)
         raise AudioFileError(f"cannot write {path}: {_cause(exc, folder, needed)}; "
@@ -78,11 +83,7 @@ def _settle(tmp: Path, frames: int) -> None:
     written = sf.info(str(tmp)).frames
     if written != frames:
         raise OSError(errno.EIO, f"only {written} of {frames} frames reached the disk")
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_path(tmp)
 
 
 def _check_room(path: Path, folder: Path, needed: int) -> None:
