@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -13,20 +12,12 @@ from ravebox.host.host import Host
 from ravebox.host.hosted import HostedBox
 from ravebox.host.latency import CAPTURE, get_range
 from ravebox.params.store import ParamStore
+from tests.host.daemonkit import wait_for
 from tests.host.jackclients import Sink, Source
 from tests.host.standins import PassEngine
 from tests.jackserver import needs_jackd
 
 pytestmark = [needs_jackd, pytest.mark.jack]
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def impulse_delays(through: np.ndarray, direct: np.ndarray, frames_at=None) -> list[int]:

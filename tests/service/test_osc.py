@@ -16,6 +16,7 @@ from ravebox.config.osc import OscSettings, parse
 from ravebox.errors import ServiceError
 from ravebox.params.table import ParamKey
 from ravebox.service.osc import OscService, parse_key
+from tests.host.daemonkit import wait_for
 
 GRAPHS = {"main": 8, "other": 16}
 
@@ -24,15 +25,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 class Listener:
@@ -117,7 +109,7 @@ def test_messages_reach_the_daemon_and_errors_go_back_to_the_sender(service):
     client.send_message("/ravebox/param/main/latent.bias/2", 1.5)
     client.send_message("/ravebox/preset", "drift")
     client.send_message("/ravebox/preset", 3)
-    assert wait(lambda: len(calls["set"]) == 1 and len(calls["recall"]) == 2)
+    assert wait_for(lambda: len(calls["set"]) == 1 and len(calls["recall"]) == 2)
     assert calls["set"] == [(ParamKey("latent.bias", "main", 2), 1.5)]
     assert calls["recall"] == ["drift", 3]
     send("/ravebox/param/mix.wte", 0.3)
@@ -125,11 +117,11 @@ def test_messages_reach_the_daemon_and_errors_go_back_to_the_sender(service):
     send("/ravebox/param/mix.wet", float("nan"))
     send("/ravebox/volume", 11)
     send("/ravebox/learn", "gate.depth", "main")
-    assert wait(lambda: len([g for g in listener.got if g[0] == "/ravebox/error"]) == 4)
+    assert wait_for(lambda: len([g for g in listener.got if g[0] == "/ravebox/error"]) == 4)
     errors = [g[1] for g in listener.got if g[0] == "/ravebox/error"]
     assert "did you mean 'mix.wet'" in errors[0] and "needs one number" in errors[1]
     assert "not a finite number" in errors[2] and "unknown address" in errors[3]
-    assert wait(lambda: ("/ravebox/learn/result", 1, "learned gate.depth") in listener.got)
+    assert wait_for(lambda: ("/ravebox/learn/result", 1, "learned gate.depth") in listener.got)
     assert calls["learn"] == [("gate.depth", "main", None)]
     assert osc.errors == 4 and len(calls["set"]) == 1
 
@@ -145,7 +137,7 @@ def test_a_fader_sweep_arrives_in_order_and_a_future_bundle_does_not_stall_contr
     sweep = [i / 256 for i in range(200)]  # exact in OSC's float32
     for value in sweep:
         client.send_message("/ravebox/param/main/mix.wet", value)
-    assert wait(lambda: len(calls["set"]) == len(sweep))
+    assert wait_for(lambda: len(calls["set"]) == len(sweep))
     assert [v for _, v in calls["set"]] == sweep
     later = OscBundleBuilder(time.time() + 3600)
     message = OscMessageBuilder("/ravebox/param/main/mix.wet")
@@ -153,20 +145,20 @@ def test_a_fader_sweep_arrives_in_order_and_a_future_bundle_does_not_stall_contr
     later.add_content(message.build())
     client.send(later.build())
     client.send_message("/ravebox/preset", "after")
-    assert wait(lambda: calls["recall"] == ["after"])
+    assert wait_for(lambda: calls["recall"] == ["after"])
     assert calls["set"][-1] == (ParamKey("mix.wet", "main"), 0.75)
 
 
 def test_parameter_changes_are_sent_to_feedback_targets_once_each(service):
     osc, _, values, listener = service
     osc.poll()
-    assert wait(lambda: ("/ravebox/param/main/mix.wet", 0.5) in listener.got)
+    assert wait_for(lambda: ("/ravebox/param/main/mix.wet", 0.5) in listener.got)
     time.sleep(0.06)
     osc.poll()
     values["main/mix.wet"] = 0.25
     time.sleep(0.06)
     osc.poll()
-    assert wait(lambda: ("/ravebox/param/main/mix.wet", 0.25) in listener.got)
+    assert wait_for(lambda: ("/ravebox/param/main/mix.wet", 0.25) in listener.got)
     assert [g for g in listener.got if g[0] == "/ravebox/param/main/mix.wet"] == [
         ("/ravebox/param/main/mix.wet", 0.5), ("/ravebox/param/main/mix.wet", 0.25)]
 
