@@ -305,26 +305,22 @@ def _synthetic_classes() -> dict:
             self._cache_calls += 1
             return y
 
-    class V1Like(torch.nn.Module):
-        """RAVE v1 ``export_rave.py`` quirks: ``sampling_rate`` buffer, no ``get_methods``/
-        ``sr``/``get_attributes``, only ``encode_params``/``decode_params``/``forward_params``,
-        and ``latent_size`` is a tensor buffer holding the *full* latent count (16) while
-        the kept count (8) is ``cropped_latent_size`` / ``decode_params[0]``.
-        A tiny linear codec (ratio 2048) with one cache-like buffer."""
+    class LinearCodec(torch.nn.Module):
+        """A tiny linear codec (ratio 2048, 8 latents) with the ``*_params`` buffers and one cache-like
+        buffer: the body the two old-interface quirk models below share (their interfaces differ)."""
 
         def __init__(self) -> None:
             super().__init__()
             self.ratio = 2048
-            self.cropped_latent_size = 8
-            self.register_buffer("sampling_rate", torch.tensor(SAMPLE_RATE))
-            self.register_buffer("latent_size", torch.tensor(16))
-            self.register_buffer("max_batch_size", torch.tensor(1))
             self.register_buffer("encode_params", torch.tensor([1, 1, 8, 2048]))
             self.register_buffer("decode_params", torch.tensor([8, 2048, 1, 1]))
             self.register_buffer("forward_params", torch.tensor([1, 1, 1, 1]))
             self.register_buffer("_cache_last", torch.zeros(1, 8, 1))
             self.proj = torch.nn.Linear(2048, 8)
             self.back = torch.nn.Linear(8, 2048)
+
+        def _level(self) -> float:
+            return 1.0
 
         @torch.jit.export
         def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -333,13 +329,27 @@ def _synthetic_classes() -> dict:
 
         @torch.jit.export
         def decode(self, z: torch.Tensor) -> torch.Tensor:
-            frames = torch.tanh(self.back(z.permute(0, 2, 1)))
+            frames = torch.tanh(self.back(z.permute(0, 2, 1))) * self._level()
             return frames.reshape(z.shape[0], 1, -1)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.decode(self.encode(x))
 
-    class NnTilde15Like(torch.nn.Module):
+    class V1Like(LinearCodec):
+        """RAVE v1 ``export_rave.py`` quirks: ``sampling_rate`` buffer, no ``get_methods``/
+        ``sr``/``get_attributes``, only ``encode_params``/``decode_params``/``forward_params``,
+        and ``latent_size`` is a tensor buffer holding the *full* latent count (16) while
+        the kept count (8) is ``cropped_latent_size`` / ``decode_params[0]``.
+        A tiny linear codec (ratio 2048) with one cache-like buffer."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.cropped_latent_size = 8
+            self.register_buffer("sampling_rate", torch.tensor(SAMPLE_RATE))
+            self.register_buffer("latent_size", torch.tensor(16))
+            self.register_buffer("max_batch_size", torch.tensor(1))
+
+    class NnTilde15Like(LinearCodec):
         """nn_tilde 1.5 quirks: ``get_methods`` present, ``get_attributes`` returns the
         fake ``none`` entry first (it has no ``none_params``), ``sr`` attribute but no
         ``get_sample_rate``, one real attribute ``gain`` whose type codes are stored as a
@@ -348,18 +358,11 @@ def _synthetic_classes() -> dict:
 
         def __init__(self) -> None:
             super().__init__()
-            self.ratio = 2048
             self.sr = SAMPLE_RATE
             self.latent_size = 8
             self.full_latent_size = 16
             self.gain = (1.0,)
-            self.register_buffer("encode_params", torch.tensor([1, 1, 8, 2048]))
-            self.register_buffer("decode_params", torch.tensor([8, 2048, 1, 1]))
-            self.register_buffer("forward_params", torch.tensor([1, 1, 1, 1]))
             self.register_buffer("gain_params", torch.tensor([2.0]))
-            self.register_buffer("_cache_last", torch.zeros(1, 8, 1))
-            self.proj = torch.nn.Linear(2048, 8)
-            self.back = torch.nn.Linear(8, 2048)
 
         @torch.jit.export
         def get_methods(self) -> List[str]:
@@ -380,18 +383,8 @@ def _synthetic_classes() -> dict:
             self.gain = (gain,)
             return 0
 
-        @torch.jit.export
-        def encode(self, x: torch.Tensor) -> torch.Tensor:
-            frames = x.reshape(x.shape[0], -1, self.ratio)
-            return self.proj(frames).permute(0, 2, 1)
-
-        @torch.jit.export
-        def decode(self, z: torch.Tensor) -> torch.Tensor:
-            frames = torch.tanh(self.back(z.permute(0, 2, 1))) * self.gain[0]
-            return frames.reshape(z.shape[0], 1, -1)
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.decode(self.encode(x))
+        def _level(self) -> float:
+            return self.gain[0]
 
     return {"nan_a.ts": NanModel, "v1_like.ts": V1Like, "nntilde15_like.ts": NnTilde15Like}
 
