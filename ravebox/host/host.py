@@ -60,7 +60,7 @@ from ravebox.host.rings import ByteRing, MidiRing
 from ravebox.host.session import Session, open_client
 from ravebox.host.startup_timing import measure_as_worker
 from ravebox.host.timeline import Timeline
-from ravebox.host.worker import InferenceWorker
+from ravebox.host.worker import InferenceWorker, Progress
 from ravebox.params.store import ParamStore
 
 log = logging.getLogger("ravebox.host")
@@ -437,13 +437,16 @@ class Host:
             "alsa_inputs": self.alsa.status() if self.alsa is not None else None,
         }
 
-    def progress(self) -> tuple[int, int, float, bool]:
-        """Any thread, for the health watch: callback cycles, blocks committed in time (a hanging model
-        is no progress), the engine block in seconds, and whether the server is connected."""
+    def progress(self) -> Progress:
+        """Any thread, for the health watch (``service/health.py``): callback cycles, blocks the worker
+        finished and those committed in time, the last finished block's duration, the engine block in
+        seconds, and whether the server is connected."""
         path, worker = self.path, self.worker
         cycles = path.cycles if path else 0
         block_s = path.block / path.sample_rate if path else 0.0
-        return cycles, worker.on_time if worker else 0, block_s, self.connected
+        if worker is None:
+            return Progress(cycles, 0, 0, 0.0, block_s, self.connected)
+        return Progress(cycles, worker.progress, worker.on_time, worker.last_block_s(), block_s, self.connected)
 
     def headroom_now(self) -> Headroom | None:
         """The headroom in force, judged by the latest measured costs (a hot swap re-measures its model)."""

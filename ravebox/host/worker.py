@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -44,6 +44,17 @@ from ravebox.host.rtprio import make_realtime
 from ravebox.params.store import ParamStore
 
 log = logging.getLogger("ravebox.host.worker")
+
+
+class Progress(NamedTuple):
+    """What the health watch reads (``Host.progress``): is the box as a whole moving, and how well."""
+
+    cycles: int           # JACK process callbacks run
+    finished: int         # engine blocks the worker finished (late ones too)
+    on_time: int          # ... of them committed before their first sample played
+    last_block_s: float   # how long the last finished block took
+    block_s: float        # the engine block, in seconds
+    connected: bool       # the JACK server is there
 
 
 class WorkerEngine(Protocol):
@@ -109,6 +120,11 @@ class InferenceWorker(LoopThread):
         """Main thread: the recorded per-block durations in seconds (up to ``history``)."""
         n = min(self.progress, len(self.durations))
         return self.durations[:n].copy()
+
+    def last_block_s(self) -> float:
+        """Any thread: seconds the last finished block took (0.0 before the first)."""
+        n = self.progress
+        return float(self.durations[(n - 1) % len(self.durations)]) if n else 0.0
 
     def times_since(self, progress: int) -> np.ndarray:
         """Main thread: seconds per block of the blocks finished since ``progress``, oldest first

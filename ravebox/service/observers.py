@@ -18,10 +18,13 @@ Owned by the service layer. Contract with ``service/daemon.py``:
 - An observer with a ``status_key`` attribute and a ``status()`` method (any thread, plain values) is
   shown in the daemon's status under that key (the systemd observer: ``"systemd": {"enabled": true,
   "sent": 812, "dropped": 0, "failures": 0}``, datagrams the manager's full queue had no room for).
-- ``health()`` is ``(True, "")`` only while the JACK process callback is
-  advancing and the inference worker is making progress; otherwise ``(False,
-  reason)``. The systemd watchdog ping is withheld while it is false, so a
-  hung worker gets the service restarted.
+- ``health()`` is ``(True, "")`` while the JACK process callback advances and the
+  inference worker commits blocks in time; ``(True, "degraded: ...")`` while blocks
+  finish but none in time (an overloaded box still plays: reported, the watchdog
+  still fed); ``(False, reason)`` when the box as a whole makes no progress (the
+  callback stopped, no block finished, or one block outlasted the stall window:
+  a hung model). The systemd watchdog ping is withheld only while it is false,
+  so a hung worker gets the service restarted (``service/health.py``).
 
 The ``status()`` keys that ``ravebox status`` and the systemd ``STATUS=`` line
 read (every key optional; unknown keys are shown as they are)::
@@ -142,6 +145,7 @@ class SystemdObserver(Observer):
         self.notifier = notifier
         self.ready = False
         self.healthy = True
+        self.degraded = False
         self._last_status = ""
 
     def on_ready(self, daemon: object) -> None:
@@ -158,7 +162,9 @@ class SystemdObserver(Observer):
         self._note_health(healthy, reason)
         if healthy and self.notifier.watchdog_usec is not None:
             self.notifier.watchdog()
-        text = self._summary(daemon) if healthy else f"UNHEALTHY: {reason}"
+        text = (f"UNHEALTHY: {reason}" if not healthy else
+                f"{self._summary(daemon)} | DEGRADED: {reason.removeprefix('degraded: ')}" if reason else
+                self._summary(daemon))
         if text != self._last_status:
             self.notifier.status(text)
             self._last_status = text
@@ -172,12 +178,17 @@ class SystemdObserver(Observer):
         return {"enabled": self.notifier.enabled, **self.notifier.counts()}
 
     def _note_health(self, healthy: bool, reason: str) -> None:
+        degraded = healthy and bool(reason)
         if healthy != self.healthy:
             if healthy:
                 log.info("healthy again; watchdog pings resume")
             else:
                 log.error("unhealthy, withholding the watchdog ping: %s", reason)
-        self.healthy = healthy
+        if degraded and not self.degraded:
+            log.warning("%s; watchdog pings continue", reason)
+        elif healthy and not degraded and self.degraded:
+            log.info("blocks in time again")
+        self.healthy, self.degraded = healthy, degraded
 
     @staticmethod
     def _summary(daemon: object) -> str:
