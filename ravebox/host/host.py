@@ -91,7 +91,7 @@ class Host:
         self.follow_worker = True         # a measured headroom follows the playing worker's block times
         self._follow_from = SETTLE_BLOCKS  # worker progress at the last headroom change (its times count from there)
         self._late_seen = 0
-        self._retired: list[AudioPath] = []   # paths replaced while running (closed with the host)
+        self._retired: list[AudioPath] = []   # paths replaced while running, until no thread can touch them
         self.parallel_graphs = True   # two or more graphs: one worker thread per graph (per core)
         self.reconnects = 0
         self.xruns_before = 0          # xruns of sessions that ended
@@ -234,6 +234,7 @@ class Host:
             self._recover()
             return
         self._follow_costs(session)
+        self._release_retired()
         self.connections.follow(session)
 
     def _recover(self) -> None:
@@ -285,6 +286,7 @@ class Host:
                 self.path.clock = old.clock
                 self.path.late_blocks = old.late_blocks
                 self.path.tap = old.tap      # a recording goes on
+                self._retired.append(old)    # closed once the worker is off it
             self.timeline.new_session(session.sample_rate)
             session.bind(self.path)
             session.activate()
@@ -354,6 +356,24 @@ class Host:
         wanted = choose(None, p99, self.path.period, self.path.sample_rate, engine.block_size)
         if wanted.periods > self.headroom.periods or 2 * wanted.periods <= self.headroom.periods:
             self._resize_headroom(session, wanted, "a model swap")
+
+    def _release_retired(self) -> None:
+        """Main thread: close and drop the paths a re-size replaced, once no thread can touch them.
+
+        Why: each holds its rings and a wake pipe (two fds); kept until the host closed, a
+        headroom that follows the worker on a busy machine (a re-size every minute or so)
+        grew the daemon without bound. Safe when the process callback has run two cycles on
+        the current path (so none on an old one is in flight) and the worker has drained the
+        current one (it takes the newest path on every turn, so it never returns to an old one).
+        """
+        path, worker = self.path, self.worker
+        if not self._retired or path is None or path.cycles < 2:
+            return
+        if worker is not None and not worker.drained(path):
+            return
+        for old in self._retired:
+            old.close()
+        self._retired.clear()
 
     def _resize_headroom(self, session: Session, headroom: Headroom, why: str, fade_ms: float = 10.0) -> None:
         """Main thread: play a new audio path with ``headroom`` (fade out, switch, fade in).

@@ -121,6 +121,10 @@ class InferenceWorker(LoopThread):
         n = min(self.progress, len(self.durations))
         return self.durations[:n].copy()
 
+    def drained(self, path: AudioPath) -> bool:
+        """Any thread: this worker has drained ``path`` (it took it as the newest; it never goes back)."""
+        return self._bufs_for is path
+
     def last_block_s(self) -> float:
         """Any thread: seconds the last finished block took (0.0 before the first)."""
         n = self.progress
