@@ -27,6 +27,10 @@ bytes in use, free bytes kept, mmapped) and, with ``--trim-s N``, calls
 leak, native or Python); free-kept growth with flat in-use is fragmentation
 the allocator has not returned (a trim or ``MALLOC_ARENA_MAX`` changes it).
 
+Objects (``--census``): ravebox then runs under a wrapper that walks its
+whole Python heap every minute and logs the types and containers that grew
+since the first walk, with what holds them (``census.txt`` beside the samples).
+
 Ends with ``late_blocks``, ``rss_growth_kb_per_min``,
 ``baseline_rss_growth_kb_per_min``, ``rss_growth_ratio``, ``nonfinite_samples``,
 ``over_ceiling_samples`` and ``events_lost`` lines.
@@ -113,6 +117,56 @@ def watch():
                 next_trim += trim_s
             time.sleep(sample_s)
 threading.Thread(target=watch, daemon=True, name="soak-mallinfo").start()
+from ravebox.service.cli import main
+sys.exit(main(sys.argv[5:]))
+"""
+
+
+# ravebox under a census of its live Python objects; argv: census_file sample_s settle_s -- cli args.
+# A heap walk (every object gc tracks, and everything they refer to: ints, floats, bytes and the containers of
+# atoms CPython untracks) at settle_s and then every sample_s: the types whose count grew, and the containers
+# whose length grew since the first census, with the types of what holds them and a sample of their items.
+# Between censuses it costs nothing; a census holds the GIL for a second or two (the audio may skip then).
+# tracemalloc was tried first: under load it slowed the daemon until its control thread fell behind, and it
+# names where an object's memory was first allocated, which Python's free lists make misleading.
+# It found issue 14's growth: Host._retired, every audio path a headroom re-size replaced, kept for good.
+CENSUS_WRAPPER = r"""
+import collections, gc, sys, threading, time
+path, sample_s, settle_s = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+SIZED = (list, dict, set, collections.deque, bytearray)
+def walk():
+    seen, stack = {}, gc.get_objects()
+    while stack:
+        o = stack.pop()
+        if id(o) not in seen:
+            seen[id(o)] = o
+            stack.extend(gc.get_referents(o))
+    return seen
+def census():
+    seen = walk()
+    return seen, collections.Counter(type(o).__qualname__ for o in seen.values()), \
+        {i: len(o) for i, o in seen.items() if isinstance(o, SIZED)}
+def watch():
+    time.sleep(settle_s)
+    seen, types0, sizes0 = census()
+    del seen
+    t0 = time.monotonic()
+    with open(path, "a", buffering=1) as out:
+        while True:
+            time.sleep(sample_s)
+            seen, types, sizes = census()
+            moved = sorted(((types[k] - types0.get(k, 0), k) for k in types), reverse=True)[:10]
+            out.write(f"t {time.monotonic() - t0:.0f} s: {len(seen)} objects; grew: "
+                      + ", ".join(f"{k} {d:+d}" for d, k in moved if d > 0) + "\n")
+            grew = sorted(((n - sizes0[i], i) for i, n in sizes.items() if i in sizes0), reverse=True)[:5]
+            for d, i in grew:
+                if d > 0:
+                    o = seen[i]
+                    holders = [type(h).__qualname__ for h in gc.get_referrers(o) if h is not seen][:4]
+                    items = list(o.items() if isinstance(o, dict) else o)[:2] if not isinstance(o, bytearray) else []
+                    out.write(f"  {type(o).__qualname__} len {len(o)} ({d:+d}), held by {holders}: {str(items)[:160]}\n")
+            del seen, types, sizes, grew
+threading.Thread(target=watch, daemon=True, name="soak-census").start()
 from ravebox.service.cli import main
 sys.exit(main(sys.argv[5:]))
 """
@@ -264,12 +318,16 @@ def main() -> int:
                         help="extra environment for ravebox (e.g. MALLOC_ARENA_MAX=2 to test an allocator cause)")
     parser.add_argument("--malloc-stats", action="store_true", help="log glibc mallinfo2() inside ravebox")
     parser.add_argument("--trim-s", type=float, default=0.0, help="with --malloc-stats: malloc_trim(0) every N s")
+    parser.add_argument("--census", action="store_true",
+                        help="log which Python objects and containers grow inside ravebox (a heap walk every --sample-s, 60 s at least)")
     args = parser.parse_args()
 
     from ravebox.host.dummyserver import JackServer
 
     work = Path(tempfile.mkdtemp(prefix="ravebox-soak-"))
     print(f"samples as they come: {work / 'rss.txt'}", flush=True)
+    if args.census:
+        print(f"object census as it comes: {work / 'census.txt'}", flush=True)
     (work / "map.toml").write_text(MAPPING)
     box = work / "box.toml"
     box.write_text(BOX.format(model=MODEL, ceiling=CEILING_DB, mapping=work / "map.toml"))
@@ -284,7 +342,9 @@ def main() -> int:
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         stats = work / "mallinfo.txt"
         launch = (["-c", MALLOC_WRAPPER, str(stats), str(args.sample_s), str(args.trim_s), "--"]
-                  if args.malloc_stats else ["-m", "ravebox.service.cli"])
+                  if args.malloc_stats else
+                  ["-c", CENSUS_WRAPPER, str(work / "census.txt"), str(max(60.0, args.sample_s)),
+                   str(args.settle_s), "--"] if args.census else ["-m", "ravebox.service.cli"])
         proc = subprocess.Popen([sys.executable, *launch, "run", "--config", str(box), "--server", server.name],
                                 env={**env, **extra}, cwd=REPO)
         try:
