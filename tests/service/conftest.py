@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # ``tests.*`` helpers under plain ``pytest`` too
 
 from fakes import FakeDaemon, NotifyListener  # noqa: E402
 
