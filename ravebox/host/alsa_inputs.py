@@ -36,9 +36,13 @@ frame when rtmidi's thread sees it, so it jitters by up to about one period
 clock is not taken from direct-ALSA inputs (timing messages are ignored and
 Start/Stop/Continue do not reach the clock follower).
 
-Limitation: a replug faster than one re-scan that gets the same ALSA client
-number is not noticed (rtmidi reports no unsubscription); unplugging for
-longer than ~2 s, or a new client number, reopens the port.
+Replugs: a device that comes back with new ALSA client numbers has a new raw
+name, so the old source is closed and the new port opened. One replugged
+faster than a re-scan under the same name and numbers is told by the
+kernel's subscription list (``/proc/asound/seq/clients``): the unplug
+dropped our port's subscription to it (rtmidi reports no unsubscription),
+so it is closed, its held controls released, and reopened in the same scan.
+Where that file cannot be read, such a replug goes unnoticed.
 """
 
 from __future__ import annotations
@@ -53,10 +57,13 @@ from ravebox.config.jack import AlsaInputSpec
 from ravebox.host.autoconnect import input_label
 from ravebox.host.rings import MidiRing
 from ravebox.host.timeline import MASK32, Timeline
-from ravebox.midi.alsa import (SEQ_DEVICE, AlsaListing, AlsaPort, delete_midi_in, list_alsa_inputs,
-                               open_alsa_midi_in, sequencer_problem)
+from ravebox.midi.alsa import (SEQ_DEVICE, AlsaListing, AlsaPort, address, delete_midi_in, list_alsa_inputs,
+                               open_alsa_midi_in, read_subscriptions, sequencer_problem)
 
 log = logging.getLogger("ravebox.host.alsa")
+
+#: the ALSA client name of every ``MidiIn`` opened here (what ``/proc/asound/seq/clients`` lists)
+CLIENT_NAME = "ravebox"
 
 RESCAN_S = 2.0
 RING_SLOTS = 512
@@ -119,12 +126,21 @@ class _Source:
         self.spec = spec
         self.raw = port.raw
         self.label = input_label(spec.input, port.name)
+        # (our port's name, the device's address): listed in /proc/asound/seq/clients while subscribed
+        self.subscription = (_client_port_name(spec.input), address(port.raw) or "")
         self.ring = MidiRing(slots=slots)
         self.parser = parser
         self.midi_in = midi_in
         self.stamp = stamp
         self.errors = 0        # callback failures (counted on the callback thread, never logged there)
         self.muted = False     # set by the main thread just before closing
+
+    def unsubscribed(self, subscribed: set[tuple[str, str]] | None) -> bool:
+        """Main thread: the kernel lists our port but no longer its subscription to the device (a replug
+        dropped it). False when it cannot tell (no listing, our port not in it: a stand-in sequencer)."""
+        if subscribed is None or (self.subscription[0], "") not in subscribed:
+            return False
+        return self.subscription not in subscribed
 
     def on_message(self, event, data=None) -> None:
         """rtmidi callback thread: stamp and push into this source's own ring. Never raises, never logs."""
@@ -167,17 +183,20 @@ class AlsaInputs:
 
     ``publish(sources)`` hands the control loop a tuple of ``(ring, parser,
     label)`` after every change; ``retire(source)`` then gets the ``(ring,
-    parser, label)`` of each source closed because its port vanished (not at
-    shutdown), so what it held can be released. ``midi_in_factory`` makes an ALSA ``MidiIn``
-    (default :func:`open_alsa_midi_in`; tests inject a fake, as no ALSA
-    sequencer exists there); with the default, ``/dev/snd/seq`` is checked first.
+    parser, label, replugged)`` of each source closed because its port vanished
+    or was replugged (not at shutdown), so what it held can be released.
+    ``midi_in_factory`` makes an ALSA ``MidiIn`` (default :func:`open_alsa_midi_in`;
+    tests inject a fake, as no ALSA sequencer exists there); with the default,
+    ``/dev/snd/seq`` is checked first and ``subscribed`` (which of our ports the
+    kernel still lists as subscribed to their device) reads ``/proc/asound/seq/clients``.
     """
 
     def __init__(self, specs: Sequence[AlsaInputSpec], stamp: Callable[[], int],
                  publish: Callable[[tuple], None], parser_factory: Callable[[str], object], *,
                  midi_in_factory: Callable[[], object] | None = None, rescan_s: float = RESCAN_S,
                  ring_slots: int = RING_SLOTS, clock: Callable[[], float] = time.monotonic,
-                 retire: Callable[[tuple], None] | None = None) -> None:
+                 retire: Callable[[tuple], None] | None = None,
+                 subscribed: Callable[[], set[tuple[str, str]] | None] | None = None) -> None:
         self.specs = tuple(specs)
         self._stamp = stamp
         self._publish = publish
@@ -185,6 +204,9 @@ class AlsaInputs:
         self._parser_factory = parser_factory
         self._factory = midi_in_factory or open_alsa_midi_in
         self._seq_path = SEQ_DEVICE if midi_in_factory is None else None
+        # which of our ports are still subscribed to their device (a replug drops it), None: cannot tell
+        self._subscribed = subscribed or ((lambda: read_subscriptions(CLIENT_NAME)) if midi_in_factory is None
+                                          else (lambda: None))
         self.rescan_s = rescan_s
         self._slots = ring_slots
         self._clock = clock
@@ -208,13 +230,18 @@ class AlsaInputs:
         listing = self._list()
         self._set_reason(listing.reason)
         present = {p.raw for p in listing.ports}
+        subscribed = self._subscribed() if self.sources else None
         gone = []
-        for key in [k for k in self.sources if k[1] not in present]:
-            source = self.sources.pop(key)
+        for key in list(self.sources):
+            source = self.sources[key]
+            if key[1] in present and not source.unsubscribed(subscribed):
+                continue
+            del self.sources[key]
             source.close()
             self.closes += 1
             gone.append(source)
-            log.info("ALSA MIDI input closed: %s (%s gone)", source.label, source.raw)
+            why = "gone" if key[1] not in present else "replugged: its subscription was dropped"
+            log.info("ALSA MIDI input closed: %s (%s %s)", source.label, source.raw, why)
         changed = bool(gone)
         self._failed = {k for k in self._failed if k[1] in present}   # a vanished port may be retried
         for spec in self.specs:
@@ -227,7 +254,7 @@ class AlsaInputs:
             self._publish_sources()
         if self._retire is not None:
             for source in gone:
-                self._retire((source.ring, source.parser, source.label))
+                self._retire((source.ring, source.parser, source.label, source.raw in present))
 
     def close(self) -> None:
         """Main thread, at shutdown: unpublish, then close every port and the scanner (idempotent)."""

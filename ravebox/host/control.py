@@ -245,16 +245,18 @@ class ControlLoop(LoopThread):
         if mapping is not None:
             self.released += mapping.release_port(label, self._now())
 
-    def retire_source(self, ring: MidiRing, parser, label: str) -> None:
+    def retire_source(self, ring: MidiRing, parser, label: str, replugged: bool = False) -> None:
         """Control thread (via :meth:`post`): a direct-ALSA source was closed (its port vanished).
 
         What it pushed before closing is delivered first (a release sent just
         before the unplug still counts), then what it held is released, unless
         an open source still carries the same label (a second, identical
-        controller): its held controls are indistinguishable by label.
+        controller): its held controls are indistinguishable by label. A
+        ``replugged`` source is released regardless: the open one with its
+        label is the same device, reopened, and holds nothing yet.
         """
         self.events += self._drain_alsa(ring, parser, label)
-        if all(other != label for _, _, other in self.alsa_sources):
+        if replugged or all(other != label for _, _, other in self.alsa_sources):
             self.release_source(label)
 
     def post(self, fn: Callable[[], object]) -> None:

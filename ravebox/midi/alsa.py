@@ -31,7 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SEQ_DEVICE = Path("/dev/snd/seq")
+SEQ_CLIENTS = Path("/proc/asound/seq/clients")   # the kernel's listing of clients, ports and subscriptions
 _CLIENT_PORT = re.compile(r"\s+\d+:\d+\Z")
+_ADDRESS = re.compile(r"(\d+):(\d+)\Z")
 
 
 def device_name(port_name: str) -> str:
@@ -122,3 +124,48 @@ def delete_midi_in(midi_in) -> None:
             delete()
         except Exception:  # noqa: BLE001 - already gone
             pass
+
+
+def address(raw: str) -> str | None:
+    """``nanoKONTROL2:nanoKONTROL2 MIDI 1 20:0`` -> ``20:0``: the ALSA address the name carries (None: none)."""
+    found = _ADDRESS.search(raw.strip())
+    return f"{found.group(1)}:{found.group(2)}" if found else None
+
+
+def subscriptions(text: str, client_name: str) -> set[tuple[str, str]]:
+    """``(our port name, source address)`` for every subscription into a port of a client named
+    ``client_name``, and ``(port name, "")`` for each such port, from the text of
+    ``/proc/asound/seq/clients``.
+
+    Why: when a device is unplugged the kernel drops every subscription from its port, and
+    rtmidi says nothing; replugged within one re-scan it can come back under the same name
+    and the same client:port numbers, so the port listing looks unchanged. Our port no longer
+    "Connected From" its address is what tells the replug apart.
+    """
+    found: set[tuple[str, str]] = set()
+    ours = False
+    port = ""
+    for line in text.splitlines():
+        head = line.strip()
+        if line.startswith("Client "):
+            name = re.search(r':\s*"(.*)"', line)
+            ours = bool(name) and name.group(1) == client_name
+        elif ours and head.startswith("Port "):
+            name = re.search(r':\s*"(.*)"', head)
+            port = name.group(1) if name else ""
+            if port:
+                found.add((port, ""))
+        elif ours and port and head.startswith("Connected From:"):
+            for item in head.removeprefix("Connected From:").split(","):
+                addr = _ADDRESS.search(item.strip().split("[")[0].strip())
+                if addr:
+                    found.add((port, f"{addr.group(1)}:{addr.group(2)}"))
+    return found
+
+
+def read_subscriptions(client_name: str, path: Path = SEQ_CLIENTS) -> set[tuple[str, str]] | None:
+    """:func:`subscriptions` from the kernel's file; None when it cannot be read (no ``snd-seq``)."""
+    try:
+        return subscriptions(path.read_text(errors="replace"), client_name)
+    except OSError:
+        return None

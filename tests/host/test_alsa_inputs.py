@@ -14,16 +14,17 @@ from pathlib import Path
 
 import pytest
 
+from ravebox.assembly.router import EventRouter
 from ravebox.config.box import load_box
 from ravebox.config.diagnostics import Diagnostics
 from ravebox.config.jack import AlsaInputSpec, JackSettings, parse
 from ravebox.errors import ConfigError
 from ravebox.host.alsa_inputs import AlsaInputs, FrameStamp
-from ravebox.assembly.router import EventRouter
 from ravebox.host.control import ControlLoop
 from ravebox.host.rings import ByteRing, MidiRing
 from ravebox.host.timeline import Timeline
 from ravebox.mapping import MappingRuntime, load_mapping
+from ravebox.midi.alsa import address, read_subscriptions, subscriptions
 from ravebox.midi.parser import PortParser
 from ravebox.params.store import ParamStore
 from ravebox.params.table import PARAMS, ParamKey
@@ -58,6 +59,26 @@ class FakeAlsa:
 
     def open_on(self, raw: str) -> list["FakeMidiIn"]:
         return [m for m in self.made if m.port == raw and not m.closed]
+
+    def replug(self, raw: str) -> None:
+        """Unplugged and back under the same name and numbers: the kernel dropped every subscription to it."""
+        for midi_in in self.open_on(raw):
+            midi_in.subscribed = False
+
+    def clients(self) -> str:
+        """``/proc/asound/seq/clients`` as the kernel writes it, for the MidiIns open here."""
+        text = ['Client info', '  cur  clients : 4', '', 'Client   0 : "System" [Kernel]',
+                '  Port   0 : "Timer" (Rwe-)', '  Port   1 : "Announce" (R-e-)',
+                '    Connecting To: 15:0', 'Client  14 : "Midi Through" [Kernel]',
+                '  Port   0 : "Midi Through Port-0" (RWe-)']
+        for number, midi_in in enumerate(self.open_on_any(), start=128):
+            text += [f'Client {number:3d} : "ravebox" [User Legacy]', f'  Port   0 : "{midi_in.name}" (-We-)']
+            if midi_in.subscribed:
+                text.append(f"    Connected From: {midi_in.port.rsplit(' ', 1)[1]}[real:0], 14:0")
+        return "\n".join(text) + "\n"
+
+    def open_on_any(self) -> list["FakeMidiIn"]:
+        return [m for m in self.made if m.port is not None and not m.closed]
 
     def send(self, raw: str, data: list[int]) -> int:
         """Deliver one message to every MidiIn open on ``raw``, each from its own thread (like rtmidi)."""
@@ -97,6 +118,8 @@ class FakeMidiIn:
         if raw in self.alsa.refuse:
             raise OSError(f"MidiInAlsa::openPort: ALSA error making port connection ({raw})")
         self.port = raw
+        self.name = name
+        self.subscribed = True
 
     def close_port(self) -> None:
         self.closed = True
@@ -144,7 +167,8 @@ def rig(tmp_path: Path, ports: list[str], specs=KNOBS):
     alsa, clock = FakeAlsa(ports), Clock()
     inputs = AlsaInputs(specs, stamp, lambda sources: setattr(loop, "alsa_sources", sources), PortParser,
                         midi_in_factory=alsa.factory, clock=clock,
-                        retire=lambda source: loop.post(lambda: loop.retire_source(*source)))
+                        retire=lambda source: loop.post(lambda: loop.retire_source(*source)),
+                        subscribed=lambda: subscriptions(alsa.clients(), "ravebox"))
     return alsa, inputs, loop, store, clock
 
 
@@ -485,3 +509,58 @@ def test_daemon_releases_what_an_unplugged_alsa_device_held(jack_server, tmp_pat
         alsa.ports = []                                                 # unplugged
         assert wait_for(lambda: held(store) == (0.0, 0.0, 0.0))
         assert host.control.alsa_sources == () and daemon.status()["counters"]["midi_released"] == 3
+
+
+def test_the_kernel_subscription_list_is_read_as_pairs_of_our_port_and_its_source():
+    text = """Client info
+  cur  clients : 3
+  peak clients : 3
+  max  clients : 192
+
+Client   0 : "System" [Kernel]
+  Port   0 : "Timer" (Rwe-)
+  Port   1 : "Announce" (R-e-)
+    Connecting To: 15:0, 128:0
+Client  20 : "nanoKONTROL2" [Kernel]
+  Port   0 : "nanoKONTROL2 MIDI 1" (RWeX)
+    Connecting To: 128:0[real:0]
+Client 128 : "ravebox" [User Legacy]
+  Port   0 : "ravebox_knobs" (-We-)
+    Connected From: 20:0[real:0], 0:1
+Client 129 : "ravebox" [User Legacy]
+  Port   0 : "ravebox_pads" (-We-)
+Client 130 : "other" [User Legacy]
+  Port   0 : "ravebox_knobs" (-We-)
+    Connected From: 24:0
+"""
+    assert subscriptions(text, "ravebox") == {("ravebox_knobs", ""), ("ravebox_knobs", "20:0"),
+                                              ("ravebox_knobs", "0:1"), ("ravebox_pads", "")}
+    assert address(NANO_20) == "20:0" and address("no numbers") is None
+    assert read_subscriptions("ravebox", Path("/nonexistent/clients")) is None
+
+
+def test_a_replug_faster_than_a_rescan_under_the_same_name_releases_and_reopens(tmp_path, caplog):
+    """Same name, same client:port numbers: only the dropped subscription tells; before, the dead handle stayed
+    open, the held controls latched and the device's new messages never arrived."""
+    caplog.set_level(logging.INFO, logger="ravebox.host.alsa")
+    alsa, inputs, loop, store, clock = rig(tmp_path, [NANO_20])
+    inputs.poll()
+    first, = alsa.open_on(NANO_20)
+    for message in HOLD:
+        alsa.send(NANO_20, message)
+    loop.step()
+    assert held(store) == (1.0, 1.0, 2.0)
+    alsa.replug(NANO_20)                          # out and back within one re-scan; the port list never changed
+    clock.t = 2.0
+    inputs.poll()
+    loop.step()
+    assert first.closed and held(store) == (0.0, 0.0, 0.0) and loop.released == 3
+    second, = alsa.open_on(NANO_20)               # reopened in the same scan, same label
+    assert second is not first and [s[2] for s in loop.alsa_sources] == [LABEL]
+    alsa.send(NANO_20, [0xB0, 7, 127])
+    loop.step()
+    assert store.target(GAIN) == pytest.approx(0.0)
+    clock.t = 4.0
+    inputs.poll()                                 # subscribed again: left alone
+    assert alsa.open_on(NANO_20) == [second] and (inputs.opens, inputs.closes) == (2, 1)
+    assert f"ALSA MIDI input closed: {LABEL} ({NANO_20} replugged: its subscription was dropped)" in caplog.text
