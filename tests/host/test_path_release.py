@@ -41,11 +41,10 @@ def test_replaced_paths_are_closed_and_dropped_while_playing(jack_server, tmp_pa
             old = host.path
             replaced.append(weakref.ref(old))
             del old
-            periods = host.headroom.periods + (1 if i % 2 == 0 else -1)
-            on_main_thread(daemon, lambda: host._resize_headroom(host.session, replace(host.headroom, periods=periods),
-                                                                 "a test"))
+            wanted = replace(host.headroom, periods=host.headroom.periods + (1 if i % 2 == 0 else -1))
+            on_main_thread(daemon, lambda wanted=wanted: host._resize_headroom(host.session, wanted, "a test"))
             progress = host.worker.progress
-            assert wait_for(lambda: host.worker.progress > progress + 2, timeout=30)   # the new path plays
+            assert wait_for(lambda done=progress: host.worker.progress > done + 2, timeout=30)   # the new path plays
         assert host.headroom_resizes == 8
 
         def released() -> bool:
