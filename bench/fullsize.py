@@ -195,10 +195,10 @@ def late_blocks(model_path: Path, seconds: float, period: int) -> dict[str, floa
 
     from ravebox.host.democlients import XrunCounter
     from ravebox.host.dummyserver import JackServer
+    from tests.host.daemonkit import write_box
 
     work = Path(tempfile.mkdtemp(prefix="ravebox-fullsize-"))
-    box = work / "box.toml"
-    box.write_text(realtime.BOX.format(model=model_path))
+    box = write_box(work, mapping=None, name="bench", client="ravebox", model=model_path, connect="")
     with JackServer(period=period) as server:
         xruns = XrunCounter(server.name)
         try:
