@@ -65,6 +65,7 @@ def test_a_44k_512_encoder_into_a_48k_2048_decoder_plays_at_the_right_pitch(rate
     box.write_text(box.read_text().replace('[models]\n', f'[models]\nenc = "{MODELS / "tone_44k_512.ts"}"\n'
                                                           f'dec = "{MODELS / "tone_48k_2048.ts"}"\n'))
     with JackServer(rate=rate) as server, running_daemon(box, server.name) as daemon:
+        daemon.host.follow_worker = False  # a headroom re-size mid-recording shifts the output: no pitch to read
         source = Source(server.name)  # an exact 1 kHz (jackclients.Tone rounds its period to whole samples)
         try:
             source.signal = (0.3 * np.sin(2 * np.pi * 1000.0 * np.arange(30 * rate) / rate)).astype(np.float32)
@@ -100,6 +101,7 @@ def test_a_jack_restart_at_another_rate_rebuilds_the_rate_domains(tmp_path):
     box.write_text(box.read_text().replace('[models]\n', f'[models]\nenc = "{MODELS / "tone_44k_512.ts"}"\n'
                                                           f'dec = "{MODELS / "tone_48k_2048.ts"}"\n'))
     with JackServer(rate=48000) as server, running_daemon(box, server.name) as daemon:
+        daemon.host.follow_worker = False  # a headroom re-size mid-recording shifts the output: no pitch to read
         assert abs(_tone_pitch(server.name, daemon, 48000) - 1000.0) <= 1.0
         latency_48k = daemon.engine.latency_frames
         server.kill()
