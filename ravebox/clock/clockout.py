@@ -56,7 +56,7 @@ class ClockOut:
         self._begin_start = False        # True: Start; False: Song Position + Continue
         self._free_next = -1.0           # next stopped tick (frame), < 0: not yet placed
         self._last_tick = -1.0           # frame of the last tick sent
-        self._emit: Emit | None = None
+        self._emit: Emit = _nowhere     # this cycle's writer (set by cycle)
         self._cursor = 0                 # offsets within a cycle never go backwards (JACK refuses that)
         self._spp = bytearray(3)
         self._spp[0] = 0xF2
@@ -125,6 +125,7 @@ class ClockOut:
         if self._begin_start:
             self._send(offset, START)
         else:
+            assert self._begin_at is not None   # a Continue is only sent with its position
             position = (self._begin_at // TICKS_PER_SIXTEENTH) % SPP_RANGE
             self._spp[1] = position & 0x7F
             self._spp[2] = position >> 7
@@ -180,3 +181,7 @@ class ClockOut:
     def _tick_index_at(view: ClockView, frame: int) -> int:
         """The first tick index at or after the view's beat at ``frame``."""
         return math.ceil(view.beat_at(frame) * PPQN - EPSILON)
+
+
+def _nowhere(offset: int, data: bytes | bytearray) -> None:
+    """The writer before the first cycle (nothing is sent outside a cycle)."""

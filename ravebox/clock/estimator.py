@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
@@ -107,7 +108,7 @@ class _Fit:
                     self.tt * (1 - kt), self.tp * (1 - kt), self.pp - kp * self.tp)
 
 
-def _mad(values) -> float:
+def _mad(values: Iterable[float]) -> float:
     """Median absolute deviation, scaled to a sigma for Gaussian data."""
     x = np.fromiter(values, dtype=np.float64)
     return 1.4826 * float(np.median(np.abs(x - np.median(x))))
@@ -311,9 +312,9 @@ class TickEstimator:
         """Decide what the held-back ticks were, if the ticks so far tell."""
         first = len(self._log) - self._pending
         newest = self._log[-1]
-        base = self._log[first].before
-        assert base is not None
-        if abs(self._fit.predict(newest.k, self._q()).z(newest.t, self._r())) <= GATE:
+        base, fit = self._log[first].before, self._fit
+        assert base is not None and fit is not None   # ticks are held only against a fit
+        if abs(fit.predict(newest.k, self._q()).z(newest.t, self._r())) <= GATE:
             self._adopt(first, self._replay(base, first, 0, None))   # outliers after all
             return
         if self._test_change(first):

@@ -275,7 +275,7 @@ def _alsa_input(item: object, diags: Diagnostics, path: str) -> AlsaInputSpec | 
         ok = False
     elif not _regex(device, diags, f"{path}.device"):
         ok = False
-    return AlsaInputSpec(name, device) if ok else None
+    return AlsaInputSpec(str(name), str(device)) if ok else None
 
 
 def _port_name_problem(name: object) -> str | None:

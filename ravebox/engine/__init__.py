@@ -30,7 +30,7 @@ from __future__ import annotations
 __all__ = ["Engine", "OutputStage", "SwapResult"]
 
 
-def __getattr__(name: str):  # PEP 562: ``import ravebox.engine`` must not import torch until asked
+def __getattr__(name: str) -> object:  # PEP 562: ``import ravebox.engine`` must not import torch until asked
     if name in ("Engine", "SwapResult"):
         from ravebox.engine.engine import Engine, SwapResult
 

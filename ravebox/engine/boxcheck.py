@@ -22,8 +22,10 @@ from __future__ import annotations
 
 from ravebox.config.box import BoxConfig
 from ravebox.config.diagnostics import Diagnostic, Diagnostics
+from ravebox.config.graphs import GraphSpec, ModelSpec
 from ravebox.engine.matching import LatentMatcher
 from ravebox.errors import EngineError, ModelError
+from ravebox.models.introspect import ModelInfo
 
 CODE_NONSENSE = ("latent.bias", "latent.scale", "latent.noise")
 
@@ -43,7 +45,7 @@ def check_models(box: BoxConfig, dims: dict[str, int] | None = None) -> list[Dia
     return diags.items
 
 
-def _open(name: str, spec, diags: Diagnostics):
+def _open(name: str, spec: ModelSpec, diags: Diagnostics) -> ModelInfo | None:
     from ravebox.models.loader import inspect_model
 
     key = f"models.{name}"
@@ -61,7 +63,7 @@ def _open(name: str, spec, diags: Diagnostics):
     return info
 
 
-def _check_graph(g, infos: dict, box: BoxConfig, diags: Diagnostics, dims: dict, discrete: dict) -> None:
+def _check_graph(g: GraphSpec, infos: dict, box: BoxConfig, diags: Diagnostics, dims: dict, discrete: dict) -> None:
     key = f"graphs.{g.name}"
     roles = [(f"{key}.decoders[{i}]" if len(g.decoders) > 1 else f"{key}.decoder", n, "rave")
              for i, n in enumerate(g.decoders)]
@@ -87,7 +89,7 @@ def _check_graph(g, infos: dict, box: BoxConfig, diags: Diagnostics, dims: dict,
     _check_latents(g, infos, diags, key, first)
 
 
-def _check_latents(g, infos: dict, diags: Diagnostics, key: str, first) -> None:
+def _check_latents(g: GraphSpec, infos: dict, diags: Diagnostics, key: str, first: ModelInfo) -> None:
     where = f"{key}.map" if g.index_map is not None else f"{key}.match"
     sources = [infos[g.encoder].latent_size] if g.encoder else []
     sources += [infos[g.prior].latent_size] if g.prior else []

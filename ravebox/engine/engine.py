@@ -25,7 +25,7 @@ Failure policy (``status()`` shows each graph's state and counters):
 Whether the box as a whole still makes progress is the host's business (the
 worker counts blocks finished in time; the service's watchdog reads that).
 
-Why one module of about 440 lines (over the house rule's 350): building (load, check roles, plan rates,
+Why one module of about 470 lines (over the house rule's 350): building (load, check roles, plan rates,
 tune), running (one block per call, resets, mutes) and hot swap (stage on a
 swap thread, install on the worker) all act on the same per-graph state and
 the same one-slot hand-over between threads; split apart, each half would

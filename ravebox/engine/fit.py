@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ravebox.engine.cost import GraphCost, measure_graph
 from ravebox.host.headroom import periods_for
-from ravebox.models.convtune import wants_tuning
+from ravebox.models.convtune import Tunable, wants_tuning
 
 MULTIPLES = (1, 2, 4, 8)
 MARGIN = 0.3
@@ -68,7 +68,7 @@ def measure(graphs: Mapping[str, Mapping[str, object]], ratio: int, sample_rate:
             calls: int = 12, budget_s: float = 3.0) -> list[FitRow]:
     """Time every graph (``{graph: {role: model}}``) at ``ratio * m`` for each multiple and tuning."""
     models = list({id(m): m for roles in graphs.values() for m in roles.values()}.values())
-    tunable = [m for m in models if wants_tuning(m, "on")]
+    tunable = [m for m in models if isinstance(m, Tunable) and wants_tuning(m, "on")]
     rows = []
     for tuned in tunings:
         if tuned and not tunable:

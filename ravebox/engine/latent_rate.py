@@ -19,6 +19,7 @@ Thread: the inference worker (live) or the render loop; pure and deterministic.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 
 import numpy as np
@@ -87,7 +88,7 @@ class LatentRateConverter:
             if not self.hold:
                 frac = ((num - index * self._den) / self._den).astype(np.float32)
                 nxt = self._read(index + 1, interpolating=True)
-                out = out + frac * (nxt - out)
+                out = (out + frac * (nxt - out)).astype(np.float32, copy=False)
         self._forget(last)
         return out.astype(np.float32, copy=False)
 
@@ -125,7 +126,8 @@ class LatentRateConverter:
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
 
-def causal_delay(available, needed, step: Fraction, samples: int) -> Fraction:
+def causal_delay(available: Callable[[np.ndarray], np.ndarray], needed: Callable[[np.ndarray], np.ndarray], step: Fraction,
+                 samples: int) -> Fraction:
     """Smallest delay (source frames) so that every read of ``needed`` frames is available.
 
     ``available(N)`` / ``needed(N)``: source frames produced / target frames pulled in

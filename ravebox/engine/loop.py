@@ -33,7 +33,7 @@ class LatentLoop:
         self.slots = 0
         self.slot = -1          # slot of the last processed frame
         self.generation = 0     # counts recordings (decoder seeds while playing derive from it)
-        self._epoch = None
+        self._epoch: int | None = None
         self._trigger = 0
 
     def rearm_if(self, epoch: int, trigger: int) -> None:

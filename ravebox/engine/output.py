@@ -25,6 +25,7 @@ import numpy as np
 from ravebox.clock.view import ClockView
 from ravebox.config.graphs import OutputSettings
 from ravebox.engine.params import SampleParam
+from ravebox.gates.sequencer import GateSequencer
 from ravebox.engine.safety import DCBlocker, Limiter, Scrubber
 from ravebox.errors import EngineError
 from ravebox.params.store import ParamStore
@@ -57,6 +58,7 @@ class DelayLine:
                 continue
             ring = self._ring[:, ring_at:ring_at + count]
             if not write:
+                assert buf is not None   # a read always has a buffer to read into
                 np.copyto(buf[:, buf_at:buf_at + count], ring)
             elif buf is None:
                 ring.fill(0.0)
@@ -68,7 +70,7 @@ class OutputStage:
     """The last stage before a graph's output ports; owns its counters."""
 
     def __init__(self, graph: str, channels: int, sample_rate: int, settings: OutputSettings,
-                 latency_frames: int, max_block: int, dry_channels: int = 1, gates: object | None = None) -> None:
+                 latency_frames: int, max_block: int, dry_channels: int = 1, gates: GateSequencer | None = None) -> None:
         self.graph = graph
         self.channels = channels
         self.max_block = max_block

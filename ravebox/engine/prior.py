@@ -18,10 +18,11 @@ import numpy as np
 import torch
 
 from ravebox.engine import seeds
+from ravebox.engine.roles import Prior
 
 
 class PriorDriver:
-    def __init__(self, prior, seed: int, graph_index: int) -> None:
+    def __init__(self, prior: Prior, seed: int, graph_index: int) -> None:
         self.prior = prior
         self.seed, self.graph_index = seed, graph_index
         self.in_latents = int(prior.in_latents)

@@ -25,6 +25,7 @@ owns it; construction on the loading thread.
 from __future__ import annotations
 
 from math import gcd
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,7 @@ _PROBE_CHUNKS = (3, 64, 509)  # input chunk sizes whose worst shortfall sets the
 _PROBE_SAMPLES = 8192
 
 
-def _library_resampler(channels: int, converter: str):
+def _library_resampler(channels: int, converter: str) -> Any:
     import samplerate
 
     return samplerate.Resampler(converter, channels=channels)
@@ -56,7 +57,7 @@ class StreamResampler:
         self.emitted = 0    # output samples given out in total
         self.short = 0      # output samples the library owed and did not deliver (padded; expected 0)
         self.latency = 0 if self.identity else _latency_for(self.ratio, converter)
-        self._lib = None if self.identity else _library_resampler(channels, converter)
+        self._lib: Any = None if self.identity else _library_resampler(channels, converter)   # samplerate.Resampler
         self._fifo = np.zeros((channels, 0), dtype=np.float32)
         self.reset()
 

@@ -17,6 +17,7 @@ from ravebox.engine.latent_rate import LatentRateConverter
 from ravebox.engine.matching import LatentMatcher
 from ravebox.engine.prior import PriorDriver
 from ravebox.engine.resample import StreamResampler
+from ravebox.engine.roles import Codec
 
 
 class EncoderFeed:
@@ -45,7 +46,7 @@ class EncoderStage:
     """An encoder, its feed across rates, and the matchers that bring its latents to the graph
     (and to the prior)."""
 
-    def __init__(self, model, live: LatentMatcher, listen: LatentMatcher | None, feed: EncoderFeed) -> None:
+    def __init__(self, model: Codec, live: LatentMatcher, listen: LatentMatcher | None, feed: EncoderFeed) -> None:
         self.model, self.live, self.listen, self.feed = model, live, listen, feed
         self.native = feed.native
 
@@ -103,6 +104,7 @@ class PriorClock:
             graph_frames, frames = self._joined
             self.inbound.start_at(graph_frames, frames)
             self.outbound.start_at(frames, graph_frames)
+        assert self.outbound is not None
         rows = np.zeros((driver.in_latents + 2, k), np.float32)
         if z_in is not None:
             rows[:-2] = z_in
@@ -126,7 +128,8 @@ class PriorStage:
                  clock: PriorClock | None = None) -> None:
         self.driver, self.out, self.loop_in, self.clock = driver, out, loop_in, clock
 
-    def run(self, z_in, temperature, listen, first: int, box_total: int) -> np.ndarray:
+    def run(self, z_in: np.ndarray | None, temperature: np.ndarray, listen: np.ndarray, first: int,
+            box_total: int) -> np.ndarray:
         if self.clock is None:
             return self.out.apply(self.driver.run(z_in, temperature, listen, first))
         return self.out.apply(self.clock.run(self.driver, z_in, temperature, listen, box_total))

@@ -76,7 +76,7 @@ class Voice:
     """One decoder in its own domain: the matcher from the graph's latent dims to its dims, the
     converter from the graph's frames to its frames, and its queue back to the box rate."""
 
-    def __init__(self, model, graph_dims: int, graph: Domain, rates: BoxRates, channels: int, latency: int,
+    def __init__(self, model: Codec, graph_dims: int, graph: Domain, rates: BoxRates, channels: int, latency: int,
                  hold: bool, rng: np.random.Generator) -> None:
         self.model = model
         self.matcher = LatentMatcher(graph_dims, int(model.latent_size), "pad_zeros", rng=rng)
@@ -149,7 +149,7 @@ class DecoderBank:
         self._fade_pos = 0
         self.swaps = 0
 
-    def _voice(self, model) -> Voice:
+    def _voice(self, model: Codec) -> Voice:
         return Voice(model, self.dims, self.domain, self.rates, self.channels, self.latency, self.hold, self._rng)
 
     @property
@@ -166,7 +166,7 @@ class DecoderBank:
         if index != self.current:
             self._start_fade(self.voices[self.current], index, seed_at)
 
-    def replace(self, index: int, model, seed_at: int, fade: bool = True) -> Voice:
+    def replace(self, index: int, model: Codec, seed_at: int, fade: bool = True) -> Voice:
         """Put a freshly loaded model at ``index`` and crossfade to it (``fade=False``: cut over,
         the old model is never called again -- for a graph whose old model is too slow)."""
         old = self.voices[self.current]
@@ -207,6 +207,7 @@ class DecoderBank:
         if self._old is not None and self._old not in self.voices:   # a replaced model fading out
             voice = self._old
             old = voice.play(voice.frames_now(z, n), seed if voice.latents.identity else seeds.mix(seed, -1), n)
+        assert out is not None   # the current voice always plays
         if old is None:
             return out
         g = np.clip((self._fade_pos + 1 + np.arange(n)) / self.fade_samples, 0.0, 1.0).astype(np.float32)

@@ -27,11 +27,15 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from ravebox.host.rings import AudioRing
+
+if TYPE_CHECKING:
+    from ravebox.clock.view import ClockView
+    from ravebox.params.store import ParamStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +54,8 @@ class OutputStageLike(Protocol):
     which the stage delays by the latency it was built with; it writes ``out``.
     """
 
-    def process(self, wet, dry, start_frame, store, clock, out) -> None: ...
+    def process(self, wet: np.ndarray, dry: np.ndarray, start_frame: int, store: ParamStore, clock: ClockView,
+                out: np.ndarray) -> None: ...
 
 
 class GainRamp:

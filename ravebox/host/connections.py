@@ -21,6 +21,7 @@ assignment; releases are posted to the control thread.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 
@@ -109,7 +110,7 @@ class ConnectionFollower:
         control.labels = labels
         for before, after in zip(old, labels):
             if before != after:  # that source is gone (or shares the input now): release what it held
-                control.post(lambda label=before: control.release_source(label))
+                control.post(functools.partial(control.release_source, before))
         self._check_feedback_peers(session)
 
     def _feedback_names(self, session: Session) -> list[str]:

@@ -66,6 +66,7 @@ from ravebox.clock.view import ClockView
 from ravebox.host.loopthread import LoopThread
 from ravebox.host.rings import ByteRing, MidiRing
 from ravebox.midi.events import MidiEvent
+from ravebox.midi.parser import PortParser
 
 log = logging.getLogger("ravebox.host.control")
 
@@ -143,7 +144,7 @@ class ControlLoop(LoopThread):
 
     def call(self, fn: Callable[[], object], timeout: float = 1.0) -> object:
         """Main thread: run ``fn`` on the control thread (the store's one writer); its result or None."""
-        done, box = threading.Event(), []
+        done, box = threading.Event(), list[object]()
         self._calls.append((fn, done, box))
         if not self._thread.is_alive():
             self._run_calls()
@@ -210,7 +211,7 @@ class ControlLoop(LoopThread):
         self.events += count
         return count
 
-    def _drain_alsa(self, ring: MidiRing, parser, label: str) -> int:
+    def _drain_alsa(self, ring: MidiRing, parser: PortParser, label: str) -> int:
         """Deliver what waits in one direct-ALSA source's ring (never feeds the clock)."""
         count = 0
         item = ring.pop()
@@ -245,7 +246,7 @@ class ControlLoop(LoopThread):
         if mapping is not None:
             self.released += mapping.release_port(label, self._now())
 
-    def retire_source(self, ring: MidiRing, parser, label: str, replugged: bool = False) -> None:
+    def retire_source(self, ring: MidiRing, parser: PortParser, label: str, replugged: bool = False) -> None:
         """Control thread (via :meth:`post`): a direct-ALSA source was closed (its port vanished).
 
         What it pushed before closing is delivered first (a release sent just

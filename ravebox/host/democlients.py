@@ -10,7 +10,7 @@ else runs on the main thread. Both are context managers; ``close()`` is idempote
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Any, Self
 
 import jack
 import numpy as np
@@ -77,7 +77,7 @@ class Performer(OwnClient):
         self._send(self.midi, self.perf.controls, 1, pos, n)
         self.position = pos + n
 
-    def _send(self, port, part, which: int, pos: int, n: int) -> None:
+    def _send(self, port: Any, part: tuple[np.ndarray, list[bytes]], which: int, pos: int, n: int) -> None:
         frames, data = part
         i = self._next[which]
         while i < len(frames) and frames[i] < pos + n:

@@ -42,7 +42,7 @@ def _libjack() -> ctypes.CDLL:
 _LIB = _libjack()
 
 
-def _address(cdata) -> int:
+def _address(cdata: object) -> int:
     return int(jack._ffi.cast("uintptr_t", cdata))
 
 
@@ -82,7 +82,7 @@ class LatencyReporter:
         """Main thread: ask JACK to re-run every latency callback (after our latency changed)."""
         _LIB.jack_recompute_total_latencies(_address(self._client._ptr))
 
-    def _on_latency(self, mode: int, _arg) -> None:
+    def _on_latency(self, mode: int, _arg: object) -> None:
         """JACK notification thread: propagate ranges through each graph, plus our latency."""
         try:
             added = int(self._latency())

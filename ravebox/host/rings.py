@@ -107,7 +107,7 @@ class MidiRing:
         self.dropped = 0
         self.oversized = 0
 
-    def push(self, frame: int, port: int, data) -> bool:
+    def push(self, frame: int, port: int, data: bytes | bytearray | memoryview) -> bool:
         """Producer: copy ``data`` (any buffer) into the next slot; False if dropped."""
         size = len(data)
         if size > self.max_bytes or size == 0:

@@ -23,6 +23,8 @@ import re
 import threading
 from dataclasses import dataclass
 
+import mido
+
 from ravebox.midi.events import MidiEvent
 
 NRPN_SELECT = {99: ("nrpn", 0), 98: ("nrpn", 1), 101: ("rpn", 0), 100: ("rpn", 1)}
@@ -41,7 +43,7 @@ class LearnedSource:
 
     def toml(self) -> dict:
         """The source keys of a ``[[map]]`` entry (``{"cc14": 1, "channel": 3, "port": "..."}``)."""
-        if self.kind in ("nrpn", "rpn"):
+        if self.kind in ("nrpn", "rpn") and self.number is not None:
             value: object = [self.number >> 7, self.number & 0x7F]
         elif self.number is None:
             value = True
@@ -51,7 +53,7 @@ class LearnedSource:
 
     def describe(self) -> str:
         what = self.kind if self.number is None else f"{self.kind} {self.number}"
-        if self.kind in ("nrpn", "rpn"):
+        if self.kind in ("nrpn", "rpn") and self.number is not None:
             what = f"{self.kind} {self.number >> 7}/{self.number & 0x7F}"
         return f"{what} on channel {self.channel + 1} from '{self.port}'"
 
@@ -118,9 +120,9 @@ class LearnCapture:
                 sel[:] = [kind, None, None]
             sel[1 + byte] = event.message.value
             return
-        sel = self._select.get(key)
-        if number in DATA_ENTRY and sel is not None and None not in sel[1:]:
-            self._finish(event, sel[0], sel[1] * 128 + sel[2])
+        selected = self._select.get(key)
+        if number in DATA_ENTRY and selected is not None and None not in selected[1:]:
+            self._finish(event, selected[0], selected[1] * 128 + selected[2])
             return
         held = self._held
         if held is not None:
@@ -144,7 +146,7 @@ class LearnCapture:
         self.done.set()
 
 
-def _is_stream(msg, kind: str, number: int | None, channel: int) -> bool:
+def _is_stream(msg: mido.Message, kind: str, number: int | None, channel: int) -> bool:
     """Whether ``msg`` belongs to the control ``kind``/``number`` on 0-based ``channel`` (a note's on and off)."""
     if kind == "cc":
         ours = msg.type == "control_change" and msg.control == number

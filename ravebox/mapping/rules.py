@@ -40,10 +40,8 @@ RULE_FIELDS: dict[str, Field] = {
 DEPENDENT_KEYS = SOURCE_KINDS + ("target", "dim", "preset", "value", "range", "source_range", "learn")
 RULE_KEYS = DEPENDENT_KEYS + tuple(RULE_FIELDS)
 LEARN_BUTTON_KEYS = SOURCE_KINDS + ("learn", "graph", "dim", "channel", "port", "threshold", "label")
-DIM = Integer(0, 1023)
-_NAME = Text(what="parameter name")
-_PRESET_NAME = Text(what="preset name")
-_BYTE = Integer(0, 127)
+DIM, _BYTE = Integer(0, 1023), Integer(0, 127)
+_NAME, _PRESET_NAME = Text(what="parameter name"), Text(what="preset name")
 _SOURCE_TOPS = {"cc": 127, "cc14": 31, "nrpn": 16383, "rpn": 16383}
 
 

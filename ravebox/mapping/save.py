@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import tomlkit
 
@@ -91,14 +92,14 @@ def save_preset(bank: PresetBank, name: str, values: Mapping[str, float | int | 
     return path
 
 
-def _values_table(values: Mapping[str, float | int | bool]):
+def _values_table(values: Mapping[str, float | int | bool]) -> tomlkit.items.Table:
     table = tomlkit.table()
     for key, value in values.items():
         table[key] = value
     return table
 
 
-def _table_named(doc, name: str, path: Path):
+def _table_named(doc: tomlkit.TOMLDocument, name: str, path: Path) -> Any:
     """The table of preset ``name`` in ``doc``: the document itself, or one of its ``[[preset]]``."""
     if "preset" not in doc:
         return doc

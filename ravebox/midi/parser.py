@@ -140,7 +140,7 @@ class PortParser:
     def _end_sysex(self, byte: int) -> list[int] | None:
         sysex, overflow = self._sysex, self._sysex_overflow
         self._sysex = None
-        if byte != SYSEX_END:
+        if sysex is None or byte != SYSEX_END:
             self.stats.truncated += 1
             return None
         if overflow:

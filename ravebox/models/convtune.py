@@ -57,6 +57,8 @@ class Tunable(Protocol):
 
     def tune_convs(self, block: int, min_gain: float = 0.10) -> TuneReport: ...
 
+    def untune(self) -> None: ...
+
 
 def wants_tuning(model: object, policy: str) -> bool:
     """Whether ``policy`` ("auto", "on", "off") tunes ``model`` (only RAVE models can be tuned)."""

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from ravebox.errors import ModelError
-from ravebox.models.introspect import ModelInfo, has_script_attr, script_attr
+from ravebox.models.introspect import MethodInfo, ModelInfo, has_script_attr, script_attr
 from ravebox.models.state import BufferSnapshot
 from ravebox.models.vetting import vetted_call
 
@@ -45,7 +45,10 @@ class PriorModel:
         self.ratio: int = params.in_ratio
         self.in_latents: int = params.in_channels
         self.out_channels: int = params.out_channels
-        self.latent_size: int = int(info.latent_size if info.kind == "prior" else self._latent_from(params))
+        latent = info.latent_size if info.kind == "prior" else self._latent_from(params)
+        if latent is None:
+            raise ModelError(f"{self.path}: the prior does not say how many latents it makes")
+        self.latent_size: int = int(latent)
         self.sample_rate: int | None = info.sample_rate
         self.streaming: bool = info.streaming
         self.max_steps: int | None = info.max_prior_steps
@@ -133,7 +136,7 @@ class PriorModel:
                 f"{self.path}: prior attention window is {self.max_steps} steps; a call of {k} steps "
                 "would fail inside the model (split the block)")
 
-    def _latent_from(self, params) -> int:
+    def _latent_from(self, params: MethodInfo) -> int:
         # a combined file's prior child and its count exist only in msprior >= 1.1 exports
         inner = script_attr(self.module, "prior_model")
         count = script_attr(inner, "num_rave_quantizers") if inner is not None else None

@@ -18,6 +18,8 @@ offline render loop); construction runs on the loading thread.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -94,7 +96,7 @@ class RaveModel:
             raise ModelError(f"{self.path}: conv tuning needs a block that is a multiple of the ratio "
                              f"{self.ratio}, got {block}")
         self._calls = self.module
-        calls = {"encode": [torch.zeros(1, self.in_channels, block)],
+        calls: dict[str, Sequence[torch.Tensor]] = {"encode": [torch.zeros(1, self.in_channels, block)],
                  "decode": [torch.zeros(1, self.latent_size, block // self.ratio)]}
         try:
             tuned, self.tuning = tune_convs(self.module, calls, self.reset, min_gain=min_gain)
@@ -122,7 +124,7 @@ class RaveModel:
         silence = torch.zeros(1, self.in_channels, block or self.ratio * 2)
         for _ in range(blocks):
             z = vetted_call(self.path, lambda: self.encode(silence), "encode", audio=False)
-            vetted_call(self.path, lambda z=z: self.decode(torch.zeros_like(z)), "decode", from_silence=True)
+            vetted_call(self.path, functools.partial(self.decode, torch.zeros_like(z)), "decode", from_silence=True)
         self.reset()
 
     def _check(self, t: torch.Tensor, channels: int, method: str, what: str, multiple: int) -> None:

@@ -117,7 +117,7 @@ _SPECS = (
 )
 
 PARAMS: dict[str, ParamSpec] = {
-    row[0]: ParamSpec(*row) for row in _SPECS  # type: ignore[arg-type]
+    row[0]: ParamSpec(*row) for row in _SPECS
 }
 
 

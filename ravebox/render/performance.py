@@ -10,6 +10,7 @@ Runs on the render thread before rendering starts.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import mido
@@ -39,7 +40,7 @@ def load_performance(path: str | Path, sample_rate: int, port: str = "smf") -> l
     return merged
 
 
-def _absolute(midi: mido.MidiFile):
+def _absolute(midi: mido.MidiFile) -> Iterator[tuple[int, mido.Message]]:
     for track in midi.tracks:
         tick = 0
         for msg in track:

@@ -27,6 +27,7 @@ import soundfile as sf
 
 from ravebox.assembly import assemble
 from ravebox.assembly.parts import box_warnings, real_engine
+from ravebox.clock.view import ClockView
 from ravebox.config.box import BoxConfig, load_box
 from ravebox.engine.engine import Loader
 from ravebox.errors import RaveboxError
@@ -184,7 +185,7 @@ class _Session:
             block = np.pad(block, ((0, 0), (0, n - block.shape[1])))
         return block
 
-    def _output(self, wet: dict[str, np.ndarray], dry: np.ndarray | None, start: int, clock,
+    def _output(self, wet: dict[str, np.ndarray], dry: np.ndarray | None, start: int, clock: ClockView,
                 out: np.ndarray) -> None:
         row = 0
         for name, stage in self.stages.items():

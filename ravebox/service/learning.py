@@ -37,6 +37,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,7 +69,7 @@ class _Learn:
         self.finished = threading.Event()
 
 
-Run = Callable[[Callable[[], object], Callable[[object], object]], object]
+Run = Callable[[Callable[[], Any], Callable[[Any], object]], object]   # (prepare, apply(prepare's result))
 
 
 def run_here(prepare: Callable[[], object], apply: Callable[[object], object]) -> object:

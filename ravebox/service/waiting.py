@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from ravebox.errors import ServiceError
 from ravebox.service import signals
-from ravebox.service.observers import notify
+from ravebox.service.observers import Observer, notify
 
 log = logging.getLogger("ravebox.waiting")
 
@@ -31,7 +32,7 @@ class Waiting:
 
     state = "waiting"
 
-    def __init__(self, config: str | Path, reason: str, observers=(), poll_s: float = 1.0) -> None:
+    def __init__(self, config: str | Path, reason: str, observers: Sequence[Observer] = (), poll_s: float = 1.0) -> None:
         self.config, self.reason, self.observers, self.poll_s = Path(config), reason, list(observers), poll_s
         self.learning = None
         self._stop = threading.Event()
@@ -103,8 +104,8 @@ def watched_files(config: str | Path) -> list[Path]:
     return files
 
 
-def _stamps(files: list[Path]) -> tuple:
-    out = []
+def _stamps(files: list[Path]) -> tuple[tuple[int, int] | None, ...]:
+    out: list[tuple[int, int] | None] = []
     for f in files:
         try:
             st = f.stat()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TextIO
 from pathlib import Path
 
 from ravebox.config.diagnostics import read_toml
@@ -69,7 +70,8 @@ def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def check_model_file(path: Path, kind: str = "auto", quiet: bool = False, out=None, models: bool = True) -> int:
+def check_model_file(path: Path, kind: str = "auto", quiet: bool = False, out: TextIO | None = None,
+                     models: bool = True) -> int:
     """Open one model file's interface; print what it is, or why it cannot play."""
     out = out or sys.stdout
     if not path.is_file():
@@ -97,7 +99,8 @@ def check_model_file(path: Path, kind: str = "auto", quiet: bool = False, out=No
     return INVALID if problems else OK
 
 
-def check_file(path: Path, kind: str = "auto", quiet: bool = False, out=None, models: bool = True) -> int:
+def check_file(path: Path, kind: str = "auto", quiet: bool = False, out: TextIO | None = None,
+               models: bool = True) -> int:
     """Check one file, print its verdict or problems, and return its exit status."""
     out = out or sys.stdout
     try:

@@ -24,9 +24,12 @@ import math
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ravebox.errors import RaveboxError
+
+if TYPE_CHECKING:
+    from ravebox.engine.fit import FitRow, Recommendation
 
 HELP = "measure a box (or model) at several block sizes and recommend the smallest that keeps up"
 
@@ -69,7 +72,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return 0 if rec.multiple is not None else 1
 
 
-def _fit(target: Path, multiples: tuple[int, ...], args: argparse.Namespace):
+def _fit(target: Path, multiples: tuple[int, ...], args: argparse.Namespace
+         ) -> tuple[list[FitRow], Recommendation]:
     from ravebox.engine import fit
     from ravebox.models.loader import set_torch_threads
 
@@ -100,7 +104,7 @@ def _graphs(target: Path) -> tuple[dict, int, int, int]:
     return {target.stem: roles}, int(model.ratio), int(model.sample_rate or 48000), 0  # exports declare no latency
 
 
-def table(rows, period: int) -> str:
+def table(rows: list[FitRow], period: int) -> str:
     """The measurements as an aligned text table (one line per graph, tuning and multiple)."""
     head = ("graph", "tuning", "multiple", "block", "cpu ms/s", "RTF", "p99 ms", "block ms", "latency ms")
     lines = [head]

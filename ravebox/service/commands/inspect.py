@@ -12,6 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ravebox.models.introspect import ModelInfo
 
 HELP = "print what a model file offers (methods, ratios, attributes)"
 
@@ -40,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
-def format_text(info) -> str:
+def format_text(info: ModelInfo) -> str:
     """A human summary of a ModelInfo, one fact per line."""
     rate = f"{info.sample_rate} Hz" if info.sample_rate else "unknown (not stored in the file)"
     lines = [
@@ -63,14 +67,14 @@ def format_text(info) -> str:
     return "\n".join(lines)
 
 
-def _latent_line(info) -> str:
+def _latent_line(info: ModelInfo) -> str:
     if info.codebook_size:
         return (f"  latent size       {info.latent_size} codes per step (discrete: decode takes code indices "
                 f"0..{info.codebook_size - 1}, not latent values)")
     return f"  latent size       {info.latent_size} (full {info.full_latent_size})"
 
 
-def value_text(value) -> str:
+def value_text(value: object) -> str:
     """An attribute value as a person reads it: nn~ getters return one value per type, as a tuple or list."""
     if isinstance(value, (tuple, list)):
         return ", ".join(value_text(v) for v in value) if value else "(none)"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from ravebox.errors import ConfigError, EngineError, ModelError, RaveboxError
 
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         return daemon.run()
 
 
-def _wait(config, reason: str, args: argparse.Namespace) -> bool:
+def _wait(config: str | Path, reason: str, args: argparse.Namespace) -> bool:
     """A box whose models cannot start waits rather than exits (a systemd restart loop helps nobody).
 
     Returns True to try again, False when a stop came while waiting."""
