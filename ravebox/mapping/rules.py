@@ -170,13 +170,17 @@ class RuleParser:
         """``value`` for each source: one number for all, or a list with one per source."""
         if "value" not in self.e or spec is None:
             return [None] * count
-        values, field = self.e["value"], param_value(spec)
-        if not isinstance(values, list):
-            return [self._check(field, "value", values)] * count
-        if len(values) != count:
-            self.fail("value", f"expected {count} values (one per source), got {len(values)}")
+        return self._per_source("value", param_value(spec), count, "values")
+
+    def _per_source(self, key: str, field: Field, count: int, what: str) -> list[Any]:
+        """``key``'s checked value for each of ``count`` sources: one for all, or a list with one per source."""
+        given = self.e[key]
+        if not isinstance(given, list):
+            return [self._check(field, key, given)] * count
+        if len(given) != count:
+            self.fail(key, f"expected {count} {what} (one per source), got {len(given)}")
             return [None] * count
-        return [self._check(field, f"value[{j}]", v) for j, v in enumerate(values)]
+        return [self._check(field, f"{key}[{j}]", v) for j, v in enumerate(given)]
 
     # -- source --------------------------------------------------------------------
     def _kind(self) -> str | None:
@@ -245,13 +249,7 @@ class RuleParser:
         if spec is not None and spec.scope is not ParamScope.DIM:
             self.fail("dim", f"'{spec.name}' has no latent dimensions")
             return [None] * count
-        dims = self.e["dim"]
-        if not isinstance(dims, list):
-            return [self._check(DIM, "dim", dims)] * count
-        if len(dims) != count:
-            self.fail("dim", f"expected {count} dims (one per source), got {len(dims)}")
-            return [None] * count
-        return [self._check(DIM, f"dim[{j}]", d) for j, d in enumerate(dims)]
+        return self._per_source("dim", DIM, count, "dims")
 
     # -- behaviour -------------------------------------------------------------------
     def _mode(self, kind: str, spec: ParamSpec | None) -> tuple[str, str | None]:
