@@ -35,7 +35,7 @@ median absolute deviation), which no tempo step or lone outlier can inflate.
 Thread: the control thread (through :class:`~ravebox.clock.follower.ClockFollower`),
 or the render loop. Pure and deterministic: same ticks in, same lines out.
 
-Why one module of about 450 lines (over the house rule's 350): the filter, its outlier gate, the change
+Why one module of about 480 lines (over the house rule's 350): the filter, its outlier gate, the change
 tests and the roll-back replay share one tick log and one fit; each piece is
 small, and they are only correct together (bench/clock_torture.py holds them to it).
 """

@@ -25,7 +25,7 @@ blocking for long, so signals and the watchdog stay responsive):
 - **direct-ALSA inputs** (only with ``[jack] alsa_inputs``): re-scan and
   reopen them (:mod:`ravebox.host.alsa_inputs`), independent of the JACK session.
 
-Why one class of about 500 lines (over the 350 of the house rule): the session,
+Why one class of about 540 lines (over the 350 of the house rule): the session,
 the audio path, the worker, the headroom and the reconnect state change
 together -- a new server may bring a new period or rate, so a new path and
 headroom, the same control loop, a worker rebuilt around the retargeted engine;
