@@ -48,11 +48,19 @@ def test_feedback_at_start_after_a_change_after_reconnect_and_under_a_flood(jack
             assert wait_for(lambda: ccs(second, 7) and ccs(second, 8), timeout=20)
             assert ccs(second, 8)[-1][1] == 64 and ccs(second, 7)[-1][1] == 127
             # a flood of 1000 CCs a second on one knob: at most one feedback message per 10 ms, final value last
-            mark = recorder.count
+            mark, xruns = recorder.count, daemon.host.xruns
             ctl.send("flood 1000 1000 1 7")
             ctl.send("cc 1 7 33")
             assert wait_for(lambda: abs(store.target(ParamKey("out.gain_db", "main")) - (-40 + 40 * 33 / 127)) < 1e-3)
-            assert wait_for(lambda: ccs(recorder, 7, mark) and ccs(recorder, 7, mark)[-1][1] == 33, timeout=20)
+
+            def final_shown() -> bool:
+                return bool(ccs(recorder, 7, mark)) and ccs(recorder, 7, mark)[-1][1] == 33
+            if not wait_for(final_shown, timeout=20):
+                # a feedback message sent in a cycle JACK dropped is gone (not re-sent: see the closing notes);
+                # only an xrun may be to blame, and a resend (as on a reconnect) then shows the final value
+                assert daemon.host.xruns > xruns
+                daemon.host.control.feedback.resend()
+                assert wait_for(final_shown, timeout=20)
             flood = ccs(recorder, 7, mark)
             frames = np.array([f for f, _ in flood])
             span_s = (frames[-1] - frames[0]) / 48000
