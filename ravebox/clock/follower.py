@@ -383,9 +383,12 @@ class ClockFollower:
             return None
         est = self._estimator
         if line == est.line and not self._lost and est.last_k is not None and (
-                est.age < 2 or est.last_k - self._k_base < est.held):
+                est.age < 2 or est.last_k - self._k_base < est.held
+                or not est.min_period <= line.period <= est.max_period):
             # the transport began at a tick the line cannot place yet (one tick says where,
-            # not how fast; a held-back tick may be a new tempo): hold there until it can
+            # not how fast; a held-back tick may be a new tempo), or the line is no tempo at all
+            # (ticks bunched into one period by a late sender fit a period near 0 frames: followed,
+            # the beat would race hundreds of beats ahead, then wait minutes for the clock): hold
             return self._song_base / PPQN, 0.0
         index = line.index_at(frame - self._offset)
         return (self._song_base + index - self._k_base) / PPQN, 1.0 / (PPQN * line.period)

@@ -282,3 +282,29 @@ def test_status_reports_the_position_as_bar_and_beat_and_the_source():
     followed = ClockFollower(SR)
     ticks(followed, 0.0, 60)
     assert followed.status(60_000)["source"] == "clock"            # the input the ticks came on
+
+
+
+@pytest.mark.parametrize("bunched", [2, 3])
+def test_ticks_bunched_into_one_frame_after_start_never_race_the_beat_ahead(bunched):
+    """A late sender (a loaded machine) delivers Start and the first clocks in one JACK period, all
+    stamped at one frame. Those ticks fit a period near 0 frames (1000x the tempo): followed, the beat
+    raced hundreds of beats ahead within a few ticks, then held (it never runs backwards) until the
+    real clock caught up, minutes later (seen live: the beat stuck at beat 380 while the performance
+    played). The follower holds them back and follows the counted ticks at their true tempo."""
+    f = ClockFollower(SR)
+    start = 500_000.0
+    f.advance(int(start))
+    f.feed(ev(start, "start"))
+    for _ in range(bunched):                # ticks 0.., sent 0, 1000, ... frames after Start, stamped at Start
+        f.feed(ev(start, "clock"))
+    frame, k, beats = int(start), bunched, []
+    while frame < start + 4 * SR:           # then one tick every 1000 frames, on time
+        if frame >= start + k * PERIOD_120:
+            f.feed(ev(start + k * PERIOD_120, "clock"))
+            k += 1
+        frame += 100                        # the control thread's passes
+        beats.append((frame, f.advance(frame).beat_at(frame)))
+    ahead = [b - (fr - start) / (24 * PERIOD_120) for fr, b in beats]
+    assert max(ahead) < 0.5, "the beat raced ahead of the clock"
+    assert abs(ahead[-1]) < 0.05
