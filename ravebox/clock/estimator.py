@@ -217,9 +217,8 @@ class TickEstimator:
             return k
         pred = fit.predict(k, self._q())
         z = pred.z(t, self._r())
-        updated = pred.update(t, self._r())
-        if self._pending == 0 and abs(z) <= GATE and self._tempo(updated):
-            self._accept(updated, z)
+        if self._pending == 0 and abs(z) <= GATE:
+            self._accept(pred.update(t, self._r()), z)
             if max(self._cusum[:2]) > CUSUM_ALARM:  # a small change needs more ticks to show its slope
                 self._test_change(self._position_of(int(self._cusum[2])), after=CUSUM_TICKS)
             return k
@@ -262,15 +261,6 @@ class TickEstimator:
     def _q(self) -> float:
         """Process noise on the period: caps the memory at about WINDOW ticks."""
         return self._r() / float(WINDOW) ** 4
-
-    def _tempo(self, fit: _Fit) -> bool:
-        """Whether ``fit``'s period is a tempo (``min_period`` .. ``max_period``).
-
-        Why each tick is held to it: just after a seed the tempo is wide open, so ticks a late
-        sender bunched into one period (all stamped at one frame) fit a period near 0 frames; taken,
-        that line raced the beat hundreds of beats ahead and left no prior to recover from. Such a
-        tick is held back like an outlier instead (its count kept)."""
-        return self.min_period <= fit.P <= self.max_period
 
     def _seed(self, k: int, t: float) -> None:
         self._fit = _seeded(k, t, self.prior_period or 1000.0, self._r())
@@ -345,8 +335,9 @@ class TickEstimator:
         would lose the ticks it rolls back to.
         """
         newest = self._log[-1]
-        if self._fit is not None:
-            self.prior_period = self._fit.P
+        if self._fit is not None:  # within the tempo range: a fit of ticks bunched into one frame has P near 0,
+            # and a prior of 0 would seed every later line at 0 (stuck, the follower holding for good)
+            self.prior_period = min(max(self._fit.P, self.min_period), self.max_period)
         self._log.clear()
         self._log.append(_Tick(newest.k, newest.t, None))
         self._seed(newest.k, newest.t)
@@ -407,12 +398,11 @@ class TickEstimator:
                 continue
             pred = fit.predict(k, q)
             z = pred.z(tick.t, r)
-            updated = pred.update(tick.t, r)
-            ok = abs(z) <= GATE and self._tempo(updated)
+            ok = abs(z) <= GATE
             fits.append(ok)
             cost += min(z * z, GATE * GATE)
             if ok:
-                fit = updated
+                fit = pred.update(tick.t, r)
         if not self.min_period <= fit.P <= self.max_period:
             return None
         used = len(ticks) - (1 if how == "jump" else 0)

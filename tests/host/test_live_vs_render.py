@@ -73,8 +73,8 @@ class Recorder:
 
         def advance_(frame):
             view = advance(frame)
-            if view is not None:
-                self.views.append((frame, view))
+            if view is not None:   # at its anchor: the frame the follower brought the clock to (never
+                self.views.append((view.anchor_frame, view))  # backwards, unlike live "now" readings)
             return view
 
         store.set, router.advance = set_, advance_
@@ -109,6 +109,7 @@ def test_a_performance_played_live_moves_the_parameters_and_clock_as_its_render_
     with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
         live = Recorder(daemon.parts.store, daemon.parts.router)
         with Controller(jack_server.env()) as ctl:
+            assert ctl.wait_connected(daemon)     # else Start and the first ticks may go nowhere
             ctl.send(f"play {smf} {RATE}")
         want = len(rendered.changes())
         assert wait_for(lambda: len(live.changes()) >= want, timeout=10)
