@@ -132,8 +132,27 @@ class AudioPath:
         self.cycles = 0
         self.stage_errors = 0
         self._last_late = -1
+        self._fade_in_ms: float | None = None   # see fade_in_on_wet
+        self._clean = True                        # this cycle played only this path's own wet
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
+
+    def fade_in_on_wet(self, ms: float) -> None:
+        """Main thread, before the path plays: silent until it plays its own wet, then fade in.
+
+        Why: a path that replaces another (a headroom re-size) starts with empty rings, so
+        its first periods play the late fallback -- silence, or the dry signal starting
+        mid-wave once the ring has one latency of it -- and then step to the wet signal at
+        the first block in time. A fade-in at the switch covered only the first 10 ms of
+        that: each re-size while playing clicked (a full-scale step). The master gain stays
+        at 0 until a whole period was played from blocks in time whose input came after the
+        switch (``first_block`` on), and ramps up from the next one."""
+        self.master.gain = self.master.target = 0.0
+        self._fade_in_ms = ms
+
+    def cancel_fade_in(self) -> None:
+        """Main thread (the shutdown fade): a path still waiting for its wet stays silent."""
+        self._fade_in_ms = None
 
     # -- process thread ------------------------------------------------------------
     def start_at(self, frame: int) -> None:
@@ -162,6 +181,7 @@ class AudioPath:
         self.written = frame + n
         if (frame + n) // self.block != frame // self.block:
             self._wake()
+        self._clean = True
         for g in range(len(self.graphs)):
             self._graph_out(g, frame, n)
         self._run_stages(frame, n, ins)
@@ -176,6 +196,9 @@ class AudioPath:
             tap.push(n, self._out, ins)
         self.played = frame + n
         self.cycles += 1
+        if self._fade_in_ms is not None and self._clean and self.master.target == 0.0:
+            self.master.set_target(1.0, self._fade_in_ms, self.sample_rate)
+            self._fade_in_ms = None
 
     def _graph_out(self, g: int, frame: int, n: int) -> None:
         """Gather the wet signal for ``[frame, frame + n)``; late segments get the fallback.
@@ -193,7 +216,10 @@ class AudioPath:
             a, b = pos - frame, seg_end - frame
             if self._stamps[k % len(self._stamps)] == k:
                 self.wet[g].read(pos, wet[:, a:b])
+                if k < self.first_block:
+                    self._clean = False
             else:
+                self._clean = False
                 self._late(k)
                 late += b - a
                 self._fallback(g, frame, a, b)

@@ -380,17 +380,18 @@ class Host:
 
         Why a new path: the headroom sets where each block's wet output plays, so a change
         shifts the output in time (a gap or a cut of the difference); the fade keeps that
-        from clicking. The rings start empty, so the first blocks play the late fallback."""
+        from clicking. The rings start empty, so the first blocks would play the late
+        fallback and then step to wet: the new path stays silent until its own wet plays,
+        then fades in (``AudioPath.fade_in_on_wet``) -- a gap of about one latency."""
         old = self.path
         self._path_args["headroom_periods"] = headroom.periods
         new = self._new_path(old.period, self._stages_factory, old.store)
         new.clock, new.late_blocks, new.tap = old.clock, old.late_blocks, old.tap
         for was, now in zip(old.mutes, new.mutes):
             now.gain = now.target = was.target
-        new.master.gain = 0.0
-        new.master.set_target(1.0, fade_ms, new.sample_rate)
+        new.fade_in_on_wet(fade_ms)   # silent until its own wet plays (its rings start empty), then a fade in
         old.master.set_target(0.0, fade_ms, old.sample_rate)
-        deadline = time.monotonic() + 0.1
+        deadline = time.monotonic() + 1.0    # a bound for a stalled callback; 10 ms of audio normally
         while not old.master.settled and time.monotonic() < deadline:
             time.sleep(0.002)
         self.path = new
@@ -501,6 +502,7 @@ class Host:
         path = self.path
         if path is None or not self.connected:
             return True
+        path.cancel_fade_in()
         path.master.set_target(0.0, ms, path.sample_rate)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
