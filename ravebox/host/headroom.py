@@ -16,8 +16,8 @@ the playing worker then showed p99 39.5 ms (JACK's threads, the callback and
 everything else sharing its core), so 7 periods (37.3 ms) left 33 blocks late in
 5 minutes. :func:`follow` watches the worker's own block times: it grows the
 headroom at once when their tail comes near the budget (``GROW_AT``), before
-blocks go late, and shrinks it only after a long calm stretch and by a quarter
-at most. A player hears a late block (the dry fallback) as a dropout; 10 ms
+blocks go late, and shrinks it only after about ten calm minutes and by a
+quarter at most. A player hears a late block (the dry fallback) as a dropout; 10 ms
 more latency is the smaller harm.
 
 Pure functions; called on the main thread (start-up, and the main loop's poll).
@@ -35,7 +35,9 @@ MAX_PERIODS = 64  # the config's upper bound for headroom_periods
 GROW_AT = 0.8     # the worker's running tail above this fraction of the budget: grow now
 SETTLE_BLOCKS = 8  # a new worker's first blocks (cold caches, threads starting) are not followed
 RUN_WINDOW = 256  # the latest blocks the running tail is taken over (about 11 s at 2048 frames, 48 kHz)
-SHRINK_AFTER = 1500  # blocks (about a minute at 2048 frames, 48 kHz) without a change before a cut
+SHRINK_AFTER = 14000  # blocks (about ten minutes at 2048 frames, 48 kHz) without a change before a cut: every
+#                      re-size while playing is a short gap (the new path waits for its own wet), so a box
+#                      gives latency back rarely, not once a minute as a loaded machine's tail wanders
 SHRINK_BY = 0.25  # at most this fraction of the periods per cut
 
 
