@@ -8,10 +8,16 @@ and every block plays the dry fallback. nn~ plays the same models with a
 4096-sample buffer by default for that reason. So at load, once the models are
 timed at ``x1`` (on the timing thread, as the worker will run them), a box with
 a large model (what conv tuning calls large, ``AUTO_MIN_PARAMETERS``) whose
-measured p99 takes more than ``1 - SPARE`` of the block is rebuilt and timed at
+measured work takes more than ``1 - SPARE`` of the block is rebuilt and timed at
 ``x2``, then ``x4``, then ``x8``: the first that leaves ``SPARE`` of its block
 free is kept, else ``x8`` (status warns it cannot keep up). ``SPARE`` is
 ``ravebox fit``'s margin, so the choice is what ``fit`` would recommend.
+
+The work of a block is the p99 of the models' CPU time, at least their median
+wall time (``CallTiming.work``), not the wall p99: the wall tail is the longest
+moment another thread held the core, which does not grow with the block (the
+headroom covers it), and judged on it an idle VM read 150 ms for a x4 block of
+48 ms and chose x8 (592 ms of latency).
 
 Small models stay at ``x1`` without a question: their cost is a few percent of
 the block, and a timing read on a machine that is busy at that moment must not
@@ -62,14 +68,16 @@ class Refittable(Protocol):
 
     def block_p99(self, lanes: int = 1) -> float | None: ...
 
+    def block_work(self, lanes: int = 1) -> float | None: ...
+
     def rebuild_block(self, multiple: int) -> None:
         """Rebuild the graphs at ``multiple`` (models reset, convs re-tuned) and time them again."""
         ...
 
 
-def fits(p99_s: float, block_s: float, spare: float = SPARE) -> bool:
-    """The measured p99 leaves ``spare`` of the block free."""
-    return p99_s <= (1.0 - spare) * block_s
+def fits(work_s: float, block_s: float, spare: float = SPARE) -> bool:
+    """The measured work leaves ``spare`` of the block free."""
+    return work_s <= (1.0 - spare) * block_s
 
 
 def settle(engine: Refittable) -> BlockChoice:
@@ -78,12 +86,13 @@ def settle(engine: Refittable) -> BlockChoice:
         return BlockChoice(engine.block_multiple, AUTO, "small models: the block of the model ratios")
     tried = []
     while True:
+        work = engine.block_work(engine.parallel_lanes)
         p99 = engine.block_p99(engine.parallel_lanes)
-        if p99 is None:
+        if work is None or p99 is None:
             return BlockChoice(engine.block_multiple, AUTO, "not measured")
         block_s = engine.block_seconds
-        tried.append(f"x{engine.block_multiple} p99 {1e3 * p99:.1f} ms of {1e3 * block_s:.1f} ms")
-        if fits(p99, block_s):
+        tried.append(f"x{engine.block_multiple} {1e3 * work:.1f} ms (wall p99 {1e3 * p99:.1f}) of {1e3 * block_s:.1f} ms")
+        if fits(work, block_s):
             return BlockChoice(engine.block_multiple, AUTO, f"{'; '.join(tried)}: fits with {SPARE:.0%} spare")
         bigger = [m for m in MULTIPLES if m > engine.block_multiple]
         if not bigger:

@@ -325,8 +325,14 @@ class Engine:
         """Measured p99 of one engine block with ``lanes`` graphs at once (None: not measured)."""
         if not self.costs:
             return None
-        p99s = [c.total.p99 for c in self.costs.values()]
-        return max(max(p99s), sum(p99s) / max(1, lanes))
+        return _lanes_bound([c.total.p99 for c in self.costs.values()], lanes)
+
+    def block_work(self, lanes: int = 1) -> float | None:
+        """Measured own work of one engine block (``CallTiming.work``: CPU p99, at least the median
+        wall time) with ``lanes`` graphs at once, what the auto block multiple judges (None: not measured)."""
+        if not self.costs:
+            return None
+        return _lanes_bound([c.total.work for c in self.costs.values()], lanes)
 
     def _run(self, runner: GraphRunner, x: np.ndarray | None, n: int, start: int, store: ParamStore,
              clock: ClockView, active: frozenset[str]) -> np.ndarray:
@@ -466,3 +472,8 @@ def _path(path: str):
     from pathlib import Path
 
     return Path(path).resolve()
+
+
+def _lanes_bound(per_graph: list[float], lanes: int) -> float:
+    """Seconds of a block whose graphs cost ``per_graph`` each, ``lanes`` of them at once."""
+    return max(max(per_graph), sum(per_graph) / max(1, lanes))

@@ -3,8 +3,9 @@
 Why a separate pass from start-up's ``Engine.measure``: the question here is
 "which block size should this box use on this machine?", so every candidate
 block multiple is timed (and, for each, the conv backends are re-chosen at
-that block), and the smallest one whose p99 fits the block with ``margin`` to
-spare is recommended. One worker runs every graph in turn, so a box's cost
+that block), and the smallest one whose work (``CallTiming.work``: the CPU p99,
+at least the median wall time) fits the block with ``margin`` to spare is
+recommended, as the daemon's ``block_multiple = "auto"`` chooses. One worker runs every graph in turn, so a box's cost
 per block is the sum of its graphs'.
 
 Runs on the main thread of the ``fit`` command; never in the daemon.
@@ -49,18 +50,18 @@ class FitRow:
 class Recommendation:
     multiple: int | None   # None: no candidate fits
     tuned: bool
-    p99_s: float
+    work_s: float
     block_s: float
     margin: float
 
     def text(self) -> str:
         if self.multiple is None:
             return (f"no block multiple keeps {self.margin:.0%} margin on this machine "
-                    f"(best: p99 {1e3 * self.p99_s:.1f} ms per {1e3 * self.block_s:.1f} ms block); "
+                    f"(best: {1e3 * self.work_s:.1f} ms of work per {1e3 * self.block_s:.1f} ms block); "
                     "use a smaller model or a faster CPU")
         return (f"block_multiple = {self.multiple}, conv tuning {'on' if self.tuned else 'off'}: "
-                f"p99 {1e3 * self.p99_s:.1f} ms per {1e3 * self.block_s:.1f} ms block "
-                f"({1 - self.p99_s / self.block_s:.0%} spare, wanted {self.margin:.0%})")
+                f"{1e3 * self.work_s:.1f} ms of work per {1e3 * self.block_s:.1f} ms block "
+                f"({1 - self.work_s / self.block_s:.0%} spare, wanted {self.margin:.0%})")
 
 
 def measure(graphs: Mapping[str, Mapping[str, object]], ratio: int, sample_rate: int, period: int,
@@ -87,17 +88,17 @@ def measure(graphs: Mapping[str, Mapping[str, object]], ratio: int, sample_rate:
 
 
 def recommend(rows: list[FitRow], margin: float = MARGIN) -> Recommendation:
-    """The smallest multiple (then untuned before tuned) whose summed p99 leaves ``margin`` of the block."""
+    """The smallest multiple (then untuned before tuned) whose summed work leaves ``margin`` of the block."""
     totals: dict[tuple[int, bool], float] = {}
     blocks: dict[int, float] = {}
     for row in rows:
-        totals[row.multiple, row.tuned] = totals.get((row.multiple, row.tuned), 0.0) + row.cost.total.p99
+        totals[row.multiple, row.tuned] = totals.get((row.multiple, row.tuned), 0.0) + row.cost.total.work
         blocks[row.multiple] = row.cost.block_s
     best = None
-    for (multiple, tuned), p99 in sorted(totals.items(), key=lambda kv: (kv[0][0], kv[1])):
-        fits = p99 <= blocks[multiple] * (1.0 - margin)
+    for (multiple, tuned), work in sorted(totals.items(), key=lambda kv: (kv[0][0], kv[1])):
+        fits = work <= blocks[multiple] * (1.0 - margin)
         if fits:
-            return Recommendation(multiple, tuned, p99, blocks[multiple], margin)
-        if best is None or p99 / blocks[multiple] < best.p99_s / best.block_s:
-            best = Recommendation(None, tuned, p99, blocks[multiple], margin)
+            return Recommendation(multiple, tuned, work, blocks[multiple], margin)
+        if best is None or work / blocks[multiple] < best.work_s / best.block_s:
+            best = Recommendation(None, tuned, work, blocks[multiple], margin)
     return best or Recommendation(None, False, 0.0, 0.0, margin)

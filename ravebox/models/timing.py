@@ -22,23 +22,38 @@ import numpy as np
 @dataclass(frozen=True, slots=True)
 class CallTiming:
     """Seconds per call: median, 99th percentile and worst of ``calls`` timed calls (wall clock),
-    and the median CPU time of the calling thread (``cpu``: what the call costs, whatever
-    else the machine runs; wall time is what the worker's deadline sees)."""
+    and the median and 99th percentile of the calling thread's CPU time (``cpu``, ``cpu_p99``:
+    what the call costs, whatever else the machine runs; wall time is what the worker's deadline sees)."""
 
     p50: float
     p99: float
     worst: float
     calls: int
     cpu: float = 0.0
+    cpu_p99: float = 0.0
 
     def __add__(self, other: "CallTiming") -> "CallTiming":
         """Calls made one after the other: quantiles add up (an upper bound for p99)."""
         return CallTiming(self.p50 + other.p50, self.p99 + other.p99, self.worst + other.worst,
-                          min(self.calls, other.calls), self.cpu + other.cpu)
+                          min(self.calls, other.calls), self.cpu + other.cpu, self.cpu_p99 + other.cpu_p99)
+
+    @property
+    def work(self) -> float:
+        """The call's own work, what a block size is judged by: the p99 of its CPU time, at least its
+        median wall time.
+
+        Why not the wall p99: of 60 calls it is the second-worst, i.e. the longest moment some
+        other thread held the core (the VM's other users, JACK, a preempting interrupt), a delay
+        of the machine that does not grow with the block; the headroom absorbs it. Judged on it,
+        an idle VM once read 150 ms for a x4 block whose calls cost 48 ms, and played at x8
+        (592 ms of latency). The median wall time keeps a core shared with others honest: there
+        every call is slower, not just the tail."""
+        return max(self.cpu_p99, self.p50)
 
     def to_json(self) -> dict[str, float]:
         return {"p50_ms": round(self.p50 * 1e3, 3), "p99_ms": round(self.p99 * 1e3, 3),
-                "max_ms": round(self.worst * 1e3, 3), "cpu_ms": round(self.cpu * 1e3, 3), "calls": self.calls}
+                "max_ms": round(self.worst * 1e3, 3), "cpu_ms": round(self.cpu * 1e3, 3),
+                "cpu_p99_ms": round(self.cpu_p99 * 1e3, 3), "calls": self.calls}
 
 
 ZERO = CallTiming(0.0, 0.0, 0.0, 0)
@@ -60,9 +75,9 @@ def time_calls(fn: Callable[[], object], calls: int = 30, budget_s: float = 2.0,
         fn()
         times.append(time.perf_counter() - t0)
         cpu.append(time.thread_time() - c0)
-    a = np.asarray(times)
+    a, c = np.asarray(times), np.asarray(cpu)
     return CallTiming(float(np.median(a)), float(np.quantile(a, 0.99)), float(a.max()), len(times),
-                      float(np.median(cpu)))
+                      float(np.median(c)), float(np.quantile(c, 0.99)))
 
 
 _SCRATCH = np.zeros(0, np.uint8)

@@ -14,16 +14,18 @@ from ravebox.config.diagnostics import Diagnostics
 from ravebox.config.graphs import parse_output
 from ravebox.engine import autoblock
 from ravebox.models.rave import RaveModel
+from ravebox.models.timing import CallTiming
 
 BOX = '\n[graphs.t]\nencoder = "a"\ndecoders = ["a"]\n'
 BLOCK_S = 2048 / SR
 
 
 class Timed:
-    """A :class:`autoblock.Refittable` whose p99 per multiple is given."""
+    """A :class:`autoblock.Refittable` whose work per multiple is given (and its wall p99: the work
+    plus ``tail``, the longest moment another thread held the core)."""
 
-    def __init__(self, p99: dict[int, float], large: bool = True) -> None:
-        self.p99, self.large, self.block_multiple, self.rebuilt = p99, large, 1, []
+    def __init__(self, work: dict[int, float], large: bool = True, tail: float = 0.0) -> None:
+        self.work, self.large, self.tail, self.block_multiple, self.rebuilt = work, large, tail, 1, []
         self.parallel_lanes = 1
 
     @property
@@ -34,27 +36,50 @@ class Timed:
         return self.large
 
     def block_p99(self, lanes: int = 1) -> float:
-        return self.p99[self.block_multiple]
+        return self.work[self.block_multiple] + self.tail
+
+    def block_work(self, lanes: int = 1) -> float:
+        return self.work[self.block_multiple]
 
     def rebuild_block(self, multiple: int) -> None:
         self.rebuilt.append(multiple)
         self.block_multiple = multiple
 
 
-@pytest.mark.parametrize("p99, chosen", [
+@pytest.mark.parametrize("work, chosen", [
     ({1: 0.020}, 1),                                   # 47 % of the block: fits with 30 % spare
     ({1: 0.0298}, 1),                                  # just under 70 %
     ({1: 0.0300, 2: 0.045}, 2),                        # just over: x2 (53 % of 85 ms)
     ({1: 0.0395, 2: 0.070, 4: 0.080}, 4),              # the quiet VM's playing p99, then a Pi-like core
     ({1: 0.200, 2: 0.300, 4: 0.350, 8: 0.400}, 8),     # never fits: the largest, and says so
 ])
-def test_the_smallest_multiple_that_leaves_the_spare_is_chosen(p99, chosen):
-    engine = Timed(p99)
+def test_the_smallest_multiple_that_leaves_the_spare_is_chosen(work, chosen):
+    engine = Timed(work)
     choice = autoblock.settle(engine)
     assert (choice.multiple, choice.source, engine.block_multiple) == (chosen, "auto", chosen)
     assert engine.rebuilt == [m for m in autoblock.MULTIPLES if 1 < m <= chosen]
     assert ("does not fit" in choice.why) == (chosen == 8)
-    assert choice.why.startswith("x1 p99 ")
+    assert choice.why.startswith("x1 ")
+
+
+def test_a_wall_tail_that_does_not_grow_with_the_block_does_not_choose_it():
+    # the idle VM's start-up reading: x4's calls cost 55 ms, but a 100 ms moment of another thread
+    # on the core put the wall p99 at 155 ms of 170.7; judged on the wall it played x8 (592 ms latency)
+    engine = Timed({1: 0.040, 2: 0.062, 4: 0.055, 8: 0.080}, tail=0.100)
+    choice = autoblock.settle(engine)
+    assert (choice.multiple, engine.rebuilt) == (4, [2, 4])
+    assert choice.why.startswith("x1 40.0 ms (wall p99 140.0) of 42.7 ms; x2 62.0 ms (wall p99 162.0) of 85.3 ms; "
+                                 "x4 55.0 ms (wall p99 155.0) of 170.7 ms: fits")
+
+
+@pytest.mark.parametrize("p50, cpu_p99, work", [
+    (0.030, 0.034, 0.034),     # the CPU tail of the call itself counts
+    (0.030, 0.020, 0.030),     # a core shared with others: every call slower, the median wall time counts
+])
+def test_the_work_of_a_call_is_its_cpu_p99_at_least_its_median_wall_time(p50, cpu_p99, work):
+    timing = CallTiming(p50, 0.150, 0.160, 60, 0.9 * cpu_p99, cpu_p99)
+    assert timing.work == work
+    assert (timing + timing).work == pytest.approx(2 * work)
 
 
 def test_small_models_stay_at_x1_whatever_the_timing_reads():
@@ -80,14 +105,15 @@ def test_a_real_engine_with_a_slow_large_model_is_rebuilt_at_x2_and_plays(tmp_pa
     engine = make_engine(tmp_path, BOX)
     assert (engine.block_size, engine.block_choice.source) == (2048, "auto")
     latency_x1 = engine.latency_frames
-    engine.block_p99 = lambda lanes=1: {1: 0.035, 2: 0.040}[engine.block_multiple]
+    engine.block_work = lambda lanes=1: {1: 0.035, 2: 0.040}[engine.block_multiple]
+    engine.block_p99 = lambda lanes=1: {1: 0.050, 2: 0.060}[engine.block_multiple]
     engine.measure(calls=5, budget_s=0.5)
     assert (engine.block_multiple, engine.block_size) == (2, 4096)
     assert engine.costs["t"].block_s == 4096 / SR                   # timed again at the new block
     assert engine.latency_frames >= latency_x1
     status = engine.status()["t"]["block_multiple"]
     assert (status["multiple"], status["source"]) == (2, "auto")
-    assert "x1 p99 35.0 ms of 42.7 ms; x2 p99 40.0 ms of 85.3 ms" in status["why"]
+    assert "x1 35.0 ms (wall p99 50.0) of 42.7 ms; x2 40.0 ms (wall p99 60.0) of 85.3 ms" in status["why"]
     assert any("block_multiple auto: x2" in e for e in engine.events)
     out = run(engine, 3)["t"]
     assert out.shape == (1, 3 * 4096) and np.isfinite(out).all() and np.abs(out).max() > 0
@@ -96,7 +122,7 @@ def test_a_real_engine_with_a_slow_large_model_is_rebuilt_at_x2_and_plays(tmp_pa
 def test_a_pinned_multiple_is_honoured_even_for_a_slow_large_model(tmp_path, monkeypatch):
     monkeypatch.setattr(RaveModel, "parameter_count", property(lambda self: 31_500_000))
     engine = make_engine(tmp_path, BOX + "[output]\nblock_multiple = 1\n")
-    engine.block_p99 = lambda lanes=1: 0.200
+    engine.block_work = engine.block_p99 = lambda lanes=1: 0.200
     engine.measure(calls=5, budget_s=0.5)
     assert (engine.block_multiple, engine.block_size, engine.block_choice.source) == (1, 2048, "box")
 

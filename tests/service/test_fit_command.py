@@ -18,9 +18,10 @@ MODELS = Path(__file__).resolve().parents[1] / "models"
 SR = 48000
 
 
-def _row(multiple: int, tuned: bool, p99_ms: float, graph: str = "g") -> FitRow:
-    block = 2048 * multiple
-    timing = CallTiming(p99_ms / 1e3 * 0.8, p99_ms / 1e3, p99_ms / 1e3, 10)
+def _row(multiple: int, tuned: bool, work_ms: float, graph: str = "g", tail_ms: float = 0.0) -> FitRow:
+    """A measured row whose work (CPU p99) is ``work_ms``, its wall p99 ``tail_ms`` more."""
+    block, work = 2048 * multiple, work_ms / 1e3
+    timing = CallTiming(work * 0.8, work + tail_ms / 1e3, work + tail_ms / 1e3, 10, work * 0.8, work)
     return FitRow(graph, multiple, block, tuned, GraphCost(graph, block / SR, {"decoder:0": timing}), block)
 
 
@@ -31,6 +32,12 @@ def test_recommends_the_smallest_multiple_that_keeps_the_margin():
     rec = recommend(rows, margin=0.3)
     assert (rec.multiple, rec.tuned) == (2, True)        # 50 ms <= 0.7 * 85.3 ms; untuned 75 ms is not
     assert "block_multiple = 2, conv tuning on" in rec.text()
+
+
+def test_a_wall_tail_of_another_thread_does_not_decide_the_block():
+    rows = [_row(1, True, 35, tail_ms=60), _row(2, True, 50, tail_ms=60), _row(4, True, 70, tail_ms=60)]
+    rec = recommend(rows, margin=0.3)
+    assert rec.multiple == 2 and "50.0 ms of work per 85.3 ms block" in rec.text()
 
 
 def test_graphs_of_one_worker_add_up():
@@ -65,12 +72,13 @@ def test_fit_a_box_prints_the_table_and_writes_the_recommendation(tmp_path, caps
     out = capsys.readouterr().out
     assert code == 0
     header, *rows = [line for line in out.splitlines() if line.startswith(("graph", "main"))]
-    assert header.split()[:4] == ["graph", "tuning", "multiple", "block"]
+    assert header.split() == ["graph", "tuning", "multiple", "block", "cpu", "ms/s", "RTF", "work", "ms", "p99", "ms",
+                              "block", "ms", "latency", "ms"]
     assert [r.split()[1:4] for r in rows] == [["off", "1", "2048"], ["off", "2", "4096"],
                                               ["on", "1", "2048"], ["on", "2", "4096"]]
     for r in rows:
-        cost, rtf, p99, block_ms, latency = (float(v) for v in r.split()[4:9])
-        assert cost > 0 and rtf > 0 and p99 > 0 and latency > block_ms
+        cost, rtf, work, p99, block_ms, latency = (float(v) for v in r.split()[4:10])
+        assert cost > 0 and rtf > 0 and 0 < work and p99 > 0 and latency > block_ms
     text = box.read_text()
     assert "recommended: block_multiple = " in out and "wrote [output] block_multiple" in out
     chosen = int(out.split("recommended: block_multiple = ")[1].split(",")[0])

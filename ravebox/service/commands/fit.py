@@ -2,10 +2,11 @@
 
 Measures, on the machine it runs on, each graph at engine block multiples 1,
 2, 4 and 8, with and without the per-layer conv tuning, and prints for each the
-median CPU cost per second of audio, the real-time factor, the p99 per block
-and the latency the daemon would report (block + measured headroom at
-``--period`` + model latency). It recommends the smallest block multiple whose
-summed p99 leaves ``--margin`` of the block spare; ``--write`` sets
+median CPU cost per second of audio, the real-time factor, the work per block
+(CPU p99, at least the median wall time), the wall p99 per block and the latency
+the daemon would report (block + measured headroom at ``--period`` + model
+latency). It recommends the smallest block multiple whose summed work leaves
+``--margin`` of the block spare (as ``block_multiple = "auto"`` chooses); ``--write`` sets
 ``[output] block_multiple`` in the box file (atomically, keeping its comments
 and layout: ``ravebox.tomlwrite``).
 
@@ -106,17 +107,18 @@ def _graphs(target: Path) -> tuple[dict, int, int, int]:
 
 def table(rows: list[FitRow], period: int) -> str:
     """The measurements as an aligned text table (one line per graph, tuning and multiple)."""
-    head = ("graph", "tuning", "multiple", "block", "cpu ms/s", "RTF", "p99 ms", "block ms", "latency ms")
+    head = ("graph", "tuning", "multiple", "block", "cpu ms/s", "RTF", "work ms", "p99 ms", "block ms", "latency ms")
     lines = [head]
     for r in rows:
         rate = r.block / r.cost.block_s
         lines.append((r.graph, "on" if r.tuned else "off", str(r.multiple), str(r.block),
-                       f"{1e3 * r.cost_per_second:.1f}", _rtf(r.realtime_factor), f"{1e3 * r.cost.total.p99:.1f}",
-                       f"{1e3 * r.cost.block_s:.1f}", f"{1e3 * r.latency_frames / rate:.1f}"))
+                       f"{1e3 * r.cost_per_second:.1f}", _rtf(r.realtime_factor), f"{1e3 * r.cost.total.work:.1f}",
+                       f"{1e3 * r.cost.total.p99:.1f}", f"{1e3 * r.cost.block_s:.1f}", f"{1e3 * r.latency_frames / rate:.1f}"))
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     text = ["  ".join(cell.rjust(w) if i > 1 else cell.ljust(w) for i, (cell, w) in enumerate(zip(line, widths)))
             for line in lines]
     return "\n".join(text) + ("\n(cpu ms/s: median CPU time per second of audio; RTF: audio seconds per wall second; "
+                              "work: CPU p99 per block, at least the median wall time, what the choice is judged by; "
                               f"latency at a JACK period of {period} frames, headroom sized from the p99)")
 
 
