@@ -80,6 +80,9 @@ class Limiter:
         self.ceiling = ceiling_linear(ceiling_db)
         self.step = 1.0 / max(1.0, release_ms * sample_rate / 1000.0)
         self._ramp = np.arange(max_block, dtype=np.float64) * self.step
+        # at rest (gain 1, every sample at or below the ceiling) the envelope computed below is
+        # min((1 - ramp) + ramp, 1): exactly 1 for every release time tried, checked here once
+        self._rest_is_unity = bool((np.minimum((1.0 - self._ramp) + self._ramp, 1.0) == 1.0).all())
         self._abs = np.empty((channels, max_block))
         self._env = np.empty(max_block)
         self._tmp = np.empty(max_block)
@@ -88,11 +91,18 @@ class Limiter:
         self.min_gain = 1.0           # deepest gain reduction seen
 
     def process(self, x: np.ndarray) -> None:
-        """Limit ``x`` (channels, n) in place; afterwards ``|x| <= ceiling`` everywhere."""
+        """Limit ``x`` (channels, n) in place; afterwards ``|x| <= ceiling`` everywhere.
+
+        A block at or below the ceiling while the envelope is at rest changes nothing (the
+        envelope below is exactly 1 there, see ``_rest_is_unity``): two numpy calls instead of
+        fifteen, which is most blocks, in the JACK process callback."""
         n = x.shape[1]
+        mag = self._abs[:, :n]
+        np.abs(x, out=mag)
+        if self.gain == 1.0 and self._rest_is_unity and mag.max() <= self.ceiling:   # NaN: not <=
+            return
         env, tmp, ramp = self._env[:n], self._tmp[:n], self._ramp[:n]
-        np.abs(x, out=self._abs[:, :n])
-        np.max(self._abs[:, :n], axis=0, out=env)
+        np.max(mag, axis=0, out=env)
         np.maximum(env, self.ceiling, out=env)
         np.divide(self.ceiling, env, out=env)          # required gain, <= 1
         np.subtract(env, ramp, out=env)
@@ -127,6 +137,9 @@ class Scrubber:
         """Scrub ``x`` (channels, n) in place."""
         n = x.shape[1]
         ok, bad, mag = self._ok[:, :n], self._bad[:, :n], self._abs[:, :n]
+        np.abs(x, out=mag)
+        if mag.max() <= HUGE:   # NaN is not <= anything: a clean block costs two numpy calls
+            return
         np.isfinite(x, out=ok)
         good = int(np.count_nonzero(ok))
         if good != ok.size:

@@ -3,13 +3,15 @@
 import tracemalloc
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ravebox.clock.view import ClockView
 from ravebox.config.graphs import OutputSettings
 from ravebox.engine.output import DelayLine, OutputStage
-from ravebox.engine.safety import DCBlocker, Limiter
+from ravebox.engine.safety import DCBlocker, Limiter, Scrubber
+from ravebox.levels import HUGE
 from ravebox.params.store import ParamStore
 from ravebox.params.table import ParamKey
 
@@ -139,3 +141,41 @@ def test_steady_state_does_not_allocate():
     tracemalloc.stop()
     grown = sum(d.size_diff for d in after.compare_to(before, "filename") if "tracemalloc" not in str(d))
     assert grown < 4096  # no per-block arrays (a 512x2 float64 block alone is 8 KiB)
+
+
+def _blocks(seed: int, channels: int = 2, n: int = 256, count: int = 40):
+    """Quiet blocks, loud ones (limited), and now and then NaN, Inf or a huge value."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        x = rng.standard_normal((channels, n)) * rng.choice([0.05, 0.3, 2.0, 40.0])
+        if rng.random() < 0.2:
+            x[rng.integers(channels), rng.integers(n)] = rng.choice([np.nan, np.inf, -np.inf, 1e9])
+        yield x
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_limiters_rest_shortcut_changes_no_sample(seed):
+    # at rest (gain 1, no sample above the ceiling) the limiter returns after two numpy calls;
+    # the same limiter made to take the whole path every block must agree to the bit
+    fast, full = Limiter(2, SR, -1.0, 30.0, 256), Limiter(2, SR, -1.0, 30.0, 256)
+    full._rest_is_unity = False
+    for x in _blocks(seed):
+        x = np.nan_to_num(x, nan=0.0, posinf=8.0, neginf=-8.0)   # the scrubber runs before the limiter
+        a, b = x.copy(), x.copy()
+        fast.process(a)
+        full.process(b)
+        assert np.array_equal(a, b)
+        assert (fast.gain, fast.limited_samples, fast.min_gain) == (full.gain, full.limited_samples, full.min_gain)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_scrubber_replaces_non_finite_and_clamps_huge_exactly(seed):
+    scrub, nonfinite, clamped = Scrubber(2, 256), 0, 0
+    for x in _blocks(seed):
+        expected = np.where(np.isfinite(x), x, 0.0)
+        nonfinite += int((~np.isfinite(x)).sum())
+        clamped += int((np.abs(expected) > HUGE).sum())
+        expected = np.clip(expected, -HUGE, HUGE)
+        scrub.process(x)
+        assert np.array_equal(x, expected)
+        assert (scrub.nonfinite, scrub.clamped) == (nonfinite, clamped)
