@@ -220,7 +220,8 @@ def late_blocks(model_path: Path, seconds: float, period: int) -> dict[str, floa
         print(f"# {who} process callback: start into the period p50/p99/p99.9/max "
               f"{profile.get('start_p50_ms')}/{profile.get('start_p99_ms')}/{profile.get('start_p999_ms')}/"
               f"{profile.get('start_max_ms')} ms, run p50/p99/p99.9/max {profile.get('run_p50_ms')}/"
-              f"{profile.get('run_p99_ms')}/{profile.get('run_p999_ms')}/{profile.get('run_max_ms')} ms, "
+              f"{profile.get('run_p99_ms')}/{profile.get('run_p999_ms')}/{profile.get('run_max_ms')} ms "
+              f"(CPU p50/p99 {profile.get('cpu_p50_ms')}/{profile.get('cpu_p99_ms')} ms), "
               f"started past half a period {profile.get('start_over_half_period')} of {profile.get('cycles')}",
               flush=True)
     return {"fullsize_late_blocks": status["late_in_phase"], "fullsize_xrun_ratio": realtime.ratio(rb, bare)}

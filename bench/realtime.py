@@ -61,14 +61,14 @@ def bare_client(server: str) -> int:
     client = jack.Client("bare", servername=server, no_start_server=True)
     inp, out = client.inports.register("in"), client.outports.register("out")
     times, rate, period = CycleTimes(), float(client.samplerate), client.blocksize
-    clock = time.perf_counter
+    clock, cpu = time.perf_counter, time.thread_time
 
     @client.set_process_callback
     def process(frames: int) -> None:
-        t0 = clock()
+        t0, c0 = clock(), cpu()
         late = client.frames_since_cycle_start
         out.get_array()[:] = inp.get_array()
-        times.record(late / rate, clock() - t0)
+        times.record(late / rate, clock() - t0, cpu() - c0)
 
     client.activate()
     client.connect("system:capture_1", inp)

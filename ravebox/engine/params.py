@@ -30,8 +30,7 @@ class SampleParam:
 
     def fill(self, store: ParamStore, start_frame: int, n: int) -> tuple[np.ndarray, bool]:
         """(values over ``n`` samples from ``start_frame``, whether they are constant)."""
-        first = store.value(self.key, start_frame)
-        last = store.value(self.key, start_frame + n - 1)
+        first, last = store.ends(self.key, start_frame, start_frame + n - 1)
         out = self.buf[:n]
         if first == last:
             out.fill(first)

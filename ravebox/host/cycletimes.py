@@ -6,7 +6,10 @@ the first line of Python runs, the process thread must wake and take the GIL, wh
 another thread of the daemon (the inference worker between torch calls, the control
 thread) may hold. ``start`` is the time from the cycle's start to the callback's
 first line (wake-up and GIL wait), ``run`` the callback itself; their tails tell
-which one costs the periods (``bench/fullsize.py`` prints both).
+which one costs the periods (``bench/fullsize.py`` prints both). ``cpu``, when the
+caller measures it, is the process thread's CPU time in the callback: ``run`` minus
+``cpu`` is what the callback waited inside (the GIL, lost between two of its calls,
+or a preemption), not what it did.
 
 Threads: :meth:`CycleTimes.record` runs on the JACK process thread (two list index
 increments, no allocation beyond Python's small ints); :meth:`to_json` on any other
@@ -25,16 +28,20 @@ class CycleTimes:
     def __init__(self) -> None:
         self.start = [0] * BINS
         self.run = [0] * BINS
+        self.cpu = [0] * BINS
         self.start_max = 0.0
         self.run_max = 0.0
         self.cycles = 0
 
-    def record(self, start_s: float, run_s: float) -> None:
-        """Process thread: one period's start delay and run time."""
+    def record(self, start_s: float, run_s: float, cpu_s: float | None = None) -> None:
+        """Process thread: one period's start delay, run time and (if measured) CPU time."""
         i = int(start_s * 20000.0)  # / BIN_S
         self.start[i if 0 <= i < BINS else (BINS - 1 if i > 0 else 0)] += 1
         j = int(run_s * 20000.0)
         self.run[j if j < BINS else BINS - 1] += 1
+        if cpu_s is not None:
+            k = int(cpu_s * 20000.0)
+            self.cpu[k if 0 <= k < BINS else (BINS - 1 if k > 0 else 0)] += 1
         if start_s > self.start_max:
             self.start_max = start_s
         if run_s > self.run_max:
@@ -70,6 +77,9 @@ class CycleTimes:
             "run_p999_ms": round(1e3 * self.quantile(self.run, 0.999), 3),
             "run_max_ms": round(1e3 * self.run_max, 3),
         }
+        if any(self.cpu):
+            out["cpu_p50_ms"] = round(1e3 * self.quantile(self.cpu, 0.5), 3)
+            out["cpu_p99_ms"] = round(1e3 * self.quantile(self.cpu, 0.99), 3)
         if period_s:
             out["start_over_half_period"] = self.over(period_s / 2)
         return out

@@ -31,7 +31,7 @@ import collections
 import logging
 import threading
 from collections.abc import Sequence
-from time import perf_counter
+from time import perf_counter, thread_time
 
 import jack
 
@@ -119,6 +119,8 @@ class Session:
         self._out_ports_by_index: tuple[jack.OwnMidiPort, ...] = ()   # midi_out, then each feedback port
         self._clock_port: jack.OwnMidiPort | None = None
         self._clock_emit = None            # the clock port's write_midi_event, bound once
+        self._clear: tuple = ()            # each MIDI output's clear_buffer, bound once
+        self._fetch: tuple = ()            # (array list, channel, port.get_array) per audio port, bound once
         self._latency: LatencyReporter | None = None
         self._started: AudioPath | None = None   # the path the callback started (start_at) last
         self._active = False
@@ -139,6 +141,10 @@ class Session:
         self._out_ports = [[self.client.outports.register(n) for n in names] for names in outs]
         self._in_arrays = [[None] * len(p) for p in self._in_ports]
         self._out_arrays = [[None] * len(p) for p in self._out_ports]
+        # the process callback fills each slot from its port's get_array, one flat walk per cycle
+        self._fetch = tuple((arrays, c, port.get_array)
+                            for ports, lists in ((self._in_ports, self._in_arrays), (self._out_ports, self._out_arrays))
+                            for g_ports, arrays in zip(ports, lists) for c, port in enumerate(g_ports))
         self._midi_ports = [self.client.midi_inports.register(n) for n in self.midi_inputs]
         self._midi_sources = tuple(enumerate(self._midi_ports))   # the process loop walks this; never rebuilt
         self._midi_out_port = self.client.midi_outports.register(MIDI_OUTPUT)
@@ -146,6 +152,8 @@ class Session:
         self._out_ports_by_index = (self._midi_out_port, *feedback)
         self._clock_port = self.client.midi_outports.register(CLOCK_OUTPUT)
         self._clock_emit = self._clock_port.write_midi_event
+        # every MIDI output's buffer is cleared each cycle (the clock's too: its events follow the audio)
+        self._clear = tuple(port.clear_buffer for port in (*self._out_ports_by_index, self._clock_port))
         self._latency = LatencyReporter(self.client, list(zip(self._in_ports, self._out_ports)),
                                         lambda: self.path.latency)
         self._latency.install()
@@ -196,7 +204,7 @@ class Session:
     # -- JACK process thread -----------------------------------------------------------
     def _process(self, n: int) -> None:
         """Process thread: stamp MIDI, send queued MIDI, run the audio path. Never raises."""
-        t0 = perf_counter()
+        t0, c0 = perf_counter(), thread_time()
         late = self.client.frames_since_cycle_start   # wake-up and GIL wait, in frames
         try:
             path = self.path
@@ -212,16 +220,12 @@ class Session:
             for index, port in self._midi_sources:
                 for offset, data in port.incoming_midi_events():
                     ring.push(frame + offset, index, data)
-            self._send_midi()
-            self._clock_port.clear_buffer()   # its events are written after the audio (see below)
-            for g, ports in enumerate(self._in_ports):
-                arrays = self._in_arrays[g]
-                for c, port in enumerate(ports):
-                    arrays[c] = port.get_array()
-            for g, ports in enumerate(self._out_ports):
-                arrays = self._out_arrays[g]
-                for c, port in enumerate(ports):
-                    arrays[c] = port.get_array()
+            for clear in self._clear:
+                clear()
+            if self.midi_out.head != self.midi_out.tail:
+                self._send_midi()
+            for arrays, c, get_array in self._fetch:
+                arrays[c] = get_array()
             path.cycle(frame, n, self._in_arrays, self._out_arrays)
             if self.clock_out is not None:
                 self.clock_out.cycle(frame, n, path.clock, self._clock_emit)   # after the audio: a clock
@@ -232,12 +236,11 @@ class Session:
         if spent > self.callback_max_s:
             self.callback_max_s = spent
         self.callback_total_s += spent
-        self.cycle_times.record(late / self.sample_rate, spent)
+        self.cycle_times.record(late / self.sample_rate, spent, thread_time() - c0)
 
     def _send_midi(self) -> None:
+        """Process thread: the queued outgoing MIDI at offset 0 (buffers cleared by the caller)."""
         ports = self._out_ports_by_index
-        for port in ports:
-            port.clear_buffer()
         out = self.midi_out
         view = out.peek_view()
         while view is not None:

@@ -124,6 +124,15 @@ class ParamStore:
         glide = self._glides.get(key)
         return self.default(key) if glide is None else glide.at(frame)
 
+    def ends(self, key: ParamKey, first: int, last: int) -> tuple[float, float]:
+        """The values of one concrete key at ``first`` and ``last`` (one lookup: the output stage
+        reads every parameter this way once per JACK period, in the process callback)."""
+        glide = self._glides.get(key)
+        if glide is None:
+            value = self.default(key)
+            return value, value
+        return glide.at(first), glide.at(last)
+
     def target(self, key: ParamKey) -> float:
         """Where ``key`` is heading (its value once any glide ends)."""
         glide = self._glides.get(key)
