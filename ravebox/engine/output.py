@@ -12,10 +12,13 @@ Signal flow, per sample::
                                             +-- mix.wet --> * out.gain --> DC blocker --> * gate * mute --> limiter --> out
     dry (delayed by latency_frames) --------+
 
-When the inference worker is late (``wet is None``), ``late_block`` decides:
-``"dry"`` plays the delayed dry input in place of the wet signal, ``"silence"``
-plays nothing; either way the block goes through the same gain, gate and
-safety stage and ``late_blocks`` counts it.
+When the inference worker is late (``wet is None``: the whole period; or ``late``,
+a bool per sample: the part of ``wet`` a late block left without the model's output),
+``late_block`` decides: ``"dry"`` plays the delayed dry input in place of the wet
+signal, ``"silence"`` plays nothing; either way the block goes through the same gain,
+gate and safety stage and ``late_blocks`` counts each wholly late period. Each switch
+between the wet and the fallback is declicked (:mod:`ravebox.engine.declick`): the
+output never steps at a late block's edges.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import numpy as np
 
 from ravebox.clock.view import ClockView
 from ravebox.config.graphs import OutputSettings
+from ravebox.engine.declick import Declicker
 from ravebox.engine.params import SampleParam
 from ravebox.gates.sequencer import GateSequencer
 from ravebox.engine.safety import DCBlocker, Limiter, Scrubber
@@ -90,20 +94,23 @@ class OutputStage:
         self._fade_step = 1.0 / max(1.0, settings.mute_fade_ms * sample_rate / 1000.0)
         self._fade_gain = 1.0
         self.scrub = Scrubber(channels, max_block)
+        self.declick = Declicker(channels, sample_rate, max_block=max_block)
         self.dc = DCBlocker(channels, sample_rate, settings.dc_hz)
         self.limiter = Limiter(channels, sample_rate, settings.ceiling_db, settings.release_ms, max_block)
         self.late_blocks = 0
         self.blocks = 0
 
     def process(self, wet: np.ndarray | None, dry: np.ndarray | None, start_frame: int,
-                store: ParamStore, clock: ClockView, out: np.ndarray) -> None:
-        """Write ``n = out.shape[1]`` safe samples into ``out`` (channels, n)."""
+                store: ParamStore, clock: ClockView, out: np.ndarray, late: np.ndarray | None = None) -> None:
+        """Write ``n = out.shape[1]`` safe samples into ``out`` (channels, n).
+
+        ``wet`` None: the whole period is late; ``late`` (bool, n): the samples of ``wet`` that are."""
         n = out.shape[1]
         if n > self.max_block:
             raise EngineError(f"output stage of {self.graph}: block of {n} frames exceeds max_block {self.max_block}")
         w, d = self._wet[:, :n], self._dry[:, :n]
         self._delay.process(self._dry_input(dry, n), d)
-        self._take_wet(wet, d, w)
+        self._take_wet(wet, late, d, w)
         self._mix_dry(w, d, store, start_frame, n)
         self._apply_gain(w, store, start_frame, n)
         self.dc.process(w)
@@ -121,17 +128,26 @@ class OutputStage:
         self.scrub.process(buf)
         return buf
 
-    def _take_wet(self, wet: np.ndarray | None, d: np.ndarray, w: np.ndarray) -> None:
+    def _take_wet(self, wet: np.ndarray | None, late: np.ndarray | None, d: np.ndarray, w: np.ndarray) -> None:
+        """The model's wet, or the fallback where it is late; declicked at each switch between them."""
         if wet is None:
             self.late_blocks += 1
-            if self.settings.late_block == "dry":
-                np.copyto(w, d)
-            else:
-                w.fill(0.0)
+            self._fallback(w, d, None)
+            self.declick.process(w, True)
             return
         for c in range(self.channels):
             np.copyto(w[c], wet[min(c, wet.shape[0] - 1)], casting="same_kind")
+        if late is not None:
+            self._fallback(w, d, late)
         self.scrub.process(w)
+        self.declick.process(w, False if late is None else late)
+
+    def _fallback(self, w: np.ndarray, d: np.ndarray, where: np.ndarray | None) -> None:
+        """The late policy's samples into ``w`` (all of it, or ``where`` is True)."""
+        if self.settings.late_block == "dry":
+            np.copyto(w, d, where=True if where is None else where)
+        else:
+            np.copyto(w, 0.0, where=True if where is None else where)
 
     def _mix_dry(self, w: np.ndarray, d: np.ndarray, store: ParamStore, start: int, n: int) -> None:
         amount, constant = self._mix.fill(store, start, n)

@@ -50,12 +50,14 @@ class GraphIO:
 class OutputStageLike(Protocol):
     """The engine's per-graph, per-sample output stage (``ravebox.engine.output.OutputStage``).
 
-    ``wet`` is None for a late period; ``dry`` is the current (undelayed) input,
-    which the stage delays by the latency it was built with; it writes ``out``.
+    ``wet`` is None for a late period; ``late`` (a bool per sample, or None: none) marks the
+    samples of a partly late period that hold no wet; the stage plays its fallback there and
+    declicks each switch. ``dry`` is the current (undelayed) input, which the stage delays by
+    the latency it was built with; it writes ``out``.
     """
 
     def process(self, wet: np.ndarray, dry: np.ndarray, start_frame: int, store: ParamStore, clock: ClockView,
-                out: np.ndarray) -> None: ...
+                out: np.ndarray, late: np.ndarray | None = None) -> None: ...
 
 
 class GainRamp:
@@ -118,6 +120,8 @@ class AudioPath:
         self._wet = [np.zeros((g.outputs, self.max_period), np.float32) for g in self.graphs]
         self._dry = [np.zeros((max(g.inputs, 1), self.max_period), np.float32) for g in self.graphs]
         self._all_late = [False] * len(self.graphs)
+        self._late_frames = [0] * len(self.graphs)
+        self._late_mask = [np.zeros(self.max_period, dtype=bool) for _ in self.graphs]   # for the stage's declick
         self._out = [np.zeros((g.outputs, self.max_period), np.float32) for g in self.graphs]
         self.mutes = [GainRamp(sample_rate, self.max_period, mute_fade_ms) for _ in self.graphs]
         self.master = GainRamp(sample_rate, self.max_period, 20.0)
@@ -205,16 +209,20 @@ class AudioPath:
 
         With an output stage, a wholly late period is handed over as ``wet=None``
         (the stage plays its own delayed dry or silence); a period that is only
-        partly late (a block edge inside it) gets the fallback filled in here.
+        partly late (a block edge inside it) is handed over with its late samples
+        marked (``_late_mask``): the stage plays its fallback there and declicks
+        each switch. Without a stage (host tests) the fallback is filled in here.
         """
-        wet = self._wet[g]
+        wet, mask = self._wet[g], self._late_mask[g]
         pos, end = frame, frame + n
         late = 0
         while pos < end:
             k = (pos - self.delay) // self.block
             seg_end = min(end, (k + 1) * self.block + self.delay)
             a, b = pos - frame, seg_end - frame
-            if self._stamps[k % len(self._stamps)] == k:
+            in_time = self._stamps[k % len(self._stamps)] == k
+            mask[a:b] = not in_time
+            if in_time:
                 self.wet[g].read(pos, wet[:, a:b])
                 if k < self.first_block:
                     self._clean = False
@@ -225,6 +233,7 @@ class AudioPath:
                 self._fallback(g, frame, a, b)
             pos = seg_end
         self._all_late[g] = late == n
+        self._late_frames[g] = late
 
     def _fallback(self, g: int, frame: int, a: int, b: int) -> None:
         wet = self._wet[g]
@@ -252,8 +261,9 @@ class AudioPath:
                 for c, arr in enumerate(ins[g]):
                     dry[c] = arr
             wet = None if self._all_late[g] else self._wet[g][:, :n]
+            late = self._late_mask[g][:n] if self._late_frames[g] else None
             try:
-                stage.process(wet, dry, frame, self.store, self.clock, out)
+                stage.process(wet, dry, frame, self.store, self.clock, out, late)
             except Exception:  # noqa: BLE001 - a failing stage must not stop the callback: play silence
                 self.stage_errors += 1
                 out[:] = 0.0
