@@ -17,7 +17,9 @@ Threads:
   cycle's clock out (timestamped to the frame), and runs
   :meth:`AudioPath.cycle`. No locks, no logging, no model calls. An exception
   is counted and swallowed, because JACK-Client stops calling a callback that
-  raised once.
+  raised once. Told to end (:meth:`close`), it silences its outputs and raises
+  ``jack.CallbackExit`` on purpose: libjack then ends the thread outside Python
+  (see :mod:`ravebox.host.jackstop` for why it must not be cancelled inside).
 - the shutdown, xrun, port-registration and port-connect callbacks run on
   JACK notification threads and only set flags, bump counters or append to a
   deque; the main thread acts on them (re-runs auto-connect when
@@ -38,7 +40,7 @@ import jack
 from ravebox.clock.clockout import ClockOut
 from ravebox.config.jack import CLOCK_OUTPUT, DEFAULT_MIDI_INPUTS, FEEDBACK_SUFFIX, MIDI_OUTPUT
 from ravebox.errors import HostError
-from ravebox.host import jackmessages
+from ravebox.host import jackmessages, jackstop
 from ravebox.host.cycletimes import CycleTimes
 from ravebox.host.audiopath import AudioPath, GraphIO
 from ravebox.host.latency import LatencyReporter
@@ -47,6 +49,10 @@ from ravebox.host.rings import ByteRing, MidiRing
 from ravebox.host.timeline import Timeline
 
 log = logging.getLogger("ravebox.host")
+
+#: How long :meth:`Session.close` waits for a JACK thread to leave Python before closing anyway (a bound
+#: for a server that stopped running cycles, not a timing: it normally takes a cycle or two).
+LEAVE_PYTHON_S = 5.0
 
 
 def open_client(name: str, server: str = "") -> jack.Client:
@@ -125,6 +131,8 @@ class Session:
         self._started: AudioPath | None = None   # the path the callback started (start_at) last
         self._active = False
         self._closed = False
+        self._ending = False               # close(): the process callback's next cycle is its last
+        self._ended_tid: int | None = None  # the process thread's native id, set in that last cycle
 
     # -- main thread -----------------------------------------------------------------
     def check_rate(self, expected: int, what: str) -> None:
@@ -185,15 +193,30 @@ class Session:
         return flat + self._midi_ports + outs
 
     def close(self) -> None:
-        """Deactivate and close the client (safe after the server died; idempotent)."""
+        """Deactivate and close the client (safe after the server died; idempotent).
+
+        The JACK threads leave Python first (:mod:`ravebox.host.jackstop`): libjack cancels them
+        asynchronously, and one cancelled inside Python takes the GIL with it (the whole process hangs).
+        """
         if self._closed:
             return
         self._closed = True
         try:
             if self._active and not self.lost:
+                self._leave_python()
                 self.client.deactivate()
         finally:
             self.client.close()
+
+    def _leave_python(self) -> None:
+        """Main thread: the process thread ends itself; the notification thread is back in libjack."""
+        self._ending = True
+        if not jackstop.wait_until(lambda: self._ended_tid is not None and jackstop.thread_gone(self._ended_tid),
+                                   LEAVE_PYTHON_S):
+            log.warning("the JACK process thread did not end within %g s; deactivating anyway", LEAVE_PYTHON_S)
+        notify = self._notify_thread
+        if notify is not None and not jackstop.wait_until(lambda: jackstop.outside_python(notify), LEAVE_PYTHON_S):
+            log.warning("the JACK notification thread stayed in Python for %g s; closing anyway", LEAVE_PYTHON_S)
 
     def __enter__(self) -> "Session":
         return self
@@ -203,7 +226,10 @@ class Session:
 
     # -- JACK process thread -----------------------------------------------------------
     def _process(self, n: int) -> None:
-        """Process thread: stamp MIDI, send queued MIDI, run the audio path. Never raises."""
+        """Process thread: stamp MIDI, send queued MIDI, run the audio path. Never raises, but on purpose
+        in its last cycle (:meth:`close`)."""
+        if self._ending:
+            self._last_cycle()
         t0, c0 = perf_counter(), thread_time()
         late = self.client.frames_since_cycle_start   # wake-up and GIL wait, in frames
         try:
@@ -237,6 +263,17 @@ class Session:
             self.callback_max_s = spent
         self.callback_total_s += spent
         self.cycle_times.record(late / self.sample_rate, spent, thread_time() - c0)
+
+    def _last_cycle(self) -> None:
+        """Process thread, once: silence every output, then leave (libjack deactivates us from this thread
+        after the callback returned, outside Python, and ends it)."""
+        for ports in self._out_ports:
+            for port in ports:
+                port.get_array().fill(0.0)
+        for clear in self._clear:
+            clear()
+        self._ended_tid = threading.get_native_id()
+        raise jack.CallbackExit
 
     def _send_midi(self) -> None:
         """Process thread: the queued outgoing MIDI at offset 0 (buffers cleared by the caller)."""
