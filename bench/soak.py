@@ -30,6 +30,14 @@ the allocator has not returned (a trim or ``MALLOC_ARENA_MAX`` changes it).
 Objects (``--census``): ravebox then runs under a wrapper that walks its
 whole Python heap every minute and logs the types and containers that grew
 since the first walk, with what holds them (``census.txt`` beside the samples).
+Both instruments may run together.
+
+Stopping: the daemon runs on the shared rig (``tests/host/daemonkit.py``'s
+``daemon_process``). Whatever ends the soak (its end, an exception, SIGTERM,
+SIGINT, SIGHUP), the daemon, the bare client, the probe and jackd are stopped;
+a signal first prints the figures measured so far (``STOPPED EARLY``). A soak
+that dies without cleaning up (SIGKILL, a crash) takes them with it: each gets
+a SIGTERM from the kernel when the soak dies (``PR_SET_PDEATHSIG``).
 
 Ends with ``late_blocks``, ``rss_growth_kb_per_min``,
 ``baseline_rss_growth_kb_per_min``, ``rss_growth_ratio``, ``nonfinite_samples``,
@@ -41,17 +49,24 @@ Usage: python bench/soak.py [--minutes 10] [--cc-rate 200]
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
+import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from ravebox.host.dummyserver import die_with_parent  # noqa: E402 - after the path
 
 MODEL = REPO / "tests" / "models" / "rave_a.ts"
 CEILING_DB = -1.0
@@ -97,16 +112,26 @@ dim = 0
 """
 
 
-# ravebox under glibc allocator statistics (and optional trimming); argv: stats_file sample_s trim_s -- cli args
-MALLOC_WRAPPER = r"""
-import ctypes, sys, threading, time
+# The instruments run inside ravebox's process: ``python -c WRAPPER OPTS_JSON -- run ...`` starts the watch
+# threads asked for, then the CLI as ``python -m ravebox.service.cli`` would (see :func:`launcher`).
+WRAPPER_HEAD = """
+import json, sys, threading, time
+opts = json.loads(sys.argv[1])
+"""
+WRAPPER_TAIL = """
+from ravebox.service.cli import main
+sys.exit(main(sys.argv[3:]))
+"""
+
+# glibc allocator statistics (and optional trimming): every arena's bytes in use, free bytes kept and mmapped.
+MALLOC_WATCH = r"""
+import ctypes
 class Info(ctypes.Structure):
     _fields_ = [(n, ctypes.c_size_t) for n in
                 "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
 libc = ctypes.CDLL("libc.so.6")
 libc.mallinfo2.restype = Info
-path, sample_s, trim_s = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
-def watch():
+def malloc_watch(path, sample_s, trim_s):
     next_trim = time.monotonic() + trim_s
     with open(path, "a", buffering=1) as out:
         while True:
@@ -116,23 +141,18 @@ def watch():
                 libc.malloc_trim(0)
                 next_trim += trim_s
             time.sleep(sample_s)
-threading.Thread(target=watch, daemon=True, name="soak-mallinfo").start()
-from ravebox.service.cli import main
-sys.exit(main(sys.argv[5:]))
+threading.Thread(target=malloc_watch, kwargs=opts["malloc"], daemon=True, name="soak-mallinfo").start()
 """
 
-
-# ravebox under a census of its live Python objects; argv: census_file sample_s settle_s -- cli args.
-# A heap walk (every object gc tracks, and everything they refer to: ints, floats, bytes and the containers of
-# atoms CPython untracks) at settle_s and then every sample_s: the types whose count grew, and the containers
-# whose length grew since the first census, with the types of what holds them and a sample of their items.
-# Between censuses it costs nothing; a census holds the GIL for a second or two (the audio may skip then).
-# tracemalloc was tried first: under load it slowed the daemon until its control thread fell behind, and it
-# names where an object's memory was first allocated, which Python's free lists make misleading.
+# A census of the live Python objects: a heap walk (every object gc tracks, and everything they refer to: ints,
+# floats, bytes and the containers of atoms CPython untracks) at settle_s and then every sample_s: the types whose
+# count grew, and the containers whose length grew since the first census, with the types of what holds them and
+# a sample of their items. Between censuses it costs nothing; a census holds the GIL for a second or two (the
+# audio may skip then). tracemalloc was tried first: under load it slowed the daemon until its control thread fell
+# behind, and it names where an object's memory was first allocated, which Python's free lists make misleading.
 # It found issue 14's growth: Host._retired, every audio path a headroom re-size replaced, kept for good.
-CENSUS_WRAPPER = r"""
-import collections, gc, sys, threading, time
-path, sample_s, settle_s = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+CENSUS_WATCH = r"""
+import collections, gc
 SIZED = (list, dict, set, collections.deque, bytearray)
 def walk():
     seen, stack = {}, gc.get_objects()
@@ -146,7 +166,7 @@ def census():
     seen = walk()
     return seen, collections.Counter(type(o).__qualname__ for o in seen.values()), \
         {i: len(o) for i, o in seen.items() if isinstance(o, SIZED)}
-def watch():
+def census_watch(path, sample_s, settle_s):
     time.sleep(settle_s)
     seen, types0, sizes0 = census()
     del seen
@@ -166,9 +186,7 @@ def watch():
                     items = list(o.items() if isinstance(o, dict) else o)[:2] if not isinstance(o, bytearray) else []
                     out.write(f"  {type(o).__qualname__} len {len(o)} ({d:+d}), held by {holders}: {str(items)[:160]}\n")
             del seen, types, sizes, grew
-threading.Thread(target=watch, daemon=True, name="soak-census").start()
-from ravebox.service.cli import main
-sys.exit(main(sys.argv[5:]))
+threading.Thread(target=census_watch, kwargs=opts["census"], daemon=True, name="soak-census").start()
 """
 
 
@@ -278,9 +296,9 @@ def status(sock: Path, timeout_s: float = 10.0) -> dict:
         return client.request("status").get("result") or {}
 
 
-def final_status(sock: Path) -> dict:
+def final_status(sock: Path, tries: int = 3) -> dict:
     """The last status, patiently (a loaded VM's daemon can take seconds to answer); {} if it never does."""
-    for _ in range(3):
+    for _ in range(tries):
         try:
             return status(sock, timeout_s=60.0)
         except Exception as exc:  # noqa: BLE001 - report what was measured anyway
@@ -288,23 +306,117 @@ def final_status(sock: Path) -> dict:
     return {}
 
 
-def wait_running(sock: Path, proc: subprocess.Popen, timeout: float = 180.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"ravebox exited with {proc.returncode}")
-        try:
-            found = status(sock)
-            if found.get("state") == "running":
-                return found
-        except Exception:  # noqa: BLE001 - not up yet
-            pass
-        time.sleep(0.5)
-    raise RuntimeError("ravebox did not come up")
-
-
 def counters(found: dict) -> dict:
     return found.get("counters") or {}
+
+
+class SoakStopped(Exception):
+    """SIGTERM, SIGINT or SIGHUP (its terminal closed) reached the soak."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+
+
+def stop_on_signals() -> None:
+    """Main thread: SIGTERM, SIGINT and SIGHUP raise :class:`SoakStopped`, so every ``finally`` runs (a SIGHUP
+    that ``nohup`` ignores stays ignored). A soak may outlive the shell that started it (``setsid``, ``nohup``):
+    its children, not the soak, follow their parent's death (``die_with_parent``)."""
+    def stop(signum: int, _frame: object) -> None:
+        raise SoakStopped(signum)
+
+    for sig in STOP_SIGNALS:
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            signal.signal(sig, stop)
+
+
+@contextlib.contextmanager
+def shielded_cleanup() -> Iterator[contextlib.ExitStack]:
+    """An ExitStack whose unwinding no second SIGTERM/SIGINT can cut short: the daemon, the bare client, the
+    probe and jackd are stopped in reverse order of their start whatever ended the run; a signal arriving
+    meanwhile is held and acted on afterwards."""
+    stack = contextlib.ExitStack()
+    try:
+        yield stack
+    finally:
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            stack.close()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+@contextlib.contextmanager
+def bare_client(server: str, env: dict) -> Iterator[subprocess.Popen]:
+    """``bench/realtime.py --bare-client`` on ``server`` (the RSS baseline), ready; stopped on exit."""
+    proc = subprocess.Popen([sys.executable, str(REPO / "bench" / "realtime.py"), "--bare-client", server],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=die_with_parent)
+    try:
+        if proc.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"the bare client did not start (exit {proc.poll()})")
+        yield proc
+    finally:
+        proc.stdin.close()                # it exits when its stdin closes
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def launcher(args: argparse.Namespace, work: Path) -> tuple[str, ...]:
+    """What follows the interpreter before ``run``: the CLI module, or the wrapper with the instruments asked for."""
+    opts = {"sample_s": args.sample_s, "settle_s": args.settle_s}
+    if args.malloc_stats:
+        opts["malloc"] = {"path": str(work / "mallinfo.txt"), "sample_s": args.sample_s, "trim_s": args.trim_s}
+    if args.census:
+        opts["census"] = {"path": str(work / "census.txt"), "sample_s": max(60.0, args.sample_s), "settle_s": args.settle_s}
+    if len(opts) == 2:
+        return ("-m", "ravebox.service.cli")
+    code = WRAPPER_HEAD + (MALLOC_WATCH if args.malloc_stats else "") + (CENSUS_WATCH if args.census else "") + WRAPPER_TAIL
+    return ("-c", code, json.dumps(opts), "--")
+
+
+def measure(args: argparse.Namespace, work: Path, proc: subprocess.Popen, bare: int) -> Measured:
+    """Sample ravebox's RSS (and the bare client's) until the run's time is up or a stop signal comes;
+    RuntimeError if ravebox dies meanwhile."""
+    daemon = proc.pid
+    found = Measured()
+    t0 = time.monotonic()
+    found.settled_at = t0 + args.settle_s
+    try:
+        while (elapsed := time.monotonic() - t0) < args.minutes * 60.0:
+            if proc.poll() is not None:
+                raise RuntimeError(f"ravebox died during the soak (exit {proc.returncode})")
+            if elapsed >= args.settle_s:
+                found.rss.append((elapsed, status_field(daemon, "VmRSS")))
+                found.base.append((elapsed, status_field(bare, "VmRSS")))
+                found.threads.append(status_field(daemon, "Threads"))
+                found.maps.setdefault("first", smaps_by_kind(daemon))
+                found.maps["last"] = smaps_by_kind(daemon)
+                with open(work / "rss.txt", "a") as log:   # on disk as it goes: a crash keeps the figures
+                    log.write(f"{elapsed:.1f} {found.rss[-1][1]} {found.base[-1][1]} {found.threads[-1]} "
+                              f"{found.maps['last']}\n")
+            time.sleep(args.sample_s)
+    except SoakStopped as stop:           # report what was measured; a second signal ends the report too
+        found.stopped_by = stop
+    found.minutes = (time.monotonic() - t0) / 60.0
+    return found
+
+
+@dataclasses.dataclass
+class Measured:
+    rss: list[tuple[float, int]] = dataclasses.field(default_factory=list)
+    base: list[tuple[float, int]] = dataclasses.field(default_factory=list)
+    threads: list[int] = dataclasses.field(default_factory=list)
+    maps: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+    settled_at: float = 0.0
+    minutes: float = 0.0
+    stopped_by: SoakStopped | None = None
 
 
 def main() -> int:
@@ -321,8 +433,17 @@ def main() -> int:
     parser.add_argument("--census", action="store_true",
                         help="log which Python objects and containers grow inside ravebox (a heap walk every --sample-s, 60 s at least)")
     args = parser.parse_args()
+    try:
+        stop_on_signals()
+        return soak(args)
+    except SoakStopped as stop:
+        print(f"soak stopped by {stop}; everything it started is stopped", file=sys.stderr)
+        return 128 + stop.signum
 
+
+def soak(args: argparse.Namespace) -> int:
     from ravebox.host.dummyserver import JackServer
+    from tests.host.daemonkit import daemon_process
 
     work = Path(tempfile.mkdtemp(prefix="ravebox-soak-"))
     print(f"samples as they come: {work / 'rss.txt'}", flush=True)
@@ -333,77 +454,57 @@ def main() -> int:
     box.write_text(BOX.format(model=MODEL, ceiling=CEILING_DB, mapping=work / "map.toml"))
     sock = work / "control.sock"
     ceiling = 10.0 ** (CEILING_DB / 20.0)
-    env = dict(os.environ, RAVEBOX_CONTROL_SOCKET=str(sock), NOTIFY_SOCKET="", RAVEBOX_LOG_LEVEL="WARNING",
-               JACK_NO_START_SERVER="1")
+    env = dict(os.environ, JACK_NO_START_SERVER="1")
     extra = dict(item.split("=", 1) for item in args.env)
-    with JackServer(period=args.period) as server:
+    with shielded_cleanup() as stack:
+        server = stack.enter_context(JackServer(period=args.period))
         probe = Probe(server.name, args.cc_rate, ceiling)
-        bare = subprocess.Popen([sys.executable, str(REPO / "bench" / "realtime.py"), "--bare-client", server.name],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-        stats = work / "mallinfo.txt"
-        launch = (["-c", MALLOC_WRAPPER, str(stats), str(args.sample_s), str(args.trim_s), "--"]
-                  if args.malloc_stats else
-                  ["-c", CENSUS_WRAPPER, str(work / "census.txt"), str(max(60.0, args.sample_s)),
-                   str(args.settle_s), "--"] if args.census else ["-m", "ravebox.service.cli"])
-        proc = subprocess.Popen([sys.executable, *launch, "run", "--config", str(box), "--server", server.name],
-                                env={**env, **extra}, cwd=REPO)
-        try:
-            assert bare.stdout.readline().strip() == "ready"
-            first = wait_running(sock, proc)
-            time.sleep(2.0)                       # connections made, first blocks played
-            start = counters(status(sock))
-            sent0 = probe.sent
-            probe.checking = True
-            t0 = time.monotonic()
-            settled_at = t0 + args.settle_s
-            rss, base, maps, threads = [], [], {}, []
-            while (elapsed := time.monotonic() - t0) < args.minutes * 60.0:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"ravebox died during the soak (exit {proc.returncode})")
-                if elapsed >= args.settle_s:
-                    rss.append((elapsed, status_field(proc.pid, "VmRSS")))
-                    base.append((elapsed, status_field(bare.pid, "VmRSS")))
-                    threads.append(status_field(proc.pid, "Threads"))
-                    maps.setdefault("first", smaps_by_kind(proc.pid))
-                    maps["last"] = smaps_by_kind(proc.pid)
-                    with open(work / "rss.txt", "a") as log:   # on disk as it goes: a crash keeps the figures
-                        log.write(f"{elapsed:.1f} {rss[-1][1]} {base[-1][1]} {threads[-1]} {maps['last']}\n")
-                time.sleep(args.sample_s)
-            probe.checking = False
-            sent = probe.sent - sent0
-            time.sleep(1.0)                       # the last events drained
-            end = counters(final_status(sock))
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(120)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            bare.stdin.close()
-            bare.wait(60)
-            probe.close()
+        stack.callback(probe.close)
+        bare = stack.enter_context(bare_client(server.name, env))
+        proc = stack.enter_context(daemon_process(box, server.name, sock, launch=launcher(args, work),
+                                                  env={**env, **extra}, timeout=300.0))
+        print(f"pids: daemon {proc.pid}, bare client {bare.pid}, jackd {server.pid} (server {server.name})", flush=True)
+        first = status(sock)
+        time.sleep(2.0)                       # connections made, first blocks played
+        start = counters(status(sock))
+        sent0 = probe.sent
+        probe.checking = True
+        found = measure(args, work, proc, bare.pid)
+        probe.checking = False
+        sent = probe.sent - sent0
+        time.sleep(1.0)                       # the last events drained
+        end = counters(final_status(sock, tries=1 if found.stopped_by else 3))
+    report(args, found, first, start, end, sent, probe, extra, work)
+    return 128 + found.stopped_by.signum if found.stopped_by else 0
 
+
+def report(args: argparse.Namespace, found: Measured, first: dict, start: dict, end: dict, sent: int,
+           probe: Probe, extra: dict, work: Path) -> None:
+    """The figures, from what :func:`measure` sampled and the daemon's counters at both ends."""
     def delta(key: str) -> int | float:
         return int(end[key]) - int(start.get(key, 0)) if key in end else float("nan")
 
+    rss = found.rss
     handled, coalesced = delta("midi_events"), delta("midi_coalesced")
     lost = sent - handled - coalesced
-    growth, baseline = slope_kb_per_min(rss), slope_kb_per_min(base)
-    print(f"jack: dummy, 48000 Hz, period {args.period}; model {MODEL.name}; {args.minutes:g} min; "
+    growth, baseline = slope_kb_per_min(rss), slope_kb_per_min(found.base)
+    if found.stopped_by:
+        print(f"STOPPED EARLY by {found.stopped_by} after {found.minutes:.1f} of {args.minutes:g} min: "
+              "the figures cover what was measured")
+    print(f"jack: dummy, 48000 Hz, period {args.period}; model {MODEL.name}; {found.minutes:.1f} min; "
           f"{args.cc_rate:g} CC/s; graph {first.get('graphs', [{}])[0].get('name', 'main')}")
     print(f"rss_start_kb: {rss[0][1] if rss else 0}, rss_end_kb: {rss[-1][1] if rss else 0}")
     per_minute = [r for t, r in rss if int(t) % 60 < args.sample_s]
     print(f"rss_each_minute_kb: {' '.join(str(r) for r in per_minute)}")
-    if maps:
-        first, last = maps["first"], maps["last"]
-        grown = sorted(((last.get(k, 0) - first.get(k, 0), k) for k in set(first) | set(last)), reverse=True)
+    if found.maps:
+        before, after = found.maps["first"], found.maps["last"]
+        grown = sorted(((after.get(k, 0) - before.get(k, 0), k) for k in set(before) | set(after)), reverse=True)
         print("rss_growth_by_mapping_kb: " + ", ".join(f"{k} {d:+d}" for d, k in grown if d)
-              + f" (from {sum(first.values())} kB); threads {threads[0]} -> {threads[-1]}")
+              + f" (from {sum(before.values())} kB); threads {found.threads[0]} -> {found.threads[-1]}")
     if extra:
         print(f"ravebox environment: {' '.join(args.env)}")
     if args.malloc_stats:
-        in_use, free_kept, mapped = malloc_slopes(stats, settled_at)
+        in_use, free_kept, mapped = malloc_slopes(work / "mallinfo.txt", found.settled_at)
         print(f"malloc (glibc, every arena{f', malloc_trim every {args.trim_s:g} s' if args.trim_s else ''}): "
               f"in use {in_use:+.1f} kB/min, free kept {free_kept:+.1f} kB/min, mmapped {mapped:+.1f} kB/min")
         print(f"malloc_in_use_growth_kb_per_min: {in_use:.1f}")
@@ -418,7 +519,6 @@ def main() -> int:
     print(f"nonfinite_samples: {probe.nonfinite}")
     print(f"over_ceiling_samples: {probe.over}")
     print(f"events_lost: {lost}")
-    return 0
 
 
 if __name__ == "__main__":

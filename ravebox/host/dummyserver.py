@@ -25,8 +25,10 @@ import uuid
 from pathlib import Path
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM jackd if its parent dies (no orphan servers after a crash)."""
+def die_with_parent() -> None:
+    """In a child before exec (``preexec_fn``): SIGTERM it when its parent dies (no orphan jackd or daemon
+    after a crash or a SIGKILL; Linux only, a no-op elsewhere). Caution: "parent" is the thread that
+    started the child, so start such children from a thread that outlives them."""
     try:
         import ctypes
 
@@ -64,7 +66,7 @@ class JackServer:
         try:
             self._proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                           stdin=subprocess.DEVNULL, start_new_session=True,
-                                          preexec_fn=_die_with_parent)
+                                          preexec_fn=die_with_parent)
         finally:
             log.close()
         self._wait_ready(timeout)

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
+from ravebox.host.dummyserver import die_with_parent
 from ravebox.service.daemon import Daemon
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,10 +191,11 @@ def daemon_process(box: Path, server: str, sock: Path, *, launch: tuple[str, ...
                    timeout: float = 300.0) -> Iterator[subprocess.Popen]:
     """``ravebox run`` on ``box`` in its own process (as systemd runs it; ``launch``: what follows the
     interpreter before ``run``), its control socket at ``sock``, logging warnings only; yields the process
-    once ``ready(status)`` holds, terminates it on exit."""
+    once ``ready(status)`` holds, terminates it on exit (and the kernel does, should this process die first)."""
     env = dict(os.environ if env is None else env, RAVEBOX_CONTROL_SOCKET=str(sock), NOTIFY_SOCKET="",
                RAVEBOX_LOG_LEVEL="WARNING", JACK_NO_START_SERVER="1")
-    proc = subprocess.Popen([sys.executable, *launch, "run", "--config", str(box), "--server", server], env=env, cwd=ROOT)
+    proc = subprocess.Popen([sys.executable, *launch, "run", "--config", str(box), "--server", server], env=env, cwd=ROOT,
+                            preexec_fn=die_with_parent)
     try:
         wait_status(sock, ready, timeout, proc)
         yield proc
