@@ -128,9 +128,11 @@ class ControlLoop(LoopThread):
 
     def status(self) -> dict[str, int | bool]:
         """Any thread: this loop's own counters (plain ints read once; no lock)."""
+        feedback = self.feedback
         return {"realtime": self.realtime, "midi_events": self.events, "midi_coalesced": self.coalesced,
                 "midi_released": self.released, "control_errors": self.errors,
-                "midi_garbage": sum(int(s["garbage"]) for s in self.parser_stats().values())}
+                "midi_garbage": sum(int(s["garbage"]) for s in self.parser_stats().values()),
+                **(feedback.status() if feedback is not None else {})}
 
     # -- control thread ------------------------------------------------------------------
     def run(self) -> None:

@@ -182,13 +182,14 @@ class Host:
 
     def _feedback_sender(self, store, rate: int):
         """Values back to each controller: ``<input>_feedback`` gets what the rules for that input's device show."""
-        from ravebox.mapping.feedback import FeedbackSender
+        from ravebox.mapping.feedback import RESEND_WINDOW_S, FeedbackSender
 
         inputs = list(self.settings.midi_inputs)
         index = [inputs.index(name) for name in self.feedback_inputs]
         control, ring = self.control, self.midi_out
         return FeedbackSender(store, int(0.01 * rate), lambda out, data: ring.push(0, out + 1, data),
-                              lambda: [control.labels[i] for i in index])
+                              lambda: [control.labels[i] for i in index], xruns=lambda: self.xruns,
+                              resend_window=int(RESEND_WINDOW_S * rate))
 
     def _start_alsa(self, session: Session, parser_factory: ParserFactory) -> None:
         """Open the direct-ALSA inputs, if any are configured (none: nothing is created)."""

@@ -18,9 +18,21 @@ one message group per ``min_interval`` frames. A change inside the interval is
 not queued: the next pass after the interval sends the value *then current*,
 so a burst of changes ends with the final value, never a stale one after it.
 
+Lost messages converge: a message written into a cycle JACK then drops (an
+xrun: the controller's client missed the cycle) is gone, and a motor fader or
+LED ring would show a stale value until the control changed again. So when the
+server's xrun count moves, every control whose feedback went out in the last
+``resend_window`` frames (:data:`RESEND_WINDOW_S`: the message's cycle, plus
+however late the xrun notification reached us) is marked stale and its value
+*then current* goes out again, rate-limited like any change. A message the
+output ring had no room for is marked stale the same way. A control that
+stays still is never re-sent: its last message got through or went out in the
+window before an xrun.
+
 Thread: :meth:`FeedbackSender.step` runs on the control thread (the store's
 writer, so values are read without races); :meth:`resend` may be called from
-any thread (it bumps a counter the control thread notices).
+any thread (it bumps a counter the control thread notices); ``xruns`` is read
+there (a plain counter the JACK notification thread bumps).
 """
 
 from __future__ import annotations
@@ -32,10 +44,13 @@ from ravebox.mapping.model import Mapping, Rule
 from ravebox.mapping.shaping import normalise
 from ravebox.params.store import ParamStore
 
-Push = Callable[[int, bytes], None]          # (output index, message bytes)
+Push = Callable[[int, bytes], "bool | None"]  # (output index, message bytes) -> False if it was dropped
 KIND_RANGES = {"cc": (0, 127), "cc14": (0, 16383), "nrpn": (0, 16383), "rpn": (0, 16383), "note": (0, 127),
                "pitchbend": (-8192, 8191), "pressure": (0, 127), "polytouch": (0, 127)}
 SELECT = {"nrpn": (99, 98), "rpn": (101, 100)}
+#: After an xrun, controls whose feedback went out this recently (seconds) are sent again.
+RESEND_WINDOW_S = 1.0
+STALE: tuple[bytes, ...] = ()                 # a control's "last message sent" that matches no message
 
 
 def inverse_curve(name: str, y: float, steepness: float, gamma: float) -> float:
@@ -100,15 +115,21 @@ class FeedbackSender:
 
     ``labels()`` gives each output's device label (the label of the MIDI input
     that controller feeds, see :mod:`ravebox.host.control`); a rule reaches the
-    outputs whose label its ``port`` filter accepts.
+    outputs whose label its ``port`` filter accepts. ``xruns()`` is the JACK
+    server's xrun count and ``resend_window`` the frames before an xrun whose
+    messages are sent again (0: never).
     """
 
     def __init__(self, store: ParamStore, min_interval: int, push: Push,
-                 labels: Callable[[], Sequence[str]]) -> None:
+                 labels: Callable[[], Sequence[str]], xruns: Callable[[], int] = lambda: 0,
+                 resend_window: int = 0) -> None:
         self.store = store
         self.min_interval = int(min_interval)
+        self.resend_window = int(resend_window)
         self._push = push
         self._labels = labels
+        self._xruns = xruns
+        self._xruns_seen = xruns()
         self._mapping: Mapping | None = None
         self._rules: tuple[Rule, ...] = ()
         self._sent: dict[tuple, tuple[bytes, ...]] = {}   # control -> last message group sent
@@ -118,6 +139,13 @@ class FeedbackSender:
         self._resends_done = 0
         self.messages = 0                                  # counters for status (any thread reads)
         self.limited = 0
+        self.resent = 0                                    # controls sent again after an xrun
+        self.dropped = 0                                   # message groups the output ring had no room for
+
+    def status(self) -> dict[str, int]:
+        """Any thread: the counters (plain ints)."""
+        return {"feedback_sent": self.messages, "feedback_limited": self.limited,
+                "feedback_resent": self.resent, "feedback_dropped": self.dropped}
 
     def resend(self) -> None:
         """Any thread: send every value again on the next pass (a device reconnected)."""
@@ -137,6 +165,10 @@ class FeedbackSender:
             self._sent.clear()
         if not self._rules:
             return
+        xruns = self._xruns()
+        if xruns != self._xruns_seen:
+            self._xruns_seen = xruns
+            self._stale_recent(frame)
         done: set[tuple] = set()
         for rule in self._rules:
             value = self._value(rule)
@@ -153,6 +185,13 @@ class FeedbackSender:
                 done.add(control)
                 self._offer(control, out, feedback_bytes(rule, value), frame)
 
+    def _stale_recent(self, frame: int) -> None:
+        """An xrun: what went out in the last ``resend_window`` frames may have been dropped with its cycle."""
+        for control, when in self._when.items():
+            if frame - when <= self.resend_window and self._sent.get(control, STALE) != STALE:
+                self._sent[control] = STALE
+                self.resent += 1
+
     def _offer(self, control: tuple, out: int, message: tuple[bytes, ...], frame: int) -> None:
         if not message or self._sent.get(control) == message:
             return
@@ -160,11 +199,11 @@ class FeedbackSender:
         if last is not None and control in self._sent and frame - last < self.min_interval:
             self.limited += 1
             return                                         # the then-current value goes out next time
-        for data in message:
-            self._push(out, data)
-        self._sent[control] = message
+        pushed = [self._push(out, data) is not False for data in message]
+        self._sent[control] = message if all(pushed) else STALE   # a group cut short goes out whole next time
         self._when[control] = frame
         self.messages += 1
+        self.dropped += not all(pushed)
 
     def _value(self, rule: Rule) -> float | None:
         keys = self.store.expand(rule.target) if rule.target.graph is None or rule.target.graph in self.store.graphs \

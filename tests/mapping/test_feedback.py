@@ -191,3 +191,58 @@ def test_bundled_controllers_with_leds_light_the_selected_pattern(name):
     assert len(rows) == 8
     assert bytes(feedback_bytes(rows[2], 2.0)[0]) in lit
     assert all(feedback_bytes(r, 2.0)[0][2] == 0 for r in rows if r.value != 2)
+
+
+def test_after_an_xrun_the_controls_sent_just_before_go_out_again_with_their_current_values(mapping):
+    """A message JACK dropped with its cycle is re-sent (the value then current), rate-limited; a control
+    that went out long before the xrun, or never moved, is not."""
+    store = ParamStore({"main": 8}, 48000)
+    out = Outbox()
+    xruns = [0]
+    sender = FeedbackSender(store, 480, out.push, lambda: [LABEL], xruns=lambda: xruns[0], resend_window=48000)
+    dissolve, gain = ParamKey("loop.dissolve", "main"), ParamKey("out.gain_db", "main")
+    rules = {r.source.number: r for r in mapping.rules}
+    sender.step(mapping, 0)                                 # every value once
+    store.set(gain, -10.0, 1000, 0.0)
+    sender.step(mapping, 1000)                              # gain moved at frame 1000
+    store.set(dissolve, 0.25, 100_000, 0.0)
+    sender.step(mapping, 100_000)                           # dissolve moved at 100000: 99000 frames later
+    mark = len(out.sent)
+    store.set(dissolve, 0.5, 100_100, 0.0)
+    sender.step(mapping, 100_100)                           # inside the rate limit: not sent yet
+    assert len(out.sent) == mark and sender.limited == 1
+    xruns[0] += 1                                           # JACK dropped a cycle
+    sender.step(mapping, 100_200)                           # still inside dissolve's interval: waits
+    assert len(out.sent) == mark
+    sender.step(mapping, 100_480)
+    again = out.sent[mark:]
+    assert again == [(0, feedback_bytes(rules[16], 0.5)[0])]   # dissolve, at its current value; gain not
+    assert sender.resent == 1
+    sender.step(mapping, 101_000)
+    assert out.sent[mark:] == again                         # nothing more without another xrun
+    xruns[0] += 1
+    sender.step(mapping, 101_001)                           # sent 521 frames ago: again, the same value
+    assert out.sent[mark + 1:] == again and sender.resent == 2
+
+
+def test_a_message_the_output_ring_dropped_goes_out_again(mapping):
+    store = ParamStore({"main": 8}, 48000)
+    sent: list[bytes] = []
+    room = [1]
+
+    def push(out: int, data: bytes) -> bool:                # room for one message, then full
+        if room[0] <= 0:
+            return False
+        room[0] -= 1
+        sent.append(data)
+        return True
+
+    sender = FeedbackSender(store, 480, push, lambda: [LABEL])
+    sender.step(mapping, 0)
+    assert len(sent) == 1 and sender.dropped > 0
+    room[0] = 1000                                          # the ring drained
+    sender.step(mapping, 480)
+    everything = Outbox()
+    FeedbackSender(store, 480, everything.push, lambda: [LABEL]).step(mapping, 0)
+    assert sorted(sent) == sorted(d for _, d in everything.sent)   # the first group whole, the rest next pass
+    assert sender.status()["feedback_dropped"] == sender.dropped
