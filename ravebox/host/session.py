@@ -299,6 +299,12 @@ class Session:
         core) keeps the process callback waiting for the GIL past its period -- an xrun,
         whose own notification then does the same. At the control thread's realtime
         priority (below JACK's) it runs its few lines and lets go.
+
+        Called only by the callbacks libjack runs on its notification thread (shutdown, xrun,
+        port registration and connection): it also calls the sample-rate callback on the thread
+        that sets it (``bind``) and the buffer-size callback on the process thread as it starts,
+        and either, taken for the notification thread, left the real one at normal priority (and
+        :meth:`close` watching the wrong thread).
         """
         if self._notify_thread is None:
             self._notify_thread = threading.get_native_id()
@@ -314,12 +320,10 @@ class Session:
         self.xruns += 1
 
     def _on_blocksize(self, blocksize: int) -> None:
-        self._notified()
         if self._active and blocksize != self.period:
             self.format_changed = True
 
     def _on_samplerate(self, samplerate: int) -> None:
-        self._notified()
         if self._active and samplerate != self.sample_rate:
             self.format_changed = True
 
