@@ -22,7 +22,8 @@ dropped by a full ring are included; they are counted separately too).
 
 Allocator (``--malloc-stats``): ravebox then runs under a small wrapper
 whose thread reads glibc's ``mallinfo2()`` every ``--sample-s`` (every arena:
-bytes in use, free bytes kept, mmapped) and, with ``--trim-s N``, calls
+bytes in use, free bytes kept, mmapped; and ``sys.getallocatedblocks()``, what
+Python's own small-object allocator holds, which glibc never sees) and, with ``--trim-s N``, calls
 ``malloc_trim(0)`` every N seconds. In-use growth is memory something holds (a
 leak, native or Python); free-kept growth with flat in-use is fragmentation
 the allocator has not returned (a trim or ``MALLOC_ARENA_MAX`` changes it).
@@ -123,7 +124,8 @@ from ravebox.service.cli import main
 sys.exit(main(sys.argv[3:]))
 """
 
-# glibc allocator statistics (and optional trimming): every arena's bytes in use, free bytes kept and mmapped.
+# glibc allocator statistics (and optional trimming): every arena's bytes in use, free bytes kept and mmapped;
+# and the blocks Python's own allocator (pymalloc: objects up to 512 bytes, outside glibc) has handed out.
 MALLOC_WATCH = r"""
 import ctypes
 class Info(ctypes.Structure):
@@ -136,7 +138,7 @@ def malloc_watch(path, sample_s, trim_s):
     with open(path, "a", buffering=1) as out:
         while True:
             m = libc.mallinfo2()
-            out.write(f"{time.monotonic():.1f} {m.uordblks} {m.fordblks} {m.hblkhd}\n")
+            out.write(f"{time.monotonic():.1f} {m.uordblks} {m.fordblks} {m.hblkhd} {sys.getallocatedblocks()}\n")
             if trim_s > 0 and time.monotonic() >= next_trim:
                 libc.malloc_trim(0)
                 next_trim += trim_s
@@ -146,8 +148,9 @@ threading.Thread(target=malloc_watch, kwargs=opts["malloc"], daemon=True, name="
 
 # A census of the live Python objects: a heap walk (every object gc tracks, and everything they refer to: ints,
 # floats, bytes and the containers of atoms CPython untracks) at settle_s and then every sample_s: the types whose
-# count grew, and the containers whose length grew since the first census, with the types of what holds them and
-# a sample of their items. Between censuses it costs nothing; a census holds the GIL for a second or two (the
+# count or total size (sys.getsizeof: an array, a string or a dict that grows in place keeps its count) grew, and
+# the containers whose length grew since the first census, with the types of what holds them and a sample of their
+# items. Between censuses it costs nothing; a census holds the GIL for a second or two (the
 # audio may skip then). tracemalloc was tried first: under load it slowed the daemon until its control thread fell
 # behind, and it names where an object's memory was first allocated, which Python's free lists make misleading.
 # It found issue 14's growth: Host._retired, every audio path a headroom re-size replaced, kept for good.
@@ -164,20 +167,29 @@ def walk():
     return seen
 def census():
     seen = walk()
-    return seen, collections.Counter(type(o).__qualname__ for o in seen.values()), \
-        {i: len(o) for i, o in seen.items() if isinstance(o, SIZED)}
+    types, nbytes = collections.Counter(), collections.Counter()
+    for o in seen.values():
+        name = type(o).__qualname__
+        types[name] += 1
+        try:
+            nbytes[name] += sys.getsizeof(o)
+        except TypeError:
+            pass
+    return seen, types, nbytes, {i: len(o) for i, o in seen.items() if isinstance(o, SIZED)}
 def census_watch(path, sample_s, settle_s):
     time.sleep(settle_s)
-    seen, types0, sizes0 = census()
+    seen, types0, bytes0, sizes0 = census()
     del seen
     t0 = time.monotonic()
     with open(path, "a", buffering=1) as out:
         while True:
             time.sleep(sample_s)
-            seen, types, sizes = census()
+            seen, types, nbytes, sizes = census()
             moved = sorted(((types[k] - types0.get(k, 0), k) for k in types), reverse=True)[:10]
-            out.write(f"t {time.monotonic() - t0:.0f} s: {len(seen)} objects; grew: "
-                      + ", ".join(f"{k} {d:+d}" for d, k in moved if d > 0) + "\n")
+            heavier = sorted(((nbytes[k] - bytes0.get(k, 0), k) for k in nbytes), reverse=True)[:6]
+            out.write(f"t {time.monotonic() - t0:.0f} s: {len(seen)} objects, {sum(nbytes.values()) // 1024} kB; grew: "
+                      + ", ".join(f"{k} {d:+d}" for d, k in moved if d > 0) + "; bytes: "
+                      + ", ".join(f"{k} {d:+d}" for d, k in heavier if d > 0) + "\n")
             grew = sorted(((n - sizes0[i], i) for i, n in sizes.items() if i in sizes0), reverse=True)[:5]
             for d, i in grew:
                 if d > 0:
@@ -185,19 +197,21 @@ def census_watch(path, sample_s, settle_s):
                     holders = [type(h).__qualname__ for h in gc.get_referrers(o) if h is not seen][:4]
                     items = list(o.items() if isinstance(o, dict) else o)[:2] if not isinstance(o, bytearray) else []
                     out.write(f"  {type(o).__qualname__} len {len(o)} ({d:+d}), held by {holders}: {str(items)[:160]}\n")
-            del seen, types, sizes, grew
+            del seen, types, nbytes, sizes, grew
 threading.Thread(target=census_watch, kwargs=opts["census"], daemon=True, name="soak-census").start()
 """
 
 
-def malloc_slopes(path: Path, since: float) -> tuple[float, float, float]:
-    """kB/min slopes of (in use, free kept, mmapped) from the wrapper's lines at or after monotonic ``since``."""
+def malloc_slopes(path: Path, since: float) -> tuple[float, float, float, float]:
+    """Slopes per minute of (glibc in use kB, free kept kB, mmapped kB, pymalloc blocks) from the wrapper's lines
+    at or after monotonic ``since``."""
     rows = [tuple(float(x) for x in line.split()) for line in path.read_text().splitlines() if line.strip()]
-    rows = [r for r in rows if r[0] >= since]
+    rows = [r for r in rows if r[0] >= since and len(r) >= 5]
     if len(rows) < 3:
-        return float("nan"), float("nan"), float("nan")
+        return float("nan"), float("nan"), float("nan"), float("nan")
     t = np.array([r[0] for r in rows]) / 60.0
-    return tuple(float(np.polyfit(t, np.array([r[i] for r in rows]) / 1024.0, 1)[0]) for i in (1, 2, 3))
+    scale = (1024.0, 1024.0, 1024.0, 1.0)
+    return tuple(float(np.polyfit(t, np.array([r[i] for r in rows]) / scale[i - 1], 1)[0]) for i in (1, 2, 3, 4))
 
 
 class Probe:
@@ -504,9 +518,10 @@ def report(args: argparse.Namespace, found: Measured, first: dict, start: dict, 
     if extra:
         print(f"ravebox environment: {' '.join(args.env)}")
     if args.malloc_stats:
-        in_use, free_kept, mapped = malloc_slopes(work / "mallinfo.txt", found.settled_at)
+        in_use, free_kept, mapped, blocks = malloc_slopes(work / "mallinfo.txt", found.settled_at)
         print(f"malloc (glibc, every arena{f', malloc_trim every {args.trim_s:g} s' if args.trim_s else ''}): "
-              f"in use {in_use:+.1f} kB/min, free kept {free_kept:+.1f} kB/min, mmapped {mapped:+.1f} kB/min")
+              f"in use {in_use:+.1f} kB/min, free kept {free_kept:+.1f} kB/min, mmapped {mapped:+.1f} kB/min; "
+              f"pymalloc {blocks:+.1f} blocks/min")
         print(f"malloc_in_use_growth_kb_per_min: {in_use:.1f}")
     print(f"samples_checked: {probe.samples}")
     print(f"events: sent {sent}, handled {handled}, coalesced {coalesced}, ring dropped {delta('midi_dropped')}")
