@@ -20,6 +20,7 @@ from ravebox.engine.domains import Domain
 from ravebox.engine.engine import Engine
 from ravebox.params.store import ParamStore
 from ravebox.params.table import ParamKey
+from tests.signals import pitch
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 TABLE = "".join(f'{name} = "{MODELS / file}"\n' for name, file in (
@@ -52,12 +53,6 @@ def _run(engine: Engine, seconds: float, freq: float = 1000.0, amp: float = 0.4,
     return {g: np.concatenate(v, axis=1)[0] for g, v in outs.items()}
 
 
-def _pitch(y: np.ndarray, sr: int) -> float:
-    y = y[len(y) // 4:]
-    up = np.flatnonzero((y[:-1] < 0) & (y[1:] >= 0))
-    return sr * (len(up) - 1) / (up[-1] - up[0])
-
-
 def _steady(y: np.ndarray, sr: int) -> float:
     """Peak-to-peak spread of the per-10 ms peak level over the second half, relative to the input's
     0.4 (0 = steady tone; an encoder hearing at a wrong rate makes the level beat by up to 2)."""
@@ -77,7 +72,7 @@ def test_transfer_plays_at_the_right_pitch_on_any_box(tmp_path, box_rate, encode
     engine = Engine(_box(tmp_path, f'[graphs.g]\nencoder = "{encoder}"\ndecoder = "{decoder}"\n'), box_rate, 1)
     y = _run(engine, 1.5)["g"]
     runner = engine.graphs["g"]
-    assert abs(_pitch(y, box_rate) - 1000.0) <= 1.0                 # +-0.1 %
+    assert abs(pitch(y, box_rate, settle=0.25) - 1000.0) <= 1.0                 # +-0.1 %
     assert _steady(y, box_rate) < 0.05                               # the encoder heard 1 kHz at its own rate
     assert np.abs(y).max() > 0.1    # |0.4 heard + 0.25 carrier|: 0.15 .. 0.65 with the phase the input latency gives
     assert runner.enc.feed.converter.late == 0 and _shortfalls(runner) == 0
@@ -100,7 +95,7 @@ def test_resample_off_plays_the_model_at_the_box_rate_like_nn_tilde(tmp_path):
     engine = Engine(_box(tmp_path, '[graphs.g]\nencoder = "off44"\n', models), 48000, 1)
     y = _run(engine, 1.5, freq=1000.0 * 48000 / 44100)["g"]
     assert engine.latency_frames == 0 and engine.block_size == 2048
-    assert abs(_pitch(y, 48000) - 1000.0 * 48000 / 44100) <= 1.5      # 1.47 semitones sharp, as nn~ plays it
+    assert abs(pitch(y, 48000, settle=0.25) - 1000.0 * 48000 / 44100) <= 1.5      # 1.47 semitones sharp, as nn~ plays it
 
 
 def test_mixed_rates_and_ratios_in_one_box_are_padded_to_one_latency(tmp_path):
@@ -112,7 +107,7 @@ def test_mixed_rates_and_ratios_in_one_box_are_padded_to_one_latency(tmp_path):
     assert set(latencies.values()) == {engine.latency_frames} and engine.latency_frames > 0
     out = _run(engine, 1.5)
     for y in out.values():
-        assert abs(_pitch(y, 48000) - 1000.0) <= 1.0
+        assert abs(pitch(y, 48000, settle=0.25) - 1000.0) <= 1.0
     assert np.all(out["c"][:engine.latency_frames - 1] == 0.0)   # the native graph waits for the slowest
 
 
@@ -167,7 +162,7 @@ def test_decoder_alternatives_of_other_rates_and_ratios_each_play_in_their_own_d
     y = _run(engine, 2.2, select={switch: 1})["g"]
     runner = engine.graphs["g"]
     before, after = y[:switch * n], y[(switch + 4) * n + box_rate // 10:]
-    assert abs(_pitch(before, box_rate) - 1000.0) <= 1.0 and abs(_pitch(after, box_rate) - 1000.0) <= 1.0
+    assert abs(pitch(before, box_rate, settle=0.25) - 1000.0) <= 1.0 and abs(pitch(after, box_rate, settle=0.25) - 1000.0) <= 1.0
     assert _steady(after, box_rate) < 0.05 and _steady(before, box_rate) < 0.05
     assert np.abs(after).max() > 0.1 and np.abs(y).max() < 0.7  # |0.4 heard + 0.25 carrier|, never more
     assert runner.bank.current == 1 and not runner.bank.fading
@@ -199,7 +194,7 @@ def test_a_hot_swapped_decoder_of_another_rate_plays_at_the_right_pitch(tmp_path
     assert result.ok, result.message
     y = _run(engine, 1.5)["g"]
     assert engine.status()["g"]["swaps"] == 1
-    assert abs(_pitch(y[len(y) // 2:], 48000) - 1000.0) <= 1.0
+    assert abs(pitch(y[len(y) // 2:], 48000, settle=0.25) - 1000.0) <= 1.0
 
 
 @pytest.mark.parametrize("box_rate,enc,dec,block", [
@@ -294,7 +289,7 @@ def test_a_prior_at_another_frame_rate_than_its_decoder_drives_it_in_real_time(t
     assert (runner.prior.clock is None) == (prior_ratio == 2048 and decoder == "t48_2048")
     y = _run(engine, 4.0)["dream"]
     assert abs(_lfo_hz(y, box_rate) - 5.0) < 0.25
-    assert abs(_pitch(y, box_rate) - 1000.0) <= 1.0
+    assert abs(pitch(y, box_rate, settle=0.25) - 1000.0) <= 1.0
     if runner.prior.clock is not None:
         assert runner.prior.clock.inbound.late == 0 and runner.prior.clock.outbound.late == 0
     again = _run(Engine(_box(tmp_path, body, f'lfo = "{prior}"\n'), box_rate, 1), 4.0)["dream"]

@@ -12,25 +12,9 @@ from ravebox.host.dummyserver import JackServer
 from tests.host.daemonkit import MODELS, running_daemon, wait_for, write_box
 from tests.host.jackclients import Sink, Source, rms
 from tests.jackserver import needs_jackd
+from tests.signals import pitch
 
 pytestmark = [needs_jackd, pytest.mark.jack, pytest.mark.slow]
-
-
-def _pitch(y: np.ndarray, sr: int) -> float:
-    """Pitch over the unbroken stretches of periods (fractional upward zero crossings).
-
-    Why not crossings over the whole record: a cycle the sink or the daemon lost on a loaded VM (silence,
-    a late block's dry fallback) breaks the sine, and counting across it read 964 Hz for a correct 1 kHz.
-    """
-    up = np.flatnonzero((y[:-1] < 0) & (y[1:] >= 0))
-    at = up + (-y[up]) / (y[up + 1] - y[up])
-    period = np.diff(at)
-    regular = np.abs(period - np.median(period)) < 0.05 * np.median(period)
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], regular.astype(np.int8), [0]])))
-    starts, ends = edges[::2], edges[1::2]
-    periods = int(np.sum(ends - starts))
-    assert periods >= len(period) // 2           # most of the record is one steady tone
-    return sr * periods / float(np.sum(at[ends] - at[starts]))
 
 
 def _record(server: str, daemon, port: str, seconds: float) -> tuple[np.ndarray, int]:
@@ -86,7 +70,7 @@ def test_a_44k_512_encoder_into_a_48k_2048_decoder_plays_at_the_right_pitch(rate
         finally:
             source.client.deactivate()
             source.client.close()
-        assert abs(_pitch(y[len(y) // 4:], sr) - 1000.0) <= 1.0     # not 1088 Hz (44.1 kHz heard at 48)
+        assert abs(pitch(y, sr, settle=0.25) - 1000.0) <= 1.0     # not 1088 Hz (44.1 kHz heard at 48)
         models = daemon.status()["graphs"][0]["rates"]["models"]
         assert models["enc"]["rate"] == 44100 and models["dec"]["rate"] == 48000
 
@@ -102,7 +86,7 @@ def _tone_pitch(server: str, daemon, rate: int) -> float:
         source.client.deactivate()
         source.client.close()
     assert sr == rate
-    return _pitch(y[len(y) // 4:], sr)
+    return pitch(y, sr, settle=0.25)
 
 
 def test_a_jack_restart_at_another_rate_rebuilds_the_rate_domains(tmp_path):

@@ -10,6 +10,7 @@ import pytest
 import soundfile as sf
 
 from ravebox.render import RenderJob, render
+from tests.signals import pitch
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 
@@ -26,12 +27,6 @@ def _tone(path: Path, rate: int, seconds: float = 1.5) -> Path:
     return path
 
 
-def _pitch(y: np.ndarray, sr: int) -> float:
-    y = y[len(y) // 3:]
-    up = np.flatnonzero((y[:-1] < 0) & (y[1:] >= 0))
-    return sr * (len(up) - 1) / (up[-1] - up[0])
-
-
 @pytest.mark.parametrize("box_rate,input_rate", [(48000, 44100), (44100, 48000), (48000, 48000), (44100, 22050)])
 def test_a_44k_ratio_512_encoder_into_a_48k_ratio_2048_decoder_renders_at_the_right_pitch(tmp_path, box_rate,
                                                                                            input_rate):
@@ -44,7 +39,7 @@ def test_a_44k_ratio_512_encoder_into_a_48k_ratio_2048_decoder_renders_at_the_ri
         outs.append(hashlib.sha256(out.read_bytes()).hexdigest())
     data, rate = sf.read(tmp_path / "out0.wav", dtype="float32", always_2d=True)
     assert rate == box_rate and summary["frames"] == len(data) == int(1.5 * input_rate) * box_rate // input_rate
-    assert abs(_pitch(data[:, 0], box_rate) - 1000.0) <= 1.0
+    assert abs(pitch(data[:, 0], box_rate, settle=1 / 3) - 1000.0) <= 1.0
     assert outs[0] == outs[1]                                            # deterministic, byte for byte
     models = summary["rates"]["g"]["models"]
     assert models["enc"]["conversion"] == ("native" if box_rate == 44100 else "converted")
@@ -92,4 +87,4 @@ def test_mixed_rates_ratios_alternatives_and_a_prior_render_byte_identical(tmp_p
     data, rate = sf.read(tmp_path / "out0.wav", dtype="float32", always_2d=True)
     assert rate == 48000 and summary["latency_frames"] > 0
     for channel in range(data.shape[1]):                      # the graphs' outputs, in order
-        assert abs(_pitch(data[:, channel], 48000) - 1000.0) <= 1.0
+        assert abs(pitch(data[:, channel], 48000, settle=1 / 3) - 1000.0) <= 1.0
