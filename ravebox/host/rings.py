@@ -10,78 +10,17 @@ only reads frames below that mark. No locks, no allocation after construction.
 
 Threads: for :class:`AudioRing`, one writer thread and any number of readers;
 for :class:`MidiRing` and :class:`ByteRing`, one writer and one reader.
+:class:`AudioRing` lives in :mod:`ravebox.framering` (a leaf): the recording tap, which
+may not import ``host/``, keeps its frames in the same ring.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ravebox.framering import AudioRing
 
-class AudioRing:
-    """``channels`` x ``capacity`` float32 samples addressed by absolute frame.
-
-    ``written`` is the frame below which every sample has been written (the
-    writer moves it forward after the data is in place). A reader must stay
-    within ``capacity`` frames behind ``written``; the owner sizes capacity so.
-    """
-
-    def __init__(self, channels: int, capacity: int) -> None:
-        self.channels = int(channels)
-        self.capacity = int(capacity)
-        self.data = np.zeros((self.channels, self.capacity), dtype=np.float32)
-        self.written = 0
-
-    def write(self, frame: int, block: np.ndarray) -> None:
-        """Copy ``block`` (channels, n) to frames ``[frame, frame + n)`` and publish them."""
-        n = block.shape[1]
-        self._copy_in(frame, block, n)
-        self.written = frame + n
-
-    def write_channel(self, frame: int, channel: int, samples: np.ndarray) -> None:
-        """Copy one channel without publishing (call :meth:`publish` after the last one)."""
-        n = samples.shape[0]
-        start = frame % self.capacity
-        first = min(n, self.capacity - start)
-        self.data[channel, start:start + first] = samples[:first]
-        if first < n:
-            self.data[channel, :n - first] = samples[first:]
-
-    def fill(self, frame: int, n: int, value: float = 0.0) -> None:
-        """Set frames ``[frame, frame + n)`` of every channel to ``value`` (no publish)."""
-        n = min(n, self.capacity)
-        start = frame % self.capacity
-        first = min(n, self.capacity - start)
-        self.data[:, start:start + first] = value
-        if first < n:
-            self.data[:, :n - first] = value
-
-    def publish(self, until: int) -> None:
-        self.written = until
-
-    def read(self, frame: int, out: np.ndarray) -> None:
-        """Copy frames ``[frame, frame + n)`` into ``out`` (channels, n)."""
-        n = out.shape[1]
-        start = frame % self.capacity
-        first = min(n, self.capacity - start)
-        out[:, :first] = self.data[:, start:start + first]
-        if first < n:
-            out[:, first:] = self.data[:, :n - first]
-
-    def read_channel(self, frame: int, channel: int, out: np.ndarray) -> None:
-        """Copy one channel's frames ``[frame, frame + len(out))`` into ``out``."""
-        n = out.shape[0]
-        start = frame % self.capacity
-        first = min(n, self.capacity - start)
-        out[:first] = self.data[channel, start:start + first]
-        if first < n:
-            out[first:] = self.data[channel, :n - first]
-
-    def _copy_in(self, frame: int, block: np.ndarray, n: int) -> None:
-        start = frame % self.capacity
-        first = min(n, self.capacity - start)
-        self.data[:, start:start + first] = block[:, :first]
-        if first < n:
-            self.data[:, :n - first] = block[:, first:]
+__all__ = ["AudioRing", "ByteRing", "MidiRing"]
 
 
 class MidiRing:

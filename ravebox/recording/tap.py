@@ -18,6 +18,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ravebox.framering import AudioRing
+
 
 class RecordTap:
     """``wet`` output channels then ``dry`` input channels, ``capacity`` frames, one writer, one reader."""
@@ -26,7 +28,7 @@ class RecordTap:
         self.wet = int(wet)
         self.dry = int(dry)
         self.capacity = int(capacity)
-        self.data = np.zeros((self.wet + self.dry, self.capacity), dtype=np.float32)
+        self.ring = AudioRing(self.wet + self.dry, self.capacity)   # its ``written`` is unused: ``head`` is the mark
         self.head = 0          # frames written (process thread)
         self.tail = 0          # frames read (writer thread)
         self.overruns = 0      # periods skipped because the writer was a whole ring behind
@@ -39,24 +41,17 @@ class RecordTap:
             self.overruns += 1
             return
         row = 0
+        ring = self.ring
         for block in outs:
             for c in range(block.shape[0]):
-                self._copy(row, head, block[c, :n])
+                ring.write_channel(head, row, block[c, :n])
                 row += 1
         if self.dry:
             for ports in ins:
                 for arr in ports:
-                    self._copy(row, head, arr)
+                    ring.write_channel(head, row, arr)
                     row += 1
         self.head = head + n
-
-    def _copy(self, row: int, frame: int, samples: np.ndarray) -> None:
-        n = samples.shape[0]
-        start = frame % self.capacity
-        first = min(n, self.capacity - start)
-        self.data[row, start:start + first] = samples[:first]
-        if first < n:
-            self.data[row, :n - first] = samples[first:]
 
     # -- writer thread ----------------------------------------------------------------
     def available(self) -> int:
@@ -65,10 +60,6 @@ class RecordTap:
     def read(self, out: np.ndarray) -> int:
         """Writer: copy up to ``out.shape[1]`` unread frames into ``out``; returns how many."""
         n = min(self.head - self.tail, out.shape[1])
-        start = self.tail % self.capacity
-        first = min(n, self.capacity - start)
-        out[:, :first] = self.data[:, start:start + first]
-        if first < n:
-            out[:, first:n] = self.data[:, :n - first]
+        self.ring.read(self.tail, out[:, :n])
         self.tail += n
         return n
