@@ -82,6 +82,12 @@ class Sink(OwnClient):
     def recorded(self, channel: int = 0) -> np.ndarray:
         return self.data[channel, :self.filled]
 
+    def hears(self, level: float, channel: int = 0, seconds: float = 0.05) -> bool:
+        """Whether the latest ``seconds`` recorded peak above ``level`` (a tone got through: for ``wait_for``)."""
+        rate = self.client.samplerate
+        last = self.recorded(channel)[-int(seconds * rate):]
+        return self.filled > 2 * len(last) and float(np.max(np.abs(last), initial=0.0)) > level
+
 
 class Tone(OwnClient):
     """Plays a continuous sine (``amplitude``, ``hz``) on ``tone:out``."""
