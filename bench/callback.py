@@ -9,7 +9,8 @@ thread, for ``--cycles`` periods of ``--period`` frames, with the daemon's real
 parts (the box's assembly, its output stages and gate sequencer, the timeline,
 the MIDI rings, clock out with a running clock) around a stand-in client whose
 ports hand out arrays as JACK-Client's do (``np.frombuffer`` over a buffer, one
-call per port per cycle); the worker's side (wet written, block committed) runs
+call per port per cycle; libjack's functions, where the tree calls them directly,
+are stand-ins too); the worker's side (wet written, block committed) runs
 between two cycles, untimed. What it leaves out: libjack's own calls (the same
 number in both trees) and GIL waits (the realtime stage of bench/fullsize.py
 measures those).
@@ -61,6 +62,7 @@ def harness(tree: Path, cycles: int, graphs: int, period: int, count_calls: bool
 
         def __init__(self, name: str, audio: bool = True) -> None:
             self.name = name
+            self._ptr = self
             self._buf = bytearray(4 * period)
             self._events: tuple = ()
 
@@ -114,6 +116,36 @@ def harness(tree: Path, cycles: int, graphs: int, period: int, count_calls: bool
             self.block_size, self.latency_frames = 2048, 0
 
     session_module.LatencyReporter = NoLatency
+    try:   # a tree whose callback calls libjack through JACK-Client's cffi handles (host/portio.py)
+        from ravebox.host import portio
+    except ImportError:
+        portio = None
+    if portio is not None:
+        class Lib:
+            """libjack's per-cycle calls over the stand-in ports (a port's ``_ptr`` is the port)."""
+
+            @staticmethod
+            def jack_port_get_buffer(port, n):
+                return port._buf
+
+            @staticmethod
+            def jack_midi_get_event_count(buf) -> int:
+                return 0
+
+            @staticmethod
+            def jack_midi_clear_buffer(buf) -> None:
+                pass
+
+        class Ffi:
+            @staticmethod
+            def buffer(buf, size):
+                return memoryview(buf)[:size]
+
+            @staticmethod
+            def new(kind):
+                return None
+
+        portio._lib, portio._ffi = Lib(), Ffi()
     folder = Path(tempfile.mkdtemp(prefix="ravebox-callback-"))
     model = REPO / "tests" / "models" / "rave_a.ts"   # named only (the stand-in engine loads nothing)
     box_file = folder / "box.toml"

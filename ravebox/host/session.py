@@ -44,6 +44,7 @@ from ravebox.host import jackmessages, jackstop
 from ravebox.host.cycletimes import CycleTimes
 from ravebox.host.audiopath import AudioPath, GraphIO
 from ravebox.host.latency import LatencyReporter
+from ravebox.host.portio import AudioPorts, MidiInputs, MidiOutputs
 from ravebox.host.rtprio import make_realtime
 from ravebox.host.rings import ByteRing, MidiRing
 from ravebox.host.timeline import Timeline
@@ -120,13 +121,13 @@ class Session:
         self._in_arrays: list[list] = []
         self._out_arrays: list[list] = []
         self._midi_ports: list[jack.OwnMidiPort] = []
-        self._midi_sources: tuple[tuple[int, jack.OwnMidiPort], ...] = ()   # (ring index, port), fixed at bind
+        self._midi_sources: MidiInputs | None = None
         self._midi_out_port: jack.OwnMidiPort | None = None
         self._out_ports_by_index: tuple[jack.OwnMidiPort, ...] = ()   # midi_out, then each feedback port
         self._clock_port: jack.OwnMidiPort | None = None
         self._clock_emit = None            # the clock port's write_midi_event, bound once
-        self._clear: tuple = ()            # each MIDI output's clear_buffer, bound once
-        self._fetch: tuple = ()            # (array list, channel, port.get_array) per audio port, bound once
+        self._midi_outs: MidiOutputs | None = None
+        self._audio: AudioPorts | None = None
         self._latency: LatencyReporter | None = None
         self._started: AudioPath | None = None   # the path the callback started (start_at) last
         self._active = False
@@ -149,19 +150,19 @@ class Session:
         self._out_ports = [[self.client.outports.register(n) for n in names] for names in outs]
         self._in_arrays = [[None] * len(p) for p in self._in_ports]
         self._out_arrays = [[None] * len(p) for p in self._out_ports]
-        # the process callback fills each slot from its port's get_array, one flat walk per cycle
-        self._fetch = tuple((arrays, c, port.get_array)
-                            for ports, lists in ((self._in_ports, self._in_arrays), (self._out_ports, self._out_arrays))
-                            for g_ports, arrays in zip(ports, lists) for c, port in enumerate(g_ports))
+        # the process callback fills each slot from its port's buffer, one flat walk per cycle
+        self._audio = AudioPorts((arrays, c, port)
+                                 for ports, lists in ((self._in_ports, self._in_arrays), (self._out_ports, self._out_arrays))
+                                 for g_ports, arrays in zip(ports, lists) for c, port in enumerate(g_ports))
         self._midi_ports = [self.client.midi_inports.register(n) for n in self.midi_inputs]
-        self._midi_sources = tuple(enumerate(self._midi_ports))   # the process loop walks this; never rebuilt
+        self._midi_sources = MidiInputs(tuple(enumerate(self._midi_ports)))   # (ring index, port), never rebuilt
         self._midi_out_port = self.client.midi_outports.register(MIDI_OUTPUT)
         feedback = [self.client.midi_outports.register(n + FEEDBACK_SUFFIX) for n in self.feedback_inputs]
         self._out_ports_by_index = (self._midi_out_port, *feedback)
         self._clock_port = self.client.midi_outports.register(CLOCK_OUTPUT)
         self._clock_emit = self._clock_port.write_midi_event
         # every MIDI output's buffer is cleared each cycle (the clock's too: its events follow the audio)
-        self._clear = tuple(port.clear_buffer for port in (*self._out_ports_by_index, self._clock_port))
+        self._midi_outs = MidiOutputs((*self._out_ports_by_index, self._clock_port))
         self._latency = LatencyReporter(self.client, list(zip(self._in_ports, self._out_ports)),
                                         lambda: self.path.latency)
         self._latency.install()
@@ -242,16 +243,11 @@ class Session:
                 path.gap(frame)
             elif frame < path.written:
                 path.start_at(frame)
-            ring = self.midi_in
-            for index, port in self._midi_sources:
-                for offset, data in port.incoming_midi_events():
-                    ring.push(frame + offset, index, data)
-            for clear in self._clear:
-                clear()
+            self._midi_sources.read_into(self.midi_in, frame, n)
+            self._midi_outs.clear(n)
             if self.midi_out.head != self.midi_out.tail:
                 self._send_midi()
-            for arrays, c, get_array in self._fetch:
-                arrays[c] = get_array()
+            self._audio.fetch(n)
             path.cycle(frame, n, self._in_arrays, self._out_arrays)
             if self.clock_out is not None:
                 self.clock_out.cycle(frame, n, path.clock, self._clock_emit)   # after the audio: a clock
