@@ -183,8 +183,7 @@ class AudioPath:
                 ring.write_channel(frame, c, arr)
             ring.publish(frame + n)
         self.written = frame + n
-        if (frame + n) // self.block != frame // self.block:
-            self._wake()
+        completes_block = (frame + n) // self.block != frame // self.block
         self._clean = True
         for g in range(len(self.graphs)):
             self._graph_out(g, frame, n)
@@ -203,6 +202,10 @@ class AudioPath:
         if self._fade_in_ms is not None and self._clean and self.master.target == 0.0:
             self.master.set_target(1.0, self._fade_in_ms, self.sample_rate)
             self._fade_in_ms = None
+        if completes_block:
+            # last: woken, the worker wants the GIL at once for its Python between torch calls, and
+            # after one switch interval (1 ms) takes it from a callback still running its outputs
+            self._wake()
 
     def _graph_out(self, g: int, frame: int, n: int) -> None:
         """Gather the wet signal for ``[frame, frame + n)``; late segments get the fallback.
