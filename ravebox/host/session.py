@@ -230,7 +230,7 @@ class Session:
         """Process thread: stamp MIDI, send queued MIDI, run the audio path. Never raises, but on purpose
         in its last cycle (:meth:`close`)."""
         if self._ending:
-            self._last_cycle()
+            self._last_cycle(n)
         t0, c0 = perf_counter(), thread_time()
         late = self.client.frames_since_cycle_start   # wake-up and GIL wait, in frames
         try:
@@ -260,14 +260,13 @@ class Session:
         self.callback_total_s += spent
         self.cycle_times.record(late / self.sample_rate, spent, thread_time() - c0)
 
-    def _last_cycle(self) -> None:
+    def _last_cycle(self, n: int) -> None:
         """Process thread, once: silence every output, then leave (libjack deactivates us from this thread
         after the callback returned, outside Python, and ends it)."""
         for ports in self._out_ports:
             for port in ports:
                 port.get_array().fill(0.0)
-        for clear in self._clear:
-            clear()
+        self._midi_outs.clear(n)
         self._ended_tid = threading.get_native_id()
         raise jack.CallbackExit
 
