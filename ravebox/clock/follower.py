@@ -34,13 +34,18 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from enum import Enum
+from typing import TYPE_CHECKING, Any
 
 from ravebox.clock.estimator import TickEstimator, TickLine
 from ravebox.clock.interleave import SecondClock
 from ravebox.clock.settings import ClockSettings, DropoutPolicy
 from ravebox.clock.view import ClockView
 from ravebox.midi.events import MidiEvent
+
+if TYPE_CHECKING:
+    import mido
 
 PPQN = 24
 MAX_BPM = 600.0       # the fastest tempo a change is read as
@@ -83,7 +88,7 @@ class SourcePicker:
     a new source. Pure; the follower's thread.
     """
 
-    def __init__(self, hold_frames: float, on_new) -> None:
+    def __init__(self, hold_frames: float, on_new: Callable[[str, str | None], None]) -> None:
         self.hold = float(hold_frames)
         self.current: str | None = None
         self.label: str | None = None
@@ -310,7 +315,7 @@ class ClockFollower:
             self._estimator.resume()
 
     # -- transport ------------------------------------------------------------------
-    def _on_transport(self, kind: str, frame: int, message) -> None:
+    def _on_transport(self, kind: str, frame: int, message: mido.Message) -> None:
         if kind == "start":
             if self.settings.clock_follow:
                 self._estimator.reseed()  # Start re-anchors: the next tick is where the beat is
@@ -402,7 +407,7 @@ class ClockFollower:
         prev = self._view
         near = target is None or not prev.running or abs(target[0] - prev.beat_at(frame)) <= LOCK_BEATS
         self._update_lock(bpm, near, frame)
-        common = dict(
+        common: dict[str, Any] = dict(
             locked=self._lock is Lock.LOCKED, lock=self._lock.value, bpm=bpm, display_bpm=self._display,
             beats_per_bar=s.beats_per_bar, epoch=self._epoch, gates_open=self._gates_open(),
         )
@@ -418,7 +423,7 @@ class ClockFollower:
             return ClockView(frame, float(start), slope, running=True, **common)
         return self._slewed(frame, prev.beat_at(frame), beat, slope, common)
 
-    def _slewed(self, frame: int, now: float, beat: float, slope: float, common: dict) -> ClockView:
+    def _slewed(self, frame: int, now: float, beat: float, slope: float, common: dict[str, Any]) -> ClockView:
         """A view from ``now`` that meets the target line, tempo bounded to ±max_slew."""
         now, beat = float(now), float(beat)
         error = beat - now
@@ -453,8 +458,8 @@ class ClockFollower:
         elif self._sources.conflict(self._now):
             state = Lock.CONFLICT
         elif (est.matched >= self.settings.lock_ticks and not est.held and near
-              and not est.overdue(frame)
-              and bpm * est.period_sigma / max(est.line.period, 1.0) <= LOCK_BPM_SIGMA):
+              and not est.overdue(frame) and (line := est.line) is not None
+              and bpm * est.period_sigma / max(line.period, 1.0) <= LOCK_BPM_SIGMA):
             state = Lock.LOCKED
             self._was_locked = True
         else:

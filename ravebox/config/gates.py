@@ -90,9 +90,7 @@ def _pattern(item: object, diags: Diagnostics, path: str, defaults: tuple[float,
     if not is_table(item, diags, path):
         return None
     unknown_keys(item, _PATTERN, diags, path)
-    ok = True
     name = Text().check(item.get("name", f"pattern{index}"), diags, f"{path}.name")
-    ok = name is not INVALID
     step_beats = _rate(item.get("rate", "1/16"), diags, f"{path}.rate")
     steps = _steps(item, diags, path)
     length = _number(item.get("length", 0.5), 0.01, 1.0, diags, f"{path}.length")
@@ -100,8 +98,9 @@ def _pattern(item: object, diags: Diagnostics, path: str, defaults: tuple[float,
     attack = _number(item.get("attack_ms", defaults[0]), 0.0, 100.0, diags, f"{path}.attack_ms")
     release = _number(item.get("release_ms", defaults[1]), 0.0, 500.0, diags, f"{path}.release_ms")
     seed = Integer(0).check(item.get("seed", index), diags, f"{path}.seed")
-    ok = ok and seed is not INVALID
-    if not ok or None in (step_beats, steps, length, swing, attack, release):
+    # each check returns its type or INVALID (reported), each helper a value or None (reported)
+    if (not isinstance(name, str) or not isinstance(seed, int) or step_beats is None or steps is None
+            or length is None or swing is None or attack is None or release is None):
         return None
     return GatePattern(name, steps, step_beats, length, swing, attack, release, seed)
 
@@ -135,7 +134,7 @@ def _step(item: object, diags: Diagnostics, path: str) -> Step | None:
     level = _number(item.get("level", 1.0), 0.0, 1.0, diags, f"{path}.level")
     prob = _number(item.get("probability", 1.0), 0.0, 1.0, diags, f"{path}.probability")
     tie = Flag().check(item.get("tie", False), diags, f"{path}.tie")
-    if tie is INVALID:
+    if not isinstance(tie, bool):   # INVALID, reported
         return None
     condition = None
     if "condition" in item:
@@ -154,10 +153,10 @@ def _euclid(raw: object, diags: Diagnostics, path: str) -> tuple[Step, ...] | No
         diags.error(path, "must be a table like { pulses = 3, steps = 8 }")
         return None
     unknown_keys(raw, _EUCLID, diags, path)
-    values = []
+    values: list[int] = []
     for key, field, default in (("pulses", Integer(), None), ("steps", Integer(1, 64), None), ("rotate", Integer(), 0)):
         v = field.check(raw.get(key, default), diags, f"{path}.{key}")
-        if v is INVALID:
+        if not isinstance(v, int):   # INVALID, reported
             return None
         values.append(v)
     try:

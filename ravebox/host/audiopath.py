@@ -36,6 +36,7 @@ from ravebox.host.rings import AudioRing
 if TYPE_CHECKING:
     from ravebox.clock.view import ClockView
     from ravebox.params.store import ParamStore
+    from ravebox.recording.tap import RecordTap
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +127,7 @@ class AudioPath:
         self.mutes = [GainRamp(sample_rate, self.max_period, mute_fade_ms) for _ in self.graphs]
         self.master = GainRamp(sample_rate, self.max_period, 20.0)
         self.stages: list[OutputStageLike] | None = None  # one per graph, or None: plain copy
-        self.tap = None         # a RecordTap while recording (ravebox.recording.tap), set by the main thread
+        self.tap: RecordTap | None = None   # while recording (ravebox.recording.tap), set by the main thread
         self.store = None
         self.clock = None  # a ClockView, replaced by the control thread
         self.written = 0        # input frames written (process thread)

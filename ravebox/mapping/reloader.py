@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from ravebox.errors import ConfigError
 from ravebox.mapping.loader import load_mapping
@@ -39,6 +40,20 @@ class Reload:
 
     ok: bool
     message: str
+
+
+class MappingSource(Protocol):
+    """What a loaded box says of its mapping (``config.mapping.MappingSettings``; ``config/`` sits above
+    ``mapping/``, so the reloader asks for these fields, not that class)."""
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def mapping(self) -> Mapping: ...
+
+    @property
+    def presets(self) -> PresetBank | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +99,7 @@ class MappingReloader:
             return LoadedMapping(self.path, signature, error=f"{type(exc).__name__}: {exc}")
         return LoadedMapping(self.path, signature, mapping, presets)
 
-    def from_box(self, settings, signature: Signature | None = None) -> LoadedMapping:
+    def from_box(self, settings: MappingSource, signature: Signature | None = None) -> LoadedMapping:
         """The mapping a freshly loaded box holds (``box.mapping``, a ``MappingSettings``): no second parse.
 
         ``signature``: this reloader's :meth:`signature` taken before the box was read; used

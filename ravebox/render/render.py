@@ -159,6 +159,7 @@ class _Session:
             start = b * n
             cursor = self._control(events, cursor, start + n)
             clock = self.router.advance(start)
+            assert clock is not None          # the assembly always gives the router a follower
             dry = self._block(audio, start, n)
             t0 = time.perf_counter()
             wet = self.engine.process({g: dry for g in self.engine.graphs}, start, self.store, clock)

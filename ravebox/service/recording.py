@@ -15,10 +15,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ravebox.params.table import ParamKey
 from ravebox.recording.settings import RecordSettings
 from ravebox.recording.writer import Recorder
+
+if TYPE_CHECKING:
+    from ravebox.host.audiopath import AudioPath
+    from ravebox.params.store import ParamStore
 
 log = logging.getLogger("ravebox.record")
 
@@ -28,7 +34,7 @@ RECORD_ENABLED = ParamKey("record.enabled")
 class RecordingService:
     """One take at a time. ``path()`` is the host's current AudioPath (its graphs and its ``tap``)."""
 
-    def __init__(self, settings: RecordSettings, path: Callable[[], object], store) -> None:
+    def __init__(self, settings: RecordSettings, path: Callable[[], AudioPath | None], store: ParamStore | None) -> None:
         self.settings = settings
         self._path = path
         self._store = store
@@ -41,6 +47,8 @@ class RecordingService:
         if self.take is not None and self.take.running:
             return {"ok": True, "message": f"already recording to {self.take.path}"}
         path = self._path()
+        if path is None:
+            raise RuntimeError("no audio path to record (JACK is not connected)")
         wet = sum(g.outputs for g in path.graphs)
         dry = sum(g.inputs for g in path.graphs)
         take = Recorder(self.settings, path.sample_rate, wet, dry).start()
@@ -80,8 +88,9 @@ class RecordingService:
 
     def reattach(self) -> None:
         """Main thread, after the host built a new audio path (JACK restart with another period)."""
-        if self.take is not None and self.take.running:
-            self._path().tap = self.take.tap
+        path = self._path()
+        if path is not None and self.take is not None and self.take.running:
+            path.tap = self.take.tap
 
     def close(self) -> None:
         if self.take is not None:
@@ -107,10 +116,9 @@ class RecordingService:
         return {**take.status(), "last": self.last}
 
 
-def _free_mb(folder) -> float | None:
+def _free_mb(folder: str | Path) -> float | None:
     """Free space where takes go (the nearest existing parent while the folder does not exist yet)."""
     import shutil
-    from pathlib import Path
 
     place = Path(folder)
     while not place.exists() and place != place.parent:
