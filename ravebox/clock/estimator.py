@@ -62,6 +62,9 @@ RESUME_PHASE = 0.3    # prior sigma of the phase after a dropout, in periods
 LOG = 64              # ticks kept for rolling back
 NOISE_TICKS = 64      # second differences the jitter estimate looks at
 WIDE = 8.0            # prior sigma of a new tempo, in periods: any tempo from 0 to 29 times the last
+GRID_LOST = 3         # most ticks counted as lost between the first two after a Start (see reseed)
+GRID_SLACK = 0.01     # ... when their gap is that many old periods within this fraction of one (jitter included)
+GRID_MATCHED = 8      # ... and the old line had met this many ticks in a row
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +166,7 @@ class TickEstimator:
         self.rejected = 0
         self.shifts = 0
         self._moves: list[tuple[int, int]] = []  # (first index moved, by how much), not yet taken
+        self._grid: float | None = None  # the period before a Start, for the ticks lost right after it
 
     # -- public -------------------------------------------------------------------
     @property
@@ -209,8 +213,11 @@ class TickEstimator:
         if self._resume is not None:
             return self._resume_tick(t)
         k = 0 if self.last_k is None else self.last_k + 1
-        self.last_k = k
         fit = self._fit
+        if self._grid is not None and fit is not None and self.age == 1:
+            k += self._lost_after_seed(t - fit.T, self._grid)
+        self._grid = None if fit is not None else self._grid
+        self.last_k = k
         self._log.append(_Tick(k, t, fit))
         if fit is None:
             self._seed(k, t)
@@ -227,12 +234,23 @@ class TickEstimator:
         self._resolve()
         return k
 
-    def reseed(self) -> None:
+    def reseed(self, same_tempo: bool = False) -> None:
         """Forget the fit (keep the period as a prior and the jitter): the next tick starts anew.
 
         For Start and a new source: whatever came before says nothing about
         where the next tick falls.
+
+        ``same_tempo`` (a Start from the source followed so far): when the second tick comes two to
+        four of the old periods after the first, the ticks between were lost (an xrun in the cycles
+        right after Start; jack_midi_clock sends the first clock with the Start) and are counted.
+        Read as a tempo, that gap said a half or a third of it (132 BPM read 44.0 after a Start) and
+        the beat stayed behind by the lost ticks. A Start into a new song at exactly a half or a third
+        of the old tempo (within ``GRID_SLACK`` of a period, which only a clock of sample-accurate stamps
+        can show) is read as lost ticks instead: its next ticks correct the tempo (a change test), and
+        the count may stay ahead by those ticks.
         """
+        good = self._fit is not None and self.matched >= GRID_MATCHED
+        self._grid = self._fit.P if same_tempo and good and self._fit is not None else None
         if self._fit is not None:
             self.prior_period = self._fit.P
         self._fit = None
@@ -261,6 +279,14 @@ class TickEstimator:
     def _q(self) -> float:
         """Process noise on the period: caps the memory at about WINDOW ticks."""
         return self._r() / float(WINDOW) ** 4
+
+    def _lost_after_seed(self, gap: float, grid: float) -> int:
+        """Ticks lost between the first two after a Start, judged on the period before it (0: none)."""
+        m = round(gap / grid)
+        slack = GRID_SLACK * grid
+        if not 2 <= m <= GRID_LOST + 1 or GATE * math.sqrt(2.0 * self._r()) > slack:
+            return 0   # no whole number of periods, or a jitter that cannot tell a lost tick from a new tempo
+        return m - 1 if abs(gap - m * grid) <= slack else 0
 
     def _seed(self, k: int, t: float) -> None:
         self._fit = _seeded(k, t, self.prior_period or 1000.0, self._r())

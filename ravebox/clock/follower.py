@@ -318,7 +318,7 @@ class ClockFollower:
     def _on_transport(self, kind: str, frame: int, message: mido.Message) -> None:
         if kind == "start":
             if self.settings.clock_follow:
-                self._estimator.reseed()  # Start re-anchors: the next tick is where the beat is
+                self._estimator.reseed(same_tempo=True)  # Start re-anchors: the next tick is where the beat is
                 self._was_locked = False
             self._epoch += 1
             self._stop_at(frame)

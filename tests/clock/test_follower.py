@@ -308,3 +308,52 @@ def test_ticks_bunched_into_one_frame_after_start_never_race_the_beat_ahead(bunc
     ahead = [b - (fr - start) / (24 * PERIOD_120) for fr, b in beats]
     assert max(ahead) < 0.5, "the beat raced ahead of the clock"
     assert abs(ahead[-1]) < 0.05
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_ticks_lost_right_after_a_start_are_counted_not_read_as_a_third_of_the_tempo(seed):
+    """jack_midi_clock sends the first clock with the Start; an xrun in the next cycles loses the ticks
+    after it. Their gap used to be read as the tempo: 132 BPM showed 44.0 (a third, as a CI run once
+    read) or 66.0, and the beat stayed behind by the lost ticks. Now, after a Start from a clock of
+    sample-accurate stamps, a gap of two to four old periods counts the ticks between."""
+    rng = np.random.default_rng(seed)
+    bpm = float(rng.uniform(60.0, 240.0))
+    period = 60.0 * SR / (24 * bpm)
+    lost = int(rng.integers(1, 4))
+    f = ClockFollower(SR)
+    f.feed(ev(500, "start"))
+    grid = 1000.0 + np.arange(24 * 8) * period           # a JACK client's ticks: exact, rounded to the frame
+    for t in np.round(grid):
+        f.feed(ev(t, "clock"))
+        f.advance(int(t) + 1)
+    assert f.view().locked
+    start = float(np.round(grid[-1] + period))              # Stop, then Start with its first clock
+    f.feed(ev(start - 2, "stop"))
+    f.feed(ev(start, "start"))
+    after = start + np.arange(24 * 4) * period
+    readings = []
+    for i, t in enumerate(np.round(after)):
+        if 1 <= i <= lost:
+            f.advance(int(t) + 1)                           # lost in the xrun
+            continue
+        f.feed(ev(t, "clock"))
+        readings.append(f.advance(int(t) + 1).bpm)
+    assert min(readings) > 0.95 * bpm, (bpm, lost, min(readings))      # never a half or a third
+    end = float(np.round(after[-1]))
+    v = f.view()
+    assert v.bpm == pytest.approx(bpm, abs=0.05)
+    assert v.beat_at(end + 1) == pytest.approx((len(after) - 1) / 24, abs=0.01)   # the lost ticks counted
+
+
+def test_a_start_into_a_third_of_the_tempo_on_a_jittery_master_reads_the_new_tempo():
+    """The lost-tick reading needs sample-accurate stamps: with a hardware master's ±1 ms the gap of a
+    real tempo change to a third is read as that tempo."""
+    f = ClockFollower(SR)
+    f.feed(ev(500, "start"))
+    times = ticks(f, 1000.0, 24 * 8, period=PERIOD_120, jitter=48.0, seed=3)
+    start = times[-1] + PERIOD_120
+    f.feed(ev(start - 2, "stop"))
+    f.feed(ev(start, "start"))
+    ticks(f, start, 24 * 4, period=3 * PERIOD_120, jitter=48.0, seed=4)
+    assert f.view().bpm == pytest.approx(40.0, abs=0.1)
+    assert f.view().beat_at(int(start + 95 * 3 * PERIOD_120) + 1) == pytest.approx(95 / 24, abs=0.05)
