@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from ravebox.config.diagnostics import Diagnostics
@@ -122,3 +124,11 @@ def test_growth_stops_at_the_cap_and_a_pinned_or_unmeasured_headroom_never_moves
     unmeasured = choose(None, None, PERIOD, SR, 2048)
     assert follow(unmeasured, _times((300, 0.040)), late=True).periods == 1
     assert follow(QUIET_RUN, np.zeros(0), late=True) is QUIET_RUN
+
+
+def test_only_the_playing_workers_tail_says_the_cpu_falls_behind():
+    headroom = choose(None, 0.050, PERIOD, SR, 2048)  # start-up wall p99 above the 42.7 ms block
+    (startup,) = [w for w in headroom.warnings() if "engine block" in w]
+    assert "if the playing worker's p99 stays above it" in startup
+    (running,) = [w for w in dataclasses.replace(headroom, running_s=0.050).warnings() if "engine block" in w]
+    assert running.startswith("running inference p99 50.0 ms") and "cannot keep up;" in running
