@@ -120,8 +120,7 @@ class AudioPath:
         self._stamps = np.full(capacity // block + 2, -1, dtype=np.int64)
         self._wet = [np.zeros((g.outputs, self.max_period), np.float32) for g in self.graphs]
         self._dry = [np.zeros((max(g.inputs, 1), self.max_period), np.float32) for g in self.graphs]
-        self._all_late = [False] * len(self.graphs)
-        self._late_frames = [0] * len(self.graphs)
+        self._late_frames = [0] * len(self.graphs)   # late frames of this period, per graph (all: n)
         self._late_mask = [np.zeros(self.max_period, dtype=bool) for _ in self.graphs]   # for the stage's declick
         self._out = [np.zeros((g.outputs, self.max_period), np.float32) for g in self.graphs]
         self.mutes = [GainRamp(sample_rate, self.max_period, mute_fade_ms) for _ in self.graphs]
@@ -236,7 +235,6 @@ class AudioPath:
                 late += b - a
                 self._fallback(g, frame, a, b)
             pos = seg_end
-        self._all_late[g] = late == n
         self._late_frames[g] = late
 
     def _fallback(self, g: int, frame: int, a: int, b: int) -> None:
@@ -264,8 +262,9 @@ class AudioPath:
             if dry is not None:
                 for c, arr in enumerate(ins[g]):
                     dry[c] = arr
-            wet = None if self._all_late[g] else self._wet[g][:, :n]
-            late = self._late_mask[g][:n] if self._late_frames[g] else None
+            late_frames = self._late_frames[g]
+            wet = None if late_frames == n else self._wet[g][:, :n]
+            late = self._late_mask[g][:n] if late_frames else None
             try:
                 stage.process(wet, dry, frame, self.store, self.clock, out, late)
             except Exception:  # noqa: BLE001 - a failing stage must not stop the callback: play silence
