@@ -12,7 +12,8 @@ alike), CPU time of the calling thread unless it says wall:
 - ``fullsize_engine_overhead``: ``Engine.process`` over the bare loop on the same
   model instance at x1 (bench/engine_overhead.py's method, in pairs of one block each,
   median of the per-pair ratios), and
-  ``small_block_overhead_ms``: the engine's fixed cost per block on rave_a;
+  ``small_block_overhead_ms``: the engine's fixed cost per block on rave_a (median of
+  per-round differences, see bench/engine_overhead.py);
 - ``two_graph_parallel_ratio``: wall time per block of a two-graph box (the
   full-size model twice) with one thread per graph over one worker for both (``--rt``:
   at the worker's realtime priority, as the daemon runs them);
@@ -114,14 +115,14 @@ def engine_overheads(model_path: Path, rounds: int) -> dict[str, float]:
 
     # one block of each per round, alternating which goes first: a pair runs within ~60 ms, so the
     # shared machine's swings (+-6 % between rounds of 3 blocks) hit both halves of a pair alike
-    glue: list[float] = []
-    bare, _, full_ratio = engine_overhead.measure(model_path, BLOCK, 12 * rounds + 1, 1, timer=time.thread_time,
-                                                  glue=glue)
-    print(f"# full size: bare x1 {bare:.2f} ms CPU per block; the engine's own work outside the model calls "
-          f"{glue[0]:.3f} ms per block ({100 * glue[0] / bare:.1f} %)", flush=True)
-    bare_ms, engine_ms, _ = engine_overhead.measure(REPO / "tests" / "models" / "rave_a.ts", BLOCK, 21, 20,
-                                                    timer=time.thread_time)
-    return {"fullsize_engine_overhead": full_ratio, "small_block_overhead_ms": engine_ms - bare_ms}
+    full = engine_overhead.measure(model_path, BLOCK, 12 * rounds + 1, 1, glue_blocks=40)
+    print(f"# full size: bare x1 {full.bare_ms:.2f} ms CPU per block; the engine's own work outside the model calls "
+          f"{full.glue_ms:.3f} ms per block ({100 * full.glue_ms / full.bare_ms:.1f} %)", flush=True)
+    # the small model: the median of per-round differences (engine_overhead.py's docstring says why)
+    small = engine_overhead.measure(engine_overhead.SMALL_MODEL, BLOCK, 201, 4)
+    print(f"# small model: overhead {small.diff_ms:.3f} ms CPU per block, glue {small.glue_ms:.3f} ms; "
+          f"{small.spread()}", flush=True)
+    return {"fullsize_engine_overhead": full.ratio, "small_block_overhead_ms": small.diff_ms}
 
 
 def two_graph_ratio(model_path: Path, rounds: int, rt: bool = False) -> float:
