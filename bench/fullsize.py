@@ -20,7 +20,8 @@ alike), CPU time of the calling thread unless it says wall:
 - ``fullsize_late_blocks``: ``ravebox run`` on the default box with the full-size
   model (everything at its default: block multiple "auto", headroom measured at
   start-up and following the playing worker) on a dummy jackd at period 256, for
-  ``--seconds``, against a bare pass-through client's xruns (bench/realtime.py);
+  ``--seconds``, and ``fullsize_xrun_ratio``: its xruns over a bare pass-through client's
+  on a second dummy jackd over the same window (bench/realtime.py's ``side_by_side``);
   late blocks are counted from the end of the settling time, so a headroom that
   grows later in the run counts every block it did not save.
 
@@ -191,23 +192,17 @@ def two_graph_ratio(model_path: Path, rounds: int, rt: bool = False) -> float:
 
 
 def late_blocks(model_path: Path, seconds: float, period: int) -> dict[str, float]:
-    """The default box with the full-size model on a dummy jackd: late blocks, xruns vs a bare client."""
+    """The default box with the full-size model on a dummy jackd: late blocks, and its xruns against a bare
+    client's on a second dummy jackd over the same window (``realtime.side_by_side`` says why)."""
     import realtime
 
-    from ravebox.host.democlients import XrunCounter
-    from ravebox.host.dummyserver import JackServer
     from tests.host.daemonkit import write_box
 
     work = Path(tempfile.mkdtemp(prefix="ravebox-fullsize-"))
     box = write_box(work, mapping=None, name="bench", client="ravebox", model=model_path, connect="")
-    with JackServer(period=period) as server:
-        xruns = XrunCounter(server.name)
-        try:
-            bare = realtime.phase_bare(server.name, seconds, xruns)
-            # a full-size load, tuning and timing take minutes on a loaded machine
-            rb, status = realtime.phase_ravebox(server.name, box, seconds, xruns, work / "ctl.sock", start_timeout=900)
-        finally:
-            xruns.close()
+    # a full-size load, tuning and timing take minutes on a loaded machine
+    run = realtime.side_by_side(box, seconds, period, work / "ctl.sock", start_timeout=900)
+    status = run.status
     headroom = (status.get("latency") or {}).get("headroom") or {}
     graph = status["graphs"][0]
     block = graph.get("block_multiple") or {}
@@ -216,8 +211,10 @@ def late_blocks(model_path: Path, seconds: float, period: int) -> dict[str, floa
           f"{headroom.get('measured_p99_ms')} ms, running p99 {headroom.get('running_p99_ms')} ms, "
           f"{status['latency'].get('resizes')} re-sizes while playing), latency "
           f"{status['latency']['ms']} ms, worker p99 {graph.get('worker_ms')} ms of {graph.get('block_ms')} ms, "
-          f"xruns ravebox {rb} / bare {bare}", flush=True)
-    for who, profile in (("bare", realtime.BARE_CALLBACK), ("ravebox", status["jack"].get("callback") or {})):
+          f"xruns ravebox {run.ravebox_xruns} / bare {run.bare_xruns} over the same {seconds:g} s", flush=True)
+    for who, blame in (("bare", run.bare_blame), ("ravebox", run.ravebox_blame)):
+        print(f"# {who}'s jackd on its xruns: {blame}", flush=True)
+    for who, profile in (("bare", run.bare_callback), ("ravebox", status["jack"].get("callback") or {})):
         print(f"# {who} process callback: start into the period p50/p99/p99.9/max "
               f"{profile.get('start_p50_ms')}/{profile.get('start_p99_ms')}/{profile.get('start_p999_ms')}/"
               f"{profile.get('start_max_ms')} ms, run p50/p99/p99.9/max {profile.get('run_p50_ms')}/"
@@ -225,7 +222,8 @@ def late_blocks(model_path: Path, seconds: float, period: int) -> dict[str, floa
               f"(CPU p50/p99 {profile.get('cpu_p50_ms')}/{profile.get('cpu_p99_ms')} ms), "
               f"started past half a period {profile.get('start_over_half_period')} of {profile.get('cycles')}",
               flush=True)
-    return {"fullsize_late_blocks": status["late_in_phase"], "fullsize_xrun_ratio": realtime.ratio(rb, bare)}
+    return {"fullsize_late_blocks": status["late_in_phase"],
+            "fullsize_xrun_ratio": realtime.ratio(run.ravebox_xruns, run.bare_xruns)}
 
 
 def main() -> int:

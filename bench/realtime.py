@@ -1,10 +1,9 @@
 #!/usr/bin/env python3
 """Realtime cost of ravebox on a JACK server, against a bare Python pass-through client.
 
-One dummy jackd (``-p 256`` by default) serves the whole run. The two clients
-run as separate processes, alternately, in ``--rounds`` rounds of
-``--seconds`` each (so the machine's drift, other users' load and this VM's idle
-xruns hit both alike):
+Two dummy jackds (``-p 256`` by default) run side by side, one client on each, both
+counted over the same windows (``--rounds`` rounds of ``--seconds``; why not one
+server and the clients in turn: :func:`side_by_side`):
 
 - **bare**: a JACK-Client process that copies ``system:capture_1`` to
   ``system:playback_1`` (the least a Python JACK client can do);
@@ -12,13 +11,12 @@ xruns hit both alike):
   ``tests/models/rave_a.ts`` (encode + decode per engine block), connected by its
   default rules to the dummy capture and playback ports.
 
-Each client gets ``SETTLE_S`` after its start-up before counting starts (so
-start-up costs -- imports, model warm-up, the first connections -- count for
-neither). A monitor client in this process counts the server's xruns during each phase
-(an xrun is a server-wide event; the client that caused it is not named, which is
-why the phases alternate instead of overlapping). At the end of each ravebox
-phase its status (late blocks, worker time per block at p99 and max) is read
-through the control socket.
+Counting starts ``SETTLE_S`` after both are up (start-up costs -- imports, model
+warm-up, the first connections -- count for neither). A monitor client on each
+server counts that server's xruns, and each jackd's log says, per xrun, whether a
+client's callback was still running, its thread not yet woken, or the server's own
+timer late (printed as "blame"). At the end of each round ravebox's status (late
+blocks, worker time per block at p99 and max) is read through the control socket.
 
 Reports xruns per minute for each, their ratio (ravebox / bare, add-one smoothed
 over the equal total durations, so 0 vs 0 is 1.0 and 2 vs 0 is 3.0 rather than
@@ -37,11 +35,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ravebox.host.democlients import XrunCounter
+    from ravebox.host.dummyserver import JackServer
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))          # ravebox and the shared daemon rig, tests/host/daemonkit.py (imported
@@ -81,42 +82,93 @@ def bare_client(server: str) -> int:
     return 0
 
 
-BARE_CALLBACK: dict = {}   # the last bare phase's callback start/run profile (CycleTimes.to_json)
+JACKD_SAYS = {   # jackd's own words for an xrun, in its log: who it blames
+    "client_running": "was not finished, state = Running",      # a client's callback still running
+    "client_triggered": "was not finished, state = Triggered",  # a client's thread not yet woken
+    "driver_late": "JackTimedDriver::Process XRun",              # the server's own timer woke late
+}
 
 
-def phase_bare(server: str, seconds: float, xruns: XrunCounter) -> int:
+@dataclass
+class SideBySide:
+    """One window counted on both servers at once."""
+
+    ravebox_xruns: int
+    bare_xruns: int
+    ravebox_blame: dict[str, int]      # JACKD_SAYS counts in the ravebox server's log over the window
+    bare_blame: dict[str, int]
+    status: dict                       # ravebox's status at the end (``late_in_phase`` added)
+    bare_callback: dict                # the bare client's callback profile (CycleTimes.to_json)
+
+
+class _LogWindow:
+    """What a jackd wrote to its log from now on."""
+
+    def __init__(self, server: JackServer) -> None:
+        self.path = Path(server.log_path)
+        self.offset = self.path.stat().st_size
+
+    def blame(self) -> dict[str, int]:
+        with open(self.path, "rb") as log:
+            log.seek(self.offset)
+            text = log.read().decode(errors="replace")
+        return {key: text.count(words) for key, words in JACKD_SAYS.items()}
+
+
+@contextmanager
+def bare_process(server: str, profile: dict) -> Iterator[subprocess.Popen]:
+    """The bare pass-through client running on ``server``; its callback profile lands in ``profile``."""
     env = dict(os.environ, JACK_NO_START_SERVER="1")
     proc = subprocess.Popen([sys.executable, __file__, "--bare-client", server], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stdout.readline().strip() == "ready"
-        time.sleep(SETTLE_S)
-        before = xruns.count
-        time.sleep(seconds)
-        return xruns.count - before
+        yield proc
     finally:
         proc.stdin.close()
         tail = proc.stdout.read().strip().splitlines()
         proc.wait(20)
         if tail:
-            BARE_CALLBACK.clear()
-            BARE_CALLBACK.update(json.loads(tail[-1]))
+            profile.update(json.loads(tail[-1]))
 
 
-def phase_ravebox(server: str, box: Path, seconds: float, xruns: XrunCounter, sock: Path,
-                  start_timeout: float = 120.0) -> tuple[int, dict]:
+def side_by_side(box: Path, seconds: float, period: int, sock: Path, start_timeout: float = 120.0) -> SideBySide:
+    """ravebox on one dummy jackd and the bare client on another, their xruns counted over the same window.
+
+    Why two servers at once rather than one server and the two clients in turn: this VM's
+    own xruns come and go by the minute (the bare client alone counted 20 in one minute
+    and 87 in a minute four minutes later, idle), so phases run one after the other compare
+    two moments of the machine, not two clients. On a server each, both clients live
+    through the same moments, and each server's xruns are its client's. The bare client
+    shares the machine with ravebox's model (a burner process running the full-size model's
+    work beside it changed its xruns by less than the minute-to-minute drift: 29 vs 20 and
+    85 vs 87); that is the question asked: does the daemon add xruns beyond what this
+    machine, playing this model, gives any JACK client.
+    """
+    from ravebox.host.democlients import XrunCounter
+    from ravebox.host.dummyserver import JackServer
     from tests.host.daemonkit import ask, daemon_process
 
     worker_ran = lambda s: (s.get("graphs") or [{}])[0].get("worker_ms") is not None  # noqa: E731
-    with daemon_process(box, server, sock, ready=worker_ran, timeout=start_timeout):
-        time.sleep(SETTLE_S)
-        late0 = ask(sock, "status")["result"].get("late_blocks", 0)
-        before = xruns.count
-        time.sleep(seconds)
-        count = xruns.count - before
-        status = ask(sock, "status")["result"]
-        status["late_in_phase"] = status.get("late_blocks", 0) - late0
-        return count, status
+    bare_profile: dict = {}
+    with JackServer(period=period) as rb_server, JackServer(period=period) as bare_server:
+        rb_count, bare_count = XrunCounter(rb_server.name), XrunCounter(bare_server.name)
+        try:
+            with daemon_process(box, rb_server.name, sock, ready=worker_ran, timeout=start_timeout), \
+                    bare_process(bare_server.name, bare_profile):
+                time.sleep(SETTLE_S)
+                late0 = ask(sock, "status")["result"].get("late_blocks", 0)
+                rb_log, bare_log = _LogWindow(rb_server), _LogWindow(bare_server)
+                rb0, bare0 = rb_count.count, bare_count.count
+                time.sleep(seconds)
+                rb_x, bare_x = rb_count.count - rb0, bare_count.count - bare0
+                rb_blame, bare_blame = rb_log.blame(), bare_log.blame()
+                status = ask(sock, "status")["result"]
+        finally:
+            rb_count.close()
+            bare_count.close()
+    status["late_in_phase"] = status.get("late_blocks", 0) - late0
+    return SideBySide(rb_x, bare_x, rb_blame, bare_blame, status, bare_profile)
 
 
 def ratio(a: int, b: int) -> float:
@@ -134,31 +186,25 @@ def main() -> int:
     if args.bare_client:
         return bare_client(args.bare_client)
 
-    from ravebox.host.democlients import XrunCounter
-    from ravebox.host.dummyserver import JackServer
     from tests.host.daemonkit import write_box
 
     work = Path(tempfile.mkdtemp(prefix="ravebox-bench-"))
     box = write_box(work, mapping=None, name="bench", client="ravebox", model=MODEL, connect="")
     bare_x = rb_x = late = 0
     p99s, maxes, block_ms, cb_max, cb_mean = [], [], None, [], []
-    with JackServer(period=args.period) as server:
-        xruns = XrunCounter(server.name)
-        try:
-            for r in range(args.rounds):
-                b = phase_bare(server.name, args.seconds, xruns)
-                x, status = phase_ravebox(server.name, box, args.seconds, xruns, work / f"ctl{r}.sock")
-                graph = status["graphs"][0]
-                bare_x, rb_x, late = bare_x + b, rb_x + x, late + status["late_in_phase"]
-                p99s.append(graph["worker_ms"])
-                maxes.append(graph["worker_max_ms"])
-                block_ms = graph["block_ms"]
-                cb_max.append(status["jack"].get("callback_max_ms") or 0.0)
-                cb_mean.append(status["jack"].get("callback_mean_ms") or 0.0)
-                print(f"round {r + 1}: bare xruns {b}, ravebox xruns {x}, late blocks {status['late_in_phase']}, "
-                      f"worker p99 {graph['worker_ms']:.2f} ms, max {graph['worker_max_ms']:.2f} ms", flush=True)
-        finally:
-            xruns.close()
+    for r in range(args.rounds):
+        run = side_by_side(box, args.seconds, args.period, work / f"ctl{r}.sock")
+        status = run.status
+        graph = status["graphs"][0]
+        bare_x, rb_x, late = bare_x + run.bare_xruns, rb_x + run.ravebox_xruns, late + status["late_in_phase"]
+        p99s.append(graph["worker_ms"])
+        maxes.append(graph["worker_max_ms"])
+        block_ms = graph["block_ms"]
+        cb_max.append(status["jack"].get("callback_max_ms") or 0.0)
+        cb_mean.append(status["jack"].get("callback_mean_ms") or 0.0)
+        print(f"round {r + 1}: bare xruns {run.bare_xruns} (blame {run.bare_blame}), ravebox xruns "
+              f"{run.ravebox_xruns} (blame {run.ravebox_blame}), late blocks {status['late_in_phase']}, "
+              f"worker p99 {graph['worker_ms']:.2f} ms, max {graph['worker_max_ms']:.2f} ms", flush=True)
     minutes = args.rounds * args.seconds / 60.0
     print(f"jack: dummy, 48000 Hz, period {args.period}; model {MODEL}; "
           f"{args.rounds} x {args.seconds:g} s per client")
