@@ -116,17 +116,26 @@ def harness(tree: Path, cycles: int, graphs: int, period: int, count_calls: bool
             self.block_size, self.latency_frames = 2048, 0
 
     session_module.LatencyReporter = NoLatency
-    try:   # a tree whose callback calls libjack through JACK-Client's cffi handles (host/portio.py)
+    try:   # a tree whose callback calls libjack directly (host/portio.py)
         from ravebox.host import portio
     except ImportError:
         portio = None
     if portio is not None:
+        by_address: dict = {}
+
+        def address(handle) -> int:   # a stand-in port's "C pointer": its id
+            by_address[id(handle)] = handle
+            return id(handle)
+
         class Lib:
-            """libjack's per-cycle calls over the stand-in ports (a port's ``_ptr`` is the port)."""
+            """libjack's per-cycle calls over the stand-in ports."""
 
             @staticmethod
-            def jack_port_get_buffer(port, n):
-                return port._buf
+            def jack_port_get_buffer(ptr, n):
+                port = by_address[ptr]
+                if getattr(port, "_address", None) is None:
+                    port._address = np.frombuffer(port._buf, np.float32).ctypes.data
+                return port._address
 
             @staticmethod
             def jack_midi_get_event_count(buf) -> int:
@@ -136,16 +145,11 @@ def harness(tree: Path, cycles: int, graphs: int, period: int, count_calls: bool
             def jack_midi_clear_buffer(buf) -> None:
                 pass
 
-        class Ffi:
             @staticmethod
-            def buffer(buf, size):
-                return memoryview(buf)[:size]
+            def jack_midi_event_write(buf, offset, data, size) -> int:
+                return 0
 
-            @staticmethod
-            def new(kind):
-                return None
-
-        portio._lib, portio._ffi = Lib(), Ffi()
+        portio._lib, portio._address, portio.DIRECT = Lib(), address, True
     folder = Path(tempfile.mkdtemp(prefix="ravebox-callback-"))
     model = REPO / "tests" / "models" / "rave_a.ts"   # named only (the stand-in engine loads nothing)
     box_file = folder / "box.toml"

@@ -24,7 +24,7 @@ behind (a reconnect), the ticks resynchronise instead of bursting.
 
 Thread: :meth:`ClockOut.cycle` runs on the JACK process thread. It keeps a few
 ints and floats and writes constant or preallocated byte buffers through the
-``emit`` callable (the port's ``write_midi_event``); it never allocates a
+``emit`` callable (the session's MIDI output writer, host/portio.py); it never allocates a
 buffer, locks, logs or raises for a full port buffer (the caller's emit may).
 """
 

@@ -30,9 +30,10 @@ Threads:
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from time import perf_counter, thread_time
 
 import jack
@@ -44,7 +45,7 @@ from ravebox.host import jackmessages, jackstop
 from ravebox.host.cycletimes import CycleTimes
 from ravebox.host.audiopath import AudioPath, GraphIO
 from ravebox.host.latency import LatencyReporter
-from ravebox.host.portio import AudioPorts, MidiInputs, MidiOutputs
+from ravebox.host.portio import AudioPorts, CycleFrames, MidiInputs, MidiOutputs
 from ravebox.host.rtprio import make_realtime
 from ravebox.host.rings import ByteRing, MidiRing
 from ravebox.host.timeline import Timeline
@@ -92,6 +93,7 @@ class Session:
         """``notify_rt_priority``: SCHED_FIFO priority libjack's notification thread takes on its
         first callback (0: left as libjack made it; see :meth:`_notified`)."""
         self.client = client
+        self._frames = CycleFrames(client)   # the cycle's frame times, read in the process callback
         self._notify_rt_priority = notify_rt_priority
         self._notify_thread: int | None = None
         self.midi_inputs = tuple(midi_inputs)  # short names; position = port index in the MIDI ring
@@ -125,7 +127,7 @@ class Session:
         self._midi_out_port: jack.OwnMidiPort | None = None
         self._out_ports_by_index: tuple[jack.OwnMidiPort, ...] = ()   # midi_out, then each feedback port
         self._clock_port: jack.OwnMidiPort | None = None
-        self._clock_emit = None            # the clock port's write_midi_event, bound once
+        self._clock_emit: Callable[[int, bytes | bytearray], object] | None = None   # the clock port's writer
         self._midi_outs: MidiOutputs | None = None
         self._audio: AudioPorts | None = None
         self._latency: LatencyReporter | None = None
@@ -160,9 +162,9 @@ class Session:
         feedback = [self.client.midi_outports.register(n + FEEDBACK_SUFFIX) for n in self.feedback_inputs]
         self._out_ports_by_index = (self._midi_out_port, *feedback)
         self._clock_port = self.client.midi_outports.register(CLOCK_OUTPUT)
-        self._clock_emit = self._clock_port.write_midi_event
         # every MIDI output's buffer is cleared each cycle (the clock's too: its events follow the audio)
         self._midi_outs = MidiOutputs((*self._out_ports_by_index, self._clock_port))
+        self._clock_emit = functools.partial(self._midi_outs.write, len(self._out_ports_by_index))
         self._latency = LatencyReporter(self.client, list(zip(self._in_ports, self._out_ports)),
                                         lambda: self.path.latency)
         self._latency.install()
@@ -232,10 +234,10 @@ class Session:
         if self._ending:
             self._last_cycle(n)
         t0, c0 = perf_counter(), thread_time()
-        late = self.client.frames_since_cycle_start   # wake-up and GIL wait, in frames
+        late = self._frames.since_start()   # wake-up and GIL wait, in frames
         try:
             path = self.path
-            frame = self.timeline.on_cycle(self.client.last_frame_time, n)
+            frame = self.timeline.on_cycle(self._frames.last_frame_time(), n)
             if self._started is not path:     # the first cycle, or a new path (``use_path``)
                 path.start_at(frame)
                 self._started = path
@@ -272,16 +274,13 @@ class Session:
 
     def _send_midi(self) -> None:
         """Process thread: the queued outgoing MIDI at offset 0 (buffers cleared by the caller)."""
-        ports = self._out_ports_by_index
+        ports = len(self._out_ports_by_index)
         out = self.midi_out
         view = out.peek_view()
         while view is not None:
             index = out.peek_port()
-            if index < len(ports):
-                try:
-                    ports[index].write_midi_event(0, view)
-                except jack.JackError:
-                    break  # buffer full: the rest goes next cycle
+            if index < ports and not self._midi_outs.write(index, 0, view):
+                break  # buffer full: the rest goes next cycle
             out.advance()
             view = out.peek_view()
 
