@@ -292,11 +292,15 @@ class Engine:
         if self._pinned_thread != threading.get_ident():  # once per thread that runs the engine
             pin_torch_threads()
             self._pinned_thread = threading.get_ident()
-        tasks = [functools.partial(self._run, runner, inputs.get(name), n, start_frame, store, clock, store.active(name))
-                 for name, runner in self.graphs.items()]
-        results = self._pool.run(tasks) if self._pool is not None else [task() for task in tasks]
+        if self._pool is None:  # in turn: no task objects (the per-block path of render and one-graph boxes)
+            out = {name: self._run(runner, inputs.get(name), n, start_frame, store, clock, store.active(name))
+                   for name, runner in self.graphs.items()}
+        else:
+            tasks = [functools.partial(self._run, runner, inputs.get(name), n, start_frame, store, clock,
+                                       store.active(name)) for name, runner in self.graphs.items()]
+            out = dict(zip(self.graphs, self._pool.run(tasks)))
         self.blocks += 1
-        return dict(zip(self.graphs, results))
+        return out
 
     # -- graphs in parallel (inference worker) -------------------------------------------
     @property

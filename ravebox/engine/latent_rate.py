@@ -109,6 +109,10 @@ class LatentRateConverter:
             self._base += drop
 
     def _pull_identity(self, k: int) -> np.ndarray:
+        queue = self._queue
+        if len(queue) == 1 and queue[0].shape[1] == k:   # the steady state: this block's frames, as pushed
+            self.pulled += k
+            return queue.pop()
         parts, have = [], 0
         while have < k and self._queue:
             z = self._queue[0]

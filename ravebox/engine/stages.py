@@ -35,6 +35,8 @@ class EncoderFeed:
     def whole_blocks(self, audio: np.ndarray) -> np.ndarray:
         """The samples (at the encoder's rate) that fill whole encoder frames now; the rest waits."""
         a = self.resampler.process(audio)
+        if not self._pending.shape[1] and not a.shape[1] % self.ratio:
+            return a   # the steady state of an encoder at the box's rate: whole frames, nothing waits
         if self._pending.shape[1]:
             a = np.concatenate([self._pending, a], axis=1)
         whole = a.shape[1] - a.shape[1] % self.ratio

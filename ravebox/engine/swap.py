@@ -23,6 +23,8 @@ Loading and warming up a replacement file never happens here: the engine's
 
 from __future__ import annotations
 
+import collections
+
 import numpy as np
 import torch
 
@@ -90,7 +92,8 @@ class Voice:
         self.native = self.latents.identity and self.output.identity
         self.frames = 0               # latent frames of its own domain so far (run or skipped)
         self.box_total = 0            # box frames asked of it so far
-        self.recent: list[np.ndarray] = []   # its last blocks' latents (graph dims), for priming
+        # its last blocks' latents (graph dims), for priming: at most PRIME_FRAMES blocks of at least a frame
+        self.recent: collections.deque[np.ndarray] = collections.deque(maxlen=PRIME_FRAMES)
 
     def frames_now(self, z: np.ndarray | None, n: int) -> np.ndarray:
         """Graph frames of this block in, this voice's frames of this block out (graph dims)."""
@@ -105,8 +108,6 @@ class Voice:
         self.frames += out.shape[1]
         if out.shape[1]:
             self.recent.append(out)     # references, never written later
-            if len(self.recent) > PRIME_FRAMES:
-                del self.recent[0]
         return out
 
     def history(self) -> np.ndarray:

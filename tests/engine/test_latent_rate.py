@@ -22,6 +22,24 @@ def test_equal_rates_pass_frames_through():
     assert c.late == 0
 
 
+def test_equal_rates_whole_and_split_blocks_read_the_same_stream():
+    """The identity's whole-block shortcut and its split reads give one stream, with the same counts."""
+    rng = np.random.default_rng(3)
+    blocks = [rng.standard_normal((2, m)).astype(np.float32) for m in (4, 4, 3, 5, 4, 4)]
+    whole, split = LatentRateConverter(2, Fraction(1)), LatentRateConverter(2, Fraction(1))
+    got_whole, got_split = [], []
+    for z in blocks:
+        whole.push(z)
+        got_whole.append(whole.pull(z.shape[1]))
+        split.push(z)
+        got_split.append(split.pull(3))
+    got_split.append(split.pull(whole.pulled - split.pulled))
+    stream = np.concatenate(blocks, axis=1)
+    assert np.array_equal(np.concatenate(got_whole, axis=1), stream)
+    assert np.array_equal(np.concatenate(got_split, axis=1), stream)
+    assert (whole.pushed, whole.pulled, whole.late) == (split.pushed, split.pulled, split.late) == (24, 24, 0)
+
+
 @pytest.mark.parametrize("step,delay", [(Fraction(441, 120), Fraction(9, 2)), (Fraction(120, 441), Fraction(1)),
                                         (Fraction(4), Fraction(3)), (Fraction(1, 4), Fraction(0))])
 def test_a_ramp_reads_back_its_exact_positions(step, delay):
