@@ -10,32 +10,105 @@ else runs on the main thread. Both are context managers; ``close()`` is idempote
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from typing import Any, Self
 
 import jack
 import numpy as np
 
+from ravebox.host import jackstop
 from ravebox.host.performance import Performance
+
+LEAVE_PYTHON_S = 5.0   # how long close() waits for a JACK thread to leave Python (a bound for a stuck server)
+STALLED_S = 0.5        # no cycle for this long: the server is gone or stopped, nothing to wait for
 
 
 class OwnClient:
     """A helper that opened and activated ``self.client``: ``close()`` deactivates and closes it once
-    (idempotent), and ``with`` closes it on the way out."""
+    (idempotent), and ``with`` closes it on the way out.
+
+    Closing leaves Python first, as the daemon's session does (:mod:`ravebox.host.jackstop`): a
+    process callback installed with :meth:`_set_process` ends its own thread with
+    ``jack.CallbackExit``, and a notification callback wrapped with :meth:`_notified` is waited
+    out, so libjack never cancels one of them inside Python (a test process whose daemon threads
+    hold the GIL would hang or crash in ``deactivate``)."""
 
     client: jack.Client
     _closed = False
+    _ending = False                   # close(): the process callback's next cycle is its last
+    _process_set = False
+    _ended_tid: int | None = None     # the process thread's native id, set in that last cycle
+    _notify_tid: int | None = None    # the notification thread's, set by its first callback
+
+    def _set_process(self, process: Callable[[int], None]) -> None:
+        """Main thread, before activating: run ``process(n)`` every cycle until :meth:`close`."""
+        def guarded(n: int) -> None:
+            if self._ending:
+                self._ended_tid = threading.get_native_id()
+                raise jack.CallbackExit
+            process(n)
+
+        self.client.set_process_callback(guarded)
+        self._process_set = True
+
+    def _process_left(self, cycles: "_CycleWatch") -> bool:
+        """The process thread ended itself, or the server runs no cycles any more (stopped or killed)."""
+        if self._ended_tid is not None:
+            return jackstop.thread_gone(self._ended_tid)
+        return cycles.stalled()
+
+    def _notified(self) -> None:
+        """Notification thread, at the top of each notification callback: remember the thread."""
+        if self._notify_tid is None:
+            self._notify_tid = threading.get_native_id()
 
     def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self.client.deactivate()
-            self.client.close()
+        if self._closed:
+            return
+        self._closed = True
+        if self._process_set:
+            self._ending = True
+            cycles = _CycleWatch(self.client)
+            jackstop.wait_until(lambda: self._process_left(cycles), LEAVE_PYTHON_S)
+        notify = self._notify_tid
+        if notify is not None:
+            jackstop.wait_until(lambda: jackstop.outside_python(notify), LEAVE_PYTHON_S)
+        self.client.deactivate()
+        self.client.close()
 
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _CycleWatch:
+    """Whether the server still runs cycles: its frame time at the last cycle's start moves.
+
+    Why not the time of our own last callback: a process thread kept from the GIL by a busy
+    thread runs no Python for a while, and a close that took that for a stopped server
+    cancelled the thread inside Python after all."""
+
+    def __init__(self, client: jack.Client) -> None:
+        self._client = client
+        self._frame = self._read()
+        self._since = time.monotonic()
+
+    def _read(self) -> int | None:
+        try:
+            return self._client.last_frame_time
+        except jack.JackError:
+            return None
+
+    def stalled(self) -> bool:
+        frame, now = self._read(), time.monotonic()
+        if frame != self._frame:
+            self._frame, self._since = frame, now
+            return False
+        return now - self._since > STALLED_S
 
 
 class Performer(OwnClient):
@@ -51,7 +124,7 @@ class Performer(OwnClient):
         self.position: int | None = None    # frames played since go()
         self._armed = False
         self._next = [0, 0]                 # next event index: clock, controls
-        self.client.set_process_callback(self._process)
+        self._set_process(self._process)
         self.client.activate()
 
     def go(self) -> None:
@@ -98,7 +171,7 @@ class Recorder(OwnClient):
         self.data = np.zeros((channels, int(seconds * self.client.samplerate) + 1), np.float32)
         self.filled = 0
         self.recording = False
-        self.client.set_process_callback(self._process)
+        self._set_process(self._process)
         self.client.activate()
 
     def _process(self, n: int) -> None:
@@ -132,4 +205,5 @@ class XrunCounter(OwnClient):
         self.client.activate()
 
     def _on_xrun(self, delayed_usecs: float) -> None:
+        self._notified()
         self.count += 1

@@ -21,7 +21,7 @@ class Source(OwnClient):
         self.port = self.client.outports.register("out")
         self.signal = np.zeros(0, np.float32)
         self.at: int | None = None
-        self.client.set_process_callback(self._process)
+        self._set_process(self._process)
         self.client.activate()
 
     def _process(self, n):
@@ -55,7 +55,7 @@ class Sink(OwnClient):
         self.cycles = 0
         self.first: int | None = None
         self.filled = 0
-        self.client.set_process_callback(self._process)
+        self._set_process(self._process)
         self.client.activate()
 
     def _process(self, n):
@@ -100,7 +100,7 @@ class Tone(OwnClient):
         self.table = (amplitude * np.sin(2 * np.pi * np.arange(period) / period)).astype(np.float32)
         self.table = np.tile(self.table, 64)
         self.pos = 0
-        self.client.set_process_callback(self._process)
+        self._set_process(self._process)
         self.client.activate()
 
     def _process(self, n):
@@ -147,10 +147,11 @@ class MidiRecorder(OwnClient):
         self.count = 0
         self.xruns = 0
         self.client.set_xrun_callback(self._xrun)
-        self.client.set_process_callback(self._process)
+        self._set_process(self._process)
         self.client.activate()
 
     def _xrun(self, delay):
+        self._notified()
         self.xruns += 1
 
     def _process(self, n):

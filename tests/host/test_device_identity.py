@@ -59,7 +59,7 @@ class FakeMidiSource(OwnClient):
         self.pending: collections.deque = collections.deque()
         for short, aliases in ports.items():
             self.add(short, aliases)
-        self.client.set_process_callback(self._process)
+        self._set_process(self._process)
         self.client.activate()
 
     def add(self, short: str, aliases: tuple[str, ...] = ()) -> str:
