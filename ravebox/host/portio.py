@@ -3,13 +3,14 @@
 Why: JACK-Client calls libjack through cffi, and cffi releases the GIL around every
 C call. In the process callback each release is a moment another thread of the
 daemon (the inference worker between two torch calls, the control thread, the main
-loop) takes the GIL, and the callback then waits up to the switch interval, or until
-that thread next lets go, to get it back: measured on a dummy jackd with the full-size
-model, the callback ran 1.35 ms at p99 for 0.75 ms of its own CPU time, and JACK
-counted it "not finished" in about half of its xruns. The calls made every cycle
-(port buffers, MIDI event counts and reads, clearing and writing MIDI, the cycle's
-frame times) only read or write memory JACK already mapped, so they go through a
+loop) can take the GIL, and the callback then waits up to the switch interval, or
+until that thread next lets go, to get it back. The calls made every cycle (port
+buffers, MIDI event counts and reads, clearing and writing MIDI, the cycle's frame
+times) only read or write memory JACK already mapped, so they go through a
 ``ctypes.PyDLL`` view of the same libjack, which keeps the GIL for the call.
+Measured on the full-size box this did not close the gap between the callback's run
+and CPU time (p99 1.35 vs 0.75 ms before, 1.45 vs 0.75 after, at different loads):
+what remains of it is not these calls (docs/dedicated-box.md).
 
 The audio arrays are float32 numpy views of the port buffers, made once per buffer
 address and period and kept (JACK hands the same few addresses back every cycle: a
