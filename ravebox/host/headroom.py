@@ -6,7 +6,7 @@ default of one period (5.3 ms at 256 frames) is plenty for a small model and
 makes every block of a full-size one (about 40 ms on one core) late, so the box
 would only ever play its dry fallback. Instead the host times the warm models
 at the engine block before it starts (``Engine.measure``) and takes enough
-periods to cover the measured p99 plus ``MARGIN``; a box that sets
+periods to cover the measured p99 plus ``STARTUP_MARGIN``; a box that sets
 ``[jack] headroom_periods`` keeps its own value (and gets a warning if the
 measurement says it is too small).
 
@@ -30,7 +30,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-MARGIN = 0.5      # cover p99 * (1 + MARGIN): a loaded box is slower than at start-up
+MARGIN = 0.5      # the playing worker's tail: cover p99 * (1 + MARGIN) when the headroom follows it
+STARTUP_MARGIN = 1.0  # a start-up (or swap) timing: cover p99 * 2. It runs without JACK's threads and the
+#                      callback beside the worker; playing, the worker's p99 was 1.3-1.7x it here (23.8 -> 39.5 ms,
+#                      52.3 -> 67, 53.5 -> 71 at x2), and with 50 % one block went late before the headroom grew
+#                      (two full-size runs of 30 November): with 100 % they start where they grew to
 MAX_PERIODS = 64  # the config's upper bound for headroom_periods
 GROW_AT = 0.8     # the worker's running tail above this fraction of the budget: grow now
 SETTLE_BLOCKS = 8  # a new worker's first blocks (cold caches, threads starting) are not followed
@@ -112,7 +116,7 @@ def choose(pinned: int | None, p99_s: float | None, period: int, sample_rate: in
         return Headroom(int(pinned), "box", p99_s, period_s, block_s)
     if p99_s is None:
         return Headroom(1, "default", None, period_s, block_s)
-    return Headroom(periods_for(p99_s, period, sample_rate), "measured", p99_s, period_s, block_s)
+    return Headroom(periods_for(p99_s, period, sample_rate, STARTUP_MARGIN), "measured", p99_s, period_s, block_s)
 
 
 def follow(headroom: Headroom, times: np.ndarray, late: bool) -> Headroom:
@@ -121,7 +125,7 @@ def follow(headroom: Headroom, times: np.ndarray, late: bool) -> Headroom:
 
     Grows at once when the tail of the latest ``RUN_WINDOW`` blocks (p99; their worst after a
     late block, at most twofold for one slow block) passes ``GROW_AT`` of the budget, to cover
-    it plus ``MARGIN`` like the start-up measurement. A late block with no slow block behind it
+    it plus ``MARGIN`` (the playing worker's own tail needs less than a start-up timing's). A late block with no slow block behind it
     (an xrun, a stalled machine) grows nothing: more headroom would not have saved it. Shrinks
     only after ``SHRINK_AFTER`` blocks without a change, when the p99 of all of them needs
     fewer periods, by at most ``SHRINK_BY``. A pinned headroom (``box``) and one nothing

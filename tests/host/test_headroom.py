@@ -10,7 +10,7 @@ from ravebox.config.diagnostics import Diagnostics
 from ravebox.config.jack import parse
 import numpy as np
 
-from ravebox.host.headroom import (GROW_AT, MARGIN, MAX_PERIODS, RUN_WINDOW, SHRINK_AFTER, choose, follow,
+from ravebox.host.headroom import (GROW_AT, MARGIN, MAX_PERIODS, RUN_WINDOW, SHRINK_AFTER, STARTUP_MARGIN, choose, follow,
                                    periods_for)
 
 SR, PERIOD = 48000, 256
@@ -30,6 +30,17 @@ def test_full_size_default_is_never_all_late():
     headroom = choose(None, 0.040, PERIOD, SR, 2048)
     assert headroom.source == "measured" and headroom.periods >= 9
     assert headroom.margin > 0 and headroom.warnings() == []
+
+
+@pytest.mark.parametrize("startup_ms, playing_ms, block", [(23.8, 39.5, 2048), (52.3, 67.0, 4096), (53.5, 71.0, 4096)])
+def test_the_startup_budget_covers_what_the_playing_worker_then_needed(startup_ms, playing_ms, block):
+    """Three full-size runs here: the start-up timing, then the playing worker's p99 (JACK, the callback and
+    more beside it). Sized with the running 50 %, each had to grow while playing (the two at x2 lost a block
+    first); sized with the start-up margin, each starts with a budget above what it then needed."""
+    with_running_margin = periods_for(startup_ms / 1e3, PERIOD, SR) * PERIOD_S
+    assert playing_ms / 1e3 > GROW_AT * with_running_margin
+    assert choose(None, startup_ms / 1e3, PERIOD, SR, block).budget_s > playing_ms / 1e3
+    assert STARTUP_MARGIN > MARGIN
 
 
 def test_pinned_headroom_wins_and_warns_when_too_small():
@@ -61,7 +72,7 @@ def test_config_headroom_absent_means_measured_and_pinned_is_kept():
 
 
 # -- following the playing worker (headroom.follow) ----------------------------------------------
-QUIET_RUN = choose(None, 0.0238, PERIOD, SR, 2048)   # the quiet start-up timing of the full-size model: 7 periods
+QUIET_RUN = choose(None, 0.0238, PERIOD, SR, 2048)   # the quiet start-up timing of the full-size model: 9 periods
 
 
 def _times(*runs: tuple[int, float]) -> np.ndarray:
@@ -70,9 +81,10 @@ def _times(*runs: tuple[int, float]) -> np.ndarray:
 
 
 def test_the_quiet_full_size_run_would_have_grown_before_its_blocks_went_late():
-    """The 5-minute run that left 33 blocks late: start-up p99 23.8 ms (7 periods, 37.3 ms),
-    the playing worker's p99 39.5 ms. Four blocks in 256 near the budget are enough to grow."""
-    assert QUIET_RUN.periods == 7
+    """The 5-minute run that left 33 blocks late: start-up p99 23.8 ms (sized 7 periods, 37.3 ms, with the
+    50 % margin then; 9 periods, 48 ms, with the start-up margin now), the playing worker's p99 39.5 ms.
+    Four blocks in 256 near the budget are enough to grow."""
+    assert QUIET_RUN.periods == 9 and QUIET_RUN.budget_s > 0.0395
     times = _times((250, 0.024), (4, 0.0395), (2, 0.025))
     grown = follow(QUIET_RUN, times, late=False)
     assert (grown.periods, grown.source) == (periods_for(0.0395, PERIOD, SR), "running") == (12, "running")
@@ -84,34 +96,35 @@ def test_the_quiet_full_size_run_would_have_grown_before_its_blocks_went_late():
 def test_a_tail_just_under_the_grow_line_changes_nothing_and_is_reported():
     below = 0.99 * GROW_AT * QUIET_RUN.budget_s
     kept = follow(QUIET_RUN, _times((300, 0.020), (5, below)), late=False)
-    assert (kept.periods, kept.source) == (7, "measured") and kept.running_s == below
+    assert (kept.periods, kept.source) == (9, "measured") and kept.running_s == below
     assert kept.margin == 1 - below / QUIET_RUN.budget_s
 
 
 def test_a_late_block_after_one_slow_block_at_most_doubles_and_one_without_a_slow_block_grows_nothing():
     times = _times((300, 0.010), (1, 0.200))                 # one 200 ms stall: the p99 stays at 10 ms
-    assert follow(QUIET_RUN, times, late=False).periods == 7
-    assert follow(QUIET_RUN, times, late=True).periods == 14
+    assert follow(QUIET_RUN, times, late=False).periods == 9
+    assert follow(QUIET_RUN, times, late=True).periods == 18
     calm = _times((300, 0.010))                              # late, but no block was slow: an xrun's doing
-    assert follow(QUIET_RUN, calm, late=True).periods == 7
+    assert follow(QUIET_RUN, calm, late=True).periods == 9
 
 
 def test_only_the_latest_window_decides_growth():
     old_slow = _times((10, 0.200), (RUN_WINDOW, 0.010))
-    assert follow(QUIET_RUN, old_slow, late=False).periods == 7
+    assert follow(QUIET_RUN, old_slow, late=False).periods == 9
 
 
 def test_shrinks_only_after_a_long_calm_stretch_and_by_a_quarter_at_most():
-    wide = choose(None, 0.100, PERIOD, SR, 2048)             # 29 periods
-    assert wide.periods == 29
-    assert follow(wide, _times((SHRINK_AFTER - 1, 0.005)), late=False).periods == 29
+    wide = choose(None, 0.100, PERIOD, SR, 2048)             # 38 periods
+    assert wide.periods == 38
+    assert follow(wide, _times((SHRINK_AFTER - 1, 0.005)), late=False).periods == 38
     cut = follow(wide, _times((SHRINK_AFTER, 0.005)), late=False)
-    assert (cut.periods, cut.source) == (29 - 7, "running")
+    assert (cut.periods, cut.source) == (38 - 9, "running")
+    # a calm worker gives back the start-up margin's extra: 9 periods -> what its own p99 + MARGIN needs
     assert follow(choose(None, 0.0238, PERIOD, SR, 2048), _times((SHRINK_AFTER, 0.0238)), late=False).periods == 7
     steps, h = [], wide
-    while (h := follow(h, _times((SHRINK_AFTER, 0.005)), late=False)).periods != (steps or [29])[-1]:
+    while (h := follow(h, _times((SHRINK_AFTER, 0.005)), late=False)).periods != (steps or [38])[-1]:
         steps.append(h.periods)
-    assert steps == [22, 17, 13, 10, 8, 6, 5, 4, 3, 2] and periods_for(0.005, PERIOD, SR) == 2
+    assert steps == [29, 22, 17, 13, 10, 8, 6, 5, 4, 3, 2] and periods_for(0.005, PERIOD, SR) == 2
 
 
 def test_growth_stops_at_the_cap_and_a_pinned_or_unmeasured_headroom_never_moves():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import jack
 import pytest
 
-from ravebox.host.headroom import periods_for
+from ravebox.host.headroom import STARTUP_MARGIN, periods_for
 from ravebox.host.latency import CAPTURE, get_range
 from tests.host.daemonkit import PASS_CONNECT, running_daemon, wait_for, write_box
 from tests.host.jackclients import Sink, Source
@@ -57,7 +57,7 @@ def test_a_costlier_model_grows_the_headroom_and_a_cheaper_one_shrinks_it(jack_s
             assert _declared(check) == small == 2048 + 256
 
             engine.p99 = 0.040                                 # a swapped-in model timed at 40 ms per block
-            periods = periods_for(0.040, 256, 48000)
+            periods = periods_for(0.040, 256, 48000, STARTUP_MARGIN)   # a swap is timed like the start-up
             assert wait_for(lambda: host.headroom.periods == periods, timeout=20)
             latency = 2048 + periods * 256
             status = daemon.status()["latency"]
@@ -69,7 +69,7 @@ def test_a_costlier_model_grows_the_headroom_and_a_cheaper_one_shrinks_it(jack_s
             assert _measured_delay(source, sink, host, latency) == latency
 
             engine.p99 = 0.039                                 # a little less: not worth a cut
-            engine.p99 = 0.003                                 # far less: back to one period
+            engine.p99 = 0.002                                 # far less: back to one period
             assert wait_for(lambda: host.headroom.periods == 1, timeout=20)
             assert wait_for(lambda: _declared(check) == small, timeout=20)
             assert host.headroom_resizes == 2
