@@ -21,7 +21,6 @@ import numpy as np
 from ravebox.host import jackstop
 from ravebox.host.performance import Performance
 
-LEAVE_PYTHON_S = 5.0   # how long close() waits for a JACK thread to leave Python (a bound for a stuck server)
 STALLED_S = 0.5        # no cycle for this long: the server is gone or stopped, nothing to wait for
 
 
@@ -55,9 +54,7 @@ class OwnClient:
 
     def _process_left(self, cycles: "_CycleWatch") -> bool:
         """The process thread ended itself, or the server runs no cycles any more (stopped or killed)."""
-        if self._ended_tid is not None:
-            return jackstop.thread_gone(self._ended_tid)
-        return cycles.stalled()
+        return jackstop.ended(self._ended_tid) if self._ended_tid is not None else cycles.stalled()
 
     def _notified(self) -> None:
         """Notification thread, at the top of each notification callback: remember the thread."""
@@ -71,11 +68,11 @@ class OwnClient:
         if self._process_set:
             self._ending = True
             cycles = _CycleWatch(self.client)
-            jackstop.wait_until(lambda: self._process_left(cycles), LEAVE_PYTHON_S)
+            jackstop.wait_until(lambda: self._process_left(cycles), jackstop.LEAVE_PYTHON_S)
+        self.client.deactivate()   # first: an active client's notifications (an xrun) keep entering Python
         notify = self._notify_tid
         if notify is not None:
-            jackstop.wait_until(lambda: jackstop.outside_python(notify), LEAVE_PYTHON_S)
-        self.client.deactivate()
+            jackstop.wait_until(lambda: jackstop.outside_python(notify), jackstop.LEAVE_PYTHON_S)
         self.client.close()
 
     def __enter__(self) -> Self:

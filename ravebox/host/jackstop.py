@@ -37,6 +37,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 TASKS = Path("/proc/self/task")
+LEAVE_PYTHON_S = 5.0   # how long a close waits for each JACK thread to leave Python before closing anyway: a
+#                        bound for a server that stopped running cycles, not a timing (it takes a cycle or two)
 
 
 def thread_gone(tid: int) -> bool:
@@ -66,3 +68,9 @@ def wait_until(done: Callable[[], bool], timeout: float, step: float = 0.005) ->
             return False
         time.sleep(step)
     return True
+
+
+def ended(tid: int | None) -> bool:
+    """The process thread ended itself: its last cycle noted its native id ``tid`` and it has exited."""
+    return tid is not None and thread_gone(tid)
+

@@ -52,10 +52,6 @@ from ravebox.host.timeline import Timeline
 
 log = logging.getLogger("ravebox.host")
 
-#: How long :meth:`Session.close` waits for a JACK thread to leave Python before closing anyway (a bound
-#: for a server that stopped running cycles, not a timing: it normally takes a cycle or two).
-LEAVE_PYTHON_S = 5.0
-
 
 def open_client(name: str, server: str = "") -> jack.Client:
     """Main thread: connect to a running server (never start one); HostError if none answers.
@@ -214,12 +210,12 @@ class Session:
     def _leave_python(self) -> None:
         """Main thread: the process thread ends itself; the notification thread is back in libjack."""
         self._ending = True
-        if not jackstop.wait_until(lambda: self._ended_tid is not None and jackstop.thread_gone(self._ended_tid),
-                                   LEAVE_PYTHON_S):
-            log.warning("the JACK process thread did not end within %g s; deactivating anyway", LEAVE_PYTHON_S)
+        wait = jackstop.LEAVE_PYTHON_S
+        if not jackstop.wait_until(lambda: jackstop.ended(self._ended_tid), wait):
+            log.warning("the JACK process thread did not end within %g s; deactivating anyway", wait)
         notify = self._notify_thread
-        if notify is not None and not jackstop.wait_until(lambda: jackstop.outside_python(notify), LEAVE_PYTHON_S):
-            log.warning("the JACK notification thread stayed in Python for %g s; closing anyway", LEAVE_PYTHON_S)
+        if notify is not None and not jackstop.wait_until(lambda: jackstop.outside_python(notify), wait):
+            log.warning("the JACK notification thread stayed in Python for %g s; closing anyway", wait)
 
     def __enter__(self) -> "Session":
         return self
