@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ravebox.engine.cost import GraphCost, measure_graph
-from ravebox.host.headroom import STARTUP_MARGIN, periods_for
+from ravebox.host.headroom import choose
 from ravebox.models.convtune import Tunable, wants_tuning
 
 MULTIPLES = (1, 2, 4, 8)
@@ -80,7 +80,7 @@ def measure(graphs: Mapping[str, Mapping[str, object]], ratio: int, sample_rate:
                 model.tune_convs(block) if tuned else model.untune()
             for name, roles in graphs.items():
                 cost = measure_graph(name, dict(roles), block, sample_rate, calls, budget_s)
-                headroom = periods_for(cost.total.p99, period, sample_rate, STARTUP_MARGIN)   # as the daemon sizes it
+                headroom = choose(None, cost.total.p99, period, sample_rate, block).periods   # as the daemon sizes it
                 rows.append(FitRow(name, m, block, tuned, cost, block + headroom * period + model_latency))
     for model in tunable:
         model.untune()
