@@ -4,7 +4,7 @@
 Why not only a realtime run: a callback's run time on a JACK server mixes its own
 work with waits for the GIL (the worker and control thread hold it between their
 calls) and with the machine's other users, so a change of a few tens of
-microseconds drowns. Here ``Session._process`` runs as JACK would call it, on one
+microseconds drowns. Here ``Session._process`` (or its two halves) runs as JACK would call it, on one
 thread, for ``--cycles`` periods of ``--period`` frames, with the daemon's real
 parts (the box's assembly, its output stages and gate sequencer, the timeline,
 the MIDI rings, clock out with a running clock) around a stand-in client whose
@@ -20,7 +20,9 @@ its own process, in alternating rounds (the machine's drift hits both alike).
 Printed: CPU microseconds per cycle (the median cycle of a round; the median of the rounds) and the Python-level
 calls per cycle (functions and C calls, counted with ``sys.setprofile`` over one
 round), then ``callback_us_per_cycle``, ``callback_calls_per_cycle`` and
-``callback_cost_ratio`` (this tree over the baseline).
+``callback_cost_ratio`` (this tree over the baseline), and the part JACK waits for: a tree that computes the
+output after the cycle's signal (``Session._deadline`` / ``_after``, host/processthread.py) times the first half
+alone (``callback_deadline_us_per_cycle``; ``callback_deadline_ratio`` over the baseline's whole callback).
 
 Usage: python bench/callback.py [--baseline REV] [--rounds 7] [--cycles 4000] [--graphs 1] [--period 256]
 """
@@ -149,7 +151,8 @@ def harness(tree: Path, cycles: int, graphs: int, period: int, count_calls: bool
             def jack_midi_event_write(buf, offset, data, size) -> int:
                 return 0
 
-        portio._lib, portio._address, portio.DIRECT = Lib(), address, True
+        portio._lib, portio.DIRECT = Lib(), True
+        portio._address = portio.c_address = address   # its name before and after session 7
     folder = Path(tempfile.mkdtemp(prefix="ravebox-callback-"))
     model = REPO / "tests" / "models" / "rave_a.ts"   # named only (the stand-in engine loads nothing)
     box_file = folder / "box.toml"
@@ -172,8 +175,11 @@ def harness(tree: Path, cycles: int, graphs: int, period: int, count_calls: bool
     for port in client.inports:
         port.get_array()[:] = 0.1
     process = session._process
+    split = hasattr(session, "_deadline")   # a tree that computes the output after JACK's signal
+    deadline, after = (session._deadline, session._after) if split else (process, lambda: None)
     block = path.block
     cpu: list[float] = []
+    before_signal: list[float] = []
     calls = 0
 
     def counter(frame, event, arg) -> None:
@@ -187,10 +193,13 @@ def harness(tree: Path, cycles: int, graphs: int, period: int, count_calls: bool
         if cycle == 200 and count_calls:
             sys.setprofile(counter)
         c0 = time.thread_time_ns()
-        process(period)
+        deadline(period)
+        c1 = time.thread_time_ns()
+        after()
         spent = time.thread_time_ns() - c0
         if cycle >= 200:
             cpu.append(spent)
+            before_signal.append(c1 - c0)
         frame += period
         done = frame // block * block
         if done and done - block >= 0 and (frame - period) // block != frame // block:
@@ -201,6 +210,7 @@ def harness(tree: Path, cycles: int, graphs: int, period: int, count_calls: bool
     sys.setprofile(None)
     # the median cycle: a cycle the machine's other users slowed (a shared core, an interrupt) does not count
     return {"us": 1e-3 * statistics.median(cpu), "mean_us": 1e-3 * statistics.fmean(cpu),
+            "deadline_us": 1e-3 * statistics.median(before_signal),
             "calls": calls / cycles if count_calls else 0.0,
             "errors": session.callback_errors, "late": path.late_blocks}
 
@@ -238,20 +248,26 @@ def main() -> int:
         trees = {"baseline": baseline_tree(args.baseline, Path(folder)), "this": REPO}
         calls = {name: run_tree(tree, args, count=True)["calls"] for name, tree in trees.items()}
         us: dict[str, list[float]] = {name: [] for name in trees}
+        deadline_us: dict[str, list[float]] = {name: [] for name in trees}
         for r in range(args.rounds):
             for name in (trees if r % 2 == 0 else list(trees)[::-1]):
                 result = run_tree(trees[name], args, count=False)
                 us[name].append(result["us"])
+                deadline_us[name].append(result["deadline_us"])
                 if result["errors"] or result["late"]:
                     print(f"# {name}: {result['errors']} callback errors, {result['late']} late blocks", flush=True)
     ratios = [t / b for t, b in zip(us["this"], us["baseline"])]
+    deadline_ratios = [t / b for t, b in zip(deadline_us["this"], us["baseline"])]
     for name in trees:
         print(f"# {name}: {statistics.median(us[name]):.1f} us CPU per cycle (rounds {min(us[name]):.1f}.."
-              f"{max(us[name]):.1f}), {calls[name]:.0f} calls per cycle", flush=True)
+              f"{max(us[name]):.1f}), {statistics.median(deadline_us[name]):.1f} of them before JACK's signal, "
+              f"{calls[name]:.0f} calls per cycle", flush=True)
     print(f"# {args.graphs} graph(s), period {args.period}, {args.cycles} cycles per round, baseline {args.baseline}")
     print(f"callback_us_per_cycle: {statistics.median(us['this']):.1f}")
     print(f"callback_calls_per_cycle: {calls['this']:.0f}")
     print(f"callback_cost_ratio: {statistics.median(ratios):.3f}")
+    print(f"callback_deadline_us_per_cycle: {statistics.median(deadline_us['this']):.1f}")
+    print(f"callback_deadline_ratio: {statistics.median(deadline_ratios):.3f}")
     return 0
 
 

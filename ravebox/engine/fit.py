@@ -81,7 +81,8 @@ def measure(graphs: Mapping[str, Mapping[str, object]], ratio: int, sample_rate:
             for name, roles in graphs.items():
                 cost = measure_graph(name, dict(roles), block, sample_rate, calls, budget_s)
                 headroom = choose(None, cost.total.p99, period, sample_rate, block).periods   # as the daemon sizes it
-                rows.append(FitRow(name, m, block, tuned, cost, block + headroom * period + model_latency))
+                # + one period: the daemon plays each period's output a cycle after computing it (host/staging.py)
+                rows.append(FitRow(name, m, block, tuned, cost, block + (headroom + 1) * period + model_latency))
     for model in tunable:
         model.untune()
     return rows

@@ -8,7 +8,10 @@ Timing (all in absolute 64-bit frames, see :mod:`ravebox.host.timeline`):
   ``H = B + headroom * period``; so the worker has about ``headroom + 1`` periods
   of wall time from the cycle that completes a block to the cycle that plays it;
 - the dry signal is read ``H + E`` frames back (``E`` = the engine's own model
-  latency), so dry and wet line up, and the latency declared to JACK is ``H + E``.
+  latency), so dry and wet line up;
+- the session computes each period's output after telling JACK its cycle is done
+  and plays it in the next cycle (:mod:`ravebox.host.staging`), so the latency
+  declared to JACK is ``H + E + period`` (``port_latency``).
 
 A block whose wet output is not in the ring when the callback needs it is
 *late*: that block plays the delayed dry signal or silence (``late_policy``),
@@ -110,7 +113,9 @@ class AudioPath:
         self.period = period
         self.delay = block + headroom_periods * period           # H
         self.engine_latency = engine_latency                     # E
-        self.latency = self.delay + engine_latency               # declared to JACK
+        self.latency = self.delay + engine_latency               # input to output, as the path computes it
+        self.port_latency = self.latency + period                # declared to JACK: the session plays each
+        #                                                          period's output one cycle later (host/staging.py)
         self.late_policy = late_policy
         self.max_period = max(max_period, period)
         span = self.latency + 2 * block + 4 * self.max_period
@@ -173,10 +178,13 @@ class AudioPath:
         self.written = frame
 
     def cycle(self, frame: int, n: int, ins: Sequence[Sequence[np.ndarray]],
-              outs: Sequence[Sequence[np.ndarray]]) -> None:
+              outs: Sequence[Sequence[np.ndarray]], plays_at: int | None = None) -> None:
         """Process thread: one JACK period of ``n`` frames starting at absolute ``frame``.
 
-        ``ins[g][c]`` / ``outs[g][c]`` are the JACK port arrays of graph ``g``.
+        ``ins[g][c]`` / ``outs[g][c]`` are graph ``g``'s input of this period and its output.
+        ``plays_at``: the frame where ``outs`` will be heard (the session plays them one period
+        later, :mod:`ravebox.host.staging`), at which the output stages evaluate parameters and
+        gates; ``frame`` when None.
         """
         for g, ring in enumerate(self.inputs):
             for c, arr in enumerate(ins[g]):
@@ -187,7 +195,7 @@ class AudioPath:
         self._clean = True
         for g in range(len(self.graphs)):
             self._graph_out(g, frame, n)
-        self._run_stages(frame, n, ins)
+        self._run_stages(frame if plays_at is None else plays_at, n, ins)
         for g, ports in enumerate(outs):
             out = self._out[g]
             self.mutes[g].apply(out, n)
@@ -251,7 +259,7 @@ class AudioPath:
             self._last_late = k
             self.late_blocks += 1
 
-    def _run_stages(self, frame: int, n: int, ins: Sequence[Sequence[np.ndarray]]) -> None:
+    def _run_stages(self, plays_at: int, n: int, ins: Sequence[Sequence[np.ndarray]]) -> None:
         for g in range(len(self.graphs)):
             stage = self.stages[g] if self.stages else None
             out = self._out[g][:, :n]
@@ -266,7 +274,7 @@ class AudioPath:
             wet = None if late_frames == n else self._wet[g][:, :n]
             late = self._late_mask[g][:n] if late_frames else None
             try:
-                stage.process(wet, dry, frame, self.store, self.clock, out, late)
+                stage.process(wet, dry, plays_at, self.store, self.clock, out, late)
             except Exception:  # noqa: BLE001 - a failing stage must not stop the callback: play silence
                 self.stage_errors += 1
                 out[:] = 0.0

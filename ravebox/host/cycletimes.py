@@ -9,7 +9,9 @@ first line (wake-up and GIL wait), ``run`` the callback itself; their tails tell
 which one costs the periods (``bench/fullsize.py`` prints both). ``cpu``, when the
 caller measures it, is the process thread's CPU time in the callback: ``run`` minus
 ``cpu`` is what the callback waited inside (the GIL, lost between two of its calls,
-or a preemption), not what it did.
+or a preemption), not what it did. ``after`` is the work a process thread does
+after telling JACK its part of the cycle is done (:mod:`ravebox.host.processthread`):
+it counts toward no deadline but the next cycle's start.
 
 Threads: :meth:`CycleTimes.record` runs on the JACK process thread (two list index
 increments, no allocation beyond Python's small ints); :meth:`to_json` on any other
@@ -29,6 +31,8 @@ class CycleTimes:
         self.start = [0] * BINS
         self.run = [0] * BINS
         self.cpu = [0] * BINS
+        self.after = [0] * BINS       # the work after the cycle's signal (the next period's output)
+        self.after_cpu = [0] * BINS
         self.start_max = 0.0
         self.run_max = 0.0
         self.cycles = 0
@@ -47,6 +51,13 @@ class CycleTimes:
         if run_s > self.run_max:
             self.run_max = run_s
         self.cycles += 1
+
+    def record_after(self, run_s: float, cpu_s: float) -> None:
+        """Process thread: the time and CPU time of one period's work after JACK was told it is done."""
+        j = int(run_s * 20000.0)
+        self.after[j if j < BINS else BINS - 1] += 1
+        k = int(cpu_s * 20000.0)
+        self.after_cpu[k if 0 <= k < BINS else (BINS - 1 if k > 0 else 0)] += 1
 
     @staticmethod
     def quantile(counts: list[int], q: float) -> float:
@@ -80,6 +91,10 @@ class CycleTimes:
         if any(self.cpu):
             out["cpu_p50_ms"] = round(1e3 * self.quantile(self.cpu, 0.5), 3)
             out["cpu_p99_ms"] = round(1e3 * self.quantile(self.cpu, 0.99), 3)
+        if any(self.after):
+            out["after_p50_ms"] = round(1e3 * self.quantile(self.after, 0.5), 3)
+            out["after_p99_ms"] = round(1e3 * self.quantile(self.after, 0.99), 3)
+            out["after_cpu_p50_ms"] = round(1e3 * self.quantile(self.after_cpu, 0.5), 3)
         if period_s:
             out["start_over_half_period"] = self.over(period_s / 2)
         return out

@@ -158,7 +158,7 @@ class Host:
         self.connections.autoconnect(session)
         self._start_alsa(session, hosted.parser_factory)
         log.info("running: %d graph(s), engine block %d, latency %d frames (%.1f ms)", len(graphs),
-                 self.path.block, self.path.latency, 1000.0 * self.path.latency / session.sample_rate)
+                 self.path.block, self.path.port_latency, 1000.0 * self.path.port_latency / session.sample_rate)
 
     def _headroom(self, engine: HostedEngine, session: Session) -> Headroom:
         """Main thread, before the worker starts: time the warm models and size the headroom.
@@ -323,7 +323,7 @@ class Host:
         self._follow_from = SETTLE_BLOCKS
         self.worker.start()
         log.info("rebuilt for %d Hz: engine block %d, latency %d frames (%.1f ms)", rate, self.path.block,
-                 self.path.latency, 1000.0 * self.path.latency / rate)
+                 self.path.port_latency, 1000.0 * self.path.port_latency / rate)
 
     # -- headroom while playing (main thread) -------------------------------------------------
     def _follow_costs(self, session: Session) -> None:
@@ -399,7 +399,7 @@ class Host:
         session.use_path(new)
         self._retired.append(old)
         log.info("headroom re-sized after %s: %d -> %d period(s) (p99 %.1f ms per block); latency %d frames",
-                 why, self.headroom.periods, headroom.periods, 1e3 * (headroom.tail_s or 0.0), new.latency)
+                 why, self.headroom.periods, headroom.periods, 1e3 * (headroom.tail_s or 0.0), new.port_latency)
         self.headroom = headroom
         self.headroom_resizes += 1
         self._follow_from = self.worker.progress if self.worker is not None else 0
@@ -445,7 +445,7 @@ class Host:
                      "callback_mean_ms": round(1000.0 * session.callback_total_s / max(1, path.cycles), 3)
                      if session else None,
                      "callback": session.cycle_times.to_json(path.period / path.sample_rate) if session else None},
-            "latency": {"frames": path.latency, "ms": round(1000.0 * path.latency / path.sample_rate, 2),
+            "latency": {"frames": path.port_latency, "ms": round(1000.0 * path.port_latency / path.sample_rate, 2),
                         "block": path.block, "period": path.period, "resizes": self.headroom_resizes,
                         **({"headroom": headroom.to_json()} if headroom else {})},
             "warnings": headroom.warnings() if headroom else [],

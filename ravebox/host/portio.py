@@ -71,7 +71,7 @@ _lib: Any = _load()
 DIRECT = _lib is not None   # else the public methods (see the module docstring)
 
 
-def _address(handle: object) -> int:
+def c_address(handle: object) -> int:
     """A JACK-Client object's C pointer (its private ``_ptr``) as an integer."""
     return int(jack._ffi.cast("uintptr_t", handle._ptr))   # type: ignore[attr-defined]
 
@@ -85,7 +85,7 @@ class CycleFrames:
 
     def __init__(self, client: jack.Client) -> None:
         self._client = client
-        self._ptr = _address(client) if _direct([client]) else None
+        self._ptr = c_address(client) if _direct([client]) else None
 
     def since_start(self) -> int:
         return _lib.jack_frames_since_cycle_start(self._ptr) if self._ptr else self._client.frames_since_cycle_start
@@ -101,7 +101,7 @@ class AudioPorts:
         slots = tuple(slots)
         self._direct = _direct([port for _, _, port in slots])
         self._slots: tuple[tuple[list, int, Any], ...] = tuple(   # the port's address, or the port
-            (arrays, c, _address(port) if self._direct else port) for arrays, c, port in slots)
+            (arrays, c, c_address(port) if self._direct else port) for arrays, c, port in slots)
         self._views: dict[int, np.ndarray] = {}
         self._views_n = 0
 
@@ -129,7 +129,7 @@ class MidiInputs:
     def __init__(self, ports: Sequence[tuple[int, jack.MidiPort]]) -> None:
         self._direct = _direct([port for _, port in ports])
         self._ports: tuple[tuple[int, Any], ...] = tuple(   # the port's address, or the port
-            (index, _address(port) if self._direct else port) for index, port in ports)
+            (index, c_address(port) if self._direct else port) for index, port in ports)
         self._event = _MidiEvent()
         self._event_ref = ctypes.byref(self._event)
 
@@ -162,7 +162,7 @@ class MidiOutputs:
         ports = tuple(ports)
         self._direct = _direct(ports)
         self._ports = ports
-        self._ptrs = tuple(_address(port) for port in ports) if self._direct else ()
+        self._ptrs = tuple(c_address(port) for port in ports) if self._direct else ()
         self._buffers: list[int] = [0] * len(ports)
 
     def clear(self, n: int) -> None:

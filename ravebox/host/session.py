@@ -12,14 +12,18 @@ input (values sent back to that controller, see :mod:`ravebox.mapping.feedback`)
 (MIDI clock from the published ClockView, see :mod:`ravebox.clock.clockout`).
 
 Threads:
-- :meth:`_process` runs on the JACK process thread: it stamps incoming MIDI
-  with absolute frames into the MIDI ring, writes queued outgoing MIDI and this
-  cycle's clock out (timestamped to the frame), and runs
-  :meth:`AudioPath.cycle`. No locks, no logging, no model calls. An exception
-  is counted and swallowed, because JACK-Client stops calling a callback that
-  raised once. Told to end (:meth:`close`), it silences its outputs and raises
-  ``jack.CallbackExit`` on purpose: libjack then ends the thread outside Python
-  (see :mod:`ravebox.host.jackstop` for why it must not be cancelled inside).
+- the JACK process thread runs each cycle in two halves (:mod:`ravebox.host.processthread`):
+  :meth:`_deadline`, before JACK is told the cycle is done, only copies: it stamps
+  incoming MIDI with absolute frames into the MIDI ring, writes queued outgoing
+  MIDI and this cycle's clock out (timestamped to the frame), plays the output
+  computed in the previous cycle and keeps this cycle's input; :meth:`_after`
+  runs :meth:`AudioPath.cycle` on that input for the next cycle. No locks, no
+  logging, no model calls. An exception is counted and swallowed. Told to end
+  (:meth:`close`), the thread plays what was computed, then silences its
+  outputs and returns: libjack's thread then exits outside Python (see
+  :mod:`ravebox.host.jackstop` for why it must not be cancelled inside). Where
+  libjack's process-thread calls cannot be had, JACK calls :meth:`_process`
+  (both halves) as a callback, which ends with ``jack.CallbackExit``.
 - the shutdown, xrun, port-registration and port-connect callbacks run on
   JACK notification threads and only set flags, bump counters or append to a
   deque; the main thread acts on them (re-runs auto-connect when
@@ -46,8 +50,10 @@ from ravebox.host.cycletimes import CycleTimes
 from ravebox.host.audiopath import AudioPath, GraphIO
 from ravebox.host.latency import LatencyReporter
 from ravebox.host.portio import AudioPorts, CycleFrames, MidiInputs, MidiOutputs
+from ravebox.host.processthread import ProcessThread
 from ravebox.host.rtprio import make_realtime
 from ravebox.host.rings import ByteRing, MidiRing
+from ravebox.host.staging import StagedPeriod
 from ravebox.host.timeline import Timeline
 
 log = logging.getLogger("ravebox.host")
@@ -130,7 +136,10 @@ class Session:
         self._started: AudioPath | None = None   # the path the callback started (start_at) last
         self._active = False
         self._closed = False
-        self._ending = False               # close(): the process callback's next cycle is its last
+        self._ending = False               # close(): the process thread's next cycles are its last
+        self._staged: StagedPeriod | None = None   # this cycle's input and the next cycle's output
+        self._cycle: tuple[int, int] | None = None   # (frame, n) of the cycle whose output _after computes
+        self._thread: ProcessThread | None = None    # None: JACK calls _process as a callback
         self._ended_tid: int | None = None  # the process thread's native id, set in that last cycle
 
     # -- main thread -----------------------------------------------------------------
@@ -161,10 +170,15 @@ class Session:
         # every MIDI output's buffer is cleared each cycle (the clock's too: its events follow the audio)
         self._midi_outs = MidiOutputs((*self._out_ports_by_index, self._clock_port))
         self._clock_emit = functools.partial(self._midi_outs.write, len(self._out_ports_by_index))
+        self._staged = StagedPeriod([len(p) for p in self._in_ports], [len(p) for p in self._out_ports])
         self._latency = LatencyReporter(self.client, list(zip(self._in_ports, self._out_ports)),
-                                        lambda: self.path.latency)
+                                        lambda: self.path.port_latency)
         self._latency.install()
-        self.client.set_process_callback(self._process)
+        if ProcessThread.available(self.client):
+            self._thread = ProcessThread(self.client, self._deadline, self._after)
+            self._thread.install()
+        else:
+            self.client.set_process_callback(self._process)
         self.client.set_shutdown_callback(self._on_shutdown)
         self.client.set_xrun_callback(self._on_xrun)
         self.client.set_blocksize_callback(self._on_blocksize)
@@ -225,15 +239,52 @@ class Session:
 
     # -- JACK process thread -----------------------------------------------------------
     def _process(self, n: int) -> None:
-        """Process thread: stamp MIDI, send queued MIDI, run the audio path. Never raises, but on purpose
-        in its last cycle (:meth:`close`)."""
+        """Process thread, where JACK calls a callback (no process thread to be had, bench/callback.py):
+        both halves of the cycle in one call. Never raises, but on purpose in its last cycle (:meth:`close`)."""
+        if not self._deadline(n):
+            raise jack.CallbackExit
+        self._after()
+
+    def _deadline(self, n: int) -> bool:
+        """Process thread, before JACK is told the cycle is done: copies only. Stamp incoming MIDI, send queued
+        MIDI and this cycle's clock, play the output the previous cycle computed and keep this cycle's input
+        for :meth:`_after`. False: the last cycle (:meth:`close`); never raises."""
         if self._ending:
-            self._last_cycle(n)
+            return self._ending_cycle(n)
         t0, c0 = perf_counter(), thread_time()
         late = self._frames.since_start()   # wake-up and GIL wait, in frames
         try:
-            path = self.path
             frame = self.timeline.on_cycle(self._frames.last_frame_time(), n)
+            self._midi_sources.read_into(self.midi_in, frame, n)
+            self._midi_outs.clear(n)
+            if self.midi_out.head != self.midi_out.tail:
+                self._send_midi()
+            self._audio.fetch(n)
+            self._staged.swap(n, self._in_arrays, self._out_arrays)
+            self._cycle = (frame, n)
+            if self.clock_out is not None:
+                self.clock_out.cycle(frame, n, self.path.clock, self._clock_emit)
+        except Exception:  # noqa: BLE001 - see module docstring
+            self.callback_errors += 1
+            self._cycle = None
+        spent = perf_counter() - t0
+        if spent > self.callback_max_s:
+            self.callback_max_s = spent
+        self.callback_total_s += spent
+        self.cycle_times.record(late / self.sample_rate, spent, thread_time() - c0)
+        return True
+
+    def _after(self) -> None:
+        """Process thread, after JACK was told the cycle is done: the audio path computes the output the next
+        cycle plays, from this cycle's input (one period of latency more, declared; gates and parameters are
+        evaluated at the frames where it will play). Never raises."""
+        cycle, self._cycle = self._cycle, None
+        if cycle is None:
+            return
+        frame, n = cycle
+        t0, c0 = perf_counter(), thread_time()
+        try:
+            path = self.path
             if self._started is not path:     # the first cycle, or a new path (``use_path``)
                 path.start_at(frame)
                 self._started = path
@@ -241,32 +292,27 @@ class Session:
                 path.gap(frame)
             elif frame < path.written:
                 path.start_at(frame)
-            self._midi_sources.read_into(self.midi_in, frame, n)
-            self._midi_outs.clear(n)
-            if self.midi_out.head != self.midi_out.tail:
-                self._send_midi()
-            self._audio.fetch(n)
-            path.cycle(frame, n, self._in_arrays, self._out_arrays)
-            if self.clock_out is not None:
-                self.clock_out.cycle(frame, n, path.clock, self._clock_emit)   # after the audio: a clock
-                # problem never costs a period of sound
+            ins, outs = self._staged.views(n)
+            path.cycle(frame, n, ins, outs, plays_at=frame + n)
         except Exception:  # noqa: BLE001 - see module docstring
             self.callback_errors += 1
-        spent = perf_counter() - t0
-        if spent > self.callback_max_s:
-            self.callback_max_s = spent
-        self.callback_total_s += spent
-        self.cycle_times.record(late / self.sample_rate, spent, thread_time() - c0)
+            self._staged.silence()
+        self.cycle_times.record_after(perf_counter() - t0, thread_time() - c0)
 
-    def _last_cycle(self, n: int) -> None:
-        """Process thread, once: silence every output, then leave (libjack deactivates us from this thread
-        after the callback returned, outside Python, and ends it)."""
-        for ports in self._out_ports:
-            for port in ports:
-                port.get_array().fill(0.0)
+    def _ending_cycle(self, n: int) -> bool:
+        """Process thread, told to end: the first such cycle plays what the previous one computed (the end
+        of a fade-out), the next silences every output and ends the thread (False)."""
+        self._audio.fetch(n)
         self._midi_outs.clear(n)
+        if not self._staged.drained:
+            self._staged.swap(n, self._in_arrays, self._out_arrays)
+            self._staged.drained = True
+            return True
+        for ports in self._out_arrays:
+            for arr in ports:
+                arr.fill(0.0)
         self._ended_tid = threading.get_native_id()
-        raise jack.CallbackExit
+        return False
 
     def _send_midi(self) -> None:
         """Process thread: the queued outgoing MIDI at offset 0 (buffers cleared by the caller)."""

@@ -45,7 +45,9 @@ def test_real_engine_dry_path_has_the_reported_latency(jack_server, tmp_path):
             graph = daemon.status()["graphs"][0]
             assert graph["inference_ms"]["p99"] >= graph["inference_ms"]["p50"] > 0
             assert graph["headroom_ms"] == headroom["budget_ms"] and graph["margin"] < 1
-            assert latency == host.path.block + headroom["periods"] * host.path.period + daemon.engine.latency_frames
+            # block, headroom, the model's own latency and the period each output waits to be played (host/staging.py)
+            assert latency == (host.path.block + (headroom["periods"] + 1) * host.path.period
+                               + daemon.engine.latency_frames)
             end = source.at + len(source.signal) + latency + 8 * host.path.period
             assert wait_for(lambda: sink.first + sink.filled > end)
             delays = impulse_delays(2 * sink.recorded(0), 2 * sink.recorded(1), sink.frames_at)

@@ -226,10 +226,10 @@ def test_buffer_size_change_rebuilds_the_path_and_reports_the_new_latency(jack_s
         tone, sink = Tone(jack_server.name), Sink(jack_server.name, seconds=30)
         try:
             assert wait_for(lambda: level(sink) > 0.3)
-            assert daemon.status()["latency"]["frames"] == 2048 + 256
+            assert daemon.status()["latency"]["frames"] == 2048 + 2 * 256   # block, headroom, the staged period
             done = subprocess.run(["jack_bufsize", "512"], env=jack_server.env(), capture_output=True, text=True)
             assert done.returncode == 0, done.stderr
-            assert wait_for(lambda: daemon.status()["latency"]["frames"] == 2048 + 512)
+            assert wait_for(lambda: daemon.status()["latency"]["frames"] == 2048 + 2 * 512)
             mark = sink.filled
             assert wait_for(lambda: sink.filled - mark > sink.client.samplerate)
             assert wait_for(lambda: level(sink) > 0.3)

@@ -49,7 +49,7 @@ def test_a_worker_slowed_while_playing_grows_the_headroom_until_no_block_is_late
             assert host.headroom.running_s >= SLOW_S
             assert wait_for(lambda: _calm_stretch(host, 40), timeout=120)     # 40 blocks in a row in time
             periods = host.headroom.periods
-            latency = 2048 + periods * 256
+            latency = 2048 + (periods + 1) * 256   # block, headroom, the staged period
             status = daemon.status()["latency"]
             assert (status["frames"], status["headroom"]["periods"], status["headroom"]["source"]) == (
                 latency, periods, "running")

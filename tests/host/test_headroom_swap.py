@@ -53,13 +53,13 @@ def test_a_costlier_model_grows_the_headroom_and_a_cheaper_one_shrinks_it(jack_s
         try:
             check.connect("src:out", "sink:in_2")
             assert wait_for(lambda: sink.first is not None and host.worker.on_time > 4)
-            small = host.path.latency
-            assert _declared(check) == small == 2048 + 256
+            small = host.path.port_latency
+            assert _declared(check) == small == 2048 + 256 + 256   # block, headroom, the staged period
 
             engine.p99 = 0.040                                 # a swapped-in model timed at 40 ms per block
             periods = periods_for(0.040, 256, 48000, STARTUP_MARGIN)   # a swap is timed like the start-up
             assert wait_for(lambda: host.headroom.periods == periods, timeout=20)
-            latency = 2048 + periods * 256
+            latency = 2048 + (periods + 1) * 256
             status = daemon.status()["latency"]
             assert (status["frames"], status["headroom"]["periods"], status["headroom"]["source"]) == (
                 latency, periods, "measured")
