@@ -45,12 +45,15 @@ class JackServer:
     """A ``jackd -d dummy`` process under a unique server name."""
 
     def __init__(self, name: str | None = None, rate: int = 48000, period: int = 256,
-                 capture: int = 2, playback: int = 2, log_dir: str | Path | None = None) -> None:
+                 capture: int = 2, playback: int = 2, log_dir: str | Path | None = None,
+                 realtime: bool = True) -> None:
+        """``realtime`` False: ``jackd --no-realtime`` (its clients' process threads at normal scheduling)."""
         self.name = name or f"rbx-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.rate = rate
         self.period = period
         self.capture = capture
         self.playback = playback
+        self.realtime = realtime
         self.log_path = Path(log_dir or "/tmp") / f"jackd-{self.name}.log"
         self._proc: subprocess.Popen | None = None
 
@@ -60,7 +63,7 @@ class JackServer:
         if self.running:
             return self
         env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1", JACK_NO_START_SERVER="1")
-        cmd = ["jackd", "-n", self.name, "-d", "dummy", "-r", str(self.rate), "-p", str(self.period),
+        cmd = ["jackd", "-n", self.name, *([] if self.realtime else ["--no-realtime"]), "-d", "dummy", "-r", str(self.rate), "-p", str(self.period),
                "-C", str(self.capture), "-P", str(self.playback)]
         log = open(self.log_path, "ab")
         try:

@@ -20,8 +20,9 @@ import sys
 log = logging.getLogger("ravebox.host")
 
 
-def make_realtime(priority: int, what: str) -> bool:
-    """Give the calling thread SCHED_FIFO ``priority``; False (and one log line) if not allowed.
+def make_realtime(priority: int, what: str, quiet: bool = False) -> bool:
+    """Give the calling thread SCHED_FIFO ``priority``; False (and one log line unless ``quiet``: the
+    JACK process thread never logs) if not allowed.
 
     With ``SCHED_RESET_ON_FORK``: a process started from this thread (a jackd that
     ``ravebox demo`` starts, a test's subprocess) begins at normal priority.
@@ -31,7 +32,8 @@ def make_realtime(priority: int, what: str) -> bool:
     try:
         os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(priority))
     except (PermissionError, OSError) as exc:
-        log.info("%s keeps normal scheduling (realtime priority %d refused: %s)", what, priority, exc)
+        if not quiet:
+            log.info("%s keeps normal scheduling (realtime priority %d refused: %s)", what, priority, exc)
         return False
     return True
 

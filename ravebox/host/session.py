@@ -36,6 +36,8 @@ from __future__ import annotations
 import collections
 import functools
 import logging
+import os
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from time import perf_counter, thread_time
@@ -98,6 +100,8 @@ class Session:
         self._frames = CycleFrames(client)   # the cycle's frame times, read in the process callback
         self._notify_rt_priority = notify_rt_priority
         self._notify_thread: int | None = None
+        self._process_ready = False        # the process thread's first cycle checked its scheduling
+        self.process_tid: int | None = None   # the process thread's native id, from its first cycle
         self.midi_inputs = tuple(midi_inputs)  # short names; position = port index in the MIDI ring
         self.name = client.name
         self.sample_rate = client.samplerate
@@ -251,6 +255,10 @@ class Session:
         for :meth:`_after`. False: the last cycle (:meth:`close`); never raises."""
         if self._ending:
             return self._ending_cycle(n)
+        if not self._process_ready:
+            self._process_ready = True
+            self.process_tid = threading.get_native_id()
+            self._above_own_threads()
         t0, c0 = perf_counter(), thread_time()
         late = self._frames.since_start()   # wake-up and GIL wait, in frames
         try:
@@ -298,6 +306,14 @@ class Session:
             self.callback_errors += 1
             self._staged.silence()
         self.cycle_times.record_after(perf_counter() - t0, thread_time() - c0)
+
+    def _above_own_threads(self) -> None:
+        """Process thread, first cycle: a JACK that is not realtime (no ``-R``) leaves this thread at normal
+        scheduling, below the daemon's own realtime threads (worker, control, notification: SCHED_FIFO up to
+        ``notify_rt_priority``), which then preempt the audio for the length of a model call. Lift it just
+        above them; a realtime JACK's own priority (its ``-P`` minus 5 or so) is left alone."""
+        if self._notify_rt_priority > 0 and sys.platform == "linux" and os.sched_getscheduler(0) == os.SCHED_OTHER:
+            make_realtime(self._notify_rt_priority + 1, "JACK process thread", quiet=True)
 
     def _ending_cycle(self, n: int) -> bool:
         """Process thread, told to end: the first such cycle plays what the previous one computed (the end

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 
 import numpy as np
 import pytest
@@ -11,11 +13,12 @@ from ravebox.host.audiopath import GraphIO
 from ravebox.host.host import Host
 from ravebox.host.hosted import HostedBox
 from ravebox.host.latency import CAPTURE, get_range
+from ravebox.host.rtprio import make_realtime
 from ravebox.params.store import ParamStore
 from tests.host.daemonkit import wait_for
 from tests.host.jackclients import Sink, Source
 from tests.host.standins import PassEngine
-from tests.jackserver import needs_jackd
+from tests.jackserver import JackServer, needs_jackd
 
 pytestmark = [needs_jackd, pytest.mark.jack]
 
@@ -82,3 +85,31 @@ def test_impulses_come_out_after_declared_latency(jack_server):
         finally:
             source.close()
             sink.close()
+
+
+def _realtime_allowed() -> bool:
+    """Whether this process may take SCHED_FIFO (root or an rtprio limit), asked on a throwaway thread."""
+    allowed = []
+    probe = threading.Thread(target=lambda: allowed.append(make_realtime(1, "probe", quiet=True)))
+    probe.start()
+    probe.join()
+    return allowed[0]
+
+
+def test_a_process_thread_jack_left_at_normal_scheduling_runs_above_the_daemons_own_threads():
+    """A jackd that is not realtime leaves its clients' process threads at normal scheduling, where
+    ravebox's own SCHED_FIFO threads (worker 2, control and notification 3) would preempt the audio for a
+    whole model call. The process thread lifts itself just above them."""
+    graphs = [GraphIO("main", 1, 2)]
+    with JackServer(realtime=False) as server, \
+            Host(JackSettings(server=server.name, connect=(), worker_rt_priority=2, control_rt_priority=3)) as host:
+        rate, _ = host.open()
+        host.start(HostedBox(PassEngine(graphs, block_size=2048), ParamStore({"main": 8}, rate), rate))
+        assert wait_for(lambda: host.session.process_tid is not None and host.path.cycles > 2)
+        tid = host.session.process_tid
+        policy = os.sched_getscheduler(tid) & ~os.SCHED_RESET_ON_FORK
+        if _realtime_allowed():
+            assert (policy, os.sched_getparam(tid).sched_priority) == (os.SCHED_FIFO, 4)
+        else:
+            assert policy == os.SCHED_OTHER   # refused quietly: it plays on at normal scheduling
+        assert host.session.callback_errors == 0
