@@ -275,6 +275,7 @@ class Session:
         except Exception:  # noqa: BLE001 - see module docstring
             self.callback_errors += 1
             self._cycle = None
+            self._staged.silence()   # the next cycle plays silence, not this period's output again
         spent = perf_counter() - t0
         if spent > self.callback_max_s:
             self.callback_max_s = spent
