@@ -29,7 +29,7 @@ from ravebox.mapping import MappingRuntime, load_mapping
 from ravebox.midi.parser import PortParser
 from ravebox.params.store import ParamStore
 from ravebox.params.table import ParamKey
-from tests.host.daemonkit import connect, mapping_toml, rule, running_daemon, wait_for, write_box
+from tests.host.daemonkit import connect, deliver, mapping_toml, rule, running_daemon, wait_for, write_box
 from tests.host.standins import PassEngine
 from tests.jackserver import needs_jackd
 
@@ -74,6 +74,10 @@ class FakeMidiSource(OwnClient):
 
     def cc(self, short: str, channel: int, number: int, value: int) -> None:
         self.pending.append((short, bytes([0xB0 | (channel - 1), number, value])))
+
+    def send(self, line: tuple[str, int, int, int]) -> None:
+        """``daemonkit.deliver``'s controller interface: one CC, ``(port, channel, number, value)``."""
+        self.cc(*line)
 
     def _process(self, frames: int) -> None:
         ports = self.ports
@@ -206,14 +210,14 @@ def test_two_controllers_same_cc_routed_by_device_alias(jack_server, tmp_path):
             assert wait_for(lambda: [p.name for p in client.get_all_connections("rbx:keys")]
                             == ["fakeseq:midi_capture_4"])
             assert wait_for(lambda: labels(daemon) == [f"keys <- {PAD[0]}", f"knobs <- {NANO[0]}", "clock_in"])
-            seq.cc("midi_capture_3", 1, 7, 0)                    # nanoKONTROL2 -> out.gain_db = -40
-            assert wait_for(lambda: params(daemon).get("main/out.gain_db") == pytest.approx(-40.0))
+            deliver(seq, daemon, ("midi_capture_3", 1, 7, 0),                    # nanoKONTROL2 -> out.gain_db = -40
+                    until=lambda: params(daemon).get("main/out.gain_db") == pytest.approx(-40.0))
             assert "main/mix.wet" not in params(daemon)
-            seq.cc("midi_capture_4", 1, 7, 32)                   # padKONTROL, same CC -> mix.wet
-            assert wait_for(lambda: params(daemon).get("main/mix.wet") == pytest.approx(32 / 127))
+            deliver(seq, daemon, ("midi_capture_4", 1, 7, 32),                   # padKONTROL, same CC -> mix.wet
+                    until=lambda: params(daemon).get("main/mix.wet") == pytest.approx(32 / 127))
             assert params(daemon)["main/out.gain_db"] == pytest.approx(-40.0)
-            seq.cc("midi_capture_3", 1, 7, 127)
-            assert wait_for(lambda: params(daemon).get("main/out.gain_db") == pytest.approx(0.0))
+            deliver(seq, daemon, ("midi_capture_3", 1, 7, 127),
+                    until=lambda: params(daemon).get("main/out.gain_db") == pytest.approx(0.0))
             assert params(daemon)["main/mix.wet"] == pytest.approx(32 / 127)
             assert client.get_all_connections("fakeseq:midi_capture_5") == []   # Midi-Through alias: denied
             assert daemon.status()["counters"]["control_errors"] == 0
@@ -232,13 +236,13 @@ def test_input_name_is_the_label_when_several_sources_share_an_input(jack_server
                             and len(client.get_all_connections("rbx:keys")) == 1)
             # knobs has two sources: its own name; keys has one generic source with no alias: that name
             assert wait_for(lambda: labels(daemon) == ["keys <- fakeseq:midi_capture_3", "knobs"])
-            seq.cc("midi_capture_2", 1, 7, 64)
-            assert wait_for(lambda: params(daemon).get("main/mix.wet") == pytest.approx(64 / 127))
+            deliver(seq, daemon, ("midi_capture_2", 1, 7, 64),
+                    until=lambda: params(daemon).get("main/mix.wet") == pytest.approx(64 / 127))
             assert "main/out.gain_db" not in params(daemon)
             client.disconnect("fakeseq:midi_capture_1", "rbx:knobs")     # one source left: its device name
             assert wait_for(lambda: labels(daemon)[1] == f"knobs <- {PAD[0]}")
-            seq.cc("midi_capture_2", 1, 7, 100)                           # a rule on the input name still matches
-            assert wait_for(lambda: params(daemon).get("main/mix.wet") == pytest.approx(100 / 127))
+            deliver(seq, daemon, ("midi_capture_2", 1, 7, 100),   # a rule on the input name still matches
+                    until=lambda: params(daemon).get("main/mix.wet") == pytest.approx(100 / 127))
 
 
 @needs_jackd
@@ -249,14 +253,14 @@ def test_a2j_client_number_is_not_part_of_the_label_across_a_replug(jack_server,
     with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
         with FakeMidiSource(jack_server.name, "a2j", {A2J_NANO.format(20): ()}) as a2j:
             assert wait_for(lambda: labels(daemon) == [f"knobs <- {label}"])
-            a2j.cc(A2J_NANO.format(20), 1, 7, 0)
-            assert wait_for(lambda: params(daemon).get("main/out.gain_db") == pytest.approx(-40.0))
+            deliver(a2j, daemon, (A2J_NANO.format(20), 1, 7, 0),
+                    until=lambda: params(daemon).get("main/out.gain_db") == pytest.approx(-40.0))
             a2j.remove(A2J_NANO.format(20))                              # unplug ...
             assert wait_for(lambda: labels(daemon) == ["knobs"])
             a2j.add(A2J_NANO.format(24))                                 # ... replug: ALSA gave a new number
             assert wait_for(lambda: labels(daemon) == [f"knobs <- {label}"])
-            a2j.cc(A2J_NANO.format(24), 1, 7, 127)
-            assert wait_for(lambda: params(daemon).get("main/out.gain_db") == pytest.approx(0.0))
+            deliver(a2j, daemon, (A2J_NANO.format(24), 1, 7, 127),
+                    until=lambda: params(daemon).get("main/out.gain_db") == pytest.approx(0.0))
 
 
 @needs_jackd
