@@ -101,7 +101,7 @@ class SideBySide:
     bare_callback: dict                # the bare client's callback profile (CycleTimes.to_json)
 
 
-class _LogWindow:
+class LogWindow:
     """What a jackd wrote to its log from now on."""
 
     def __init__(self, server: JackServer) -> None:
@@ -158,7 +158,7 @@ def side_by_side(box: Path, seconds: float, period: int, sock: Path, start_timeo
                     bare_process(bare_server.name, bare_profile):
                 time.sleep(SETTLE_S)
                 late0 = ask(sock, "status")["result"].get("late_blocks", 0)
-                rb_log, bare_log = _LogWindow(rb_server), _LogWindow(bare_server)
+                rb_log, bare_log = LogWindow(rb_server), LogWindow(bare_server)
                 rb0, bare0 = rb_count.count, bare_count.count
                 time.sleep(seconds)
                 rb_x, bare_x = rb_count.count - rb0, bare_count.count - bare0
