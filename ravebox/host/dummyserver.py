@@ -63,7 +63,8 @@ class JackServer:
         if self.running:
             return self
         env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1", JACK_NO_START_SERVER="1")
-        cmd = ["jackd", "-n", self.name, *([] if self.realtime else ["--no-realtime"]), "-d", "dummy", "-r", str(self.rate), "-p", str(self.period),
+        cmd = ["jackd", "-n", self.name, *([] if self.realtime else ["--no-realtime"]),
+               "-d", "dummy", "-r", str(self.rate), "-p", str(self.period),
                "-C", str(self.capture), "-P", str(self.playback)]
         log = open(self.log_path, "ab")
         try:

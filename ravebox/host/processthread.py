@@ -71,15 +71,17 @@ class ProcessThread:
     """Runs ``deadline(n)`` before each cycle's signal and ``after()`` once it was sent.
 
     ``deadline`` answers False to end the loop (after that cycle's signal, without ``after``).
-    Neither may raise: an exception here would end libjack's thread with the client still active.
+    Neither should raise; one that does is counted with ``on_error()`` and the loop goes on (leaving it
+    would end libjack's thread with the client still active and its cycle unsignalled).
     """
 
-    def __init__(self, client: jack.Client, deadline: Callable[[int], bool], after: Callable[[], None]) -> None:
+    def __init__(self, client: jack.Client, deadline: Callable[[int], bool], after: Callable[[], None],
+                 on_error: Callable[[], None]) -> None:
         self._client = client
         self._deadline = deadline
         self._after = after
+        self._on_error = on_error
         self._fn = _THREAD_FN(self._run)   # kept: libjack holds only the C pointer
-        self.errors = 0                    # exceptions that reached the loop (deadline/after should catch theirs)
 
     @staticmethod
     def available(client: jack.Client) -> bool:
@@ -101,7 +103,7 @@ class ProcessThread:
             try:
                 go_on = deadline(n)
             except BaseException:   # noqa: BLE001 - never leave the loop with the cycle unsignalled
-                self.errors += 1
+                self._on_error()
                 go_on = True
             signal(client, 0)
             if not go_on:
@@ -109,4 +111,4 @@ class ProcessThread:
             try:
                 after()
             except BaseException:   # noqa: BLE001 - see deadline
-                self.errors += 1
+                self._on_error()

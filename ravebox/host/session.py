@@ -179,7 +179,7 @@ class Session:
                                         lambda: self.path.port_latency)
         self._latency.install()
         if ProcessThread.available(self.client):
-            self._thread = ProcessThread(self.client, self._deadline, self._after)
+            self._thread = ProcessThread(self.client, self._deadline, self._after, self._count_error)
             self._thread.install()
         else:
             self.client.set_process_callback(self._process)
@@ -307,6 +307,10 @@ class Session:
             self.callback_errors += 1
             self._staged.silence()
         self.cycle_times.record_after(perf_counter() - t0, thread_time() - c0)
+
+    def _count_error(self) -> None:
+        """Process thread: an exception that escaped a half of the cycle (each catches its own)."""
+        self.callback_errors += 1
 
     def _above_own_threads(self) -> None:
         """Process thread, first cycle: a JACK that is not realtime (no ``-R``) leaves this thread at normal

@@ -65,9 +65,10 @@ from ravebox.service.status_report import StatusReport
 log = logging.getLogger("ravebox.daemon")
 
 STOP_BUDGET_S = 0.05
-GIL_SWITCH_S = 0.00025   # how long a thread that wants the GIL waits before it asks the holder to let go: the
-#                          JACK process thread wakes each period and waits at most about this for another
-#                          thread's Python (1 ms before: its start into the period was p99 0.75 ms vs 0.25 bare)
+GIL_SWITCH_S = 0.001   # how long a thread that wants the GIL waits before it asks the holder to let go (the
+#                        JACK process thread, woken, waits at most about this for another thread's Python).
+#                        0.25 ms was tried (session 7): the process thread's start p99 read 0.6-0.8 ms in four
+#                        full-size runs against 0.75-0.9 at 1 ms: no change measured, so not kept.
 T = TypeVar("T")
 
 
