@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ravebox.engine.cost import GraphCost, measure_graph
+from ravebox.host.audiopath import port_latency
 from ravebox.host.headroom import choose
 from ravebox.models.convtune import Tunable, wants_tuning
 
@@ -81,8 +82,7 @@ def measure(graphs: Mapping[str, Mapping[str, object]], ratio: int, sample_rate:
             for name, roles in graphs.items():
                 cost = measure_graph(name, dict(roles), block, sample_rate, calls, budget_s)
                 headroom = choose(None, cost.total.p99, period, sample_rate, block).periods   # as the daemon sizes it
-                # + one period: the daemon plays each period's output a cycle after computing it (host/staging.py)
-                rows.append(FitRow(name, m, block, tuned, cost, block + (headroom + 1) * period + model_latency))
+                rows.append(FitRow(name, m, block, tuned, cost, port_latency(block, headroom, period, model_latency)))
     for model in tunable:
         model.untune()
     return rows

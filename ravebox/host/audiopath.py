@@ -101,6 +101,13 @@ class GainRamp:
         self.gain = float(buf[n - 1])
 
 
+def port_latency(block: int, headroom_periods: int, period: int, engine_latency: int) -> int:
+    """Frames from a graph's input port to its output port, as declared to JACK: the engine block, the
+    headroom, the models' own latency and the period each output waits between the cycle that computes
+    it and the one that plays it (:mod:`ravebox.host.staging`). ``ravebox fit`` reports the same figure."""
+    return block + headroom_periods * period + engine_latency + period
+
+
 class AudioPath:
     """Rings, per-graph scratch buffers and counters shared by process callback and worker."""
 
@@ -114,8 +121,7 @@ class AudioPath:
         self.delay = block + headroom_periods * period           # H
         self.engine_latency = engine_latency                     # E
         self.latency = self.delay + engine_latency               # input to output, as the path computes it
-        self.port_latency = self.latency + period                # declared to JACK: the session plays each
-        #                                                          period's output one cycle later (host/staging.py)
+        self.port_latency = port_latency(block, headroom_periods, period, engine_latency)   # declared to JACK
         self.late_policy = late_policy
         self.max_period = max(max_period, period)
         span = self.latency + 2 * block + 4 * self.max_period

@@ -1,4 +1,4 @@
-"""When the JACK process callback starts within its period, and how long it runs: two histograms.
+"""When the JACK process callback starts within its period, and how long it runs: histograms.
 
 Why: an xrun means some client had not finished when the period ended. For a Python
 client the callback's own run time (``callback_mean_ms``) is only half of it: before
@@ -24,6 +24,12 @@ BIN_S = 50e-6     # 50 us bins
 BINS = 400        # up to 20 ms; the last bin holds everything longer
 
 
+def _bin(seconds: float) -> int:
+    """The histogram bin of a duration: the first for a negative one, the last for 20 ms and more."""
+    i = int(seconds * 20000.0)   # / BIN_S
+    return i if 0 <= i < BINS else (BINS - 1 if i > 0 else 0)
+
+
 class CycleTimes:
     """Histograms of the callback's start delay and run time (seconds) per period."""
 
@@ -39,13 +45,10 @@ class CycleTimes:
 
     def record(self, start_s: float, run_s: float, cpu_s: float | None = None) -> None:
         """Process thread: one period's start delay, run time and (if measured) CPU time."""
-        i = int(start_s * 20000.0)  # / BIN_S
-        self.start[i if 0 <= i < BINS else (BINS - 1 if i > 0 else 0)] += 1
-        j = int(run_s * 20000.0)
-        self.run[j if j < BINS else BINS - 1] += 1
+        self.start[_bin(start_s)] += 1
+        self.run[_bin(run_s)] += 1
         if cpu_s is not None:
-            k = int(cpu_s * 20000.0)
-            self.cpu[k if 0 <= k < BINS else (BINS - 1 if k > 0 else 0)] += 1
+            self.cpu[_bin(cpu_s)] += 1
         if start_s > self.start_max:
             self.start_max = start_s
         if run_s > self.run_max:
@@ -54,10 +57,8 @@ class CycleTimes:
 
     def record_after(self, run_s: float, cpu_s: float) -> None:
         """Process thread: the time and CPU time of one period's work after JACK was told it is done."""
-        j = int(run_s * 20000.0)
-        self.after[j if j < BINS else BINS - 1] += 1
-        k = int(cpu_s * 20000.0)
-        self.after_cpu[k if 0 <= k < BINS else (BINS - 1 if k > 0 else 0)] += 1
+        self.after[_bin(run_s)] += 1
+        self.after_cpu[_bin(cpu_s)] += 1
 
     @staticmethod
     def quantile(counts: list[int], q: float) -> float:

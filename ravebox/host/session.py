@@ -100,8 +100,8 @@ class Session:
         self._frames = CycleFrames(client)   # the cycle's frame times, read in the process callback
         self._notify_rt_priority = notify_rt_priority
         self._notify_thread: int | None = None
-        self._process_ready = False        # the process thread's first cycle checked its scheduling
-        self.process_tid: int | None = None   # the process thread's native id, from its first cycle
+        self.process_tid: int | None = None   # the process thread's native id, noted (and its scheduling
+        #                                       checked) in its first cycle
         self.midi_inputs = tuple(midi_inputs)  # short names; position = port index in the MIDI ring
         self.name = client.name
         self.sample_rate = client.samplerate
@@ -255,8 +255,7 @@ class Session:
         for :meth:`_after`. False: the last cycle (:meth:`close`); never raises."""
         if self._ending:
             return self._ending_cycle(n)
-        if not self._process_ready:
-            self._process_ready = True
+        if self.process_tid is None:
             self.process_tid = threading.get_native_id()
             self._above_own_threads()
         t0, c0 = perf_counter(), thread_time()
