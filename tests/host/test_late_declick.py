@@ -6,7 +6,8 @@ A 220 Hz tone of 0.5 moves at most 0.0144 per sample; the declick's decay of an 
 adds at most pi/2 / 240 = 0.0065 (5 ms at 48 kHz): every step stays under 0.03.
 
 An xrun makes a step of its own (a cycle of zeros, or a cycle missing from the recording): a window
-during which JACK reported one is not judged, and another is recorded.
+during which JACK reported one (its notice read a quarter second after the window, as it can come late
+on a loaded machine), or in which the sink missed a cycle, is not judged, and another is recorded.
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ class StallingInverter(PassEngine):
         return {name: -block for name, block in out.items()}
 
 
+def contiguous(sink: Sink, start: int, stop: int) -> bool:
+    """Whether the sink recorded every JACK cycle from recording index ``start`` to ``stop`` (none missed)."""
+    first, last = sink.frames_at(np.array([start, stop - 1]))
+    return int(last - first) == stop - 1 - start
+
+
 def test_late_blocks_switch_to_the_dry_fallback_and_back_without_a_click(jack_server, tmp_path):
     engines: list = []
     with running_daemon(write_box(tmp_path, connect=PASS_CONNECT), jack_server.name,
@@ -63,17 +70,21 @@ def test_late_blocks_switch_to_the_dry_fallback_and_back_without_a_click(jack_se
                 assert wait_for(lambda t=on_time: host.worker.on_time > t + 4, timeout=30)   # the wet is back
                 end = sink.filled
                 assert wait_for(lambda e=end: sink.filled - e > rate // 10, timeout=30)
-                if host.session.xruns != xruns:
+                stop = sink.filled
+                assert wait_for(lambda s=stop: sink.filled - s > rate // 4, timeout=30)   # late xrun notices
+                if host.session.xruns != xruns or not contiguous(sink, start, stop):
                     continue
-                out = sink.recorded(0)[start:sink.filled]
+                out = sink.recorded(0)[start:stop]
                 assert np.max(np.abs(out[-rate // 20:])) > 0.3              # the tone plays on
-                steps.append(float(np.max(np.abs(np.diff(out.astype(np.float64))))))
+                step = np.abs(np.diff(out.astype(np.float64)))
+                at = int(np.argmax(step))
+                steps.append((float(step[at]), at, len(out)))
                 judged += 1
                 if judged == WANTED:
                     break
             if judged == 0:
                 pytest.skip(f"an xrun during each of {ATTEMPTS} windows: none could be judged")
-            assert max(steps) < BOUND, steps
+            assert max(s for s, _, _ in steps) < BOUND, steps   # (step, where, window length)
         finally:
             engine.stall_every = 0
             tone.close()

@@ -40,6 +40,7 @@ RATE = 48000              # the test server's rate (tests/jackserver.py)
 BPM = 120.0
 SECONDS = 8.0
 CC_EVERY = 0.5            # seconds between CC moves (never two of one control within a control pass)
+ATTEMPTS = 3              # live plays at most (one spoiled by an xrun is played again)
 
 
 def performance(path) -> None:
@@ -99,6 +100,21 @@ def offline(box_path, smf) -> Recorder:
     return recorder
 
 
+def play_live(box, smf, jack_server, want: int) -> tuple[Recorder, int]:
+    """Play ``smf`` live into a fresh daemon; its recorder and the xruns JACK had meanwhile.
+
+    A move JACK drops at an xrun (the MIDI of a cycle the daemon missed) is not ravebox's to
+    keep: the caller plays the performance again then; one lost with no xrun fails."""
+    with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
+        live = Recorder(daemon.parts.store, daemon.parts.router)
+        with Controller(jack_server.env()) as ctl:
+            assert ctl.wait_connected(daemon)     # else Start and the first ticks may go nowhere
+            xruns = daemon.host.xruns
+            ctl.send(f"play {smf} {RATE}")        # returns once every event was sent
+        wait_for(lambda: len(live.changes()) >= want, timeout=10)
+        return live, daemon.host.xruns - xruns
+
+
 def test_a_performance_played_live_moves_the_parameters_and_clock_as_its_render_does(jack_server, tmp_path):
     smf = tmp_path / "performance.mid"
     performance(smf)
@@ -106,13 +122,12 @@ def test_a_performance_played_live_moves_the_parameters_and_clock_as_its_render_
     rendered = offline(box, smf)
     assert len(rendered.changes()) >= 12
 
-    with running_daemon(box, jack_server.name, PassEngine.factory()) as daemon:
-        live = Recorder(daemon.parts.store, daemon.parts.router)
-        with Controller(jack_server.env()) as ctl:
-            assert ctl.wait_connected(daemon)     # else Start and the first ticks may go nowhere
-            ctl.send(f"play {smf} {RATE}")
-        want = len(rendered.changes())
-        assert wait_for(lambda: len(live.changes()) >= want, timeout=10)
+    want = len(rendered.changes())
+    for _ in range(ATTEMPTS):
+        live, xruns = play_live(box, smf, jack_server, want)
+        if len(live.changes()) >= want or xruns == 0:
+            break
+    assert len(live.changes()) >= want, f"{len(live.changes())} of {want} moves arrived, {xruns} xruns"
 
     # the same moves, in the same order
     assert [(k, v) for _, k, v in live.changes()] == [(k, v) for _, k, v in rendered.changes()]
