@@ -1,22 +1,29 @@
 """Per-layer convolution backend choice, measured at load time (``tune_convs``).
 
 Why: at batch 1 PyTorch sends every ``conv1d`` of a RAVE export down its generic
-CPU path. For the wide layers of a full-size model oneDNN is much faster (the
-issue measured 0.57x per block), for the narrow layers of a small model it is
-several times slower. No static rule picks well on every CPU, so each conv node
-is timed on the machine that will play it, at the shape the engine block gives
-it, on the default path and through oneDNN, and only nodes that oneDNN runs at
-least ``min_gain`` faster are switched.
+CPU path. For the wide layers of a full-size model other paths are much faster (the
+issue measured 0.57x per block with oneDNN), for the narrow layers of a small model
+they are several times slower. No static rule picks well on every CPU, so each conv
+node is timed on the machine that will play it, at the shape the engine block gives
+it, on every path it can take, and switched to the fastest only if that one runs at
+least ``min_gain`` faster than the default.
 
-Transposed convs (RAVE's upsampling layers) are timed the same way against one
-matrix product plus an overlap-add (``_conv_transpose_gemm``), which at batch 1 is
-several times faster for the wide layers.
+The paths (``BACKENDS``):
+- a conv: PyTorch's default, oneDNN (``aten::mkldnn_convolution``), or ``gemm``: the
+  taps gathered by ``unfold`` and one ``linear`` (``_conv_gemm``). At the few time
+  steps a full-size model's first decoder layers see per block (4 to 14 at x4) the
+  weight matrix is the big operand, and ``linear`` (x @ W^T) streams it the way BLAS
+  likes: 0.20 ms where oneDNN took 0.39 and the default 0.99 for the 128->1536 input layer.
+- a transposed conv (RAVE's upsampling layers): PyTorch's default, or one matrix product
+  plus an overlap-add (``fold``), the product either as ``W @ x`` (``gemm``, faster from
+  a few dozen time steps) or as ``linear`` over ``x^T`` (``linear``, three times faster
+  than ``W @ x`` for the 1536->768 layer at 4 steps: 2.0 ms against 6.2, the default 28).
 
 How: the module is frozen (``torch.jit.freeze``, keeping the methods asked for),
 which turns weights into graph constants; conv shapes are recorded by one
-call of a probe copy of each method's graph; each chosen ``aten::conv1d`` node of the
-frozen graph is then replaced by ``aten::mkldnn_convolution`` (dense in, dense
-out). A frozen module shows no buffers, but its constants alias the original
+call of a probe copy of each method's graph; each switched node of the frozen graph
+is then replaced by the chosen path (oneDNN's dense conv, or the scripted function
+inlined with its weight matrix as a constant). A frozen module shows no buffers, but its constants alias the original
 module's buffers (the streaming caches are updated in place), so a reset, a
 snapshot and the streaming check keep working through the original module.
 When no node wins, nothing is frozen and the original module is used as is.
@@ -40,6 +47,9 @@ CONV = "aten::conv1d"
 CONV_T = "aten::conv_transpose1d"
 ONEDNN = "aten::mkldnn_convolution"
 POLICIES = ("auto", "on", "off")
+DEFAULT = "default"
+BACKENDS = {CONV: ("onednn", "gemm"), CONV_T: ("gemm", "linear")}   # the alternatives to the default per kind
+BACKEND_NAMES = {"onednn": "oneDNN", "gemm": "GEMM", "linear": "GEMM"}
 # "auto" tunes models at least this big: the small exports (0.2-0.3 M parameters) spend about
 # a millisecond per block, where oneDNN measured no gain and timing noise would pick at random;
 # a full-size v2 (31.5 M) measured 0.57x.
@@ -55,7 +65,8 @@ class Tunable(Protocol):
     @property
     def parameter_count(self) -> int: ...
 
-    def tune_convs(self, block: int, min_gain: float = 0.10) -> TuneReport: ...
+    def tune_convs(self, block: int, min_gain: float = 0.10,
+                   backends: Sequence[str] | None = None) -> TuneReport: ...
 
     def untune(self) -> None: ...
 
@@ -71,16 +82,21 @@ def wants_tuning(model: object, policy: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class ConvTiming:
-    """One conv node: where it is, its input shape, and its cost on each path (microseconds)."""
+    """One conv node: where it is, its input shape, its cost on the default path and on the one chosen
+    (microseconds; the same when nothing beat the default by ``min_gain``)."""
 
     method: str
     index: int
     input_shape: tuple[int, ...]
     weight_shape: tuple[int, ...]
     default_us: float
-    onednn_us: float      # the alternative: oneDNN for a conv, one GEMM + fold for a transposed conv
-    switched: bool
+    chosen_us: float
+    backend: str = DEFAULT  # DEFAULT or one of BACKENDS[kind]
     transposed: bool = False
+
+    @property
+    def switched(self) -> bool:
+        return self.backend != DEFAULT
 
 
 @dataclass(slots=True)
@@ -99,7 +115,7 @@ class TuneReport:
     def estimated_gain(self) -> float:
         """Measured conv time after / before (1.0: nothing switched)."""
         before = sum(t.default_us for t in self.timings)
-        after = sum(t.onednn_us if t.switched else t.default_us for t in self.timings)
+        after = sum(t.chosen_us for t in self.timings)
         return after / before if before else 1.0
 
     def summary(self) -> str:
@@ -107,18 +123,20 @@ class TuneReport:
             return f"conv tuning: nothing tuned ({self.reason or 'no conv layers'})"
         convs = [t for t in self.timings if not t.transposed]
         up = [t for t in self.timings if t.transposed]
-        return (f"conv tuning: {sum(t.switched for t in convs)} of {len(convs)} conv layers switched to oneDNN, "
+        ways = ", ".join(f"{sum(t.backend == b for t in convs)} to {BACKEND_NAMES[b]}" for b in BACKENDS[CONV])
+        return (f"conv tuning: {sum(t.switched for t in convs)} of {len(convs)} conv layers switched ({ways}), "
                 f"{sum(t.switched for t in up)} of {len(up)} transposed convs to GEMM + fold, "
                 f"conv time x{self.estimated_gain:.2f} (measured in {self.seconds:.1f} s)")
 
 
 def tune_convs(module: torch.jit.ScriptModule, calls: dict[str, Sequence[torch.Tensor]],
-               reset: Callable[[], None], min_gain: float = 0.10,
-               repeats: int = 7) -> tuple[torch.jit.ScriptModule | None, TuneReport]:
-    """A frozen copy of ``module`` with the faster conv backend per node, or None if no node wins.
+               reset: Callable[[], None], min_gain: float = 0.10, repeats: int = 7,
+               backends: Sequence[str] | None = None) -> tuple[torch.jit.ScriptModule | None, TuneReport]:
+    """A frozen copy of ``module`` with the fastest conv backend per node, or None if no node wins.
 
     ``calls`` maps each method to tune to example inputs at the engine block; ``reset``
-    restores the module's stream state (the probe calls advance it).
+    restores the module's stream state (the probe calls advance it). ``backends``: the
+    alternatives to race against the default (None: all of ``BACKENDS``; the tests force each).
     """
     t0 = time.perf_counter()
     report = TuneReport()
@@ -130,24 +148,24 @@ def tune_convs(module: torch.jit.ScriptModule, calls: dict[str, Sequence[torch.T
         for method, args in calls.items():
             shapes[method] = _conv_input_shapes(frozen, method, args)
     reset()
-    plans: dict[str, list[torch._C.Node]] = {}
+    plans: dict[str, list[tuple[torch._C.Node, str]]] = {}
     for method in calls:
         nodes = [n for n in script_attr(frozen, method).graph.nodes() if n.kind() in (CONV, CONV_T)]  # the method by name (encode/decode)
         chosen = []
         for i, (node, shape) in enumerate(zip(nodes, shapes[method])):
-            timing = _time_node(method, i, node, shape, min_gain, repeats)
+            timing = _time_node(method, i, node, shape, min_gain, repeats, backends)
             if timing is not None:
                 report.timings.append(timing)
                 if timing.switched:
-                    chosen.append(node)
+                    chosen.append((node, timing.backend))
         plans[method] = chosen
     if not report.switched:
-        report.reason = "no conv layer was faster on the other path"
+        report.reason = "no conv layer was faster on another path"
         return None, _done(report, t0)
-    for method, nodes in plans.items():
+    for method, plan in plans.items():
         graph = script_attr(frozen, method).graph  # the method by name (encode/decode)
-        for node in nodes:
-            _switch(graph, node)
+        for node, backend in plan:
+            _switch(graph, node, backend)
         torch._C._jit_pass_lint(graph)
     return frozen, _done(report, t0)
 
@@ -194,74 +212,99 @@ def _constants(node: torch._C.Node) -> list | None:
 
 
 def _time_node(method: str, index: int, node: torch._C.Node, shape: tuple[int, ...], min_gain: float,
-               repeats: int) -> ConvTiming | None:
-    """Time one conv node standalone at ``shape`` on both paths; None if it cannot be switched."""
+               repeats: int, backends: Sequence[str] | None) -> ConvTiming | None:
+    """Time one conv node standalone at ``shape`` on every path it can take; None if it can take only
+    the default."""
     args = _constants(node)
     if args is None or not isinstance(args[0], torch.Tensor) or len(shape) != 3:
         return None
-    if node.kind() == CONV_T:
-        return _time_transposed(method, index, args, shape, min_gain, repeats)
-    weight, bias, stride, padding, dilation, groups = args
     x = torch.randn(shape)
+    paths = _transposed_paths(x, args) if node.kind() == CONV_T else _conv_paths(x, args)
+    paths = {name: fn for name, fn in paths.items()
+             if name == DEFAULT or backends is None or name in backends}
+    with torch.inference_mode():
+        expected = paths[DEFAULT]()
+        for name in [n for n in paths if n != DEFAULT]:
+            try:
+                same = torch.allclose(expected, paths[name](), rtol=1e-3, atol=1e-4)
+            except RuntimeError:
+                same = False
+            if not same:
+                del paths[name]
+        if len(paths) == 1:
+            return None
+        times = _race(paths, repeats)
+    default_us = times.pop(DEFAULT)
+    best = min(times, key=times.__getitem__)
+    switched = times[best] <= default_us * (1.0 - min_gain)
+    return ConvTiming(method, index, tuple(shape), tuple(args[0].shape), default_us,
+                      times[best] if switched else default_us, best if switched else DEFAULT,
+                      node.kind() == CONV_T)
+
+
+def _conv_paths(x: torch.Tensor, args: list) -> dict[str, Callable[[], torch.Tensor]]:
+    """``conv1d``'s paths for input ``x`` (the GEMM one only for ungrouped convs)."""
+    weight, bias, stride, padding, dilation, groups = args
     stride, padding, dilation = (list(_tuple(v)) for v in (stride, padding, dilation))
     if isinstance(padding[0], str):  # padding="same"/"valid": leave it to the default path
-        return None
-
-    def default() -> torch.Tensor:
-        return torch.conv1d(x, weight, bias, stride, padding, dilation, groups)
-
-    def onednn() -> torch.Tensor:
-        return torch.mkldnn_convolution(x, weight, bias, padding, stride, dilation, groups)
-
-    with torch.inference_mode():
-        try:
-            if not torch.allclose(default(), onednn(), rtol=1e-3, atol=1e-4):
-                return None
-        except RuntimeError:
-            return None
-        a, b = _race(default, onednn, repeats)
-    return ConvTiming(method, index, tuple(shape), tuple(weight.shape), a, b, b <= a * (1.0 - min_gain))
+        return {}
+    paths = {DEFAULT: lambda: torch.conv1d(x, weight, bias, stride, padding, dilation, groups),
+             "onednn": lambda: torch.mkldnn_convolution(x, weight, bias, padding, stride, dilation, groups)}
+    if groups == 1:
+        w2 = weight.reshape(weight.shape[0], -1).contiguous()
+        k = int(weight.shape[-1])
+        paths["gemm"] = lambda: _conv_gemm(x, w2, bias, k, stride[0], padding[0], dilation[0])
+    return paths
 
 
-def _time_transposed(method: str, index: int, args: list, shape: tuple[int, ...], min_gain: float,
-                     repeats: int) -> ConvTiming | None:
-    """A transposed conv: PyTorch's path against one GEMM + fold (``_conv_transpose_gemm``)."""
+def _transposed_paths(x: torch.Tensor, args: list) -> dict[str, Callable[[], torch.Tensor]]:
+    """``conv_transpose1d``'s paths for input ``x`` (the GEMM ones for groups 1, dilation 1)."""
     weight, bias, stride, padding, output_padding, groups, dilation = args
     stride, padding, output_padding, dilation = (_tuple(v) for v in (stride, padding, output_padding, dilation))
-    if groups != 1 or dilation != (1,) or isinstance(padding[0], str):
-        return None
-    x = torch.randn(shape)
-    w2 = _gemm_weight(weight)
-    k = int(weight.shape[-1])
+    if isinstance(padding[0], str):
+        return {}
+    paths = {DEFAULT: lambda: torch.conv_transpose1d(x, weight, bias, stride, padding, output_padding, groups,
+                                                     dilation)}
+    if groups == 1 and dilation == (1,):
+        w2, k = _gemm_weight(weight), int(weight.shape[-1])
+        for name, transposed in (("gemm", False), ("linear", True)):
+            paths[name] = (lambda t=transposed: _conv_transpose_gemm(x, w2, bias, k, stride[0], padding[0],
+                                                                      output_padding[0], t))
+    return paths
 
-    def default() -> torch.Tensor:
-        return torch.conv_transpose1d(x, weight, bias, stride, padding, output_padding, groups, dilation)
 
-    def gemm() -> torch.Tensor:
-        return _conv_transpose_gemm(x, w2, bias, k, stride[0], padding[0], output_padding[0])
-
-    with torch.inference_mode():
-        try:
-            if not torch.allclose(default(), gemm(), rtol=1e-3, atol=1e-4):
-                return None
-        except RuntimeError:
-            return None
-        a, b = _race(default, gemm, repeats)
-    return ConvTiming(method, index, tuple(shape), tuple(weight.shape), a, b, b <= a * (1.0 - min_gain), True)
+@torch.jit.script
+def _conv_gemm(x: torch.Tensor, w2: torch.Tensor, bias: Optional[torch.Tensor], k: int, s: int, pad: int,
+               d: int) -> torch.Tensor:
+    """``conv1d`` (groups 1) as the taps gathered by ``unfold`` and one ``linear`` with the
+    ``(out, in * k)`` weight matrix: the weight is streamed as BLAS's ``x @ W^T`` likes it."""
+    if pad > 0:
+        x = torch.nn.functional.pad(x, [pad, pad])
+    taps = x.unfold(2, (k - 1) * d + 1, s)
+    if d > 1:
+        taps = taps[:, :, :, ::d]
+    cols = taps.permute(0, 2, 1, 3).reshape(x.size(0), taps.size(2), -1)
+    return torch.nn.functional.linear(cols, w2, bias).transpose(1, 2).contiguous()
 
 
 @torch.jit.script
 def _conv_transpose_gemm(x: torch.Tensor, w2: torch.Tensor, bias: Optional[torch.Tensor], k: int, s: int,
-                         pad: int, out_pad: int) -> torch.Tensor:
+                         pad: int, out_pad: int, transposed: bool) -> torch.Tensor:
     """``conv_transpose1d`` (groups 1, dilation 1) as one matrix product and an overlap-add.
 
     Why: at batch 1 PyTorch's transposed conv takes a path that costs RAVE v2's decoder
     most of its time (up to 30 ms for one 1536->768 upsampling layer on a 2-core VM);
     ``w2 @ x`` gives every tap's contribution at once and ``fold`` adds them at stride ``s``.
+    ``transposed``: the product as ``linear(x^T, w2)``, the same numbers in the layout BLAS
+    streams a big weight fastest at few time steps.
     """
     n = x.size(-1)
     length = (n - 1) * s + k
-    y = torch.nn.functional.fold(torch.matmul(w2, x), [1, length], [1, k], stride=[1, s]).squeeze(2)
+    if transposed:
+        cols = torch.nn.functional.linear(x.transpose(1, 2), w2).transpose(1, 2)
+    else:
+        cols = torch.matmul(w2, x)
+    y = torch.nn.functional.fold(cols, [1, length], [1, k], stride=[1, s]).squeeze(2)
     y = y[:, :, pad:length - pad + out_pad]
     if bias is not None:
         y = y + bias.unsqueeze(-1)
@@ -274,32 +317,42 @@ def _gemm_weight(weight: torch.Tensor) -> torch.Tensor:
     return weight.permute(1, 2, 0).reshape(cout * k, cin).contiguous()
 
 
-def _race(a: Callable, b: Callable, repeats: int) -> tuple[float, float]:
-    """Median CPU microseconds (this thread's) per call of each, interleaved so load changes hit
-    both alike; CPU time, because on a shared machine wall time mostly measures the neighbours."""
+def _race(paths: dict[str, Callable[[], torch.Tensor]], repeats: int) -> dict[str, float]:
+    """Median CPU microseconds (this thread's) per call of each path, interleaved so load changes hit
+    all alike; CPU time, because on a shared machine wall time mostly measures the neighbours."""
     for _ in range(2):
-        a(), b()
-    ta, tb = [], []
+        for fn in paths.values():
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in paths}
     for _ in range(repeats):
-        for fn, out in ((a, ta), (b, tb)):
+        for name, fn in paths.items():
             t0 = time.thread_time()
             fn()
-            out.append(time.thread_time() - t0)
-    ta.sort(), tb.sort()
-    return ta[len(ta) // 2] * 1e6, tb[len(tb) // 2] * 1e6
+            times[name].append(time.thread_time() - t0)
+    return {name: sorted(ts)[len(ts) // 2] * 1e6 for name, ts in times.items()}
 
 
 def _tuple(value) -> tuple:
     return tuple(value) if isinstance(value, (list, tuple)) else (value,)
 
 
-def _switch(graph: torch._C.Graph, node: torch._C.Node) -> None:
-    """Replace ``conv1d(x, w, b, stride, padding, dilation, groups)`` by oneDNN's dense conv,
-    or a transposed conv by the GEMM + fold function inlined into the graph."""
+def _switch(graph: torch._C.Graph, node: torch._C.Node, backend: str) -> None:
+    """Replace a conv node by ``backend``'s path: oneDNN's dense conv, or a scripted GEMM function
+    inlined into the graph with its weight matrix (and shape numbers) as constants."""
     if node.kind() == CONV_T:
-        _switch_transposed(graph, node)
+        x, w, b, stride, padding, output_padding, _, _ = node.inputs()
+        weight = w.toIValue()
+        values = (_gemm_weight(weight), int(weight.shape[-1]), _tuple(stride.toIValue())[0],
+                  _tuple(padding.toIValue())[0], _tuple(output_padding.toIValue())[0], backend == "linear")
+        _inline(graph, node, _conv_transpose_gemm, x, b, values)
         return
     x, w, b, stride, padding, dilation, groups = node.inputs()
+    if backend == "gemm":
+        weight = w.toIValue()
+        values = (weight.reshape(weight.shape[0], -1).contiguous(), int(weight.shape[-1]),
+                  _tuple(stride.toIValue())[0], _tuple(padding.toIValue())[0], _tuple(dilation.toIValue())[0])
+        _inline(graph, node, _conv_gemm, x, b, values)
+        return
     with graph.insert_point_guard(node):
         new = graph.create(ONEDNN, [x, w, b, padding, stride, dilation, groups])
         graph.insertNode(new)
@@ -308,13 +361,11 @@ def _switch(graph: torch._C.Graph, node: torch._C.Node) -> None:
     node.destroy()
 
 
-def _switch_transposed(graph: torch._C.Graph, node: torch._C.Node) -> None:
-    x, w, b, stride, padding, output_padding, _, _ = node.inputs()
-    weight = w.toIValue()
+def _inline(graph: torch._C.Graph, node: torch._C.Node, fn, x: torch._C.Value, bias: torch._C.Value,
+            values: tuple) -> None:
+    """Put ``fn(x, values[0], bias, *values[1:])``'s graph in place of ``node``."""
     with graph.insert_point_guard(node):
-        constants = [graph.insertConstant(v) for v in (
-            _gemm_weight(weight), int(weight.shape[-1]), _tuple(stride.toIValue())[0],
-            _tuple(padding.toIValue())[0], _tuple(output_padding.toIValue())[0])]
-        out = graph.insertGraph(_conv_transpose_gemm.graph, [x, constants[0], b, *constants[1:]])
+        constants = [graph.insertConstant(v) for v in values]
+        out = graph.insertGraph(fn.graph, [x, constants[0], bias, *constants[1:]])
     node.output().replaceAllUsesWith(out[0])
     node.destroy()

@@ -84,7 +84,7 @@ class RaveModel:
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.module.parameters())
 
-    def tune_convs(self, block: int, min_gain: float = 0.10) -> TuneReport:
+    def tune_convs(self, block: int, min_gain: float = 0.10, backends: Sequence[str] | None = None) -> TuneReport:
         """Loading thread: pick each conv layer's backend at ``block`` samples (see ``convtune``).
 
         Encode/decode then run a frozen, tuned copy; the buffers (reset, snapshot,
@@ -99,7 +99,7 @@ class RaveModel:
         calls: dict[str, Sequence[torch.Tensor]] = {"encode": [torch.zeros(1, self.in_channels, block)],
                  "decode": [torch.zeros(1, self.latent_size, block // self.ratio)]}
         try:
-            tuned, self.tuning = tune_convs(self.module, calls, self.reset, min_gain=min_gain)
+            tuned, self.tuning = tune_convs(self.module, calls, self.reset, min_gain=min_gain, backends=backends)
             if tuned is not None:
                 self._calls = tuned
                 self.warm_up(block=block)
