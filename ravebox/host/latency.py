@@ -14,10 +14,13 @@ process thread) and only reads and writes port latency ranges.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import jack
+
+from ravebox.host import libjack
+from ravebox.host.libjack import c_address
 
 CAPTURE, PLAYBACK = 0, 1  # jack_latency_callback_mode_t
 
@@ -29,33 +32,30 @@ class LatencyRange(ctypes.Structure):
 _CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_void_p)
 
 
-def _libjack() -> ctypes.CDLL:
-    name = ctypes.util.find_library("jack") or "libjack.so.0"
-    lib = ctypes.CDLL(name)
-    lib.jack_port_get_latency_range.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(LatencyRange)]
-    lib.jack_port_set_latency_range.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(LatencyRange)]
-    lib.jack_set_latency_callback.argtypes = [ctypes.c_void_p, _CALLBACK, ctypes.c_void_p]
-    lib.jack_recompute_total_latencies.argtypes = [ctypes.c_void_p]
+def _libjack() -> Any:
+    vp, range_ptr = ctypes.c_void_p, ctypes.POINTER(LatencyRange)
+    lib = libjack.load({"jack_port_get_latency_range": (None, [vp, ctypes.c_int, range_ptr]),
+                        "jack_port_set_latency_range": (None, [vp, ctypes.c_int, range_ptr]),
+                        "jack_set_latency_callback": (ctypes.c_int, [vp, _CALLBACK, vp]),
+                        "jack_recompute_total_latencies": (ctypes.c_int, [vp])}, keep_gil=False)
+    if lib is None:
+        raise OSError(f"libjack's latency API cannot be loaded from {libjack.library_name()}")
     return lib
 
 
 _LIB = _libjack()
 
 
-def _address(cdata: object) -> int:
-    return int(jack._ffi.cast("uintptr_t", cdata))
-
-
 def get_range(port: jack.Port, mode: int) -> tuple[int, int]:
     """``(min, max)`` latency of any port (ours or another client's) in frames."""
     rng = LatencyRange()
-    _LIB.jack_port_get_latency_range(_address(port._ptr), mode, ctypes.byref(rng))
+    _LIB.jack_port_get_latency_range(c_address(port), mode, ctypes.byref(rng))
     return rng.min, rng.max
 
 
 def _set_range(port: jack.Port, mode: int, low: int, high: int) -> None:
     rng = LatencyRange(max(0, low), max(0, high))
-    _LIB.jack_port_set_latency_range(_address(port._ptr), mode, ctypes.byref(rng))
+    _LIB.jack_port_set_latency_range(c_address(port), mode, ctypes.byref(rng))
 
 
 class LatencyReporter:
@@ -74,13 +74,13 @@ class LatencyReporter:
 
     def install(self) -> None:
         """Main thread, before activate(): register the latency callback."""
-        err = _LIB.jack_set_latency_callback(_address(self._client._ptr), self._callback, None)
+        err = _LIB.jack_set_latency_callback(c_address(self._client), self._callback, None)
         if err:
             raise jack.JackError(f"Error setting latency callback ({err})")
 
     def recompute(self) -> None:
         """Main thread: ask JACK to re-run every latency callback (after our latency changed)."""
-        _LIB.jack_recompute_total_latencies(_address(self._client._ptr))
+        _LIB.jack_recompute_total_latencies(c_address(self._client))
 
     def _on_latency(self, mode: int, _arg: object) -> None:
         """JACK notification thread: propagate ranges through each graph, plus our latency."""

@@ -34,6 +34,8 @@ from typing import Any
 import jack
 import numpy as np
 
+from ravebox.host import libjack
+from ravebox.host.libjack import c_address
 from ravebox.host.rings import MidiRing
 
 VIEW_CACHE_MAX = 64   # buffer addresses remembered per port set before the cache starts over
@@ -45,35 +47,21 @@ class _MidiEvent(ctypes.Structure):
 
 def _load() -> Any:
     """libjack's per-cycle functions through ctypes.PyDLL (the GIL stays held), or None."""
-    name = getattr(jack, "_libname", None)
-    ffi = getattr(jack, "_ffi", None)
-    if not name or ffi is None:
-        return None
-    try:
-        lib = ctypes.PyDLL(name)
-    except OSError:
+    if getattr(jack, "_ffi", None) is None:
         return None
     vp, u32 = ctypes.c_void_p, ctypes.c_uint32
-    for fname, restype, argtypes in (
-            ("jack_port_get_buffer", vp, [vp, u32]),
-            ("jack_midi_get_event_count", u32, [vp]),
-            ("jack_midi_event_get", ctypes.c_int, [ctypes.POINTER(_MidiEvent), vp, u32]),
-            ("jack_midi_clear_buffer", None, [vp]),
-            ("jack_midi_event_write", ctypes.c_int, [vp, u32, ctypes.c_char_p, ctypes.c_size_t]),
-            ("jack_frames_since_cycle_start", u32, [vp]),
-            ("jack_last_frame_time", u32, [vp])):
-        fn = getattr(lib, fname)
-        fn.restype, fn.argtypes = restype, argtypes
-    return lib
+    return libjack.load({
+        "jack_port_get_buffer": (vp, [vp, u32]),
+        "jack_midi_get_event_count": (u32, [vp]),
+        "jack_midi_event_get": (ctypes.c_int, [ctypes.POINTER(_MidiEvent), vp, u32]),
+        "jack_midi_clear_buffer": (None, [vp]),
+        "jack_midi_event_write": (ctypes.c_int, [vp, u32, ctypes.c_char_p, ctypes.c_size_t]),
+        "jack_frames_since_cycle_start": (u32, [vp]),
+        "jack_last_frame_time": (u32, [vp])}, keep_gil=True)
 
 
 _lib: Any = _load()
 DIRECT = _lib is not None   # else the public methods (see the module docstring)
-
-
-def c_address(handle: object) -> int:
-    """A JACK-Client object's C pointer (its private ``_ptr``) as an integer."""
-    return int(jack._ffi.cast("uintptr_t", handle._ptr))   # type: ignore[attr-defined]
 
 
 def _direct(objects: Sequence[object]) -> bool:

@@ -41,27 +41,19 @@ from typing import Any
 
 import jack
 
-from ravebox.host.portio import c_address
+from ravebox.host import libjack
+from ravebox.host.libjack import c_address
 
 _THREAD_FN = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p)
 
 
 def _load() -> tuple[Any, Any] | None:
     """libjack's process-thread calls: (releasing the GIL, keeping it), or None where they cannot be had."""
-    name = getattr(jack, "_libname", None)
-    if not name:
-        return None
-    try:
-        releasing, keeping = ctypes.CDLL(name), ctypes.PyDLL(name)
-        releasing.jack_cycle_wait.restype = ctypes.c_uint32
-        releasing.jack_cycle_wait.argtypes = [ctypes.c_void_p]
-        releasing.jack_set_process_thread.restype = ctypes.c_int
-        releasing.jack_set_process_thread.argtypes = [ctypes.c_void_p, _THREAD_FN, ctypes.c_void_p]
-        keeping.jack_cycle_signal.restype = None
-        keeping.jack_cycle_signal.argtypes = [ctypes.c_void_p, ctypes.c_int]
-    except (OSError, AttributeError):
-        return None
-    return releasing, keeping
+    vp = ctypes.c_void_p
+    releasing = libjack.load({"jack_cycle_wait": (ctypes.c_uint32, [vp]),
+                              "jack_set_process_thread": (ctypes.c_int, [vp, _THREAD_FN, vp])}, keep_gil=False)
+    keeping = libjack.load({"jack_cycle_signal": (None, [vp, ctypes.c_int])}, keep_gil=True)
+    return None if releasing is None or keeping is None else (releasing, keeping)
 
 
 _libs = _load()
