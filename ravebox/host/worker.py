@@ -100,6 +100,7 @@ class InferenceWorker(LoopThread):
         self.muted: set[str] = set()    # graphs muted after an exception
         self.last_error = ""
         self.durations = np.zeros(history, dtype=np.float64)  # seconds per block, ring
+        self.cpu = np.zeros(history, dtype=np.float64)        # ... of them this thread's CPU (the rest: waiting)
         self.paused = False             # tests and the watchdog test: hold the worker
         self._init_thread("ravebox-worker")
         self._bufs: list[np.ndarray] = []
@@ -108,10 +109,14 @@ class InferenceWorker(LoopThread):
         self._silenced: set[str] = set()
 
     def status(self) -> dict[str, object]:
-        """Any thread: realtime, counters, graphs muted after an exception, p99/max time per block (ms)."""
-        times = self.block_times()
+        """Any thread: realtime, counters, graphs muted after an exception, p99/max time per block and
+        the longest block's CPU time (ms)."""
+        n = min(self.progress, len(self.durations))
+        times, cpu = self.durations[:n].copy(), self.cpu[:n].copy()
+        # the slowest block's CPU says whether it was work (the model) or waiting (preempted, the GIL)
         timing = ({"p99_ms": round(1000.0 * float(np.percentile(times, 99)), 2),
-                   "max_ms": round(1000.0 * float(times.max()), 2)} if len(times) else {})
+                   "max_ms": round(1000.0 * float(times.max()), 2),
+                   "max_cpu_ms": round(1000.0 * float(cpu[int(np.argmax(times))]), 2)} if n else {})
         return {"realtime": self.realtime, "progress": self.progress, "on_time": self.on_time,
                 "worker_errors": self.errors, "worker_skipped": self.skipped, "muted": sorted(self.muted),
                 **timing}
@@ -171,7 +176,7 @@ class InferenceWorker(LoopThread):
             self._process(path, start)
 
     def _process(self, path: AudioPath, start: int) -> None:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         path.read_block(start, self._bufs)
         inputs = {g.name: self._bufs[i][:g.inputs] for i, g in enumerate(path.graphs)}
         wet = self._run_engine(path, inputs, start)
@@ -190,6 +195,7 @@ class InferenceWorker(LoopThread):
             (self._silenced.add if silenced else self._silenced.discard)(g.name)
         path.commit(start)
         self.durations[self.progress % len(self.durations)] = time.perf_counter() - t0
+        self.cpu[self.progress % len(self.cpu)] = time.thread_time() - c0
         self.progress += 1
         if path.played <= start + path.delay:
             self.on_time += 1

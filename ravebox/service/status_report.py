@@ -156,6 +156,7 @@ class StatusReport:
                 item["loop"] = {"state": own["loop"], "beats": own.get("loop_beats")}
             if "p99_ms" in worker:
                 item["worker_ms"], item["worker_max_ms"] = worker["p99_ms"], worker["max_ms"]
+                item["worker_max_cpu_ms"] = worker["max_cpu_ms"]
             item.update(self._measured(name))
             item.update({key: own[key] for key in ENGINE_KEYS if key in own})
             if "safety" in ports:
