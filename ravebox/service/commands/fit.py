@@ -38,8 +38,9 @@ HELP = "measure a box (or model) at several block sizes and recommend the smalle
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", help="a box config (.toml) or a model file (.ts)")
     parser.add_argument("--multiples", default="1,2,4,8", help="block multiples to try (default 1,2,4,8)")
-    parser.add_argument("--margin", type=float, default=0.3,
-                        help="spare fraction of each block the recommendation keeps (default 0.3)")
+    parser.add_argument("--margin", type=float, default=None,
+                        help="spare fraction of each block the recommendation keeps (default: what "
+                             "block_multiple = \"auto\" keeps, half the block)")
     parser.add_argument("--period", type=int, default=256, help="JACK period for the latency column (default 256)")
     parser.add_argument("--calls", type=int, default=12, help="timed calls per model and block (default 12)")
     parser.add_argument("--write", action="store_true",
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     target = Path(args.target)
     try:
         multiples = tuple(int(m) for m in args.multiples.split(","))
-        if not multiples or min(multiples) < 1 or not 0.0 <= args.margin < 1.0:
+        if not multiples or min(multiples) < 1 or (args.margin is not None and not 0.0 <= args.margin < 1.0):
             raise ValueError
     except ValueError:
         print("ravebox fit: --multiples takes positive integers like 1,2,4,8 and --margin a value in [0, 1)",
@@ -81,7 +82,7 @@ def _fit(target: Path, multiples: tuple[int, ...], args: argparse.Namespace
     set_torch_threads(1)
     graphs, ratio, rate, latency = _graphs(target)
     rows = fit.measure(graphs, ratio, rate, args.period, latency, multiples, calls=args.calls)
-    return rows, fit.recommend(rows, args.margin)
+    return rows, fit.recommend(rows, fit.MARGIN if args.margin is None else args.margin)
 
 
 def _graphs(target: Path) -> tuple[dict, int, int, int]:
