@@ -210,7 +210,8 @@ def late_blocks(model_path: Path, seconds: float, period: int) -> dict[str, floa
           f"headroom {headroom.get('periods')} periods ({headroom.get('source')}, measured p99 "
           f"{headroom.get('measured_p99_ms')} ms, running p99 {headroom.get('running_p99_ms')} ms, "
           f"{status['latency'].get('resizes')} re-sizes while playing), latency "
-          f"{status['latency']['ms']} ms, worker p99 {graph.get('worker_ms')} ms (max {graph.get('worker_max_ms')}, of it CPU {graph.get('worker_max_cpu_ms')}) of {graph.get('block_ms')} ms, "
+          f"{status['latency']['ms']} ms, worker p99 {graph.get('worker_ms')} ms (max {graph.get('worker_max_ms')}, "
+          f"of it CPU {graph.get('worker_max_cpu_ms')}) of {graph.get('block_ms')} ms, "
           f"xruns ravebox {run.ravebox_xruns} / bare {run.bare_xruns} over the same {seconds:g} s", flush=True)
     for who, blame in (("bare", run.bare_blame), ("ravebox", run.ravebox_blame)):
         print(f"# {who}'s jackd on its xruns: {blame}", flush=True)
