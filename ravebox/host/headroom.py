@@ -6,7 +6,8 @@ default of one period (5.3 ms at 256 frames) is plenty for a small model and
 makes every block of a full-size one (about 40 ms on one core) late, so the box
 would only ever play its dry fallback. Instead the host times the warm models
 at the engine block before it starts (``Engine.measure``) and takes enough
-periods to cover the measured p99 plus ``STARTUP_MARGIN``; a box that sets
+periods to cover the measured p99 plus ``STARTUP_MARGIN`` (150 %: the playing worker's longest blocks
+were up to twice the start-up p99 here); a box that sets
 ``[jack] headroom_periods`` keeps its own value (and gets a warning if the
 measurement says it is too small).
 
@@ -16,9 +17,15 @@ the playing worker then showed p99 39.5 ms (JACK's threads, the callback and
 everything else sharing its core), so 7 periods (37.3 ms) left 33 blocks late in
 5 minutes. :func:`follow` watches the worker's own block times: it grows the
 headroom at once when their tail comes near the budget (``GROW_AT``), before
-blocks go late, and shrinks it only after about ten calm minutes and by a
-quarter at most. A player hears a late block (the dry fallback) as a dropout; 10 ms
+blocks go late. A player hears a late block (the dry fallback) as a dropout; 10 ms
 more latency is the smaller harm.
+
+Why it never shrinks while playing: a re-size is a gap of about one latency (the new
+path stays silent until its own wet plays, ``Host._resize_headroom``), which on stage
+costs more than the latency it would give back. (Until session 8 ``follow`` cut the
+headroom after about ten calm minutes, but the worker kept 4096 block times, fewer than
+the 14000 it waited for, so the daemon never did.) The next start measures anew; a model
+swap, a musician's own act, re-sizes both ways (``Host._follow_swap``).
 
 Pure functions; called on the main thread (start-up, and the main loop's poll).
 """
@@ -31,18 +38,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 MARGIN = 0.5      # the playing worker's tail: cover p99 * (1 + MARGIN) when the headroom follows it
-STARTUP_MARGIN = 1.0  # a start-up (or swap) timing: cover p99 * 2. It runs without JACK's threads and the
+STARTUP_MARGIN = 1.5  # a start-up (or swap) timing: cover p99 * 2.5. It runs without JACK's threads and the
 #                      callback beside the worker; playing, the worker's p99 was 1.3-1.7x it here (23.8 -> 39.5 ms,
-#                      52.3 -> 67, 53.5 -> 71 at x2), and with 50 % one block went late before the headroom grew
-#                      (two full-size runs of 30 November): with 100 % they start where they grew to
+#                      52.3 -> 67, 53.5 -> 71 at x2), and its longest block in 5 minutes 1.4-2.05x it in six
+#                      full-size runs at x2 (43.6 -> 89.5 ms; 42.1 -> 79.3): with 100 % the 2.05x one came within a
+#                      millisecond of its deadline, and two runs before that lost a block each
 MAX_PERIODS = 64  # the config's upper bound for headroom_periods
 GROW_AT = 0.8     # the worker's running tail above this fraction of the budget: grow now
 SETTLE_BLOCKS = 8  # a new worker's first blocks (cold caches, threads starting) are not followed
 RUN_WINDOW = 256  # the latest blocks the running tail is taken over (about 11 s at 2048 frames, 48 kHz)
-SHRINK_AFTER = 14000  # blocks (about ten minutes at 2048 frames, 48 kHz) without a change before a cut: every
-#                      re-size while playing is a short gap (the new path waits for its own wet), so a box
-#                      gives latency back rarely, not once a minute as a loaded machine's tail wanders
-SHRINK_BY = 0.25  # at most this fraction of the periods per cut
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +130,8 @@ def follow(headroom: Headroom, times: np.ndarray, late: bool) -> Headroom:
     Grows at once when the tail of the latest ``RUN_WINDOW`` blocks (p99; their worst after a
     late block, at most twofold for one slow block) passes ``GROW_AT`` of the budget, to cover
     it plus ``MARGIN`` (the playing worker's own tail needs less than a start-up timing's). A late block with no slow block behind it
-    (an xrun, a stalled machine) grows nothing: more headroom would not have saved it. Shrinks
-    only after ``SHRINK_AFTER`` blocks without a change, when the p99 of all of them needs
-    fewer periods, by at most ``SHRINK_BY``. A pinned headroom (``box``) and one nothing
+    (an xrun, a stalled machine) grows nothing: more headroom would not have saved it. Never
+    shrinks (the module docstring says why). A pinned headroom (``box``) and one nothing
     measured (``default``) never change; the running tail is noted on every one.
     """
     if len(times) == 0:
@@ -145,11 +148,6 @@ def follow(headroom: Headroom, times: np.ndarray, late: bool) -> Headroom:
     if headroom.periods < MAX_PERIODS and late and worst > grow_at:  # one slow block made it late: at most double
         periods = min(_periods(worst, headroom.period_s), 2 * headroom.periods)
         return replace(seen, periods=max(periods, headroom.periods + 1), source="running", running_s=worst)
-    if len(times) >= SHRINK_AFTER:
-        wanted = _periods(float(np.quantile(times, 0.99)), headroom.period_s)
-        floor = headroom.periods - max(1, int(SHRINK_BY * headroom.periods))
-        if wanted <= floor:
-            return replace(seen, periods=max(wanted, floor), source="running")
     return seen
 
 
