@@ -212,7 +212,8 @@ def late_blocks(model_path: Path, seconds: float, period: int) -> dict[str, floa
           f"{status['latency'].get('resizes')} re-sizes while playing), latency "
           f"{status['latency']['ms']} ms, worker p99 {graph.get('worker_ms')} ms (max {graph.get('worker_max_ms')}, "
           f"of it CPU {graph.get('worker_max_cpu_ms')}) of {graph.get('block_ms')} ms, "
-          f"xruns ravebox {run.ravebox_xruns} / bare {run.bare_xruns} over the same {seconds:g} s", flush=True)
+          f"xruns ravebox {run.ravebox_xruns} / bare {run.bare_xruns} over the same {seconds:g} s; "
+          f"the hypervisor took {100 * run.steal:.1f} % of the CPU time (steal)", flush=True)
     for who, blame in (("bare", run.bare_blame), ("ravebox", run.ravebox_blame)):
         print(f"# {who}'s jackd on its xruns: {blame}", flush=True)
     for who, profile in (("bare", run.bare_callback), ("ravebox", status["jack"].get("callback") or {})):

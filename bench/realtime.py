@@ -99,6 +99,25 @@ class SideBySide:
     bare_blame: dict[str, int]
     status: dict                       # ravebox's status at the end (``late_in_phase`` added)
     bare_callback: dict                # the bare client's callback profile (CycleTimes.to_json)
+    steal: float = 0.0                 # the hypervisor's share of the window's CPU time (/proc/stat "steal")
+
+
+def cpu_times() -> list[int]:
+    """/proc/stat's all-CPU line (user nice system idle iowait irq softirq steal ...), in ticks; [] elsewhere."""
+    try:
+        with open("/proc/stat") as stat:
+            return [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return []
+
+
+def steal_share(before: list[int], after: list[int]) -> float:
+    """The fraction of all CPU time between two ``cpu_times`` readings that the hypervisor took (a VM
+    that runs the guest's cores at a third of their speed for a moment shows here, not in any client)."""
+    if len(before) < 8 or len(after) < 8:
+        return 0.0
+    spent = [b - a for a, b in zip(before, after)]
+    return spent[7] / max(1, sum(spent[:8]))
 
 
 class LogWindow:
@@ -159,16 +178,16 @@ def side_by_side(box: Path, seconds: float, period: int, sock: Path, start_timeo
                 time.sleep(SETTLE_S)
                 late0 = ask(sock, "status")["result"].get("late_blocks", 0)
                 rb_log, bare_log = LogWindow(rb_server), LogWindow(bare_server)
-                rb0, bare0 = rb_count.count, bare_count.count
+                rb0, bare0, cpu0 = rb_count.count, bare_count.count, cpu_times()
                 time.sleep(seconds)
-                rb_x, bare_x = rb_count.count - rb0, bare_count.count - bare0
+                rb_x, bare_x, steal = rb_count.count - rb0, bare_count.count - bare0, steal_share(cpu0, cpu_times())
                 rb_blame, bare_blame = rb_log.blame(), bare_log.blame()
                 status = ask(sock, "status")["result"]
         finally:
             rb_count.close()
             bare_count.close()
     status["late_in_phase"] = status.get("late_blocks", 0) - late0
-    return SideBySide(rb_x, bare_x, rb_blame, bare_blame, status, bare_profile)
+    return SideBySide(rb_x, bare_x, rb_blame, bare_blame, status, bare_profile, steal)
 
 
 def ratio(a: int, b: int) -> float:
@@ -204,7 +223,8 @@ def main() -> int:
         cb_mean.append(status["jack"].get("callback_mean_ms") or 0.0)
         print(f"round {r + 1}: bare xruns {run.bare_xruns} (blame {run.bare_blame}), ravebox xruns "
               f"{run.ravebox_xruns} (blame {run.ravebox_blame}), late blocks {status['late_in_phase']}, "
-              f"worker p99 {graph['worker_ms']:.2f} ms, max {graph['worker_max_ms']:.2f} ms", flush=True)
+              f"worker p99 {graph['worker_ms']:.2f} ms, max {graph['worker_max_ms']:.2f} ms, "
+              f"steal {100 * run.steal:.1f} %", flush=True)
     minutes = args.rounds * args.seconds / 60.0
     print(f"jack: dummy, 48000 Hz, period {args.period}; model {MODEL}; "
           f"{args.rounds} x {args.seconds:g} s per client")
