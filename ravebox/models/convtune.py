@@ -222,6 +222,8 @@ def _time_node(method: str, index: int, node: torch._C.Node, shape: tuple[int, .
     paths = _transposed_paths(x, args) if node.kind() == CONV_T else _conv_paths(x, args)
     paths = {name: fn for name, fn in paths.items()
              if name == DEFAULT or backends is None or name in backends}
+    if len(paths) < 2:   # no alternative (a padding given as a string, a filtered set): the default stays
+        return None
     with torch.inference_mode():
         expected = paths[DEFAULT]()
         for name in [n for n in paths if n != DEFAULT]:

@@ -137,3 +137,21 @@ def test_the_conv_gemm_computes_conv1d(stride, padding, dilation, bias):
     got = _conv_gemm(x, weight.reshape(20, -1), b, 3, stride, padding, dilation)
     assert got.shape == expected.shape and got.is_contiguous()
     assert torch.allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_a_conv_with_its_padding_as_a_string_stays_on_the_default_path():
+    from ravebox.models.convtune import _time_node
+
+    class Same(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv1d(4, 4, 3, padding="same")
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.conv(x)
+
+    frozen = torch.jit.freeze(torch.jit.script(Same()).eval())
+    graph = frozen.graph.copy()
+    torch._C._jit_pass_inline(graph)
+    node = next(n for n in graph.nodes() if n.kind() in ("aten::conv1d", "aten::_convolution"))
+    assert _time_node("forward", 0, node, (1, 4, 16), 0.1, 3, None) is None
