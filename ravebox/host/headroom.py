@@ -7,7 +7,7 @@ makes every block of a full-size one (about 40 ms on one core) late, so the box
 would only ever play its dry fallback. Instead the host times the warm models
 at the engine block before it starts (``Engine.measure``) and takes enough
 periods to cover the measured p99 plus ``STARTUP_MARGIN`` (150 %: the playing worker's longest blocks
-were up to 2.07 times the start-up p99 here); a box that sets
+were up to 2.17 times the start-up p99 here); a box that sets
 ``[jack] headroom_periods`` keeps its own value (and gets a warning if the
 measurement says it is too small).
 
@@ -40,9 +40,10 @@ import numpy as np
 MARGIN = 0.5      # the playing worker's tail: cover p99 * (1 + MARGIN) when the headroom follows it
 STARTUP_MARGIN = 1.5  # a start-up (or swap) timing: cover p99 * 2.5. It runs without JACK's threads and the
 #                      callback beside the worker; playing, the worker's p99 was 1.3-1.7x it here (23.8 -> 39.5 ms,
-#                      52.3 -> 67, 53.5 -> 71 at x2), and its longest block in 5 minutes 1.4-2.07x it in six
-#                      full-size runs at x2 (43.6 -> 89.5 ms, 43.2 -> 89.7): with 100 % those two would have come
-#                      within a millisecond of their deadline, and two runs before them lost a block each
+#                      52.3 -> 67, 53.5 -> 71 at x2), and its longest block in 5 minutes 1.4-2.17x it in seven
+#                      full-size runs at x2 (43.6 -> 89.5 ms, 43.2 -> 89.7, 40.2 -> 87.3): with 100 % the first two
+#                      would have come within a millisecond of their deadline, the third gone late, and two runs
+#                      before them lost a block each
 MAX_PERIODS = 64  # the config's upper bound for headroom_periods
 GROW_AT = 0.8     # the worker's running tail above this fraction of the budget: grow now
 SETTLE_BLOCKS = 8  # a new worker's first blocks (cold caches, threads starting) are not followed
