@@ -121,11 +121,6 @@ class InferenceWorker(LoopThread):
                 "worker_errors": self.errors, "worker_skipped": self.skipped, "muted": sorted(self.muted),
                 **timing}
 
-    def block_times(self) -> np.ndarray:
-        """Main thread: the recorded per-block durations in seconds (up to ``history``)."""
-        n = min(self.progress, len(self.durations))
-        return self.durations[:n].copy()
-
     def drained(self, path: AudioPath) -> bool:
         """Any thread: this worker has drained ``path`` (it took it as the newest; it never goes back)."""
         return self._bufs_for is path
