@@ -20,6 +20,11 @@ import torch
 from ravebox.models.timing import ZERO, CallTiming, evict_caches, time_calls
 
 ROLES = ("encoder", "prior", "decoder")
+# how the daemon times a box before it plays (``Engine.measure``), and ``ravebox fit`` the same way, so that
+# fit recommends what the auto block multiple chooses: 60 calls (a p99 of 12 is their slowest), at most 4 s
+# per model, caches flushed before each call
+STARTUP_CALLS = 60
+STARTUP_BUDGET_S = 4.0
 
 
 def measure_role(model, role: str, block: int, calls: int = 30, budget_s: float = 2.0,

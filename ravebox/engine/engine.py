@@ -49,7 +49,7 @@ from ravebox.clock.view import ClockView
 from ravebox.config.box import BoxConfig
 from ravebox.config.graphs import ModelSpec
 from ravebox.engine import autoblock
-from ravebox.engine.cost import GraphCost, measure_graph, measure_role
+from ravebox.engine.cost import STARTUP_BUDGET_S, STARTUP_CALLS, GraphCost, measure_graph, measure_role
 from ravebox.engine.eventlog import EventLog
 from ravebox.engine.health import BAD_BLOCKS, GraphHealth
 from ravebox.engine.domains import BoxRates, block_size, graph_latency
@@ -185,7 +185,7 @@ class Engine:
             self.events.append(f"{model.path.name}: {report.summary()}")
 
     # -- measuring (loading thread, before the worker runs) -----------------------------
-    def measure(self, calls: int = 60, budget_s: float = 4.0) -> dict[str, GraphCost]:
+    def measure(self, calls: int = STARTUP_CALLS, budget_s: float = STARTUP_BUDGET_S) -> dict[str, GraphCost]:
         """Time every graph's models at the engine block (each model reset afterwards), with caches
         flushed before each call as the rest of the box flushes them between blocks; with
         ``[output] block_multiple = "auto"``, settle the block multiple (``engine/autoblock.py``).

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ravebox.engine.cost import GraphCost, measure_graph
+from ravebox.engine.cost import STARTUP_BUDGET_S, STARTUP_CALLS, GraphCost, measure_graph
 from ravebox.host.audiopath import port_latency
 from ravebox.host.headroom import choose
 from ravebox.models.convtune import Tunable, wants_tuning
@@ -70,8 +70,9 @@ class Recommendation:
 
 def measure(graphs: Mapping[str, Mapping[str, object]], ratio: int, sample_rate: int, period: int,
             model_latency: int = 0, multiples: Iterable[int] = MULTIPLES, tunings: Iterable[bool] = (False, True),
-            calls: int = 12, budget_s: float = 3.0) -> list[FitRow]:
-    """Time every graph (``{graph: {role: model}}``) at ``ratio * m`` for each multiple and tuning."""
+            calls: int = STARTUP_CALLS, budget_s: float = STARTUP_BUDGET_S) -> list[FitRow]:
+    """Time every graph (``{graph: {role: model}}``) at ``ratio * m`` for each multiple and tuning, as the
+    daemon times a box at start-up (caches flushed before each call)."""
     models = list({id(m): m for roles in graphs.values() for m in roles.values()}.values())
     tunable = [m for m in models if isinstance(m, Tunable) and wants_tuning(m, "on")]
     rows = []
@@ -83,7 +84,7 @@ def measure(graphs: Mapping[str, Mapping[str, object]], ratio: int, sample_rate:
             for model in tunable:
                 model.tune_convs(block) if tuned else model.untune()
             for name, roles in graphs.items():
-                cost = measure_graph(name, dict(roles), block, sample_rate, calls, budget_s)
+                cost = measure_graph(name, dict(roles), block, sample_rate, calls, budget_s, cold=True)
                 headroom = choose(None, cost.total.p99, period, sample_rate, block).periods   # as the daemon sizes it
                 rows.append(FitRow(name, m, block, tuned, cost, port_latency(block, headroom, period, model_latency)))
     for model in tunable:

@@ -42,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="spare fraction of each block the recommendation keeps (default: what "
                              "block_multiple = \"auto\" keeps, half the block)")
     parser.add_argument("--period", type=int, default=256, help="JACK period for the latency column (default 256)")
-    parser.add_argument("--calls", type=int, default=12, help="timed calls per model and block (default 12)")
+    parser.add_argument("--calls", type=int, default=None,
+                        help="timed calls per model and block (default: as many as the daemon's start-up timing)")
     parser.add_argument("--write", action="store_true",
                         help="set [output] block_multiple in the box file to the recommendation")
 
@@ -81,7 +82,8 @@ def _fit(target: Path, multiples: tuple[int, ...], args: argparse.Namespace
 
     set_torch_threads(1)
     graphs, ratio, rate, latency = _graphs(target)
-    rows = fit.measure(graphs, ratio, rate, args.period, latency, multiples, calls=args.calls)
+    rows = fit.measure(graphs, ratio, rate, args.period, latency, multiples,
+                       **({"calls": args.calls} if args.calls else {}))
     return rows, fit.recommend(rows, fit.MARGIN if args.margin is None else args.margin)
 
 
