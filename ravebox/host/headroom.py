@@ -48,6 +48,10 @@ MAX_PERIODS = 64  # the config's upper bound for headroom_periods
 GROW_AT = 0.8     # the worker's running tail above this fraction of the budget: grow now
 SETTLE_BLOCKS = 8  # a new worker's first blocks (cold caches, threads starting) are not followed
 RUN_WINDOW = 256  # the latest blocks the running tail is taken over (about 11 s at 2048 frames, 48 kHz)
+REPEATED_LATE = 2  # dropouts (late blocks) among the latest RUN_WINDOW blocks before a slow block grows the
+#                   headroom: a lone one (a VM stall: in one run a 36.6 ms block took 183 ms, at a third of the
+#                   CPU's speed) doubled it for the rest of the set, and the re-size played a gap of its own
+DROPOUT_BLOCKS = 8  # late blocks this close (in blocks) are one dropout: one stall makes the next blocks late too
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,16 +128,44 @@ def choose(pinned: int | None, p99_s: float | None, period: int, sample_rate: in
     return Headroom(periods_for(p99_s, period, sample_rate, STARTUP_MARGIN), "measured", p99_s, period_s, block_s)
 
 
-def follow(headroom: Headroom, times: np.ndarray, late: bool) -> Headroom:
-    """The headroom the playing worker needs, from its block times since the last change (seconds,
-    oldest first) and whether a block played late since the last look.
+class Dropouts:
+    """Late blocks grouped into dropouts (late blocks at most ``DROPOUT_BLOCKS`` apart are one), by the
+    worker's progress when each was seen. Main thread (the main loop's poll)."""
 
-    Grows at once when the tail of the latest ``RUN_WINDOW`` blocks (p99; their worst after a
-    late block, at most twofold for one slow block) passes ``GROW_AT`` of the budget, to cover
-    it plus ``MARGIN`` (the playing worker's own tail needs less than a start-up timing's). A late block with no slow block behind it
-    (an xrun, a stalled machine) grows nothing: more headroom would not have saved it. Never
-    shrinks (the module docstring says why). A pinned headroom (``box``) and one nothing
-    measured (``default``) never change; the running tail is noted on every one.
+    def __init__(self) -> None:
+        self._last: list[int] = []   # the worker's progress at each dropout's latest late block, oldest first
+
+    def note(self, progress: int, late: int) -> None:
+        """``late`` new late blocks seen at worker ``progress``."""
+        if late <= 0:
+            return
+        if self._last and progress - self._last[-1] <= DROPOUT_BLOCKS:
+            self._last[-1] = progress
+        else:
+            self._last.append(progress)
+            del self._last[:-REPEATED_LATE * 4]   # only the latest few can be recent
+
+    def recent(self, progress: int) -> int:
+        """Dropouts among the latest ``RUN_WINDOW`` blocks."""
+        return sum(at > progress - RUN_WINDOW for at in self._last)
+
+    def clear(self) -> None:
+        self._last.clear()
+
+
+def follow(headroom: Headroom, times: np.ndarray, late: int) -> Headroom:
+    """The headroom the playing worker needs, from its block times since the last change (seconds,
+    oldest first) and how many dropouts (:class:`Dropouts`) played among the latest ``RUN_WINDOW``.
+
+    Grows at once when the tail of the latest ``RUN_WINDOW`` blocks (p99) passes ``GROW_AT`` of
+    the budget, to cover it plus ``MARGIN`` (the playing worker's own tail needs less than a
+    start-up timing's). Late blocks grow it only when dropouts repeat (``REPEATED_LATE``) and a
+    slow block is behind them: then to cover their worst, at most twofold. A lone dropout is
+    already heard; growing for it would add a re-size gap and keep the latency up for the rest
+    of the set. Late blocks with no slow block behind them (an xrun, a stalled machine) grow
+    nothing: more headroom would not have saved them. Never shrinks (the module docstring
+    says why). A pinned headroom (``box``) and one nothing measured (``default``) never change;
+    the running tail is noted on every one.
     """
     if len(times) == 0:
         return headroom
@@ -146,7 +178,7 @@ def follow(headroom: Headroom, times: np.ndarray, late: bool) -> Headroom:
     if headroom.periods < MAX_PERIODS and tail > grow_at:
         return replace(seen, periods=max(_periods(tail, headroom.period_s), headroom.periods + 1), source="running")
     worst = float(np.max(recent))
-    if headroom.periods < MAX_PERIODS and late and worst > grow_at:  # one slow block made it late: at most double
+    if headroom.periods < MAX_PERIODS and late >= REPEATED_LATE and worst > grow_at:  # at most double
         periods = min(_periods(worst, headroom.period_s), 2 * headroom.periods)
         return replace(seen, periods=max(periods, headroom.periods + 1), source="running", running_s=worst)
     return seen

@@ -54,7 +54,7 @@ from ravebox.host.audiopath import AudioPath
 from ravebox.host.autoconnect import AutoConnector
 from ravebox.host.connections import ConnectionFollower
 from ravebox.host.control import ControlLoop
-from ravebox.host.headroom import SETTLE_BLOCKS, Headroom, choose, follow
+from ravebox.host.headroom import SETTLE_BLOCKS, Dropouts, Headroom, choose, follow
 from ravebox.host.hosted import HostedBox, HostedEngine, ParserFactory, StagesFactory
 from ravebox.host.rings import ByteRing, MidiRing
 from ravebox.host.session import Session, open_client
@@ -91,6 +91,7 @@ class Host:
         self.follow_worker = True         # a measured headroom follows the playing worker's block times
         self._follow_from = SETTLE_BLOCKS  # worker progress at the last headroom change (its times count from there)
         self._late_seen = 0
+        self._dropouts = Dropouts()       # late blocks seen while following, grouped (headroom.follow)
         self._retired: list[AudioPath] = []   # paths replaced while running, until no thread can touch them
         self.parallel_graphs = True   # two or more graphs: one worker thread per graph (per core)
         self.reconnects = 0
@@ -333,8 +334,9 @@ class Host:
         worker, headroom = self.worker, self.headroom
         if not self.follow_worker or worker is None or headroom is None or worker.progress <= self._follow_from:
             return
-        late, self._late_seen = self.path.late_blocks > self._late_seen, self.path.late_blocks
-        wanted = follow(headroom, worker.times_since(self._follow_from), late)
+        self._dropouts.note(worker.progress, self.path.late_blocks - self._late_seen)
+        self._late_seen = self.path.late_blocks
+        wanted = follow(headroom, worker.times_since(self._follow_from), self._dropouts.recent(worker.progress))
         if wanted.periods != headroom.periods:
             self._resize_headroom(session, wanted, "the worker's block times")
         else:
@@ -404,6 +406,7 @@ class Host:
         self.headroom_resizes += 1
         self._follow_from = self.worker.progress if self.worker is not None else 0
         self._late_seen = new.late_blocks
+        self._dropouts.clear()
 
     def set_connect_rules(self, rules: tuple) -> bool:
         """Main thread (reload): new ``[[jack.connect]]`` rules, applied at the next poll; False if unchanged."""

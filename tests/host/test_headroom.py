@@ -10,8 +10,8 @@ from ravebox.config.diagnostics import Diagnostics
 from ravebox.config.jack import parse
 import numpy as np
 
-from ravebox.host.headroom import (GROW_AT, MARGIN, MAX_PERIODS, RUN_WINDOW, STARTUP_MARGIN, Headroom, choose,
-                                   follow, periods_for)
+from ravebox.host.headroom import (DROPOUT_BLOCKS, GROW_AT, MARGIN, MAX_PERIODS, RUN_WINDOW, STARTUP_MARGIN,
+                                   Dropouts, Headroom, choose, follow, periods_for)
 
 SR, PERIOD = 48000, 256
 PERIOD_S = PERIOD / SR
@@ -96,53 +96,70 @@ def test_the_quiet_full_size_run_would_have_grown_before_its_blocks_went_late():
     p99 39.5 ms. Four blocks in 256 near the budget are enough to grow."""
     assert choose(None, 0.0238, PERIOD, SR, 2048).periods == 12 and QUIET_RUN.budget_s > 0.0395
     times = _times((250, 0.024), (4, 0.0395), (2, 0.025))
-    grown = follow(QUIET_RUN, times, late=False)
+    grown = follow(QUIET_RUN, times, late=0)
     assert (grown.periods, grown.source) == (periods_for(0.0395, PERIOD, SR), "running") == (12, "running")
     assert grown.budget_s > 0.0395 * (1 + MARGIN) and grown.running_s == 0.0395
     assert grown.to_json()["running_p99_ms"] == 39.5 and grown.to_json()["measured_p99_ms"] == 23.8
-    assert follow(grown, times, late=False).periods == 12       # the grown budget covers it: no second step
+    assert follow(grown, times, late=0).periods == 12       # the grown budget covers it: no second step
 
 
 def test_a_tail_just_under_the_grow_line_changes_nothing_and_is_reported():
     below = 0.99 * GROW_AT * QUIET_RUN.budget_s
-    kept = follow(QUIET_RUN, _times((300, 0.020), (5, below)), late=False)
+    kept = follow(QUIET_RUN, _times((300, 0.020), (5, below)), late=0)
     assert (kept.periods, kept.source) == (9, "measured") and kept.running_s == below
     assert kept.margin == 1 - below / QUIET_RUN.budget_s
 
 
-def test_a_late_block_after_one_slow_block_at_most_doubles_and_one_without_a_slow_block_grows_nothing():
+def test_repeated_late_blocks_after_a_slow_block_at_most_double_and_a_lone_one_grows_nothing():
     times = _times((300, 0.010), (1, 0.200))                 # one 200 ms stall: the p99 stays at 10 ms
-    assert follow(QUIET_RUN, times, late=False).periods == 9
-    assert follow(QUIET_RUN, times, late=True).periods == 18
+    assert follow(QUIET_RUN, times, late=0).periods == 9
+    assert follow(QUIET_RUN, times, late=1).periods == 9     # a lone dropout: no re-size gap, no latency for the set
+    assert follow(QUIET_RUN, times, late=2).periods == 18
     calm = _times((300, 0.010))                              # late, but no block was slow: an xrun's doing
-    assert follow(QUIET_RUN, calm, late=True).periods == 9
+    assert follow(QUIET_RUN, calm, late=5).periods == 9
+
+
+def test_late_blocks_close_together_are_one_dropout_and_only_recent_ones_count():
+    drops = Dropouts()
+    drops.note(100, 0)
+    assert drops.recent(100) == 0
+    drops.note(100, 3)                                       # one stall made three blocks late
+    drops.note(100 + DROPOUT_BLOCKS, 1)                      # ... and one more just after: the same dropout
+    assert drops.recent(110) == 1
+    drops.note(200, 1)                                       # a second dropout
+    assert drops.recent(200) == 2
+    assert drops.recent(100 + DROPOUT_BLOCKS + RUN_WINDOW) == 1   # the first has left the window
+    assert drops.recent(200 + RUN_WINDOW) == 0
+    drops.note(300, 1)
+    drops.clear()
+    assert drops.recent(300) == 0
 
 
 def test_only_the_latest_window_decides_growth():
     old_slow = _times((10, 0.200), (RUN_WINDOW, 0.010))
-    assert follow(QUIET_RUN, old_slow, late=False).periods == 9
+    assert follow(QUIET_RUN, old_slow, late=0).periods == 9
 
 
 def test_never_shrinks_while_playing():
     """A re-size is a gap of about one latency: a calm worker keeps the headroom it started or grew to."""
     wide = choose(None, 0.100, PERIOD, SR, 2048)
     assert wide.periods == 47
-    calm = follow(wide, _times((20000, 0.005)), late=False)
+    calm = follow(wide, _times((20000, 0.005)), late=0)
     assert (calm.periods, calm.source, calm.running_s) == (47, "measured", 0.005)
-    grown = follow(QUIET_RUN, _times((300, 0.040)), late=False)
-    assert grown.periods > 9 and follow(grown, _times((20000, 0.005)), late=False).periods == grown.periods
+    grown = follow(QUIET_RUN, _times((300, 0.040)), late=0)
+    assert grown.periods > 9 and follow(grown, _times((20000, 0.005)), late=0).periods == grown.periods
 
 
 def test_growth_stops_at_the_cap_and_a_pinned_or_unmeasured_headroom_never_moves():
-    capped = follow(QUIET_RUN, _times((300, 1.0)), late=True)
-    assert capped.periods == MAX_PERIODS and follow(capped, _times((300, 2.0)), late=True).periods == MAX_PERIODS
+    capped = follow(QUIET_RUN, _times((300, 1.0)), late=2)
+    assert capped.periods == MAX_PERIODS and follow(capped, _times((300, 2.0)), late=2).periods == MAX_PERIODS
     pinned = choose(3, 0.010, PERIOD, SR, 2048)
-    seen = follow(pinned, _times((300, 0.040)), late=True)
+    seen = follow(pinned, _times((300, 0.040)), late=2)
     assert (seen.periods, seen.source, seen.running_s) == (3, "box", 0.040)
     assert any("running inference p99 40.0 ms exceeds the headroom budget" in w for w in seen.warnings())
     unmeasured = choose(None, None, PERIOD, SR, 2048)
-    assert follow(unmeasured, _times((300, 0.040)), late=True).periods == 1
-    assert follow(QUIET_RUN, np.zeros(0), late=True) is QUIET_RUN
+    assert follow(unmeasured, _times((300, 0.040)), late=2).periods == 1
+    assert follow(QUIET_RUN, np.zeros(0), late=2) is QUIET_RUN
 
 
 def test_only_the_playing_workers_tail_says_the_cpu_falls_behind():
