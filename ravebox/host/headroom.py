@@ -51,6 +51,8 @@ RUN_WINDOW = 256  # the latest blocks the running tail is taken over (about 11 s
 REPEATED_LATE = 2  # dropouts (late blocks) among the latest RUN_WINDOW blocks before a slow block grows the
 #                   headroom: a lone one (a VM stall: in one run a 36.6 ms block took 183 ms, at a third of the
 #                   CPU's speed) doubled it for the rest of the set, and the re-size played a gap of its own
+TAIL_RANK = 3     # the running tail is the window's third-longest block: about the p99 of 256 blocks, and unlike
+#                   a p99 of the few blocks since a start or a re-size, never one or two stalls
 DROPOUT_BLOCKS = 8  # late blocks this close (in blocks) are one dropout: one stall makes the next blocks late too
 
 
@@ -157,7 +159,8 @@ def follow(headroom: Headroom, times: np.ndarray, late: int) -> Headroom:
     """The headroom the playing worker needs, from its block times since the last change (seconds,
     oldest first) and how many dropouts (:class:`Dropouts`) played among the latest ``RUN_WINDOW``.
 
-    Grows at once when the tail of the latest ``RUN_WINDOW`` blocks (p99) passes ``GROW_AT`` of
+    Grows at once when the tail of the latest ``RUN_WINDOW`` blocks (their ``TAIL_RANK``-th longest,
+    about their p99) passes ``GROW_AT`` of
     the budget, to cover it plus ``MARGIN`` (the playing worker's own tail needs less than a
     start-up timing's). Late blocks grow it only when dropouts repeat (``REPEATED_LATE``) and a
     slow block is behind them: then to cover their worst, at most twofold. A lone dropout is
@@ -170,7 +173,8 @@ def follow(headroom: Headroom, times: np.ndarray, late: int) -> Headroom:
     if len(times) == 0:
         return headroom
     recent = times[-RUN_WINDOW:]
-    tail = float(np.quantile(recent, 0.99))
+    rank = min(TAIL_RANK, len(recent))
+    tail = float(np.partition(recent, -rank)[-rank])
     seen = replace(headroom, running_s=tail)
     if headroom.source not in ("measured", "running") or headroom.period_s <= 0:
         return seen

@@ -333,6 +333,7 @@ class Host:
         self._follow_swap(session)
         worker, headroom = self.worker, self.headroom
         if not self.follow_worker or worker is None or headroom is None or worker.progress <= self._follow_from:
+            self._late_seen = self.path.late_blocks   # a settling worker's late blocks are not followed either
             return
         self._dropouts.note(worker.progress, self.path.late_blocks - self._late_seen)
         self._late_seen = self.path.late_blocks

@@ -10,6 +10,8 @@ latencies only: how many periods it grows to depends on how slow this machine is
 
 from __future__ import annotations
 
+import time
+
 import jack
 import pytest
 
@@ -60,3 +62,38 @@ def test_a_worker_slowed_while_playing_grows_the_headroom_until_no_block_is_late
         finally:
             engine.sleep_s = 0.0
             check.close()
+
+
+class StallOnRequest(TimedPassEngine):
+    """Timed at 10 ms per block (5 periods of headroom: a loaded machine's ordinary moments stay under the
+    grow line); the next ``stalls`` blocks each first sleep ``stall_s`` (a VM stall)."""
+
+    def __init__(self, graphs, block_size: int = 2048) -> None:
+        super().__init__(graphs, block_size)
+        self.p99 = 0.010
+        self.stalls = 0
+        self.stall_s = 0.15
+
+    def process(self, inputs, start_frame, store, clock):
+        if self.stalls:
+            self.stalls -= 1
+            time.sleep(self.stall_s)
+        return super().process(inputs, start_frame, store, clock)
+
+
+def test_a_lone_stall_is_one_dropout_that_keeps_the_latency_and_a_second_grows_it(jack_server, tmp_path):
+    engines: list = []
+    with running_daemon(write_box(tmp_path, connect=PASS_CONNECT), jack_server.name,
+                        StallOnRequest.factory(built=engines)) as daemon:
+        host, engine = daemon.host, engines[0]
+        assert wait_for(lambda: host.worker.on_time > 20, timeout=30)
+        periods, late, resizes = host.headroom.periods, host.path.late_blocks, host.headroom_resizes
+        assert periods == 5
+        engine.stalls = 1
+        assert wait_for(lambda: host.path.late_blocks > late, timeout=30)   # a 150 ms stall: blocks played late
+        on_time = host.worker.on_time
+        assert wait_for(lambda: host.worker.on_time > on_time + 10, timeout=30)   # playing on
+        assert (host.headroom.periods, host.headroom_resizes) == (periods, resizes)   # the latency kept
+        engine.stalls = 1                     # a second dropout well within 256 blocks (about 11 s)
+        assert wait_for(lambda: host.headroom_resizes > resizes, timeout=30)
+        assert host.headroom.periods == 2 * periods and host.headroom.source == "running"   # at most twofold
