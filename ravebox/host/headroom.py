@@ -54,6 +54,7 @@ REPEATED_LATE = 2  # dropouts (late blocks) among the latest RUN_WINDOW blocks b
 TAIL_RANK = 3     # the running tail is the window's third-longest block: about the p99 of 256 blocks, and unlike
 #                   a p99 of the few blocks since a start or a re-size, never one or two stalls
 DROPOUT_BLOCKS = 8  # late blocks this close (in blocks) are one dropout: one stall makes the next blocks late too
+KEEP_DROPOUTS = 8  # the latest dropouts remembered (only the recent ones count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +146,7 @@ class Dropouts:
             self._last[-1] = progress
         else:
             self._last.append(progress)
-            del self._last[:-REPEATED_LATE * 4]   # only the latest few can be recent
+            del self._last[:-KEEP_DROPOUTS]
 
     def recent(self, progress: int) -> int:
         """Dropouts among the latest ``RUN_WINDOW`` blocks."""
@@ -159,10 +160,9 @@ def follow(headroom: Headroom, times: np.ndarray, late: int) -> Headroom:
     """The headroom the playing worker needs, from its block times since the last change (seconds,
     oldest first) and how many dropouts (:class:`Dropouts`) played among the latest ``RUN_WINDOW``.
 
-    Grows at once when the tail of the latest ``RUN_WINDOW`` blocks (their ``TAIL_RANK``-th longest,
-    about their p99) passes ``GROW_AT`` of
-    the budget, to cover it plus ``MARGIN`` (the playing worker's own tail needs less than a
-    start-up timing's). Late blocks grow it only when dropouts repeat (``REPEATED_LATE``) and a
+    Grows at once when the tail of the latest ``RUN_WINDOW`` blocks (their ``TAIL_RANK``-th
+    longest, about their p99) passes ``GROW_AT`` of the budget, to cover it plus ``MARGIN`` (the
+    playing worker's own tail needs less than a start-up timing's). Late blocks grow it only when dropouts repeat (``REPEATED_LATE``) and a
     slow block is behind them: then to cover their worst, at most twofold. A lone dropout is
     already heard; growing for it would add a re-size gap and keep the latency up for the rest
     of the set. Late blocks with no slow block behind them (an xrun, a stalled machine) grow
