@@ -49,7 +49,7 @@ ONEDNN = "aten::mkldnn_convolution"
 POLICIES = ("auto", "on", "off")
 DEFAULT = "default"
 BACKENDS = {CONV: ("onednn", "gemm"), CONV_T: ("gemm", "linear")}   # the alternatives to the default per kind
-BACKEND_NAMES = {"onednn": "oneDNN", "gemm": "GEMM", "linear": "GEMM"}
+BACKEND_NAMES = {"onednn": "oneDNN", "gemm": "GEMM"}   # a conv's paths, as the summary names them
 # "auto" tunes models at least this big: the small exports (0.2-0.3 M parameters) spend about
 # a millisecond per block, where oneDNN measured no gain and timing noise would pick at random;
 # a full-size v2 (31.5 M) measured 0.57x.

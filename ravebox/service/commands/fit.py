@@ -82,8 +82,7 @@ def _fit(target: Path, multiples: tuple[int, ...], args: argparse.Namespace
 
     set_torch_threads(1)
     graphs, ratio, rate, latency = _graphs(target)
-    rows = fit.measure(graphs, ratio, rate, args.period, latency, multiples,
-                       **({"calls": args.calls} if args.calls else {}))
+    rows = fit.measure(graphs, ratio, rate, args.period, latency, multiples, calls=args.calls or fit.STARTUP_CALLS)
     return rows, fit.recommend(rows, fit.MARGIN if args.margin is None else args.margin)
 
 
