@@ -151,6 +151,24 @@ def bare_process(server: str, profile: dict) -> Iterator[subprocess.Popen]:
             profile.update(json.loads(tail[-1]))
 
 
+@dataclass
+class Counted:
+    """Two servers' xruns and jackd's blame over one window, and the hypervisor's share of it."""
+
+    xruns: tuple[int, int]
+    blame: tuple[dict[str, int], dict[str, int]]
+    steal: float
+
+
+def count_window(servers: tuple, counters: tuple, seconds: float) -> Counted:
+    """Count two dummy jackds' xruns (``XrunCounter`` each) and read their logs over the next ``seconds``."""
+    (one, two), logs = counters, [LogWindow(server) for server in servers]
+    counts, cpu = (one.count, two.count), cpu_times()
+    time.sleep(seconds)
+    return Counted((one.count - counts[0], two.count - counts[1]), (logs[0].blame(), logs[1].blame()),
+                   steal_share(cpu, cpu_times()))
+
+
 def side_by_side(box: Path, seconds: float, period: int, sock: Path, start_timeout: float = 120.0) -> SideBySide:
     """ravebox on one dummy jackd and the bare client on another, their xruns counted over the same window.
 
@@ -177,17 +195,13 @@ def side_by_side(box: Path, seconds: float, period: int, sock: Path, start_timeo
                     bare_process(bare_server.name, bare_profile):
                 time.sleep(SETTLE_S)
                 late0 = ask(sock, "status")["result"].get("late_blocks", 0)
-                rb_log, bare_log = LogWindow(rb_server), LogWindow(bare_server)
-                rb0, bare0, cpu0 = rb_count.count, bare_count.count, cpu_times()
-                time.sleep(seconds)
-                rb_x, bare_x, steal = rb_count.count - rb0, bare_count.count - bare0, steal_share(cpu0, cpu_times())
-                rb_blame, bare_blame = rb_log.blame(), bare_log.blame()
+                counted = count_window((rb_server, bare_server), (rb_count, bare_count), seconds)
                 status = ask(sock, "status")["result"]
         finally:
             rb_count.close()
             bare_count.close()
     status["late_in_phase"] = status.get("late_blocks", 0) - late0
-    return SideBySide(rb_x, bare_x, rb_blame, bare_blame, status, bare_profile, steal)
+    return SideBySide(*counted.xruns, *counted.blame, status, bare_profile, counted.steal)
 
 
 def ratio(a: int, b: int) -> float:

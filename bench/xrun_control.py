@@ -99,17 +99,15 @@ def main() -> int:
             assert proc.stdout.readline().strip() == "ready"
             with realtime.bare_process(plain_server.name, plain_profile):
                 time.sleep(WARM_S)
-                hosting_log, plain_log = realtime.LogWindow(hosting_server), realtime.LogWindow(plain_server)
-                h0, p0 = hosting_count.count, plain_count.count
-                time.sleep(args.seconds)
-                hosting, plain = hosting_count.count - h0, plain_count.count - p0
-                hosting_blame, plain_blame = hosting_log.blame(), plain_log.blame()
+                counted = realtime.count_window((hosting_server, plain_server), (hosting_count, plain_count),
+                                                args.seconds)
         finally:
             if proc.stdin is not None:
                 proc.stdin.close()
             proc.wait(30)
             hosting_count.close()
             plain_count.close()
+    (hosting, plain), (hosting_blame, plain_blame) = counted.xruns, counted.blame
     print(f"# {args.seconds:g} s at period {args.period}: xruns hosting {hosting} / plain {plain}", flush=True)
     print(f"# hosting client's jackd on its xruns: {hosting_blame}")
     print(f"# plain client's jackd on its xruns: {plain_blame}")
