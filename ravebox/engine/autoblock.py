@@ -27,6 +27,17 @@ plays ``auto`` at ``x1`` (its output does not depend on this machine's speed).
 A model hot-swapped in later does not change the block (everything would
 re-allocate mid-play); the headroom follows it instead (``Host._follow_costs``).
 
+**The last start's choice is sticky** (``last``: the daemon remembers it per box
+and machine, ``service/blockmemory.py``). Why: a model whose work sits near a
+line flips between starts -- on this VM the full-size model's x2 work read
+32.5-49.5 ms against a line at 42.7, so the box played x2 (190 ms of latency)
+after one boot and x4 (330 ms) after the next; a player tunes their set to the
+latency they hear, and hardware keeps it. So with a remembered multiple the
+line moves by ``BAND`` of the block on either side of it: a smaller multiple
+must fit with ``SPARE + BAND`` spare to take over, the remembered one keeps its
+place with ``SPARE - BAND``, a larger one is judged as usual. A machine or model
+that truly changed still moves the choice; a reading's noise does not.
+
 Runs on the timing thread (``host/startup_timing.py``) before the worker starts.
 """
 
@@ -39,6 +50,8 @@ from ravebox.engine.fit import MARGIN as SPARE
 
 AUTO = "auto"
 MULTIPLES = (1, 2, 4, 8)
+#: How far a remembered choice moves the line, as a share of the block (see the module docstring).
+BAND = 0.10
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +93,18 @@ def fits(work_s: float, block_s: float, spare: float = SPARE) -> bool:
     return work_s <= (1.0 - spare) * block_s
 
 
-def settle(engine: Refittable) -> BlockChoice:
-    """Timing thread, engine just timed at its current multiple: grow it until the cost fits."""
+def spare_for(multiple: int, last: int | None) -> float:
+    """The spare ``multiple`` must leave to be chosen, given the last start's choice (None: none)."""
+    if last is None or last not in MULTIPLES:
+        return SPARE
+    if multiple < last:
+        return SPARE + BAND
+    return SPARE - BAND if multiple == last else SPARE
+
+
+def settle(engine: Refittable, last: int | None = None) -> BlockChoice:
+    """Timing thread, engine just timed at its current multiple: grow it until the cost fits
+    (``last``: the multiple the last start chose, which keeps its place within ``BAND``)."""
     if not engine.has_large_models():
         return BlockChoice(engine.block_multiple, AUTO, "small models: the block of the model ratios")
     tried = []
@@ -92,8 +115,10 @@ def settle(engine: Refittable) -> BlockChoice:
             return BlockChoice(engine.block_multiple, AUTO, "not measured")
         block_s = engine.block_seconds
         tried.append(f"x{engine.block_multiple} {1e3 * work:.1f} ms (wall p99 {1e3 * p99:.1f}) of {1e3 * block_s:.1f} ms")
-        if fits(work, block_s):
-            return BlockChoice(engine.block_multiple, AUTO, f"{'; '.join(tried)}: fits with {SPARE:.0%} spare")
+        spare = spare_for(engine.block_multiple, last)
+        if fits(work, block_s, spare):
+            kept = f" (x{last} last start)" if last in MULTIPLES else ""
+            return BlockChoice(engine.block_multiple, AUTO, f"{'; '.join(tried)}: fits with {spare:.0%} spare{kept}")
         bigger = [m for m in MULTIPLES if m > engine.block_multiple]
         if not bigger:
             return BlockChoice(engine.block_multiple, AUTO, f"{'; '.join(tried)}: does not fit even at the "

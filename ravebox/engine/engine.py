@@ -185,17 +185,19 @@ class Engine:
             self.events.append(f"{model.path.name}: {report.summary()}")
 
     # -- measuring (loading thread, before the worker runs) -----------------------------
-    def measure(self, calls: int = STARTUP_CALLS, budget_s: float = STARTUP_BUDGET_S) -> dict[str, GraphCost]:
+    def measure(self, calls: int = STARTUP_CALLS, budget_s: float = STARTUP_BUDGET_S,
+                last_multiple: int | None = None) -> dict[str, GraphCost]:
         """Time every graph's models at the engine block (each model reset afterwards), with caches
         flushed before each call as the rest of the box flushes them between blocks; with
-        ``[output] block_multiple = "auto"``, settle the block multiple (``engine/autoblock.py``).
+        ``[output] block_multiple = "auto"``, settle the block multiple (``engine/autoblock.py``;
+        ``last_multiple``: what the last start of this box chose, sticky within a band).
 
         Call before the worker starts: a model cannot be timed while it plays.
         """
         self._timing = (calls, budget_s)
         self._time_graphs()
         if self.block_choice.source == autoblock.AUTO:
-            self.block_choice = autoblock.settle(self)
+            self.block_choice = autoblock.settle(self, last_multiple)
             self.events.append(f"block_multiple auto: x{self.block_multiple} ({self.block_choice.why})")
         return self.costs
 

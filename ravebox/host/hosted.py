@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ravebox.assembly.parts import BoxParts
 from ravebox.assembly.router import EventRouter
@@ -21,6 +21,9 @@ from ravebox.host.audiopath import AudioPath, GraphIO, OutputStageLike
 from ravebox.host.worker import WorkerEngine
 from ravebox.midi.parser import PortParser
 from ravebox.params.store import ParamStore
+
+if TYPE_CHECKING:
+    from ravebox.engine.autoblock import BlockChoice
 
 
 class HostedEngine(WorkerEngine, Protocol):
@@ -46,8 +49,16 @@ class HostedEngine(WorkerEngine, Protocol):
         """(input channels, output channels) per graph, in play order; 0 inputs: the graph takes no audio."""
         ...
 
-    def measure(self) -> object:
-        """Time every graph at the engine block before the worker starts (a stand-in may do nothing)."""
+    #: the engine block multiple in force and why (``engine/autoblock.py``)
+    block_choice: BlockChoice
+
+    def has_large_models(self) -> bool:
+        """Some model is large enough for the auto block multiple to time it."""
+        ...
+
+    def measure(self, *, last_multiple: int | None = None) -> object:
+        """Time every graph at the engine block before the worker starts (a stand-in may do nothing;
+        ``last_multiple``: the auto block multiple the last start chose)."""
         ...
 
     def block_p99(self, lanes: int = 1) -> float | None:

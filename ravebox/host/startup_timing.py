@@ -25,13 +25,14 @@ from ravebox.host.rtprio import make_realtime
 
 
 class Measurable(Protocol):
-    def measure(self) -> object:
+    def measure(self, *, last_multiple: int | None = None) -> object:
         """Time every graph's warm models at the engine block (each reset afterwards)."""
         ...
 
 
-def measure_as_worker(engine: Measurable, rt_priority: int) -> None:
-    """Main thread: run ``engine.measure()`` on a thread at the worker's priority and torch settings."""
+def measure_as_worker(engine: Measurable, rt_priority: int, last_multiple: int | None = None) -> None:
+    """Main thread: run ``engine.measure()`` on a thread at the worker's priority and torch settings
+    (``last_multiple``: the auto block multiple the last start chose, see ``engine/autoblock.py``)."""
     failure: list[BaseException] = []
 
     def run() -> None:
@@ -40,7 +41,7 @@ def measure_as_worker(engine: Measurable, rt_priority: int) -> None:
             from ravebox.models.loader import pin_torch_threads  # torch only once a real engine measures
 
             pin_torch_threads()
-            engine.measure()
+            engine.measure(last_multiple=last_multiple)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
             failure.append(exc)
 

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ravebox.engine.autoblock import BlockChoice
 from ravebox.engine.eventlog import EventLog
 from ravebox.host.audiopath import GraphIO
 
@@ -43,6 +44,7 @@ class PassEngine:
         self.events = EventLog()
         self.parallel_lanes = 1
         self.costs: dict = {}
+        self.block_choice = BlockChoice(1, "box", "a stand-in: nothing to time")
 
     @classmethod
     def factory(cls, outputs: int = 1, block_size: int = 2048, built: list | None = None):
@@ -84,7 +86,10 @@ class PassEngine:
     def stop_parallel(self) -> None:
         pass
 
-    def measure(self) -> None:
+    def has_large_models(self) -> bool:
+        return False
+
+    def measure(self, *, last_multiple: int | None = None) -> None:
         """Nothing to time: the headroom then comes from ``[jack] headroom_periods`` or its default."""
 
     def block_p99(self, lanes: int = 1) -> None:

@@ -46,7 +46,7 @@ class TimedPassEngine(PassEngine):
         self.server = ""
         self.free_while_timed: list[bool] = []
 
-    def measure(self) -> dict:
+    def measure(self, *, last_multiple: int | None = None) -> dict:
         if self.server:
             self.free_while_timed.append(_name_free(self.server))
         timing = CallTiming(self.p99, self.p99, self.p99, 30, self.p99)
