@@ -52,6 +52,7 @@ from ravebox.host.host import Host
 from ravebox.host.hosted import HostedBox
 from ravebox.host.rtprio import make_normal, make_realtime
 from ravebox.host.startup_timing import measure_as_worker
+from ravebox.service.blockmemory import BlockMemory, box_key, remember_choice, state_folder
 from ravebox.mapping.reloader import MappingReloader
 from ravebox.service import extras, signals
 from ravebox.service.health import HealthWatch
@@ -176,8 +177,11 @@ class Daemon:
         self.host = host = Host(jack_settings)
         rate = server_rate(jack_settings)
         self.parts = parts = assemble(box, rate, seed=box.output.seed, engine_factory=self._engine_factory)
-        # time the warm models now, as the worker will run them, not while a JACK client waits for its ports
-        measure_as_worker(parts.engine, jack_settings.worker_rt_priority)
+        # time the warm models now, as the worker will run them, not while a JACK client waits for its ports;
+        # an auto block multiple starts from the last start's choice (sticky within a band, engine/autoblock.py)
+        memory, key = BlockMemory(state_folder()), box_key(box, rate)
+        measure_as_worker(parts.engine, jack_settings.worker_rt_priority, memory.recall(key))
+        remember_choice(memory, key, parts.engine)
         host.open()  # the client opens only once the models are loaded, warm and timed
         hosted = HostedBox.from_parts(parts)
         # output stages from the current parts: a JACK restart at another rate replaces them (_rate_changed)

@@ -15,6 +15,7 @@ from ravebox.config.graphs import parse_output
 from ravebox.engine import autoblock
 from ravebox.models.rave import RaveModel
 from ravebox.models.timing import CallTiming
+from ravebox.service.blockmemory import BlockMemory, box_key, remember_choice
 
 BOX = '\n[graphs.t]\nencoder = "a"\ndecoders = ["a"]\n'
 BLOCK_S = 2048 / SR
@@ -61,6 +62,29 @@ def test_the_smallest_multiple_that_leaves_the_spare_is_chosen(work, chosen):
     assert engine.rebuilt == [m for m in autoblock.MULTIPLES if 1 < m <= chosen]
     assert ("does not fit" in choice.why) == (chosen == 8)
     assert choice.why.startswith("x1 ")
+
+
+@pytest.mark.parametrize("work, last, chosen", [
+    # this VM's full-size model: x2's work read 32.5-49.5 ms against a line at 42.7 (50 % of 85.3)
+    ({1: 0.0240, 2: 0.0460, 4: 0.0440}, 2, 2),         # over the line, but x2 was last: it stays (40 % spare)
+    ({1: 0.0240, 2: 0.0460, 4: 0.0440}, None, 4),      # the same reading with no memory: x4
+    ({1: 0.0240, 2: 0.0400, 4: 0.0440}, 4, 4),         # under the line, but x4 was last: x2 must leave 60 %
+    ({1: 0.0240, 2: 0.0330, 4: 0.0440}, 4, 2),         # x2 leaves 61 %: a machine that truly got faster moves it
+    ({1: 0.0200, 2: 0.0330}, 2, 2),                    # x1 at 47 % fits the plain rule, not the 60 % a smaller one needs
+    ({1: 0.0240, 2: 0.0540, 4: 0.0600}, 2, 4),         # x2 past 60 %: even the remembered choice moves up
+    ({1: 0.0200}, 3, 1),                               # a multiple the rule never makes: no memory at all
+])
+def test_the_last_starts_choice_keeps_its_place_within_the_band(work, last, chosen):
+    engine = Timed(work)
+    choice = autoblock.settle(engine, last)
+    assert (choice.multiple, engine.block_multiple) == (chosen, chosen)
+    assert choice.why.endswith(f"(x{last} last start)") == (last in autoblock.MULTIPLES)
+
+
+def test_the_spare_a_multiple_needs_around_the_remembered_one():
+    spares = [autoblock.spare_for(m, 4) for m in autoblock.MULTIPLES]
+    assert spares == [pytest.approx(0.6), pytest.approx(0.6), pytest.approx(0.4), pytest.approx(0.5)]
+    assert {autoblock.spare_for(m, None) for m in autoblock.MULTIPLES} == {autoblock.SPARE}
 
 
 def test_a_wall_tail_that_does_not_grow_with_the_block_does_not_choose_it():
@@ -118,6 +142,21 @@ def test_a_real_engine_with_a_slow_large_model_is_rebuilt_at_x2_and_plays(tmp_pa
     assert any("block_multiple auto: x2" in e for e in engine.events)
     out = run(engine, 3)["t"]
     assert out.shape == (1, 3 * 4096) and np.isfinite(out).all() and np.abs(out).max() > 0
+
+
+def test_a_real_engine_keeps_the_last_starts_choice_through_a_noisy_reading(tmp_path, monkeypatch):
+    monkeypatch.setattr(RaveModel, "parameter_count", property(lambda self: 31_500_000))
+    memory = BlockMemory(tmp_path / "state")
+    chosen = []
+    for x2_work in (0.040, 0.046):   # 47 %, then 54 % of x2's 85.3 ms: alone the second start would play x4
+        engine = make_engine(tmp_path, BOX)
+        key = box_key(engine.box, SR)
+        engine.block_work = lambda lanes=1, w=x2_work, e=engine: {1: 0.035, 2: w, 4: 0.050}[e.block_multiple]
+        engine.block_p99 = engine.block_work
+        engine.measure(calls=5, budget_s=0.5, last_multiple=memory.recall(key))
+        remember_choice(memory, key, engine)
+        chosen.append((engine.block_multiple, engine.block_choice.why.endswith("(x2 last start)")))
+    assert chosen == [(2, False), (2, True)]
 
 
 def test_a_pinned_multiple_is_honoured_even_for_a_slow_large_model(tmp_path, monkeypatch):

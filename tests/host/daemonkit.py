@@ -191,9 +191,12 @@ def daemon_process(box: Path, server: str, sock: Path, *, launch: tuple[str, ...
                    timeout: float = 300.0) -> Iterator[subprocess.Popen]:
     """``ravebox run`` on ``box`` in its own process (as systemd runs it; ``launch``: what follows the
     interpreter before ``run``), its control socket at ``sock``, logging warnings only; yields the process
-    once ``ready(status)`` holds, terminates it on exit (and the kernel does, should this process die first)."""
+    once ``ready(status)`` holds, terminates it on exit (and the kernel does, should this process die first).
+    Its state folder (the remembered auto block, ``service/blockmemory.py``) is the box's folder: every
+    box starts as on a fresh machine, and none writes into this user's home."""
     env = dict(os.environ if env is None else env, RAVEBOX_CONTROL_SOCKET=str(sock), NOTIFY_SOCKET="",
-               RAVEBOX_LOG_LEVEL="WARNING", JACK_NO_START_SERVER="1")
+               RAVEBOX_LOG_LEVEL="WARNING", JACK_NO_START_SERVER="1", XDG_STATE_HOME=str(box.parent / "state"))
+    env.pop("STATE_DIRECTORY", None)
     proc = subprocess.Popen([sys.executable, *launch, "run", "--config", str(box), "--server", server], env=env, cwd=ROOT,
                             preexec_fn=die_with_parent)
     try:
