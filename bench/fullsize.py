@@ -129,9 +129,11 @@ def engine_overheads(model_path: Path, rounds: int) -> dict[str, float]:
 
     figures = {}
     # one block of each per round, alternating which goes first: a pair runs within ~60-90 ms, so the
-    # shared machine's swings (+-6 % between rounds of 3 blocks) hit both halves of a pair alike
+    # shared machine's swings (+-6 % between rounds of 3 blocks) hit both halves of a pair alike; 241 pairs
+    # (at --rounds 5): with 61, x2 read 1.022 in one run and 1.005-1.008 in two others the same hour; with 241,
+    # 1.010-1.017 in three (about 20 s per multiple)
     for multiple, figure in ((2, "fullsize_engine_overhead"), (1, "fullsize_engine_overhead_x1")):
-        full = engine_overhead.measure(model_path, multiple * BLOCK, 12 * rounds + 1, 1, glue_blocks=40)
+        full = engine_overhead.measure(model_path, multiple * BLOCK, 48 * rounds + 1, 1, glue_blocks=40)
         print(f"# full size x{multiple}: bare {full.bare_ms:.2f} ms CPU per block; the engine's own work outside the "
               f"model calls {full.glue_ms:.3f} ms per block ({100 * full.glue_ms / full.bare_ms:.1f} %)", flush=True)
         figures[figure] = full.ratio
