@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from ravebox.assembly.parts import BoxParts
 from ravebox.assembly.router import EventRouter
@@ -21,9 +21,6 @@ from ravebox.host.audiopath import AudioPath, GraphIO, OutputStageLike
 from ravebox.host.worker import WorkerEngine
 from ravebox.midi.parser import PortParser
 from ravebox.params.store import ParamStore
-
-if TYPE_CHECKING:
-    from ravebox.engine.autoblock import BlockChoice
 
 
 class HostedEngine(WorkerEngine, Protocol):
@@ -47,13 +44,6 @@ class HostedEngine(WorkerEngine, Protocol):
     @property
     def channels(self) -> Mapping[str, tuple[int, int]]:
         """(input channels, output channels) per graph, in play order; 0 inputs: the graph takes no audio."""
-        ...
-
-    #: the engine block multiple in force and why (``engine/autoblock.py``)
-    block_choice: BlockChoice
-
-    def has_large_models(self) -> bool:
-        """Some model is large enough for the auto block multiple to time it."""
         ...
 
     def measure(self, *, last_multiple: int | None = None) -> object:
