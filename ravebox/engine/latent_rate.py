@@ -127,6 +127,8 @@ class LatentRateConverter:
             self.late += k - have
             parts.append(np.zeros((self.dims, k - have), np.float32))
         self.pulled += k
+        if not parts:   # k == 0
+            return np.zeros((self.dims, 0), np.float32)
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
 

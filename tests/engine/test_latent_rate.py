@@ -40,6 +40,15 @@ def test_equal_rates_whole_and_split_blocks_read_the_same_stream():
     assert (whole.pushed, whole.pulled, whole.late) == (split.pushed, split.pulled, split.late) == (24, 24, 0)
 
 
+@pytest.mark.parametrize("step", [Fraction(1), Fraction(441, 120)])
+def test_a_pull_of_no_frames_reads_nothing_queued_or_not(step):
+    c = LatentRateConverter(3, step)
+    assert c.pull(0).shape == (3, 0)                 # nothing pushed yet
+    c.push(np.ones((3, 4), np.float32))
+    assert c.pull(0).shape == (3, 0) and c.pulled == 0 and c.late == 0
+    assert c.pull(1).shape == (3, 1)                 # the queue is untouched by the empty read
+
+
 @pytest.mark.parametrize("step,delay", [(Fraction(441, 120), Fraction(9, 2)), (Fraction(120, 441), Fraction(1)),
                                         (Fraction(4), Fraction(3)), (Fraction(1, 4), Fraction(0))])
 def test_a_ramp_reads_back_its_exact_positions(step, delay):
