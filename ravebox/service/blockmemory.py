@@ -2,7 +2,8 @@
 
 Why: ``engine/autoblock.py`` makes the last start's choice sticky within a band, so a
 model whose work sits near a line plays at the same latency after every boot instead
-of flipping between two (x2 and x4 were 190 and 330 ms apart on this VM).
+of flipping between two (on this VM the full-size model played x2 at about 190 ms of
+latency after some starts and x4 at about 330 ms after others).
 
 "The same box on the same machine" is a key over what the choice depends on: the
 models' files (resolved path, size, modification time), the graphs that play them,
