@@ -240,7 +240,9 @@ def late_blocks(model_path: Path, seconds: float, period: int) -> dict[str, floa
               f"{profile.get('start_max_ms')} ms, run p50/p99/p99.9/max {profile.get('run_p50_ms')}/"
               f"{profile.get('run_p99_ms')}/{profile.get('run_p999_ms')}/{profile.get('run_max_ms')} ms "
               f"(CPU p50/p99 {profile.get('cpu_p50_ms')}/{profile.get('cpu_p99_ms')} ms), "
-              f"started past half a period {profile.get('start_over_half_period')} of {profile.get('cycles')}"
+              f"started past half a period {profile.get('start_over_half_period')} of {profile.get('cycles')}, "
+              f"signalled past the period {profile.get('signal_over_period')} (started past it "
+              f"{profile.get('start_over_period')}, ran over half of it {profile.get('run_over_half_period')})"
               + (f"; after the signal p50/p99 {profile['after_p50_ms']}/{profile['after_p99_ms']} ms"
                  if "after_p50_ms" in profile else ""), flush=True)
     return {"fullsize_late_blocks": status["late_in_phase"],

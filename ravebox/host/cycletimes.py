@@ -9,7 +9,8 @@ first line (wake-up and GIL wait), ``run`` the callback itself; their tails tell
 which one costs the periods (``bench/fullsize.py`` prints both). ``cpu``, when the
 caller measures it, is the process thread's CPU time in the callback: ``run`` minus
 ``cpu`` is what the callback waited inside (the GIL, lost between two of its calls,
-or a preemption), not what it did. ``after`` is the work a process thread does
+or a preemption), not what it did. ``signal`` (start + run) is when in the period the client told JACK it was done: past the
+period, JACK counted it still running. ``after`` is the work a process thread does
 after telling JACK its part of the cycle is done (:mod:`ravebox.host.processthread`):
 it counts toward no deadline but the next cycle's start.
 
@@ -39,6 +40,7 @@ class CycleTimes:
         self.cpu = [0] * BINS
         self.after = [0] * BINS       # the work after the cycle's signal (the next period's output)
         self.after_cpu = [0] * BINS
+        self.signal = [0] * BINS      # start + run: when in its period the client told JACK it was done
         self.start_max = 0.0
         self.run_max = 0.0
         self.cycles = 0
@@ -47,6 +49,7 @@ class CycleTimes:
         """Process thread: one period's start delay, run time and (if measured) CPU time."""
         self.start[_bin(start_s)] += 1
         self.run[_bin(run_s)] += 1
+        self.signal[_bin(start_s + run_s)] += 1
         if cpu_s is not None:
             self.cpu[_bin(cpu_s)] += 1
         if start_s > self.start_max:
@@ -73,9 +76,9 @@ class CycleTimes:
                 return (i + 1) * BIN_S
         return len(counts) * BIN_S
 
-    def over(self, seconds: float) -> int:
-        """Periods whose callback started ``seconds`` or more into the period."""
-        return sum(self.start[int(seconds / BIN_S):])
+    def over(self, seconds: float, counts: list[int] | None = None) -> int:
+        """Periods whose callback started (or whose ``counts`` reached) ``seconds`` or more into the period."""
+        return sum((self.start if counts is None else counts)[int(seconds / BIN_S):])
 
     def to_json(self, period_s: float | None = None) -> dict[str, float | int]:
         out: dict[str, float | int] = {
@@ -97,5 +100,10 @@ class CycleTimes:
             out["after_p99_ms"] = round(1e3 * self.quantile(self.after, 0.99), 3)
             out["after_cpu_p50_ms"] = round(1e3 * self.quantile(self.after_cpu, 0.5), 3)
         if period_s:
+            # the client's own count of the cycles it finished late (jackd's "client still running" xruns),
+            # and how many of them the wake-up and GIL wait alone, or the run alone, made late
             out["start_over_half_period"] = self.over(period_s / 2)
+            out["signal_over_period"] = self.over(period_s, self.signal)
+            out["start_over_period"] = self.over(period_s)
+            out["run_over_half_period"] = self.over(period_s / 2, self.run)
         return out

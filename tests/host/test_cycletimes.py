@@ -26,6 +26,11 @@ def test_quantiles_bound_the_recorded_values_to_one_bin(seed):
     assert summary["cycles"] == 5000
     assert summary["start_max_ms"] == round(1e3 * starts.max(), 3) and summary["run_max_ms"] == round(1e3 * runs.max(), 3)
     assert summary["start_over_half_period"] == int((starts >= int(128 / 48000 / BIN_S) * BIN_S).sum())
+    period_bin = int(256 / 48000 / BIN_S)
+    # bins, as the histogram has them: the signal's bin is start + run's, whatever the two bins were
+    assert summary["signal_over_period"] == int(((starts + runs) * 20000.0 >= period_bin).sum()) > 0
+    assert summary["start_over_period"] == int((starts * 20000.0 >= period_bin).sum())
+    assert summary["run_over_half_period"] == int((runs * 20000.0 >= int(128 / 48000 / BIN_S)).sum())
     assert summary["cpu_p50_ms"] == round(1e3 * CycleTimes.quantile(times.cpu, 0.5), 3) <= summary["run_p50_ms"]
 
 
