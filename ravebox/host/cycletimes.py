@@ -9,10 +9,11 @@ first line (wake-up and GIL wait), ``run`` the callback itself; their tails tell
 which one costs the periods (``bench/fullsize.py`` prints both). ``cpu``, when the
 caller measures it, is the process thread's CPU time in the callback: ``run`` minus
 ``cpu`` is what the callback waited inside (the GIL, lost between two of its calls,
-or a preemption), not what it did. ``signal`` (start + run) is when in the period the client told JACK it was done: past the
-period, JACK counted it still running. ``after`` is the work a process thread does
-after telling JACK its part of the cycle is done (:mod:`ravebox.host.processthread`):
-it counts toward no deadline but the next cycle's start.
+or a preemption), not what it did. ``signal`` (start + run) is when in the period
+the client told JACK it was done: past the period, JACK counted it still running.
+``after`` is the work a process thread does after telling JACK its part of the
+cycle is done (:mod:`ravebox.host.processthread`): it counts toward no deadline but
+the next cycle's start.
 
 Threads: :meth:`CycleTimes.record` runs on the JACK process thread (two list index
 increments, no allocation beyond Python's small ints); :meth:`to_json` on any other

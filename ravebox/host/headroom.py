@@ -162,8 +162,9 @@ def follow(headroom: Headroom, times: np.ndarray, late: int) -> Headroom:
 
     Grows at once when the tail of the latest ``RUN_WINDOW`` blocks (their ``TAIL_RANK``-th
     longest, about their p99) passes ``GROW_AT`` of the budget, to cover it plus ``MARGIN`` (the
-    playing worker's own tail needs less than a start-up timing's). Late blocks grow it only when dropouts repeat (``REPEATED_LATE``) and a
-    slow block is behind them: then to cover their worst, at most twofold. A lone dropout is
+    playing worker's own tail needs less than a start-up timing's). Late blocks grow it only
+    when dropouts repeat (``REPEATED_LATE``) and a slow block is behind them: then to cover
+    their worst, at most twofold. A lone dropout is
     already heard; growing for it would add a re-size gap and keep the latency up for the rest
     of the set. Late blocks with no slow block behind them (an xrun, a stalled machine) grow
     nothing: more headroom would not have saved them. Never shrinks (the module docstring
