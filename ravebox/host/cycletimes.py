@@ -13,7 +13,9 @@ or a preemption), not what it did. ``signal`` (start + run) is when in the perio
 the client told JACK it was done: past the period, JACK counted it still running.
 ``after`` is the work a process thread does after telling JACK its part of the
 cycle is done (:mod:`ravebox.host.processthread`): it counts toward no deadline but
-the next cycle's start.
+the next cycle's start. ``ready`` (the native cycle, :mod:`ravebox.host.nativecycle`)
+is when, counted from the cycle's start, the Python cycle thread had the next
+cycle's output ready: past one period, that cycle played silence.
 
 Threads: :meth:`CycleTimes.record` runs on the JACK process thread (two list index
 increments, no allocation beyond Python's small ints); :meth:`to_json` on any other
@@ -42,6 +44,7 @@ class CycleTimes:
         self.after = [0] * BINS       # the work after the cycle's signal (the next period's output)
         self.after_cpu = [0] * BINS
         self.signal = [0] * BINS      # start + run: when in its period the client told JACK it was done
+        self.ready = [0] * BINS       # when the next cycle's output was ready (the native cycle's Python half)
         self.start_max = 0.0
         self.run_max = 0.0
         self.cycles = 0
@@ -63,6 +66,10 @@ class CycleTimes:
         """Process thread: the time and CPU time of one period's work after JACK was told it is done."""
         self.after[_bin(run_s)] += 1
         self.after_cpu[_bin(cpu_s)] += 1
+
+    def record_ready(self, ready_s: float) -> None:
+        """Cycle thread: how long after its cycle's start the next cycle's output was ready."""
+        self.ready[_bin(ready_s)] += 1
 
     @staticmethod
     def quantile(counts: list[int], q: float) -> float:
@@ -100,6 +107,11 @@ class CycleTimes:
             out["after_p50_ms"] = round(1e3 * self.quantile(self.after, 0.5), 3)
             out["after_p99_ms"] = round(1e3 * self.quantile(self.after, 0.99), 3)
             out["after_cpu_p50_ms"] = round(1e3 * self.quantile(self.after_cpu, 0.5), 3)
+        if any(self.ready):
+            out["ready_p50_ms"] = round(1e3 * self.quantile(self.ready, 0.5), 3)
+            out["ready_p99_ms"] = round(1e3 * self.quantile(self.ready, 0.99), 3)
+            if period_s:
+                out["ready_over_period"] = self.over(period_s, self.ready)
         if period_s:
             # the client's own count of the cycles it finished late (jackd's "client still running" xruns),
             # and how many of them the wake-up and GIL wait alone, or the run alone, made late

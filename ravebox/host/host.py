@@ -97,6 +97,7 @@ class Host:
         self.reconnects = 0
         self.xruns_before = 0          # xruns of sessions that ended
         self.callback_errors_before = 0
+        self.unready_before = 0        # periods the native cycle played silence for, in sessions that ended
         self._client = None
         # main thread, worker stopped: (new rate) -> None, rebuilds what depends on the box rate
         # (engine domains, store, clock follower, output stages); None: another rate is refused
@@ -265,8 +266,7 @@ class Host:
             self._stamp.detach()
         reason = session.lost_reason or ("buffer size or sample rate changed" if session.format_changed else "")
         log.warning("JACK session ended (%s); closing client and reconnecting", reason or "server gone")
-        self.xruns_before += session.xruns
-        self.callback_errors_before += session.callback_errors
+        self._count_ended(session)
         try:
             session.close()
         except Exception as exc:  # noqa: BLE001
@@ -453,7 +453,8 @@ class Host:
                         "block": path.block, "period": path.period, "resizes": self.headroom_resizes,
                         **({"headroom": headroom.to_json()} if headroom else {})},
             "warnings": headroom.warnings() if headroom else [],
-            "late_blocks": path.late_blocks, "xruns": self.xruns, "cycles": path.cycles,
+            "late_blocks": path.late_blocks, "xruns": self.xruns, "unready_cycles": self.unready_cycles,
+            "cycles": path.cycles,
             "midi_dropped": self.midi_in.dropped + self.midi_in.oversized,
             "graphs": {g.name: {"inputs": g.inputs, "outputs": g.outputs,
                                 **({"safety": stage.counters()} if stage is not None else {})}
@@ -498,6 +499,17 @@ class Host:
     def xruns(self) -> int:
         return self.xruns_before + (self.session.xruns if self.session else 0)
 
+    @property
+    def unready_cycles(self) -> int:
+        """Periods ravebox's ports played silence because the cycle thread had not finished their output
+        (:mod:`ravebox.host.nativecycle`): ravebox's own dropouts, where an xrun is the whole graph's."""
+        return self.unready_before + (self.session.unready_cycles if self.session else 0)
+
+    def _count_ended(self, session: Session) -> None:
+        self.xruns_before += session.xruns
+        self.callback_errors_before += session.callback_errors
+        self.unready_before += session.unready_cycles
+
     def now(self) -> int:
         return self.timeline.now() if self.timeline else 0
 
@@ -527,8 +539,7 @@ class Host:
             self._stamp.detach()
         session, self.session = self.session, None
         if session is not None:
-            self.xruns_before += session.xruns
-            self.callback_errors_before += session.callback_errors
+            self._count_ended(session)
             try:
                 session.close()
             except Exception as exc:  # noqa: BLE001

@@ -40,7 +40,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from time import perf_counter, thread_time
+from time import monotonic_ns, perf_counter, thread_time
 
 import jack
 
@@ -51,6 +51,7 @@ from ravebox.host import jackmessages, jackstop
 from ravebox.host.cycletimes import CycleTimes
 from ravebox.host.audiopath import AudioPath, GraphIO
 from ravebox.host.latency import LatencyReporter
+from ravebox.host.nativecycle import NativeCycle
 from ravebox.host.portio import AudioPorts, CycleFrames, MidiInputs, MidiOutputs
 from ravebox.host.processthread import ProcessThread
 from ravebox.host.rtprio import make_realtime
@@ -59,6 +60,11 @@ from ravebox.host.staging import StagedPeriod
 from ravebox.host.timeline import Timeline
 
 log = logging.getLogger("ravebox.host")
+
+
+@functools.lru_cache(maxsize=None)
+def _say_once(message: str) -> None:
+    log.info(message)
 
 
 def open_client(name: str, server: str = "") -> jack.Client:
@@ -100,8 +106,8 @@ class Session:
         self._frames = CycleFrames(client)   # the cycle's frame times, read in the process callback
         self._notify_rt_priority = notify_rt_priority
         self._notify_thread: int | None = None
-        self.process_tid: int | None = None   # the process thread's native id, noted (and its scheduling
-        #                                       checked) in its first cycle
+        self._process_tid: int | None = None   # the Python process thread's native id, noted (and its
+        #                                        scheduling checked) in its first cycle
         self.midi_inputs = tuple(midi_inputs)  # short names; position = port index in the MIDI ring
         self.name = client.name
         self.sample_rate = client.samplerate
@@ -143,7 +149,9 @@ class Session:
         self._ending = False               # close(): the process thread's next cycles are its last
         self._staged: StagedPeriod | None = None   # this cycle's input and the next cycle's output
         self._cycle: tuple[int, int] | None = None   # (frame, n) of the cycle whose output _after computes
-        self._thread: ProcessThread | None = None    # None: JACK calls _process as a callback
+        self._native: NativeCycle | None = None      # the C process thread and the Python cycle thread
+        self._thread: ProcessThread | None = None    # else the Python process thread; neither: a callback
+        self._native_clock_emit: Callable[[int, bytes | bytearray], object] | None = None
         self._ended_tid: int | None = None  # the process thread's native id, set in that last cycle
 
     # -- main thread -----------------------------------------------------------------
@@ -178,17 +186,49 @@ class Session:
         self._latency = LatencyReporter(self.client, list(zip(self._in_ports, self._out_ports)),
                                         lambda: self.path.port_latency)
         self._latency.install()
-        if ProcessThread.available(self.client):
-            self._thread = ProcessThread(self.client, self._deadline, self._after, self._count_error)
-            self._thread.install()
-        else:
-            self.client.set_process_callback(self._process)
+        self._install_process_thread()
         self.client.set_shutdown_callback(self._on_shutdown)
         self.client.set_xrun_callback(self._on_xrun)
         self.client.set_blocksize_callback(self._on_blocksize)
         self.client.set_samplerate_callback(self._on_samplerate)
         self.client.set_port_registration_callback(self._on_port_registration, only_available=False)
         self.client.set_port_connect_callback(self._on_port_connect, only_available=False)
+
+    def _install_process_thread(self) -> None:
+        """Main thread, in :meth:`bind`: the native cycle where it can be had, else the Python process
+        thread, else a process callback (module docstring)."""
+        why = NativeCycle.unavailable(self.client)
+        if not why:
+            midi_outs = (*self._out_ports_by_index, self._clock_port)
+            self._native = NativeCycle(
+                self.client, [p for ports in self._in_ports for p in ports],
+                [p for ports in self._out_ports for p in ports], self._midi_ports, midi_outs,
+                ([len(p) for p in self._in_ports], [len(p) for p in self._out_ports]),
+                self._native_work, self._count_error, self._notify_rt_priority)
+            self._native_clock_emit = functools.partial(self._native.write_midi, len(self._out_ports_by_index))
+            self._native.install()
+            return
+        _say_once(f"the JACK cycle runs in Python ({why})")
+        if ProcessThread.available(self.client):
+            self._thread = ProcessThread(self.client, self._deadline, self._after, self._count_error)
+            self._thread.install()
+        else:
+            self.client.set_process_callback(self._process)
+
+    @property
+    def process_tid(self) -> int | None:
+        """The JACK process thread's native id, once it ran a cycle."""
+        return self._native.tid if self._native is not None else self._process_tid
+
+    @property
+    def cycle_tid(self) -> int | None:
+        """The Python cycle thread's native id (the native cycle only)."""
+        return self._native.cycle_tid if self._native is not None else None
+
+    @property
+    def unready_cycles(self) -> int:
+        """Periods the native cycle played silence for: the cycle thread had not finished their output."""
+        return self._native.unready if self._native is not None else 0
 
     def use_path(self, path: AudioPath) -> None:
         """Main thread: the process callback plays ``path`` from its next cycle (same graphs and
@@ -224,12 +264,18 @@ class Session:
                 self.client.deactivate()
         finally:
             self.client.close()
+            if self._native is not None:
+                self._native.close()
 
     def _leave_python(self) -> None:
         """Main thread: the process thread ends itself; the notification thread is back in libjack."""
         self._ending = True
         wait = jackstop.LEAVE_PYTHON_S
-        if not jackstop.wait_until(lambda: jackstop.ended(self._ended_tid), wait):
+        if self._native is not None:
+            ended = self._native.stop(wait)
+        else:
+            ended = jackstop.wait_until(lambda: jackstop.ended(self._ended_tid), wait)
+        if not ended:
             log.warning("the JACK process thread did not end within %g s; deactivating anyway", wait)
         notify = self._notify_thread
         if notify is not None and not jackstop.wait_until(lambda: jackstop.outside_python(notify), wait):
@@ -255,8 +301,8 @@ class Session:
         for :meth:`_after`. False: the last cycle (:meth:`close`); never raises."""
         if self._ending:
             return self._ending_cycle(n)
-        if self.process_tid is None:
-            self.process_tid = threading.get_native_id()
+        if self._process_tid is None:
+            self._process_tid = threading.get_native_id()
             self._above_own_threads()
         t0, c0 = perf_counter(), thread_time()
         late = self._frames.since_start()   # wake-up and GIL wait, in frames
@@ -265,7 +311,7 @@ class Session:
             self._midi_sources.read_into(self.midi_in, frame, n)
             self._midi_outs.clear(n)
             if self.midi_out.head != self.midi_out.tail:
-                self._send_midi()
+                self._send_midi(self._midi_outs.write)
             self._audio.fetch(n)
             self._staged.swap(n, self._in_arrays, self._out_arrays)
             self._cycle = (frame, n)
@@ -287,9 +333,13 @@ class Session:
         cycle plays, from this cycle's input (one period of latency more, declared; gates and parameters are
         evaluated at the frames where it will play). Never raises."""
         cycle, self._cycle = self._cycle, None
-        if cycle is None:
-            return
-        frame, n = cycle
+        if cycle is not None:
+            frame, n = cycle
+            self._compute(frame, n, *self._staged.views(n))
+
+    def _compute(self, frame: int, n: int, ins: list[list], outs: list[list]) -> None:
+        """Process or cycle thread: the audio path writes into ``outs`` the output the next cycle plays,
+        from this cycle's ``ins``. Never raises: a failure is counted and plays silence."""
         t0, c0 = perf_counter(), thread_time()
         try:
             path = self.path
@@ -300,12 +350,33 @@ class Session:
                 path.gap(frame)
             elif frame < path.written:
                 path.start_at(frame)
-            ins, outs = self._staged.views(n)
             path.cycle(frame, n, ins, outs, plays_at=frame + n)
         except Exception:  # noqa: BLE001 - see module docstring
             self.callback_errors += 1
-            self._staged.silence()
+            for rows in outs:
+                for row in rows:
+                    row.fill(0.0)
         self.cycle_times.record_after(perf_counter() - t0, thread_time() - c0)
+
+    def _native_work(self, cycle: NativeCycle) -> None:
+        """Cycle thread, once per cycle the C thread signalled (:mod:`ravebox.host.nativecycle`): what
+        :meth:`_deadline` and :meth:`_after` do on the Python process thread, from the cycle's slot. MIDI
+        out (queued and the clock's) goes into the next cycle's slot, timed within that cycle, as its audio.
+        """
+        n = cycle.n
+        frame = self.timeline.on_cycle(cycle.jack_frame, n)
+        self.cycle_times.record(cycle.late_frames / self.sample_rate, cycle.run_s, cycle.cpu_s)
+        if cycle.run_s > self.callback_max_s:
+            self.callback_max_s = cycle.run_s
+        self.callback_total_s += cycle.run_s
+        cycle.read_midi(self.midi_in.push, frame)
+        if self.midi_out.head != self.midi_out.tail:
+            self._send_midi(cycle.write_midi)
+        if self.clock_out is not None:
+            self.clock_out.cycle(frame + n, n, self.path.clock, self._native_clock_emit)
+        self._compute(frame, n, *cycle.views())
+        self.cycle_times.record_ready(cycle.late_frames / self.sample_rate
+                                      + (monotonic_ns() - cycle.started_ns) * 1e-9)
 
     def _count_error(self) -> None:
         """Process thread: an exception that escaped a half of the cycle (each catches its own)."""
@@ -334,14 +405,14 @@ class Session:
         self._ended_tid = threading.get_native_id()
         return False
 
-    def _send_midi(self) -> None:
-        """Process thread: the queued outgoing MIDI at offset 0 (buffers cleared by the caller)."""
+    def _send_midi(self, write: Callable[[int, int, memoryview], bool]) -> None:
+        """Process or cycle thread: the queued outgoing MIDI at offset 0 (buffers cleared by the caller)."""
         ports = len(self._out_ports_by_index)
         out = self.midi_out
         view = out.peek_view()
         while view is not None:
             index = out.peek_port()
-            if index < ports and not self._midi_outs.write(index, 0, view):
+            if index < ports and not write(index, 0, view):
                 break  # buffer full: the rest goes next cycle
             out.advance()
             view = out.peek_view()

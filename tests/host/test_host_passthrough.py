@@ -99,7 +99,9 @@ def _realtime_allowed() -> bool:
 def test_a_process_thread_jack_left_at_normal_scheduling_runs_above_the_daemons_own_threads():
     """A jackd that is not realtime leaves its clients' process threads at normal scheduling, where
     ravebox's own SCHED_FIFO threads (worker 2, control and notification 3) would preempt the audio for a
-    whole model call. The process thread lifts itself just above them."""
+    whole model call. The process thread (C) lifts itself above them, and the Python cycle thread that
+    computes its output takes the priority between (above the daemon's threads, below the process thread,
+    which must preempt it)."""
     graphs = [GraphIO("main", 1, 2)]
     with JackServer(realtime=False) as server, \
             Host(JackSettings(server=server.name, connect=(), worker_rt_priority=2, control_rt_priority=3)) as host:
@@ -108,8 +110,11 @@ def test_a_process_thread_jack_left_at_normal_scheduling_runs_above_the_daemons_
         assert wait_for(lambda: host.session.process_tid is not None and host.path.cycles > 2)
         tid = host.session.process_tid
         policy = os.sched_getscheduler(tid) & ~os.SCHED_RESET_ON_FORK
+        cycle_tid = host.session.cycle_tid
+        cycle_policy = os.sched_getscheduler(cycle_tid) & ~os.SCHED_RESET_ON_FORK
         if _realtime_allowed():
-            assert (policy, os.sched_getparam(tid).sched_priority) == (os.SCHED_FIFO, 4)
+            assert (policy, os.sched_getparam(tid).sched_priority) == (os.SCHED_FIFO, 5)
+            assert (cycle_policy, os.sched_getparam(cycle_tid).sched_priority) == (os.SCHED_FIFO, 4)
         else:
-            assert policy == os.SCHED_OTHER   # refused quietly: it plays on at normal scheduling
+            assert policy == cycle_policy == os.SCHED_OTHER   # refused quietly: it plays on at normal scheduling
         assert host.session.callback_errors == 0
