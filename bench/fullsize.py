@@ -230,7 +230,8 @@ def late_blocks(model_path: Path, seconds: float, period: int) -> dict[str, floa
           f"{status['latency'].get('resizes')} re-sizes while playing), latency "
           f"{status['latency']['ms']} ms, worker p99 {graph.get('worker_ms')} ms (max {graph.get('worker_max_ms')}, "
           f"of it CPU {graph.get('worker_max_cpu_ms')}) of {graph.get('block_ms')} ms, "
-          f"xruns ravebox {run.ravebox_xruns} / bare {run.bare_xruns} over the same {seconds:g} s; "
+          f"xruns ravebox {run.ravebox_xruns} (and {run.ravebox_unready} periods of its own silence: the cycle "
+          f"thread late) / bare {run.bare_xruns} over the same {seconds:g} s; "
           f"the hypervisor took {100 * run.steal:.1f} % of the CPU time (steal)", flush=True)
     for who, blame in (("bare", run.bare_blame), ("ravebox", run.ravebox_blame)):
         print(f"# {who}'s jackd on its xruns: {blame}", flush=True)
@@ -244,9 +245,12 @@ def late_blocks(model_path: Path, seconds: float, period: int) -> dict[str, floa
               f"signalled past the period {profile.get('signal_over_period')} (started past it "
               f"{profile.get('start_over_period')}, ran over half of it {profile.get('run_over_half_period')})"
               + (f"; after the signal p50/p99 {profile['after_p50_ms']}/{profile['after_p99_ms']} ms"
-                 if "after_p50_ms" in profile else ""), flush=True)
+                 if "after_p50_ms" in profile else "")
+              + (f"; next output ready p50/p99 {profile['ready_p50_ms']}/{profile['ready_p99_ms']} ms into the "
+                 f"period, past it {profile.get('ready_over_period')}" if "ready_p50_ms" in profile else ""),
+              flush=True)
     return {"fullsize_late_blocks": status["late_in_phase"],
-            "fullsize_xrun_ratio": realtime.ratio(run.ravebox_xruns, run.bare_xruns)}
+            "fullsize_xrun_ratio": realtime.ratio(run.ravebox_dropouts, run.bare_xruns)}
 
 
 def main() -> int:

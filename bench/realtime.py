@@ -100,6 +100,12 @@ class SideBySide:
     status: dict                       # ravebox's status at the end (``late_in_phase`` added)
     bare_callback: dict                # the bare client's callback profile (CycleTimes.to_json)
     steal: float = 0.0                 # the hypervisor's share of the window's CPU time (/proc/stat "steal")
+    ravebox_unready: int = 0           # periods ravebox's ports played silence (cycle thread late) in the window
+
+    @property
+    def ravebox_dropouts(self) -> int:
+        """What a listener of ravebox's ports lost in the window: its server's xruns and its own silent periods."""
+        return self.ravebox_xruns + self.ravebox_unready
 
 
 def cpu_times() -> list[int]:
@@ -194,14 +200,15 @@ def side_by_side(box: Path, seconds: float, period: int, sock: Path, start_timeo
             with daemon_process(box, rb_server.name, sock, ready=worker_ran, timeout=start_timeout), \
                     bare_process(bare_server.name, bare_profile):
                 time.sleep(SETTLE_S)
-                late0 = ask(sock, "status")["result"].get("late_blocks", 0)
+                before = ask(sock, "status")["result"]
                 counted = count_window((rb_server, bare_server), (rb_count, bare_count), seconds)
                 status = ask(sock, "status")["result"]
         finally:
             rb_count.close()
             bare_count.close()
-    status["late_in_phase"] = status.get("late_blocks", 0) - late0
-    return SideBySide(*counted.xruns, *counted.blame, status, bare_profile, counted.steal)
+    status["late_in_phase"] = status.get("late_blocks", 0) - before.get("late_blocks", 0)
+    unready = status.get("unready_cycles", 0) - before.get("unready_cycles", 0)
+    return SideBySide(*counted.xruns, *counted.blame, status, bare_profile, counted.steal, unready)
 
 
 def ratio(a: int, b: int) -> float:
@@ -229,14 +236,14 @@ def main() -> int:
         run = side_by_side(box, args.seconds, args.period, work / f"ctl{r}.sock")
         status = run.status
         graph = status["graphs"][0]
-        bare_x, rb_x, late = bare_x + run.bare_xruns, rb_x + run.ravebox_xruns, late + status["late_in_phase"]
+        bare_x, rb_x, late = bare_x + run.bare_xruns, rb_x + run.ravebox_dropouts, late + status["late_in_phase"]
         p99s.append(graph["worker_ms"])
         maxes.append(graph["worker_max_ms"])
         block_ms = graph["block_ms"]
         cb_max.append(status["jack"].get("callback_max_ms") or 0.0)
         cb_mean.append(status["jack"].get("callback_mean_ms") or 0.0)
         print(f"round {r + 1}: bare xruns {run.bare_xruns} (blame {run.bare_blame}), ravebox xruns "
-              f"{run.ravebox_xruns} (blame {run.ravebox_blame}), late blocks {status['late_in_phase']}, "
+              f"{run.ravebox_xruns} (blame {run.ravebox_blame}) and silent periods {run.ravebox_unready}, late blocks {status['late_in_phase']}, "
               f"worker p99 {graph['worker_ms']:.2f} ms, max {graph['worker_max_ms']:.2f} ms, "
               f"steal {100 * run.steal:.1f} %", flush=True)
     minutes = args.rounds * args.seconds / 60.0
@@ -249,7 +256,7 @@ def main() -> int:
     print(f"block_ms: {block_ms:.2f}")
     print(f"callback_mean_ms: {max(cb_mean):.3f} (period {1000.0 * args.period / 48000:.2f} ms)")
     print(f"callback_max_ms: {max(cb_max):.3f}")
-    print(f"xruns_raw: ravebox {rb_x}, bare {bare_x}")
+    print(f"xruns_raw: ravebox {rb_x} (its server's xruns and its own silent periods), bare {bare_x}")
     print(f"late_blocks: {late}")
     print(f"xrun_ratio: {ratio(rb_x, bare_x):.2f}")
     return 0
