@@ -48,7 +48,7 @@ from ravebox.host.rtprio import make_realtime
 
 log = logging.getLogger("ravebox.host")
 
-SLOTS = 4                 # cycles the cycle thread may fall behind before a slot is reused (it then skips ahead)
+SLOTS = 8                 # cycles the cycle thread may fall behind before a slot is reused (it then skips ahead)
 MAX_PERIOD = 8192         # longer periods play silence (the host opens a new session for a new period)
 MIDI_EVENTS = 512         # per slot and direction
 MIDI_BYTES = 16384        # per slot and direction

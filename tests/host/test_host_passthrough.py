@@ -13,6 +13,7 @@ from ravebox.host.audiopath import GraphIO
 from ravebox.host.host import Host
 from ravebox.host.hosted import HostedBox
 from ravebox.host.latency import CAPTURE, get_range
+from ravebox.host.nativecycle import NativeCycle
 from ravebox.host.rtprio import make_realtime
 from ravebox.params.store import ParamStore
 from tests.host.daemonkit import wait_for
@@ -48,14 +49,19 @@ def impulses(rate: int, count: int = 5) -> np.ndarray:
     return signal
 
 
-def test_impulses_come_out_after_declared_latency(jack_server):
-    """Source feeds ravebox and, directly, a sink; the sink sees each impulse again after the latency."""
+@pytest.mark.parametrize("native", [True, False], ids=["native-cycle", "python-process-thread"])
+def test_impulses_come_out_after_declared_latency(jack_server, monkeypatch, native):
+    """Source feeds ravebox and, directly, a sink; the sink sees each impulse again after the latency, whether
+    the JACK thread is C (the native cycle) or Python (its fallback where no library can be built)."""
+    if not native:
+        monkeypatch.setattr(NativeCycle, "_libs", "turned off by the test")
     graphs = [GraphIO("main", 1, 2)]
     engine = PassEngine(graphs, block_size=2048)
     settings = JackSettings(server=jack_server.name, connect=())
     with Host(settings) as host:
         rate, period = host.open()
         host.start(HostedBox(engine, ParamStore({"main": 8}, rate), rate))
+        assert (host.session._native is not None) == native
         source, sink = Source(jack_server.name), Sink(jack_server.name, channels=3)
         try:
             me = host.session.name
