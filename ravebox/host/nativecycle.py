@@ -19,9 +19,14 @@ finished it), keeps this cycle's audio and MIDI input in one slot of a ring of
 cycle: it reads the slot's input and writes the next cycle's output slot (audio and
 MIDI), which it then publishes. So the work has the whole period to the next
 cycle's start, as it had after the signal on the Python process thread, and the
-latency is the same (one period more than a callback, declared to JACK); what
-changes is that a late Python half costs one period of silence on ravebox's own
-ports, counted, instead of holding the whole graph past its deadline (an xrun).
+latency is the same (one period more than a callback, declared to JACK). An output
+not ready when its cycle starts is waited for, on a semaphore, until half of that
+cycle's period has passed (:data:`WAIT_PERMILLE`): the Python process thread
+tolerated as much (its next cycle simply began late), and in a noisy 300-s run on
+this VM the cycle thread finished 301 outputs past their cycle's start, most of
+them within a millisecond or two. Later than that, the cycle plays a 5-ms fade to
+silence on ravebox's own ports, counted (``unready``), instead of holding the whole
+graph past its deadline (an xrun); the MIDI staged for it goes out in the next one.
 
 Where the library cannot be had (no compiler, ``RAVEBOX_NATIVE=0``, a JACK-Client
 without its private pointers) the session uses the Python process thread, as before.
@@ -53,6 +58,7 @@ MAX_PERIOD = 8192         # longer periods play silence (the host opens a new se
 MIDI_EVENTS = 512         # per slot and direction
 MIDI_BYTES = 16384        # per slot and direction
 MAX_MIDI_OUTS = 64        # rtcycle.c's MAX_MIDI_OUTS
+WAIT_PERMILLE = 500       # a late output is waited for until half its period has passed (see the module docstring)
 WAIT_MS = 100             # the cycle thread looks up this often when no cycle comes (a dead server)
 
 INFO_FRAME, INFO_N, INFO_LATE, INFO_T0_NS, INFO_RUN_NS, INFO_CPU_NS, INFO_FIELDS = range(7)
@@ -73,12 +79,12 @@ class Layout(ctypes.Structure):
                 ("audio_ins", ctypes.c_uint32), ("audio_outs", ctypes.c_uint32),
                 ("midi_ins", ctypes.c_uint32), ("midi_outs", ctypes.c_uint32),
                 ("midi_events", ctypes.c_uint32), ("midi_bytes", ctypes.c_uint32),
-                ("lift_priority", ctypes.c_int32),
+                ("lift_priority", ctypes.c_int32), ("sample_rate", ctypes.c_uint32), ("wait_permille", ctypes.c_uint32),
                 ("audio_in_ports", _vp), ("audio_out_ports", _vp), ("midi_in_ports", _vp), ("midi_out_ports", _vp),
                 ("audio_in", _vp), ("audio_out", _vp), ("info", _vp),
                 ("midi_in_events", _vp), ("midi_in_bytes", _vp), ("midi_in_count", _vp),
                 ("midi_out_events", _vp), ("midi_out_bytes", _vp), ("midi_out_count", _vp),
-                ("ready", _vp), ("shared", _vp), ("last_out", _vp)]
+                ("ready", _vp), ("shared", _vp), ("last_out", _vp), ("played", _vp)]
 
 
 def _declare(lib: ctypes.CDLL, gil_free: ctypes.CDLL) -> None:
@@ -147,16 +153,17 @@ class NativeCycle:
         self.ready = np.zeros(s, np.uint64)
         self.shared = np.zeros(SH_FIELDS, np.uint64)
         self.last_out = np.zeros(max(1, len(audio_outs)), np.float32)
+        self.played = np.zeros(s, np.uint64)
         self._ports = [np.array([c_address(port) for port in ports] or [0], np.uintp)
                        for ports in (audio_ins, audio_outs, midi_ins, midi_outs)]
         addr = lambda a: a.ctypes.data  # noqa: E731
         self._layout = Layout(s, p, len(audio_ins), len(audio_outs), len(midi_ins), len(midi_outs),
-                              MIDI_EVENTS, MIDI_BYTES, self._lift_priority(),
+                              MIDI_EVENTS, MIDI_BYTES, self._lift_priority(), client.samplerate, WAIT_PERMILLE,
                               *(addr(a) for a in self._ports),
                               addr(self.audio_in), addr(self.audio_out), addr(self.info),
                               addr(self.midi_in_events), addr(self.midi_in_bytes), addr(self.midi_in_count),
                               addr(self.midi_out_events), addr(self.midi_out_bytes), addr(self.midi_out_count),
-                              addr(self.ready), addr(self.shared), addr(self.last_out))
+                              addr(self.ready), addr(self.shared), addr(self.last_out), addr(self.played))
         functions = (_vp * len(_FUNCTIONS))(*(ctypes.cast(getattr(self._jack, name), _vp).value
                                               for name in _FUNCTIONS))
         self._state = self._lib.rb_new(c_address(client), functions, ctypes.byref(self._layout))
@@ -166,6 +173,8 @@ class NativeCycle:
         self._thread: threading.Thread | None = None
         self._quit = False
         self.skipped = 0          # cycles the cycle thread skipped, having fallen SLOTS behind
+        self.midi_carried = 0     # MIDI events staged for a cycle that played silence, sent in a later one
+        self._staged_for: int | None = None   # the cycle whose output slot the cycle thread wrote last
         self.cycle_tid: int | None = None
         # the cycle being worked on (cycle thread)
         self.cycle = 0
@@ -263,18 +272,40 @@ class NativeCycle:
     def _one(self, cycle: int) -> None:
         slot, out_slot = cycle % SLOTS, (cycle + 1) % SLOTS
         info = self.info[slot]
-        self.cycle, self._slot, self._out_slot, self._out_used = cycle, slot, out_slot, 0
+        self.cycle, self._slot, self._out_slot = cycle, slot, out_slot
         self.jack_frame, self.n = int(info[INFO_FRAME]), int(info[INFO_N])
         self.late_frames, self.started_ns = int(info[INFO_LATE]), int(info[INFO_T0_NS])
         self.run_s, self.cpu_s = info[INFO_RUN_NS] * 1e-9, info[INFO_CPU_NS] * 1e-9
-        self.midi_out_count[out_slot] = 0
+        self._carry_unplayed_midi(out_slot)
         try:
             self._work(self)
         except Exception:  # noqa: BLE001 - the next cycle plays silence; the count says so
             self._on_error()
             self.audio_out[out_slot].fill(0.0)
-            self.midi_out_count[out_slot] = 0
         self._lib.rb_publish(self._state, out_slot, cycle + 1)
+        self._staged_for = cycle + 1
+
+    def _carry_unplayed_midi(self, out_slot: int) -> None:
+        """Start the next cycle's MIDI with what the last written slot held if the C thread played silence
+        instead (that slot's output was late): a clock follower loses no tick, a controller no feedback; the
+        events go out a few periods late, at offset 0. The C thread has passed that cycle by now (the cycle
+        thread works on a cycle only once it is signalled), so ``played`` is final."""
+        staged, self._staged_for = self._staged_for, None
+        source = staged % SLOTS if staged is not None else out_slot
+        count = int(self.midi_out_count[source]) if staged is not None else 0
+        if count and int(self.played[source]) == staged + 1:
+            count = 0                                         # it was played
+        used = 0
+        if count:
+            last = self.midi_out_events[source, count - 1]
+            used = int(last[EV_OFFSET] + last[EV_SIZE])
+            if source != out_slot:
+                self.midi_out_bytes[out_slot, :used] = self.midi_out_bytes[source, :used]
+                self.midi_out_events[out_slot, :count] = self.midi_out_events[source, :count]
+            self.midi_out_events[out_slot, :count, EV_TIME] = 0
+            self.midi_carried += count
+        self.midi_out_count[out_slot] = count
+        self._out_used = used
 
     def views(self) -> tuple[list[list[np.ndarray]], list[list[np.ndarray]]]:
         """Cycle thread: per graph, this cycle's input rows and the next cycle's output rows, ``n`` frames

@@ -12,18 +12,21 @@ input (values sent back to that controller, see :mod:`ravebox.mapping.feedback`)
 (MIDI clock from the published ClockView, see :mod:`ravebox.clock.clockout`).
 
 Threads:
-- the JACK process thread runs each cycle in two halves (:mod:`ravebox.host.processthread`):
-  :meth:`_deadline`, before JACK is told the cycle is done, only copies: it stamps
-  incoming MIDI with absolute frames into the MIDI ring, writes queued outgoing
-  MIDI and this cycle's clock out (timestamped to the frame), plays the output
-  computed in the previous cycle and keeps this cycle's input; :meth:`_after`
-  runs :meth:`AudioPath.cycle` on that input for the next cycle. No locks, no
-  logging, no model calls. An exception is counted and swallowed. Told to end
-  (:meth:`close`), the thread plays what was computed, then silences its
-  outputs and returns: libjack's thread then exits outside Python (see
-  :mod:`ravebox.host.jackstop` for why it must not be cancelled inside). Where
-  libjack's process-thread calls cannot be had, JACK calls :meth:`_process`
-  (both halves) as a callback, which ends with ``jack.CallbackExit``.
+- the JACK process thread is C where it can be had (:mod:`ravebox.host.nativecycle`): it
+  plays the output staged for the cycle, keeps the cycle's input and MIDI in a slot and
+  signals; the Python **cycle thread** then runs :meth:`_native_work` on that slot: it
+  stamps the MIDI with absolute frames into the MIDI ring, runs :meth:`AudioPath.cycle`
+  for the next cycle and stages that cycle's queued MIDI and clock out. No locks, no
+  logging, no model calls on either; an exception is counted and swallowed.
+- the fallback, a Python process thread (:mod:`ravebox.host.processthread`), runs each
+  cycle in two halves: :meth:`_deadline`, before JACK is told the cycle is done, only
+  copies (MIDI in, queued MIDI and this cycle's clock out, the output computed in the
+  previous cycle, this cycle's input); :meth:`_after` runs :meth:`AudioPath.cycle` on
+  that input for the next cycle. Told to end (:meth:`close`), either thread plays what
+  was computed, then silences its outputs and returns: libjack's thread then exits
+  outside Python (see :mod:`ravebox.host.jackstop` for why it must not be cancelled
+  inside). Where libjack's process-thread calls cannot be had, JACK calls
+  :meth:`_process` (both halves) as a callback, which ends with ``jack.CallbackExit``.
 - the shutdown, xrun, port-registration and port-connect callbacks run on
   JACK notification threads and only set flags, bump counters or append to a
   deque; the main thread acts on them (re-runs auto-connect when
@@ -263,9 +266,11 @@ class Session:
                 self._leave_python()
                 self.client.deactivate()
         finally:
-            self.client.close()
-            if self._native is not None:
-                self._native.close()
+            try:
+                self.client.close()
+            finally:
+                if self._native is not None:   # its C thread is gone with the client
+                    self._native.close()
 
     def _leave_python(self) -> None:
         """Main thread: the process thread ends itself; the notification thread is back in libjack."""

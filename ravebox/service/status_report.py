@@ -87,7 +87,7 @@ class StatusReport:
         connected = host["jack"]["connected"]
         control, worker = host["control"], host["worker"]
         mapping = self.parts.mapping
-        counters = {"xruns": host["xruns"], "late_blocks": host["late_blocks"],
+        counters = {"xruns": host["xruns"], "unready_cycles": host["unready_cycles"], "late_blocks": host["late_blocks"],
                     "midi_dropped": host["midi_dropped"], "reconnects": host["jack"]["reconnects"],
                     **{k: v for k, v in control.items() if k != "realtime"},
                     **{k: v for k, v in worker.items() if k in ("worker_errors", "worker_skipped")},
@@ -104,7 +104,7 @@ class StatusReport:
             "clock": self.parts.follower.status(self.host.now()),
             "graphs": self._graphs(host, worker),
             "gate_step": self._gate_steps(),
-            "late_blocks": host["late_blocks"], "xruns": host["xruns"],
+            "late_blocks": host["late_blocks"], "xruns": host["xruns"], "unready_cycles": host["unready_cycles"],
             "latency": host["latency"],
             "warnings": host["warnings"],
             "mapping": {"path": str(self.mapping_path()), "last_reload": self._last("mapping"),

@@ -112,3 +112,45 @@ def test_a_late_cycle_thread_fades_to_silence_and_back_without_a_click(jack_serv
         finally:
             tone.close()
             sink.close()
+
+
+def test_midi_clock_ticks_staged_for_a_silent_period_go_out_later_not_lost(jack_server, tmp_path):
+    """The cycle thread is held up ~2.5 periods, twenty times, while ravebox sends MIDI clock: the periods it
+    missed play silence, and the ticks it had staged for them go out at the start of the next period it
+    made in time. The recorder counts every tick ravebox counted as sent."""
+    from tests.host.test_clock_out import clock_box
+    from tests.host.daemonkit import running_daemon
+    from tests.host.jackclients import MidiRecorder
+
+    recorder = MidiRecorder(jack_server.name)
+    try:
+        with running_daemon(clock_box(tmp_path, "rbx", 133.0), jack_server.name, PassEngine.factory()) as daemon:
+            host = daemon.host
+            assert wait_for(lambda: bool(host.session.client.get_all_connections("rbx:clock_out")))
+            assert wait_for(lambda: recorder.count > 24)
+            session, path, native = host.session, host.path, host.session._native
+            original, stall = path.cycle, {"next": False}
+
+            def cycle(*args, **kwargs):
+                if stall["next"]:
+                    stall["next"] = False
+                    time.sleep(2.5 * session.period / session.sample_rate)
+                return original(*args, **kwargs)
+
+            ticks_in = lambda: sum(1 for _, data in recorder.events() if data == b"\xf8")  # noqa: E731
+            sent0, received0, xruns0 = host.clock_out.ticks, ticks_in(), recorder.xruns
+            path.cycle = cycle
+            for _ in range(20):
+                unready = session.unready_cycles
+                stall["next"] = True
+                assert wait_for(lambda u=unready: session.unready_cycles > u, timeout=30)
+                time.sleep(0.02)
+            path.cycle = original
+            time.sleep(0.1)                                  # the last carried ticks reach the recorder
+            sent, received, xruns = host.clock_out.ticks - sent0, ticks_in() - received0, recorder.xruns - xruns0
+            assert native.midi_carried > 0                   # ticks were staged for silent periods
+        if xruns:
+            pytest.skip(f"{xruns} xruns: the recorder may have missed cycles of its own")
+        assert sent > 20 and abs(received - sent) <= 2, (received, sent)   # in flight at either read: 1 each
+    finally:
+        recorder.close()

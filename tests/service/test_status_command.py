@@ -255,3 +255,12 @@ def test_text_status_shows_the_running_headroom_and_an_auto_block():
     assert ("latency      7168 frames / 149.3 ms (headroom 12 periods, running, worker p99 39.5 ms while playing)"
             in text)
     assert "block x2 (auto: x1 p99 35.0 ms of 42.7 ms; x2 p99 40.0 ms of 85.3 ms: fits)" in text
+
+
+def test_text_status_shows_ravebox_s_own_silent_periods_once_there_are_some():
+    """A period the cycle thread did not finish plays faded silence on ravebox's ports (not an xrun): the
+    text status says how many beside the xruns, and stays quiet while there are none."""
+    quiet = status_command.render({"state": "running", "xruns": 3, "unready_cycles": 0})
+    assert "dropouts" not in quiet and "unready" not in quiet
+    text = status_command.render({"state": "running", "xruns": 3, "unready_cycles": 2})
+    assert text.splitlines() == ["state        running", "xruns        3", "dropouts     2"]

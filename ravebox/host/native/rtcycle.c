@@ -70,6 +70,8 @@ typedef struct {  /* nativecycle.Layout mirrors it */
     uint32_t audio_ins, audio_outs, midi_ins, midi_outs;
     uint32_t midi_events, midi_bytes;      /* per slot, each direction */
     int32_t lift_priority;                 /* SCHED_FIFO to take when JACK left the thread at normal scheduling */
+    uint32_t sample_rate;
+    uint32_t wait_permille;                /* how far into its period a cycle waits for a late output */
     void **audio_in_ports, **audio_out_ports, **midi_in_ports, **midi_out_ports;
     float *audio_in;                       /* [slots][audio_ins][max_period] */
     float *audio_out;                      /* [slots][audio_outs][max_period] */
@@ -83,6 +85,7 @@ typedef struct {  /* nativecycle.Layout mirrors it */
     uint64_t *ready;                       /* [slots]: 1 + the cycle whose output the slot holds (Python) */
     uint64_t *shared;                      /* [SH_FIELDS] */
     float *last_out;                       /* [audio_outs]: the last sample each output played (declick) */
+    uint64_t *played;                      /* [slots]: 1 + the cycle the slot was played in (C) */
 } rb_layout;
 
 typedef struct {
@@ -90,6 +93,8 @@ typedef struct {
     rb_jack jack;
     rb_layout L;
     sem_t wake;          /* posted after every signalled cycle: the Python cycle thread waits on it */
+    sem_t readied;       /* posted by rb_publish when this thread waits for that output */
+    uint64_t waiting_for;  /* 1 + the cycle whose output this thread waits for, 0: none */
     uint64_t cycle;      /* this thread's own count */
     int drained;         /* told to stop: the last computed output was played */
     int resuming;        /* the previous cycle played the fade to silence: fade the next output in */
@@ -110,12 +115,18 @@ rb_state *rb_new(void *client, void *const *functions, const rb_layout *layout) 
         free(s);
         return NULL;
     }
+    if (sem_init(&s->readied, 0, 0)) {
+        sem_destroy(&s->wake);
+        free(s);
+        return NULL;
+    }
     return s;
 }
 
 void rb_free(rb_state *s) {
     if (s) {
         sem_destroy(&s->wake);
+        sem_destroy(&s->readied);
         free(s);
     }
 }
@@ -166,6 +177,7 @@ static void play_slot(rb_state *s, uint32_t slot, uint32_t n, void **midi_buffer
         L->last_out[c] = n ? port[n - 1] : 0.0f;
     }
     s->resuming = 0;
+    __atomic_store_n(&L->played[slot], s->cycle + 1, __ATOMIC_RELEASE);
     const uint32_t *ev = L->midi_out_events + (size_t)slot * L->midi_events * EV_FIELDS;
     const uint8_t *bytes = L->midi_out_bytes + (size_t)slot * L->midi_bytes;
     uint32_t count = L->midi_out_count[slot];
@@ -208,6 +220,36 @@ static void keep_input(rb_state *s, uint32_t slot, uint32_t n) {
     L->midi_in_count[slot] = kept;
 }
 
+/* The output for cycle k is late: wait for it until wait_permille of the period has passed since the
+ * cycle's start (the cycle thread usually finishes a late one within a millisecond or two), then give
+ * up (the caller fades to silence). Waits on a semaphore rb_publish posts only while this thread waits
+ * (waiting_for: both sides store, then read the other's, sequentially consistent, so one sees the other). */
+static int wait_ready(rb_state *s, uint32_t slot, uint64_t k, int64_t t0, uint32_t late, uint32_t n) {
+    const rb_layout *L = &s->L;
+    if (__atomic_load_n(&L->ready[slot], __ATOMIC_SEQ_CST) == k + 1)
+        return 1;
+    if (k == 0)
+        return 0;   /* nothing was computed before the first cycle */
+    int64_t rate = L->sample_rate ? L->sample_rate : 48000;
+    int64_t budget = ((int64_t)n * L->wait_permille / 1000 - (int64_t)late) * 1000000000LL / rate;
+    if (budget <= 0)
+        return 0;
+    struct timespec until;
+    int64_t end = t0 + budget;
+    until.tv_sec = end / 1000000000LL;
+    until.tv_nsec = end % 1000000000LL;
+    __atomic_store_n(&s->waiting_for, k + 1, __ATOMIC_SEQ_CST);
+    int ready;
+    while (!(ready = __atomic_load_n(&L->ready[slot], __ATOMIC_SEQ_CST) == k + 1)) {
+        if (sem_clockwait(&s->readied, CLOCK_MONOTONIC, &until) && errno == ETIMEDOUT) {
+            ready = __atomic_load_n(&L->ready[slot], __ATOMIC_SEQ_CST) == k + 1;
+            break;
+        }
+    }
+    __atomic_store_n(&s->waiting_for, 0, __ATOMIC_SEQ_CST);
+    return ready;
+}
+
 /* First cycle: a JACK that is not realtime leaves this thread at normal scheduling, below the
  * daemon's own SCHED_FIFO threads; lift it above them (a realtime JACK's priority is left alone). */
 static void first_cycle(rb_state *s) {
@@ -247,7 +289,7 @@ void *rb_thread(void *arg) {
             s->jack.cycle_signal(s->client, 0);
             continue;   /* nothing kept: the session follows a new period with a new client */
         }
-        if (__atomic_load_n(&L->ready[slot], __ATOMIC_ACQUIRE) == k + 1) {
+        if (wait_ready(s, slot, k, t0, late, n)) {
             play_slot(s, slot, n, midi_buffers);
         } else {
             fade_to_silence(s, n);
@@ -294,7 +336,9 @@ int64_t rb_wait(rb_state *s, uint64_t seen, int timeout_ms) {
 
 /* The Python cycle thread: the slot's output for `cycle` is complete. */
 void rb_publish(rb_state *s, uint32_t slot, uint64_t cycle) {
-    __atomic_store_n(&s->L.ready[slot], cycle + 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&s->L.ready[slot], cycle + 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&s->waiting_for, __ATOMIC_SEQ_CST) == cycle + 1)
+        sem_post(&s->readied);
 }
 
 /* The main thread, ending: ask the JACK thread to play what was computed, then silence and end. */

@@ -166,6 +166,7 @@ def render(status: dict) -> str:
         ("gate step", _inline(status.get("gate_step"))),
         ("late blocks", status.get("late_blocks")),
         ("xruns", status.get("xruns")),
+        ("dropouts", status.get("unready_cycles") or None),   # periods ravebox itself played silent (not xruns)
         ("latency", _latency(status.get("latency"))),
         ("mapping", _mapping(status.get("mapping") or {})),
         *[("reload", line) for line in _reloads(status.get("reload"))],
@@ -178,7 +179,7 @@ def render(status: dict) -> str:
     rows += [("graph", _graph(g)) for g in status.get("graphs") or []]
     params = status.get("params") or {}
     rows += [("param", f"{name} = {_number(value)}") for name, value in sorted(params.items())]
-    shown = {"state", "clock", "gate_step", "late_blocks", "xruns", "latency", "mapping", "preset", "graphs",
+    shown = {"state", "clock", "gate_step", "late_blocks", "xruns", "unready_cycles", "latency", "mapping", "preset", "graphs",
              "params", "counters", "record", "learn", "warnings", "reload"}
     rows += [(key, _inline(value)) for key, value in sorted(status.items()) if key not in shown]
     return "\n".join(_row(label, value) for label, value in rows if value not in (None, "", {}))
