@@ -98,6 +98,7 @@ class Host:
         self.xruns_before = 0          # xruns of sessions that ended
         self.callback_errors_before = 0
         self.unready_before = 0        # periods the native cycle played silence for, in sessions that ended
+        self.midi_lost_before = 0      # MIDI events the native cycle had no room for, in sessions that ended
         self._client = None
         # main thread, worker stopped: (new rate) -> None, rebuilds what depends on the box rate
         # (engine domains, store, clock follower, output stages); None: another rate is refused
@@ -455,7 +456,8 @@ class Host:
             "warnings": headroom.warnings() if headroom else [],
             "late_blocks": path.late_blocks, "xruns": self.xruns, "unready_cycles": self.unready_cycles,
             "cycles": path.cycles,
-            "midi_dropped": self.midi_in.dropped + self.midi_in.oversized,
+            "midi_dropped": self.midi_in.dropped + self.midi_in.oversized + self.midi_lost_before
+            + (session.midi_lost if session else 0),
             "graphs": {g.name: {"inputs": g.inputs, "outputs": g.outputs,
                                 **({"safety": stage.counters()} if stage is not None else {})}
                        for g, stage in zip(path.graphs, path.stages or [None] * len(path.graphs))},
@@ -509,6 +511,7 @@ class Host:
         self.xruns_before += session.xruns
         self.callback_errors_before += session.callback_errors
         self.unready_before += session.unready_cycles
+        self.midi_lost_before += session.midi_lost
 
     def now(self) -> int:
         return self.timeline.now() if self.timeline else 0

@@ -12,8 +12,7 @@ rule says it outright: the callback never takes a lock that inference holds.
 
 Here JACK's process thread is C (``native/rtcycle.c``, built by
 :mod:`ravebox.host.nativebuild`) and never enters Python: each cycle it plays the
-output staged for it (silence, counted in ``unready``, when Python has not
-finished it), keeps this cycle's audio and MIDI input in one slot of a ring of
+output staged for it, keeps this cycle's audio and MIDI input in one slot of a ring of
 :data:`SLOTS`, signals JACK and wakes the **cycle thread**. That Python thread
 (SCHED_FIFO just below JACK's thread, above ravebox's own) runs ``work`` for the
 cycle: it reads the slot's input and writes the next cycle's output slot (audio and
@@ -31,8 +30,8 @@ graph past its deadline (an xrun); the MIDI staged for it goes out in the next o
 Where the library cannot be had (no compiler, ``RAVEBOX_NATIVE=0``, a JACK-Client
 without its private pointers) the session uses the Python process thread, as before.
 
-Threads: construction, :meth:`install`, :meth:`start`, :meth:`stop`, :meth:`close`
-on the main thread; ``work`` and everything it calls on the cycle thread; the C
+Threads: construction, :meth:`install`, :meth:`stop`, :meth:`close` on the main
+thread; the counters on any; ``work`` and everything it calls on the cycle thread; the C
 thread touches only the arrays made here.
 """
 
@@ -47,7 +46,7 @@ from typing import Any
 import jack
 import numpy as np
 
-from ravebox.host import libjack, nativebuild
+from ravebox.host import jackstop, libjack, nativebuild
 from ravebox.host.libjack import c_address
 from ravebox.host.rtprio import make_realtime
 
@@ -177,7 +176,6 @@ class NativeCycle:
         self._staged_for: int | None = None   # the cycle whose output slot the cycle thread wrote last
         self.cycle_tid: int | None = None
         # the cycle being worked on (cycle thread)
-        self.cycle = 0
         self.jack_frame = 0
         self.n = 0
         self.late_frames = 0
@@ -204,8 +202,6 @@ class NativeCycle:
 
     def stop(self, timeout: float) -> bool:
         """Ask the C thread to play what was computed, then silence and end; True once it has ended."""
-        from ravebox.host import jackstop
-
         self._lib.rb_stop(self._state)
         return jackstop.wait_until(lambda: bool(self.shared[SH_ENDED]), timeout)
 
@@ -229,16 +225,13 @@ class NativeCycle:
 
     @property
     def midi_lost(self) -> int:
+        """MIDI events beyond a slot's room (incoming) or JACK's (outgoing): dropped, counted."""
         return int(self.shared[SH_MIDI_IN_LOST] + self.shared[SH_MIDI_OUT_LOST])
 
     @property
     def tid(self) -> int | None:
         """The C thread's kernel id, once it ran a cycle."""
         return int(self.shared[SH_TID]) or None
-
-    @property
-    def ended(self) -> bool:
-        return bool(self.shared[SH_ENDED])
 
     # -- cycle thread -------------------------------------------------------------------
     def _cycle_priority(self) -> int:
@@ -272,7 +265,7 @@ class NativeCycle:
     def _one(self, cycle: int) -> None:
         slot, out_slot = cycle % SLOTS, (cycle + 1) % SLOTS
         info = self.info[slot]
-        self.cycle, self._slot, self._out_slot = cycle, slot, out_slot
+        self._slot, self._out_slot = slot, out_slot
         self.jack_frame, self.n = int(info[INFO_FRAME]), int(info[INFO_N])
         self.late_frames, self.started_ns = int(info[INFO_LATE]), int(info[INFO_T0_NS])
         self.run_s, self.cpu_s = info[INFO_RUN_NS] * 1e-9, info[INFO_CPU_NS] * 1e-9

@@ -1,5 +1,8 @@
 """A JACK process thread run as a Python loop, so a cycle's work can go on after JACK was told it is done.
 
+Since session 10 this is the fallback: where the native cycle can be built (a C compiler,
+:mod:`ravebox.host.nativecycle`) the process thread is C and never waits for the GIL.
+
 Why: with a process *callback* JACK counts a client as running until the callback
 returns, so every line of Python in it stands between the cycle's start and its
 deadline. On a VM or a busy box a pause of a millisecond or two now and then

@@ -229,6 +229,11 @@ class Session:
         return self._native.cycle_tid if self._native is not None else None
 
     @property
+    def midi_lost(self) -> int:
+        """MIDI events the native cycle had no room for (a slot's or JACK's buffer full)."""
+        return self._native.midi_lost if self._native is not None else 0
+
+    @property
     def unready_cycles(self) -> int:
         """Periods the native cycle played silence for: the cycle thread had not finished their output."""
         return self._native.unready if self._native is not None else 0
