@@ -284,10 +284,10 @@ class NativeCycle:
         events go out a few periods late, at offset 0. The C thread has passed that cycle by now (the cycle
         thread works on a cycle only once it is signalled), so ``played`` is final."""
         staged, self._staged_for = self._staged_for, None
-        source = staged % SLOTS if staged is not None else out_slot
-        count = int(self.midi_out_count[source]) if staged is not None else 0
-        if count and int(self.played[source]) == staged + 1:
-            count = 0                                         # it was played
+        source, count = out_slot, 0
+        if staged is not None and int(self.played[staged % SLOTS]) != staged + 1:   # it was not played
+            source = staged % SLOTS
+            count = int(self.midi_out_count[source])
         used = 0
         if count:
             last = self.midi_out_events[source, count - 1]

@@ -60,6 +60,37 @@ def test_the_jack_process_thread_runs_its_cycles_while_another_thread_holds_the_
         assert session.callback_errors == 0
 
 
+def _stall_next_cycles(path, seconds: float):
+    """Make the audio path's next ``cycle`` call (on the cycle thread) sleep ``seconds`` first, once per
+    ``stall["next"] = True``; returns that switch."""
+    original, stall = path.cycle, {"next": False}
+
+    def cycle(*args, **kwargs):
+        if stall["next"]:
+            stall["next"] = False
+            time.sleep(seconds)
+        return original(*args, **kwargs)
+
+    path.cycle = cycle
+    return stall
+
+
+def test_an_output_a_little_late_is_waited_for_not_faded(jack_server):
+    """The cycle thread finishes an output 1.2 periods after its cycle began (0.2 into the period that
+    plays it): the JACK thread waits for it, up to half that period, rather than fade it out. Without the
+    wait every one of these would be a silent period; a loaded VM may still push a few past the wait."""
+    with _started_host(jack_server.name) as host:
+        session = host.session
+        assert wait_for(lambda: host.path.cycles > 20)
+        stall = _stall_next_cycles(host.path, 1.2 * session.period / session.sample_rate)
+        unready, tries = session.unready_cycles, 20
+        for _ in range(tries):
+            cycles = host.path.cycles
+            stall["next"] = True
+            assert wait_for(lambda c=cycles: host.path.cycles > c + 4, timeout=30)
+        assert session.unready_cycles - unready < tries
+
+
 def test_a_late_cycle_thread_fades_to_silence_and_back_without_a_click(jack_server):
     """The audio path's work is held up ~2.5 periods now and then (what a GIL held elsewhere or a
     preemption does): the periods it misses fade out from the last sample played and the next fades in;
@@ -73,16 +104,7 @@ def test_a_late_cycle_thread_fades_to_silence_and_back_without_a_click(jack_serv
             session.client.connect(f"{me}:main_out_1", "sink:in_1")
             rate, period = session.sample_rate, session.period
             assert wait_for(lambda: sink.hears(0.3), timeout=30)
-            original = path.cycle
-            stall = {"next": False}
-
-            def cycle(*args, **kwargs):
-                if stall["next"]:
-                    stall["next"] = False
-                    time.sleep(2.5 * period / rate)
-                return original(*args, **kwargs)
-
-            path.cycle = cycle
+            stall = _stall_next_cycles(path, 2.5 * period / rate)
             judged, steps = 0, []
             for _ in range(ATTEMPTS):
                 xruns, unready, start = host.xruns, session.unready_cycles, sink.filled
@@ -129,17 +151,10 @@ def test_midi_clock_ticks_staged_for_a_silent_period_go_out_later_not_lost(jack_
             assert wait_for(lambda: bool(host.session.client.get_all_connections("rbx:clock_out")))
             assert wait_for(lambda: recorder.count > 24)
             session, path, native = host.session, host.path, host.session._native
-            original, stall = path.cycle, {"next": False}
-
-            def cycle(*args, **kwargs):
-                if stall["next"]:
-                    stall["next"] = False
-                    time.sleep(2.5 * session.period / session.sample_rate)
-                return original(*args, **kwargs)
-
+            original = path.cycle
+            stall = _stall_next_cycles(path, 2.5 * session.period / session.sample_rate)
             ticks_in = lambda: sum(1 for _, data in recorder.events() if data == b"\xf8")  # noqa: E731
             sent0, received0, xruns0 = host.clock_out.ticks, ticks_in(), recorder.xruns
-            path.cycle = cycle
             for _ in range(20):
                 unready = session.unready_cycles
                 stall["next"] = True
