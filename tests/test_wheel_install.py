@@ -75,6 +75,15 @@ def test_the_wheel_ships_the_unit_files_and_their_doc(installed, tmp_path):
     assert "PrivateTmp" in done.stderr   # this venv is under /tmp, which the service cannot see
 
 
+def test_the_wheel_ships_the_jack_thread_s_c_source_and_builds_it_where_installed(installed, tmp_path):
+    """What ``install-service`` does as root on a box installed with pip (docs/dedicated-box.md step 3)."""
+    done = subprocess.run([str(installed / "python"), "-m", "ravebox.host.nativebuild"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    built = Path(done.stdout.strip().rsplit(" ", 1)[-1])
+    assert built.is_relative_to(installed.parent) and built.name.startswith("_rtcycle-") and built.is_file()
+
+
 @needs_jackd
 @pytest.mark.jack
 @pytest.mark.slow

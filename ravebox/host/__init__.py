@@ -5,6 +5,9 @@ Modules, one job each (the thread that runs each part is named in its docstring)
 - ``host``: :class:`~ravebox.host.host.Host`, one ravebox client that survives server restarts
   (open -> start -> poll() from the main loop -> fade_out -> close);
 - ``session``: one ``jack.Client`` with ravebox's ports and callbacks (process, shutdown, xrun, ports);
+- ``nativecycle``, ``nativebuild``, ``native/rtcycle.c``: the process thread in C and the Python cycle thread
+  it feeds; the build of the C (no jack import: ``install-service`` builds it);
+- ``processthread``: the Python process thread, the fallback without the C;
 - ``audiopath``: what the process callback does with audio (rings, late blocks, output stages, fades);
 - ``rings``: preallocated frame-indexed audio rings and MIDI slot rings;
 - ``timeline``: one monotonic 64-bit frame count across uint32 wrap, xruns and reconnects;

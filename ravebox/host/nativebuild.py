@@ -5,10 +5,11 @@ code never touches Python (that is its point, :mod:`ravebox.host.nativecycle`), 
 needs no Python headers and no build backend; ``ctypes`` loads it. It needs a C
 compiler once: ``scripts/install.sh`` installs ``gcc`` and builds it (``python -m
 ravebox.host.nativebuild``) next to its source, where the daemon finds it under
-systemd without writing anything. The file name carries a hash of the source, so an
-edited source is never paired with a stale build. Where the package folder is not
-writable a build goes to ``$XDG_CACHE_HOME/ravebox`` (or ``~/.cache/ravebox``); where no
-compiler is found the daemon plays on through the Python process thread and says why.
+systemd without writing anything (``ravebox install-service`` builds it too, as root, for a
+package installed with pip). The file name carries a hash of the source, so an edited
+source is never paired with a stale build. Where the package folder is not writable a
+build goes to the cache folder (:func:`cache_folder`); where no compiler is found the
+daemon plays on through the Python process thread and says why.
 A build is written beside its final name and renamed over it: never half a library.
 
 Compared before writing this: ``cffi``'s API mode (a Python extension: Python headers and
@@ -47,6 +48,9 @@ def library_name() -> str:
 
 
 def cache_folder() -> Path:
+    """systemd's ``CacheDirectory=`` (``$CACHE_DIRECTORY``), else ``$XDG_CACHE_HOME/ravebox``, else ``~/.cache/ravebox``."""
+    if os.environ.get("CACHE_DIRECTORY"):
+        return Path(os.environ["CACHE_DIRECTORY"].split(":")[0])
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "ravebox"
 

@@ -105,3 +105,26 @@ def test_a_program_under_tmp_is_warned_about(tmp_path, program, capsys):
     assert code == 0
     err = capsys.readouterr().err
     assert f"warning: {program} is under a temporary folder" in err and "PrivateTmp=yes" in err
+
+
+def test_on_the_running_system_it_builds_the_jack_thread_s_native_half_last(monkeypatch, tmp_path):
+    """As root on ``/`` the installed package's C half is built beside its source (the daemon cannot write
+    there under systemd); without a compiler that step alone fails, saying what to install."""
+    from ravebox.errors import ServiceError
+    from ravebox.host import nativebuild
+    from ravebox.service.commands import install_service
+
+    target = tmp_path / "native" / nativebuild.library_name()
+    monkeypatch.setattr(nativebuild, "candidates", lambda: [target])
+    step = install_service._native_cycle()
+    assert step.needed() and "native half" in step.text
+    step.do()
+    assert target.is_file() and not step.needed()
+    target.unlink()
+    monkeypatch.setattr(nativebuild, "compiler", lambda: None)
+    with pytest.raises(ServiceError, match="no C compiler"):
+        step.do()
+    plan = install_service.plan(Path("/"), install_service.units_dir(None), Path("/usr/bin/true"), "CODEC", True)
+    assert plan[-1].text == step.text
+    assert not any("native half" in s.text for s in install_service.plan(
+        tmp_path / "root", install_service.units_dir(None), Path("/usr/bin/true"), "CODEC", True))

@@ -119,6 +119,8 @@ def plan(root: Path, units: Path, program: Path, card: str, enable: bool) -> lis
         steps.append(_daemon_reload())
     if enable:
         steps.append(_enable(root))
+    if root == Path("/"):   # the installed package is the one running this command
+        steps.append(_native_cycle())
     return steps
 
 
@@ -226,6 +228,22 @@ def _unit(root: Path, source: Path) -> Step:
 def _copy(source: Path, target: Path) -> Step:
     text = source.read_text()
     return Step(f"copy {target}", lambda: _differs(target, text), lambda: _write(target, text, 0o644))
+
+
+def _native_cycle() -> Step:
+    """Build the JACK thread's native half beside its source now, as root: under systemd the package folder
+    is read-only to the daemon, which would otherwise play through its Python process thread (last: a
+    missing compiler fails this step only, and says what to install)."""
+    from ravebox.host import nativebuild
+
+    target = nativebuild.candidates()[0]
+
+    def build() -> None:
+        why = nativebuild.build(target)
+        if why:
+            raise ServiceError(why)
+
+    return Step(f"build the JACK thread's native half {target}", lambda: not target.exists(), build)
 
 
 def _daemon_reload() -> Step:
