@@ -15,9 +15,11 @@ the client told JACK it was done: past the period, JACK counted it still running
 cycle is done (:mod:`ravebox.host.processthread`): it counts toward no deadline but
 the next cycle's start. ``ready`` (the native cycle, :mod:`ravebox.host.nativecycle`)
 is when, counted from the cycle's start, the Python cycle thread had the next
-cycle's output ready: past one period, that cycle played silence.
+cycle's output ready: past one period the next cycle waited for it, past one and
+a half it played silence.
 
-Threads: :meth:`CycleTimes.record` runs on the JACK process thread (two list index
+Threads: :meth:`CycleTimes.record` runs on the JACK process thread, or on the cycle
+thread from the C thread's own timings (the native cycle) (two list index
 increments, no allocation beyond Python's small ints); :meth:`to_json` on any other
 thread reads the counts (a count read mid-update is off by one, never torn).
 """

@@ -5,19 +5,21 @@
  * its torch calls, so the copies before jack_cycle_signal waited for a model's glue
  * code now and then, and jackd counted ravebox "still running" more often than a bare
  * client. This thread never takes the GIL: it plays the output Python staged for this
- * cycle (or silence, counted, when Python has not finished it), keeps this cycle's
+ * cycle (waited for until half the period has passed when Python has not finished it,
+ * then a 5-ms fade to silence, counted), keeps this cycle's
  * audio and MIDI input in a slot of a small ring, signals the cycle done, and wakes
  * the Python cycle thread, which computes the next cycle's output from the slot.
  *
  * Memory is shared with Python: every array below is a numpy array Python allocated
  * and keeps alive as long as this thread may run. Ordering between the two threads
  * goes through `published` (C: a slot's input is complete) and `ready[slot]` (Python:
- * a slot's output is complete), stored with release and loaded with acquire.
+ * a slot's output is complete), stored with release and loaded with acquire
+ * (sequentially consistent where the wait for a late output needs it: wait_ready).
  *
  * libjack is reached through function pointers Python hands over (JACK-Client's own
  * library), so this file needs no JACK headers and links against nothing.
  *
- * Built by ravebox/host/nativebuild.py: cc -O2 -shared -fPIC.
+ * Built by ravebox/host/nativebuild.py: cc -O2 -shared -fPIC -pthread.
  */
 #define _GNU_SOURCE
 #include <errno.h>
